@@ -1,0 +1,203 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// HTTPOptions bound every outbound call to a provider.
+type HTTPOptions struct {
+	Timeout      time.Duration // whole request, default 30s
+	AllowPrivate bool          // --allow-private-provider-hosts: let merchants name loopback/private hosts
+}
+
+// MaxResponseBytes caps any provider answer that connectors read.
+const MaxResponseBytes = 16 << 20
+
+// ErrForbiddenHost is returned when a merchant-supplied host resolves to an address
+// posbridge refuses to call (loopback, private, link-local, metadata).
+var ErrForbiddenHost = errors.New("provider host is not allowed: it resolves to a loopback, private, link-local or metadata address")
+
+// NewHTTPClient returns the client connectors use: bounded time, no redirects to other hosts,
+// and, unless AllowPrivate, a dialer that refuses non-public addresses after DNS resolution
+// (so decimal, octal and DNS-rebinding tricks are caught at dial time).
+func NewHTTPClient(o HTTPOptions) *http.Client {
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if !o.AllowPrivate {
+		dialer.Control = guardControl
+	}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: o.Timeout,
+	}
+	return &http.Client{
+		Timeout:   o.Timeout,
+		Transport: tr,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 3 {
+				return errors.New("too many redirects")
+			}
+			if req.URL.Host != via[0].URL.Host {
+				return fmt.Errorf("refusing redirect to another host %q", req.URL.Host)
+			}
+			return nil
+		},
+	}
+}
+
+func guardControl(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrForbiddenHost, host)
+	}
+	if !PublicAddr(ip) {
+		return fmt.Errorf("%w: %s", ErrForbiddenHost, ip)
+	}
+	return nil
+}
+
+// PublicAddr tells whether ip is an address posbridge may call on a merchant's behalf.
+func PublicAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if !ip.IsValid() || ip.IsUnspecified() || ip.IsLoopback() || ip.IsPrivate() ||
+		ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() ||
+		ip.IsInterfaceLocalMulticast() {
+		return false
+	}
+	for _, p := range forbiddenPrefixes {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+var forbiddenPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT
+	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),    // reserved
+	netip.MustParsePrefix("fc00::/7"),       // unique local
+	netip.MustParsePrefix("fd00:ec2::/32"),  // cloud metadata (IPv6)
+	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64 may reach private v4
+	netip.MustParsePrefix("2001:db8::/32"),  // documentation
+	netip.MustParsePrefix("169.254.0.0/16"), // link-local, metadata 169.254.169.254
+	netip.MustParsePrefix("255.255.255.255/32"),
+}
+
+// ReadBody reads at most MaxResponseBytes of a response body and closes it.
+func ReadBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return nil, &Error{Kind: KindTemporary, Status: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
+	}
+	if len(b) > MaxResponseBytes {
+		return nil, &Error{Kind: KindInvalid, Status: resp.StatusCode, Message: fmt.Sprintf("answer larger than %d bytes", MaxResponseBytes)}
+	}
+	return b, nil
+}
+
+// TransportError wraps a failed round trip (timeout, refused connection, forbidden host).
+func TransportError(op string, err error) error {
+	if errors.Is(err, ErrForbiddenHost) {
+		return &Error{Kind: KindInvalid, Message: err.Error(), Err: err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Kind: KindTemporary, Message: op + ": the provider did not answer in time", Err: err}
+	}
+	return &Error{Kind: KindTemporary, Message: op + ": " + err.Error(), Err: err}
+}
+
+// Limiter paces calls to one provider account. Providers feed it what their headers say.
+type Limiter struct {
+	mu    sync.Mutex
+	rl    *rate.Limiter
+	until time.Time // no call before this time (after a 429 with Retry-After)
+}
+
+// NewLimiter allows rps calls a second with the given burst.
+func NewLimiter(rps float64, burst int) *Limiter {
+	return &Limiter{rl: rate.NewLimiter(rate.Limit(rps), burst)}
+}
+
+// Wait blocks until a call may go out, or ctx ends.
+func (l *Limiter) Wait(ctx context.Context) error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	until := l.until
+	l.mu.Unlock()
+	if d := time.Until(until); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return l.rl.Wait(ctx)
+}
+
+// Pause holds every call until d has passed (a provider's Retry-After).
+func (l *Limiter) Pause(d time.Duration) {
+	if l == nil || d <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t := time.Now().Add(d); t.After(l.until) {
+		l.until = t
+	}
+}
+
+// SetRate changes the steady rate and burst, e.g. from a provider's advertised limit.
+func (l *Limiter) SetRate(rps float64, burst int) {
+	if l == nil {
+		return
+	}
+	l.rl.SetLimit(rate.Limit(rps))
+	l.rl.SetBurst(burst)
+}
+
+// ParseRetryAfter reads a Retry-After header given as seconds or as an HTTP date.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}

@@ -1,0 +1,56 @@
+package domain
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Account is one merchant business. Every other object belongs to exactly one account.
+type Account struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Role decides what a console user may do.
+type Role string
+
+// Roles: admins manage integrations and settings; staff see them.
+const (
+	RoleAdmin Role = "admin"
+	RoleStaff Role = "staff"
+)
+
+// Valid tells whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleStaff }
+
+// User is a person who logs in to the console.
+type User struct {
+	ID           string
+	AccountID    string
+	Email        string
+	Role         Role
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// APIKey lets the business app call the REST API for one account. Only a hash is kept.
+type APIKey struct {
+	ID        string
+	AccountID string
+	Name      string
+	Prefix    string // the first characters, shown to tell keys apart
+	Hash      string
+	CreatedAt time.Time
+}
+
+// NormalizeEmail lower-cases and checks an email address.
+func NormalizeEmail(field, s string) (string, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return "", Invalid(field, "%q is not an email address", s)
+	}
+	return s, nil
+}
