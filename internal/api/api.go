@@ -1,0 +1,436 @@
+// Package api is posbridge's REST API for the business app: JSON under /api/v1, authenticated
+// with an account's API key (Authorization: Bearer pbk_...). One routes table, thin handlers
+// (decode, call the service, encode) and one place that maps domain errors to HTTP statuses.
+// The OpenAPI document describing it is embedded and served at /api/v1/openapi.json.
+package api
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/lifecycle"
+	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/store"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// OpenAPI returns the embedded OpenAPI document.
+func OpenAPI() []byte { return openAPI }
+
+// MaxBody is the largest request body accepted (413 beyond).
+const MaxBody = 1 << 20
+
+// API serves /api/v1.
+type API struct {
+	st  *store.Store
+	lc  *lifecycle.Service
+	out *outbox.Outbox
+	log *slog.Logger
+}
+
+// New returns the API.
+func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, log *slog.Logger) *API {
+	return &API{st: st, lc: lc, out: out, log: log}
+}
+
+// Route is one entry of the routes table (also checked against the OpenAPI document).
+type Route struct {
+	Method, Path string
+	Handler      func(a *API, w http.ResponseWriter, r *http.Request, acct string) error
+}
+
+// Routes is the API's routes table.
+var Routes = []Route{
+	{"GET", "/api/v1/providers", (*API).listProviders},
+	{"POST", "/api/v1/integrations", (*API).addIntegration},
+	{"GET", "/api/v1/integrations", (*API).listIntegrations},
+	{"GET", "/api/v1/integrations/{id}", (*API).getIntegration},
+	{"PATCH", "/api/v1/integrations/{id}", (*API).updateIntegration},
+	{"GET", "/api/v1/integrations/{id}/stores", (*API).listStores},
+	{"POST", "/api/v1/integrations/{id}/check", (*API).checkIntegration},
+	{"POST", "/api/v1/integrations/{id}/deactivate", (*API).deactivate},
+	{"POST", "/api/v1/integrations/{id}/restore", (*API).restore},
+	{"POST", "/api/v1/integrations/{id}/resume", (*API).resume},
+	{"GET", "/api/v1/timeline", (*API).timeline},
+	{"POST", "/api/v1/webhook-endpoints", (*API).createEndpoint},
+	{"GET", "/api/v1/webhook-endpoints", (*API).listEndpoints},
+	{"DELETE", "/api/v1/webhook-endpoints/{id}", (*API).deleteEndpoint},
+}
+
+// Register mounts the API on mux.
+func (a *API) Register(mux *http.ServeMux) {
+	for _, rt := range Routes {
+		rt := rt
+		mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
+			acct, err := a.authenticate(r)
+			if err == nil {
+				r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+				err = rt.Handler(a, w, r, acct)
+			}
+			if err != nil {
+				a.writeError(w, r, err)
+			}
+		})
+	}
+	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPI) //nolint:errcheck // client went away
+	})
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		a.writeError(w, r, &domain.Error{Code: domain.CodeNotFound, Message: "no such route: " + r.Method + " " + r.URL.Path})
+	})
+}
+
+func (a *API) authenticate(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		return "", &domain.Error{Code: domain.CodeUnauthorized, Message: "send your API key as Authorization: Bearer <key>"}
+	}
+	acct, err := a.st.AccountByAPIKeyHash(r.Context(), auth.HashToken(strings.TrimSpace(token)))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", &domain.Error{Code: domain.CodeUnauthorized, Message: "the API key is not valid"}
+	}
+	return acct, err
+}
+
+// StatusOf maps a domain error code to an HTTP status.
+func StatusOf(code domain.Code) int {
+	switch code {
+	case domain.CodeBadRequest:
+		return http.StatusBadRequest
+	case domain.CodeInvalid:
+		return http.StatusUnprocessableEntity
+	case domain.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case domain.CodeForbidden:
+		return http.StatusForbidden
+	case domain.CodeNotFound:
+		return http.StatusNotFound
+	case domain.CodeConflict, domain.CodeInactiveExists, domain.CodeNicknameRequired, domain.CodeCalledOff, domain.CodeInactive:
+		return http.StatusConflict
+	case domain.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case domain.CodeUnsupported:
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusInternalServerError
+}
+
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var de *domain.Error
+	if !errors.As(err, &de) {
+		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		de = &domain.Error{Code: domain.CodeInternal, Message: "internal error; the server log has the details"}
+	}
+	body := map[string]any{"code": de.Code, "message": de.Message}
+	if de.Field != "" {
+		body["field"] = de.Field
+	}
+	for k, v := range de.Details {
+		body[k] = v
+	}
+	writeJSON(w, StatusOf(de.Code), map[string]any{"error": body})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON body strictly: unknown fields and wrong types name the field.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			return &domain.Error{Code: domain.CodeBadRequest, Message: "the body must hold a single JSON object"}
+		}
+		return nil
+	}
+	var maxErr *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	var synErr *json.SyntaxError
+	switch {
+	case errors.As(err, &maxErr):
+		return &domain.Error{Code: domain.CodeTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", MaxBody)}
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return &domain.Error{Code: domain.CodeBadRequest, Message: "the body must be a JSON object"}
+		}
+		return domain.Invalid(field, "%s must be %s, not %s", field, jsonType(typeErr.Type.Kind().String()), typeErr.Value)
+	case errors.As(err, &synErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return &domain.Error{Code: domain.CodeBadRequest, Message: "malformed JSON: " + err.Error()}
+	case errors.Is(err, io.EOF):
+		return &domain.Error{Code: domain.CodeBadRequest, Message: "the body is empty; send a JSON object"}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return domain.Invalid(f, "unknown field %q", f)
+	}
+	return &domain.Error{Code: domain.CodeBadRequest, Message: "malformed JSON: " + err.Error()}
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "map", "struct":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	}
+	return "a number"
+}
+
+func (a *API) listProviders(w http.ResponseWriter, r *http.Request, _ string) error {
+	out := []map[string]any{}
+	for _, p := range a.lc.Providers() {
+		out = append(out, map[string]any{"type": p.Type, "display_name": p.DisplayName, "setup_url": p.SetupURL,
+			"sandbox": p.SelfHosted, "fields": p.Fields, "capabilities": p.Capabilities})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+// IntegrationJSON is an integration as the API shows it; never its credentials.
+type IntegrationJSON struct {
+	ID                  string     `json:"id"`
+	Type                string     `json:"type"`
+	DisplayName         string     `json:"display_name"`
+	Nickname            string     `json:"nickname"`
+	Status              string     `json:"status"`
+	StatusReason        string     `json:"status_reason"`
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	LastCheckAt         *time.Time `json:"last_check_at"`
+	LastSalesCheckAt    *time.Time `json:"last_sales_check_at"`
+	LastSaleImportedAt  *time.Time `json:"last_sale_imported_at"`
+	StoreID             string     `json:"store_id"`
+	CreatedAt           time.Time  `json:"created_at"`
+	DeactivatedAt       *time.Time `json:"deactivated_at"`
+}
+
+func (a *API) integrationJSON(i domain.Integration) IntegrationJSON {
+	return IntegrationJSON{ID: i.ID, Type: i.Type, DisplayName: a.lc.DisplayName(i.Type), Nickname: i.Nickname,
+		Status: string(i.Status), StatusReason: i.StatusReason, ConsecutiveFailures: i.ConsecutiveFailures,
+		LastCheckAt: i.LastCheckAt, LastSalesCheckAt: i.LastSalesCheckAt, LastSaleImportedAt: i.LastSaleImportedAt,
+		StoreID: i.StoreID, CreatedAt: i.CreatedAt, DeactivatedAt: i.DeactivatedAt}
+}
+
+func (a *API) addIntegration(w http.ResponseWriter, r *http.Request, acct string) error {
+	var in struct {
+		Type        string            `json:"type"`
+		Nickname    string            `json:"nickname"`
+		Credentials map[string]string `json:"credentials"`
+		StoreID     string            `json:"store_id"`
+		OnConflict  string            `json:"on_conflict"`
+		RestoreID   string            `json:"restore_id"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Type == "" {
+		return domain.Invalid("type", "type is required; GET /api/v1/providers lists them")
+	}
+	i, err := a.lc.Add(r.Context(), acct, domain.ActorAPI, lifecycle.AddInput{Type: in.Type, Nickname: in.Nickname,
+		Credentials: in.Credentials, StoreID: in.StoreID, OnConflict: in.OnConflict, RestoreID: in.RestoreID})
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if in.OnConflict == "restore" {
+		status = http.StatusOK
+	}
+	return writeJSON(w, status, a.integrationJSON(i))
+}
+
+func (a *API) listIntegrations(w http.ResponseWriter, r *http.Request, acct string) error {
+	list, err := a.lc.List(r.Context(), acct, r.URL.Query().Get("state"))
+	if err != nil {
+		return err
+	}
+	out := make([]IntegrationJSON, 0, len(list))
+	for _, i := range list {
+		out = append(out, a.integrationJSON(i))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+func (a *API) getIntegration(w http.ResponseWriter, r *http.Request, acct string) error {
+	i, err := a.lc.Get(r.Context(), acct, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a.integrationJSON(i))
+}
+
+func (a *API) updateIntegration(w http.ResponseWriter, r *http.Request, acct string) error {
+	var in struct {
+		Nickname    *string           `json:"nickname"`
+		StoreID     *string           `json:"store_id"`
+		Credentials map[string]string `json:"credentials"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	i, err := a.lc.Update(r.Context(), acct, domain.ActorAPI, r.PathValue("id"),
+		lifecycle.UpdateInput{Nickname: in.Nickname, StoreID: in.StoreID, Credentials: in.Credentials})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a.integrationJSON(i))
+}
+
+func (a *API) listStores(w http.ResponseWriter, r *http.Request, acct string) error {
+	stores, err := a.lc.Stores(r.Context(), acct, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": stores})
+}
+
+func (a *API) action(fn func(*lifecycle.Service, *http.Request, string) (domain.Integration, error)) func(http.ResponseWriter, *http.Request, string) error {
+	return func(w http.ResponseWriter, r *http.Request, acct string) error {
+		i, err := fn(a.lc, r, acct)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, a.integrationJSON(i))
+	}
+}
+
+func (a *API) checkIntegration(w http.ResponseWriter, r *http.Request, acct string) error {
+	return a.action(func(s *lifecycle.Service, r *http.Request, acct string) (domain.Integration, error) {
+		return s.Check(r.Context(), acct, domain.ActorAPI, r.PathValue("id"))
+	})(w, r, acct)
+}
+
+func (a *API) deactivate(w http.ResponseWriter, r *http.Request, acct string) error {
+	return a.action(func(s *lifecycle.Service, r *http.Request, acct string) (domain.Integration, error) {
+		return s.Deactivate(r.Context(), acct, domain.ActorAPI, r.PathValue("id"))
+	})(w, r, acct)
+}
+
+func (a *API) restore(w http.ResponseWriter, r *http.Request, acct string) error {
+	return a.action(func(s *lifecycle.Service, r *http.Request, acct string) (domain.Integration, error) {
+		return s.Restore(r.Context(), acct, domain.ActorAPI, r.PathValue("id"))
+	})(w, r, acct)
+}
+
+func (a *API) resume(w http.ResponseWriter, r *http.Request, acct string) error {
+	return a.action(func(s *lifecycle.Service, r *http.Request, acct string) (domain.Integration, error) {
+		return s.Resume(r.Context(), acct, domain.ActorAPI, r.PathValue("id"))
+	})(w, r, acct)
+}
+
+// TimelineJSON is a timeline entry as the API shows it.
+type TimelineJSON struct {
+	ID            int64     `json:"id"`
+	At            time.Time `json:"at"`
+	Kind          string    `json:"kind"`
+	IntegrationID string    `json:"integration_id"`
+	Actor         string    `json:"actor"`
+	Message       string    `json:"message"`
+}
+
+func (a *API) timeline(w http.ResponseWriter, r *http.Request, acct string) error {
+	q := r.URL.Query()
+	f := store.TimelineFilter{IntegrationID: q.Get("integration_id"), Limit: 50}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return domain.Invalid("limit", "limit must be a whole number from 1 to 500")
+		}
+		f.Limit = n
+	}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return domain.Invalid("before", "before must be the id of a timeline entry")
+		}
+		f.Before = n
+	}
+	entries, err := a.lc.Timeline(r.Context(), acct, f)
+	if err != nil {
+		return err
+	}
+	out := make([]TimelineJSON, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, TimelineJSON{ID: e.ID, At: e.At, Kind: e.Kind, IntegrationID: e.IntegrationID, Actor: e.Actor, Message: e.Message})
+	}
+	resp := map[string]any{"data": out, "next_before": nil}
+	if len(out) == f.Limit {
+		resp["next_before"] = out[len(out)-1].ID
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+// EndpointJSON is a webhook endpoint as the API shows it; the secret only on creation.
+type EndpointJSON struct {
+	ID          string    `json:"id"`
+	URL         string    `json:"url"`
+	Description string    `json:"description"`
+	Events      []string  `json:"events"`
+	CreatedAt   time.Time `json:"created_at"`
+	Secret      string    `json:"secret,omitempty"`
+}
+
+func endpointJSON(e domain.WebhookEndpoint) EndpointJSON {
+	return EndpointJSON{ID: e.ID, URL: e.URL, Description: e.Description, Events: e.Events, CreatedAt: e.CreatedAt}
+}
+
+func (a *API) createEndpoint(w http.ResponseWriter, r *http.Request, acct string) error {
+	var in struct {
+		URL         string   `json:"url"`
+		Description string   `json:"description"`
+		Events      []string `json:"events"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.URL == "" {
+		return domain.Invalid("url", "url is required")
+	}
+	ep, secret, err := a.out.CreateEndpoint(r.Context(), acct, domain.ActorAPI, in.URL, in.Description, in.Events)
+	if err != nil {
+		return err
+	}
+	out := endpointJSON(ep)
+	out.Secret = secret
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+func (a *API) listEndpoints(w http.ResponseWriter, r *http.Request, acct string) error {
+	eps, err := a.st.ListWebhookEndpoints(r.Context(), acct)
+	if err != nil {
+		return err
+	}
+	out := make([]EndpointJSON, 0, len(eps))
+	for _, e := range eps {
+		out = append(out, endpointJSON(e))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+func (a *API) deleteEndpoint(w http.ResponseWriter, r *http.Request, acct string) error {
+	if err := a.out.DeleteEndpoint(r.Context(), acct, domain.ActorAPI, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,301 @@
+// Package app wires posbridge together: storage, secrets, the River queue and its workers, the
+// services, and the HTTP surface (REST API, console, sandbox POS, inbound hooks, health and
+// metrics). cmd/posbridge parses flags into a Config and calls it; tests build the same App.
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
+
+	"github.com/posbridge/posbridge/internal/accounts"
+	"github.com/posbridge/posbridge/internal/api"
+	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/connector/registry"
+	"github.com/posbridge/posbridge/internal/connector/sandbox"
+	"github.com/posbridge/posbridge/internal/console"
+	"github.com/posbridge/posbridge/internal/jobs"
+	"github.com/posbridge/posbridge/internal/lifecycle"
+	"github.com/posbridge/posbridge/internal/notify"
+	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/secrets"
+	"github.com/posbridge/posbridge/internal/store"
+)
+
+// Version is set at build time (-ldflags "-X .../internal/app.Version=...").
+var Version = "dev"
+
+// Config is everything a posbridge process is told by flags and environment.
+type Config struct {
+	Addr          string // --addr, default :8080
+	PublicURL     string // --public-url: how people and providers reach this server (links, webhooks)
+	DataDir       string // --data-dir, default ./data
+	DatabaseURL   string // --database-url postgres://...
+	SecretKey     string // --secret-key; generated into the data dir when empty
+	SMTP          notify.SMTPConfig
+	AdminEmail    string        // the first admin's email on an empty database
+	Demo          bool          // --demo: connect a Sandbox POS on first start
+	NoSandbox     bool          // --no-sandbox: no sandbox provider and no /sandbox/ routes
+	NoWorkers     bool          // serve --no-workers: API and console only
+	NoHTTP        bool          // worker: background work only
+	AllowPrivate  bool          // --allow-private-provider-hosts
+	CallOffAfter  int           // --call-off-after, default 5
+	CheckInterval time.Duration // --check-interval, default 15m
+	SweepInterval time.Duration // how often due checks are looked for, default 1m
+	MaxWorkers    int
+	SecureCookies bool
+	Logger        *slog.Logger
+	Stdout        io.Writer            // where first-start credentials are printed
+	Providers     []connector.Provider // default: registry.All()
+}
+
+// App is one posbridge process.
+type App struct {
+	cfg       Config
+	Store     *store.Store
+	Queue     *jobs.Queue
+	Lifecycle *lifecycle.Service
+	Outbox    *outbox.Outbox
+	Sandbox   *sandbox.Server
+	Metrics   *prometheus.Registry
+	handler   http.Handler
+	log       *slog.Logger
+	listener  net.Listener
+	server    *http.Server
+}
+
+// New opens the database, runs migrations and builds every part. Nothing runs until Start.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = io.Discard
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = ":8080"
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = time.Minute
+	}
+	if cfg.CheckInterval > 0 && cfg.CheckInterval < cfg.SweepInterval {
+		cfg.SweepInterval = cfg.CheckInterval
+	}
+	a := &App{cfg: cfg, log: cfg.Logger, Metrics: prometheus.NewRegistry()}
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := jobs.Migrate(ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	key, created, err := secrets.LoadOrCreateKey(cfg.DataDir, cfg.SecretKey)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if created {
+		a.log.Warn("generated a new secret key for stored credentials; keep it safe and back it up with the database", "file", filepath.Join(cfg.DataDir, secrets.KeyFileName))
+	}
+	box, err := secrets.NewBox(key)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+
+	providers := cfg.Providers
+	if providers == nil {
+		providers = registry.All()
+	}
+	if cfg.NoSandbox {
+		var kept []connector.Provider
+		for _, p := range providers {
+			if !p.SelfHosted {
+				kept = append(kept, p)
+			}
+		}
+		providers = kept
+	}
+	a.Outbox = outbox.New(st, box, outbox.Config{SMTP: cfg.SMTP, Logger: cfg.Logger,
+		HTTPClient: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: cfg.AllowPrivate, Timeout: 15 * time.Second})})
+	a.Lifecycle = lifecycle.New(st, box, a.Outbox, lifecycle.Config{Providers: providers, CallOffAfter: cfg.CallOffAfter,
+		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), AllowPrivate: cfg.AllowPrivate, Logger: cfg.Logger, Registerer: a.Metrics})
+
+	workers := river.NewWorkers()
+	a.Lifecycle.Register(workers)
+	a.Outbox.Register(workers)
+	q, err := jobs.New(st, jobs.Config{RunWorkers: !cfg.NoWorkers, MaxWorkers: cfg.MaxWorkers, Logger: cfg.Logger,
+		PeriodicJobs: a.Lifecycle.PeriodicJobs(cfg.SweepInterval)}, workers)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Queue = q
+	a.Lifecycle.SetQueue(q)
+	a.Outbox.SetQueue(q)
+
+	mux := http.NewServeMux()
+	api.New(st, a.Lifecycle, a.Outbox, cfg.Logger).Register(mux)
+	if !cfg.NoSandbox {
+		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: &sandboxPersister{st: st, box: box}, Logger: cfg.Logger,
+			HTTPClient: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second})})
+		mux.Handle("/sandbox/", a.Sandbox)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("posbridge console csrf"))
+	csrfKey := mac.Sum(nil)
+	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, CSRFKey: csrfKey,
+		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	con.Register(mux)
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{}))
+	a.handler = recoverer(cfg.Logger, mux)
+	return a, nil
+}
+
+// Handler is the whole HTTP surface.
+func (a *App) Handler() http.Handler { return a.handler }
+
+func (a *App) selfURL() string {
+	addr := a.cfg.Addr
+	if a.listener != nil {
+		addr = a.listener.Addr().String()
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// URL is where the server listens (after Start), for people and tests.
+func (a *App) URL() string {
+	if a.cfg.PublicURL != "" {
+		return strings.TrimRight(a.cfg.PublicURL, "/")
+	}
+	return a.selfURL()
+}
+
+// Start listens (unless NoHTTP), starts the workers (unless NoWorkers), and on an empty database
+// creates the first account (and with Demo, a Sandbox POS integration).
+func (a *App) Start(ctx context.Context) error {
+	if !a.cfg.NoHTTP {
+		ln, err := net.Listen("tcp", a.cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
+		}
+		a.listener = ln
+		a.Lifecycle.SetSelfURL(a.selfURL())
+		a.server = &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+			WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+		go func() {
+			if err := a.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("http server stopped", "err", err)
+			}
+		}()
+	}
+	if !a.cfg.NoWorkers {
+		if err := a.Queue.Start(ctx); err != nil {
+			return fmt.Errorf("start workers: %w", err)
+		}
+	}
+	if !a.cfg.NoHTTP {
+		if err := a.bootstrap(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bootstrap creates the first account on an empty database and prints how to log in, once.
+func (a *App) bootstrap(ctx context.Context) error {
+	n, err := a.Store.CountAccounts(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	email := a.cfg.AdminEmail
+	if email == "" {
+		email = "admin@example.com"
+	}
+	c, err := accounts.Create(ctx, a.Store, "My business", email)
+	if err != nil {
+		return fmt.Errorf("create the first account: %w", err)
+	}
+	fmt.Fprintf(a.cfg.Stdout, "\nposbridge is ready. Log in to the console (this password is shown once):\n"+
+		"  console:   %s/login\n  email:     %s\n  password:  %s\n  API key:   %s\n\n", a.URL(), c.AdminEmail, c.AdminPassword, c.APIKey)
+	if a.cfg.Demo && !a.cfg.NoSandbox {
+		if _, err := a.Lifecycle.Add(ctx, c.AccountID, "system", lifecycle.AddInput{Type: "sandbox", Nickname: "Demo",
+			Credentials: map[string]string{"api_key": "sbx_demo"}}); err != nil {
+			return fmt.Errorf("connect the demo Sandbox POS: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close stops the HTTP server and the workers (waiting for running jobs up to ctx) and closes the database.
+func (a *App) Close(ctx context.Context) error {
+	var errs []error
+	if a.server != nil {
+		errs = append(errs, a.server.Shutdown(ctx))
+	}
+	if !a.cfg.NoWorkers {
+		errs = append(errs, a.Queue.Stop(ctx))
+	}
+	errs = append(errs, a.Store.Close())
+	return errors.Join(errs...)
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := a.Store.Ping(r.Context()); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, `{"status":"unavailable","database":%q}`+"\n", a.Store.Dialect())
+		return
+	}
+	fmt.Fprintf(w, `{"status":"ok","database":%q,"version":%q}`+"\n", a.Store.Dialect(), Version)
+}
+
+// recoverer turns a panic in a handler into a 500 and a log line; no panic reaches a user.
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				http.Error(w, `{"error":{"code":"internal","message":"internal error"}}`, http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

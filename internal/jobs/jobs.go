@@ -1,0 +1,145 @@
+// Package jobs runs posbridge's background work on River, over SQLite (riversqlite) or
+// PostgreSQL (riverpgxv5), whichever the store uses. It owns the River client, River's own
+// migrations and transactional enqueue; the workers themselves live with the services whose
+// work they do (lifecycle, outbox, ...) and are registered here through Register functions.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/posbridge/posbridge/internal/store"
+)
+
+// Config tunes the River client.
+type Config struct {
+	RunWorkers   bool // false: insert-only client (serve --no-workers)
+	MaxWorkers   int  // default 50
+	PeriodicJobs []*river.PeriodicJob
+	Logger       *slog.Logger
+	// FetchPollInterval is how often workers look for new jobs when the database cannot notify
+	// them (SQLite). Default 100ms.
+	FetchPollInterval time.Duration
+}
+
+// Queue is the River client for the store's database.
+type Queue struct {
+	lite *river.Client[*sql.Tx]
+	pg   *river.Client[pgx.Tx]
+}
+
+// Migrate applies River's own migrations.
+func Migrate(ctx context.Context, s *store.Store) error {
+	var err error
+	if s.Dialect() == store.Postgres {
+		var m *rivermigrate.Migrator[pgx.Tx]
+		if m, err = rivermigrate.New(riverpgxv5.New(s.Pool()), nil); err == nil {
+			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		}
+	} else {
+		var m *rivermigrate.Migrator[*sql.Tx]
+		if m, err = rivermigrate.New(riversqlite.New(s.SQLDB()), nil); err == nil {
+			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	return nil
+}
+
+// New builds the client. register adds every worker (and must be the same set on every process).
+func New(s *store.Store, cfg Config, workers *river.Workers) (*Queue, error) {
+	if cfg.MaxWorkers == 0 {
+		cfg.MaxWorkers = 50
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	rc := &river.Config{
+		Logger:               cfg.Logger,
+		JobTimeout:           2 * time.Minute,
+		RescueStuckJobsAfter: 5 * time.Minute,
+		MaxAttempts:          10,
+	}
+	if cfg.RunWorkers {
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}}
+		rc.Workers = workers
+		rc.PeriodicJobs = cfg.PeriodicJobs
+		rc.FetchCooldown = 20 * time.Millisecond
+		rc.FetchPollInterval = cfg.FetchPollInterval
+		if rc.FetchPollInterval == 0 {
+			rc.FetchPollInterval = 100 * time.Millisecond
+		}
+	}
+	q := &Queue{}
+	var err error
+	if s.Dialect() == store.Postgres {
+		q.pg, err = river.NewClient(riverpgxv5.New(s.Pool()), rc)
+	} else {
+		q.lite, err = river.NewClient(riversqlite.New(s.SQLDB()), rc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return q, nil
+}
+
+// Start starts the workers (a no-op for an insert-only client).
+func (q *Queue) Start(ctx context.Context) error {
+	if q.pg != nil {
+		return q.pg.Start(ctx)
+	}
+	return q.lite.Start(ctx)
+}
+
+// Stop waits for running jobs to finish, up to ctx's deadline.
+func (q *Queue) Stop(ctx context.Context) error {
+	if q.pg != nil {
+		return q.pg.Stop(ctx)
+	}
+	return q.lite.Stop(ctx)
+}
+
+// InsertTx enqueues a job in the transaction tx, so it exists exactly when tx commits.
+func (q *Queue) InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	var err error
+	switch raw := tx.Raw.(type) {
+	case *sql.Tx:
+		_, err = q.lite.InsertTx(ctx, raw, args, opts)
+	case pgx.Tx:
+		_, err = q.pg.InsertTx(ctx, raw, args, opts)
+	default:
+		err = fmt.Errorf("unknown transaction type %T", tx.Raw)
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// Insert enqueues a job outside any transaction.
+func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	if q.pg != nil {
+		return q.pg.Insert(ctx, args, opts)
+	}
+	return q.lite.Insert(ctx, args, opts)
+}
+
+// Subscribe returns a channel of job events of the given kinds (tests and benchmarks).
+func (q *Queue) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
+	if q.pg != nil {
+		return q.pg.Subscribe(kinds...)
+	}
+	return q.lite.Subscribe(kinds...)
+}

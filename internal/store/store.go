@@ -1,0 +1,298 @@
+// Package store holds all of posbridge's SQL: one Store over SQLite (modernc.org/sqlite, WAL, the
+// default) or PostgreSQL (pgx v5), the same schema on both (migrations run by goose at start), and
+// the account id in every query so one tenant never reads another's rows. Queries are written once
+// with $n placeholders, which both databases accept. Times are stored as Unix microseconds.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the database in use.
+type Dialect string
+
+// The supported databases.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Config says where the data lives.
+type Config struct {
+	DataDir     string // SQLite: posbridge.db inside; created when missing
+	DatabaseURL string // postgres:// or postgresql:// switches to PostgreSQL
+	MaxConns    int32  // PostgreSQL pool size (default 20)
+}
+
+// Store is the one way into the database. Its query methods run outside any transaction;
+// Tx runs a function in one, and the same methods exist on the *Tx it gets.
+type Store struct {
+	queries
+	dialect Dialect
+	sqlDB   *sql.DB       // SQLite (and goose on PostgreSQL)
+	pool    *pgxpool.Pool // PostgreSQL
+	path    string
+}
+
+// Open connects to the database the config names. It does not migrate; call Migrate.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	u := cfg.DatabaseURL
+	if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		pc, err := pgxpool.ParseConfig(u)
+		if err != nil {
+			return nil, fmt.Errorf("parse --database-url: %w", err)
+		}
+		pc.MaxConns = 20
+		if cfg.MaxConns > 0 {
+			pc.MaxConns = cfg.MaxConns
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, pc)
+		if err != nil {
+			return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := pool.Ping(pctx); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", pc.ConnConfig.Host, err)
+		}
+		s := &Store{dialect: Postgres, pool: pool, sqlDB: stdlib.OpenDBFromPool(pool)}
+		s.queries = queries{q: pgxQuerier{pool}, dialect: Postgres}
+		return s, nil
+	}
+	if u != "" {
+		return nil, fmt.Errorf("--database-url %q: only postgres:// URLs are supported (leave it empty for SQLite)", u)
+	}
+	dir := cfg.DataDir
+	if dir == "" {
+		dir = "data"
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	path := filepath.Join(dir, "posbridge.db")
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// River's SQLite driver wants a single connection (no SQLITE_BUSY between its goroutines).
+	// Inside a transaction use only the transaction: the pool has nothing else to give.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{dialect: SQLite, sqlDB: db, path: path}
+	s.queries = queries{q: sqlQuerier{db}, dialect: SQLite}
+	return s, nil
+}
+
+// Dialect tells which database the store uses.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Path is the SQLite file, "" on PostgreSQL.
+func (s *Store) Path() string { return s.path }
+
+// SQLDB is the database/sql handle (River's SQLite driver uses it).
+func (s *Store) SQLDB() *sql.DB { return s.sqlDB }
+
+// Pool is the pgx pool on PostgreSQL (River's pgx driver uses it), nil on SQLite.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close releases the database.
+func (s *Store) Close() error {
+	err := s.sqlDB.Close()
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return err
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.pool != nil {
+		return s.pool.Ping(ctx)
+	}
+	return s.sqlDB.PingContext(ctx)
+}
+
+// Migrate applies the schema migrations that are not yet applied.
+func (s *Store) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(s.dialect))
+	if err != nil {
+		return err
+	}
+	d := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		d = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(d, s.sqlDB, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+// Tx is an open transaction. Raw is the driver's own transaction (*sql.Tx on SQLite, pgx.Tx on
+// PostgreSQL), for River's InsertTx.
+type Tx struct {
+	queries
+	Raw any
+}
+
+// InTx runs fn in one transaction, committed when fn returns nil and rolled back otherwise.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if s.pool != nil {
+		ptx, err := s.pool.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer ptx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+		if err := fn(&Tx{queries: queries{q: pgxQuerier{ptx}, dialect: Postgres}, Raw: ptx}); err != nil {
+			return err
+		}
+		return ptx.Commit(ctx)
+	}
+	stx, err := s.sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer stx.Rollback() //nolint:errcheck // no-op after commit
+	if err := fn(&Tx{queries: queries{q: sqlQuerier{stx}, dialect: SQLite}, Raw: stx}); err != nil {
+		return err
+	}
+	return stx.Commit()
+}
+
+// ErrNotFound is returned when a row does not exist (in the caller's account).
+var ErrNotFound = errors.New("not found")
+
+// querier is what both databases offer, in or out of a transaction.
+type querier interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	query(ctx context.Context, q string, args ...any) (rows, error)
+	queryRow(ctx context.Context, q string, args ...any) row
+}
+
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+type row interface{ Scan(dest ...any) error }
+
+type sqlConn interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+type sqlQuerier struct{ c sqlConn }
+
+func (s sqlQuerier) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := s.c.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s sqlQuerier) query(ctx context.Context, q string, args ...any) (rows, error) {
+	r, err := s.c.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{r}, nil
+}
+
+func (s sqlQuerier) queryRow(ctx context.Context, q string, args ...any) row {
+	return notFoundRow{s.c.QueryRowContext(ctx, q, args...)}
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
+
+type pgxConn interface {
+	Exec(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, q string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, q string, args ...any) pgx.Row
+}
+
+type pgxQuerier struct{ c pgxConn }
+
+func (p pgxQuerier) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := p.c.Exec(ctx, q, args...)
+	return tag.RowsAffected(), err
+}
+
+func (p pgxQuerier) query(ctx context.Context, q string, args ...any) (rows, error) {
+	return p.c.Query(ctx, q, args...)
+}
+
+func (p pgxQuerier) queryRow(ctx context.Context, q string, args ...any) row {
+	return notFoundRow{p.c.QueryRow(ctx, q, args...)}
+}
+
+type notFoundRow struct{ r row }
+
+func (n notFoundRow) Scan(dest ...any) error {
+	err := n.r.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// queries holds every query method; Store and Tx both embed it.
+type queries struct {
+	q       querier
+	dialect Dialect
+}
+
+func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+func microsPtr(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	v := micros(*t)
+	return &v
+}
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func fromMicrosPtr(v *int64) *time.Time {
+	if v == nil {
+		return nil
+	}
+	t := fromMicros(*v)
+	return &t
+}
