@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +19,6 @@ import (
 	"github.com/posbridge/posbridge/internal/connector/registry"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/jobs"
-	"github.com/posbridge/posbridge/internal/notify"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
@@ -282,5 +280,3 @@ func sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("no simulator for provider %q; known: %s", typ, strings.Join(known, ", "))
 }
 
-var _ = os.Stdout
-var _ = notify.SMTPConfig{}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -160,7 +161,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	api.New(st, a.Lifecycle, a.Outbox, cfg.Logger).Register(mux)
 	if !cfg.NoSandbox {
 		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: &sandboxPersister{st: st, box: box}, Logger: cfg.Logger,
-			HTTPClient: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second})})
+			HTTPClient:      connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second}),
+			AllowWebhookURL: a.ownHookURL})
 		mux.Handle("/sandbox/", a.Sandbox)
 	}
 	mac := hmac.New(sha256.New, key)
@@ -195,6 +197,18 @@ func (a *App) selfURL() string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// ownHookURL lets the Sandbox POS deliver webhooks only to this server's own /hooks/ routes:
+// anyone may use the sandbox, so it must not become a way to make posbridge call other hosts.
+func (a *App) ownHookURL(u *url.URL) error {
+	for _, base := range []string{a.selfURL(), a.URL()} {
+		b, err := url.Parse(base)
+		if err == nil && strings.EqualFold(u.Scheme, b.Scheme) && strings.EqualFold(u.Host, b.Host) && strings.HasPrefix(u.Path, "/hooks/") {
+			return nil
+		}
+	}
+	return fmt.Errorf("the sandbox delivers webhooks only to this posbridge's own /hooks/ URLs")
 }
 
 // URL is where the server listens (after Start), for people and tests.
@@ -264,6 +278,9 @@ func (a *App) bootstrap(ctx context.Context) error {
 // Close stops the HTTP server and the workers (waiting for running jobs up to ctx) and closes the database.
 func (a *App) Close(ctx context.Context) error {
 	var errs []error
+	if a.Sandbox != nil {
+		a.Sandbox.Close() // lets go of held "timeout" requests and stops webhook retries
+	}
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown(ctx))
 	}

@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -141,11 +143,28 @@ func TestLifecycle(t *testing.T) {
 		sink.WaitFor(t, func(m smtptest.Message) bool {
 			return slices.Contains(m.To, "owner@spoke.test") && strings.Contains(m.Subject, "called off")
 		}, 15*time.Second)
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("server log:\n%s", e.logs.String())
+				ds, _ := e.app.Store.ListDeliveries(context.Background(), owner.AccountID, 50)
+				for _, d := range ds {
+					t.Logf("delivery %+v", d)
+				}
+			}
+		})
 		waitFor(t, "integration.status_changed to called_off", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, ev := range events {
-				if strings.Contains(ev, `"to":"called_off"`) && strings.Contains(ev, id1) {
+				var m struct {
+					Type string
+					Data struct {
+						IntegrationID string `json:"integration_id"`
+						To            string
+					}
+				}
+				if json.Unmarshal([]byte(ev), &m) == nil && m.Type == "integration.status_changed" &&
+					m.Data.To == "called_off" && m.Data.IntegrationID == id1 {
 					return true
 				}
 			}

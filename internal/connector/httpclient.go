@@ -191,8 +191,8 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
+	if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f < 86400 {
+		return time.Duration(f * float64(time.Second)) // seconds, also fractional ("2.0", Shopify)
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {

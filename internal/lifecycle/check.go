@@ -217,6 +217,9 @@ type scheduleWorker struct {
 
 func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
 	s := w.s
+	if _, err := s.st.DeleteExpiredSessions(ctx, s.now()); err != nil {
+		return fmt.Errorf("purge expired sessions: %w", err)
+	}
 	due, err := s.st.DueIntegrations(ctx, s.now(), 1000)
 	if err != nil {
 		return err

@@ -179,11 +179,11 @@ func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput)
 				Message: fmt.Sprintf("an inactive %s integration exists: restore it (on_conflict \"restore\" with restore_id) or create a new one (on_conflict \"new\")", p.DisplayName),
 				Details: map[string]any{"inactive_ids": inactive}}
 		}
-		if err := nicknameFree(active, "", nick, p.DisplayName); err != nil {
-			return err
-		}
 		if in.OnConflict == "restore" {
 			result, err = s.restoreTx(ctx, tx, accountID, actor, in.RestoreID, p.Type, creds, nick)
+			return err
+		}
+		if err := nicknameFree(active, "", nick, p.DisplayName); err != nil {
 			return err
 		}
 		result, err = s.createTx(ctx, tx, accountID, actor, p, nick, creds, strings.TrimSpace(in.StoreID))
@@ -284,6 +284,13 @@ func (s *Service) restoreTx(ctx context.Context, tx *store.Tx, accountID, actor,
 	}
 	if nick != "" {
 		i.Nickname = nick
+	}
+	active, err := tx.ListIntegrations(ctx, accountID, store.IntegrationFilter{Type: i.Type, Active: ptr(true)})
+	if err != nil {
+		return i, err
+	}
+	if err := nicknameFree(active, i.ID, i.Nickname, s.DisplayName(i.Type)); err != nil {
+		return i, err
 	}
 	if creds != nil {
 		sealed, err := s.sealCredentials(i.ID, creds)
@@ -467,16 +474,11 @@ func (s *Service) Restore(ctx context.Context, accountID, actor, id string) (dom
 		if err != nil {
 			return err
 		}
-		if i.Status == domain.StatusInactive {
-			all, err := tx.ListIntegrations(ctx, accountID, store.IntegrationFilter{Type: i.Type, Active: ptr(true)})
-			if err != nil {
-				return err
-			}
-			if err := nicknameFree(all, i.ID, i.Nickname, s.DisplayName(i.Type)); err != nil {
-				return err
-			}
-		}
 		result, err = s.restoreTx(ctx, tx, accountID, actor, id, i.Type, nil, "")
+		var de *domain.Error
+		if errors.As(err, &de) && de.Field == "restore_id" {
+			de.Field = "" // the id is in the path here, not a field of a body
+		}
 		return err
 	})
 	return result, err
@@ -589,19 +591,17 @@ func (s *Service) recordTransition(ctx context.Context, tx *store.Tx, i domain.I
 
 // CheckArgs asks for one check of an integration.
 type CheckArgs struct {
-	AccountID     string `json:"account_id" river:"unique"`
-	IntegrationID string `json:"integration_id" river:"unique"`
+	AccountID     string `json:"account_id"`
+	IntegrationID string `json:"integration_id"`
 }
 
 // Kind implements river.JobArgs.
 func (CheckArgs) Kind() string { return "check_integration" }
 
 func (s *Service) enqueueCheck(ctx context.Context, tx *store.Tx, i domain.Integration) error {
-	return s.q.InsertTx(ctx, tx, CheckArgs{AccountID: i.AccountID, IntegrationID: i.ID}, &river.InsertOpts{
-		MaxAttempts: 3,
-		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []river.JobState{
-			river.JobStateAvailable, river.JobStatePending, river.JobStateScheduled, river.JobStateRetryable}},
-	})
+	// No uniqueness needed: the sweep claims due checks one by one (ClaimDueCheck), and the
+	// other callers (add, restore, resume, new credentials) are single state changes.
+	return s.q.InsertTx(ctx, tx, CheckArgs{AccountID: i.AccountID, IntegrationID: i.ID}, &river.InsertOpts{MaxAttempts: 3})
 }
 
 // SetSelfURL tells the service where this process serves the self-hosted sandbox (known once it listens).

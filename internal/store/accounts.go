@@ -134,3 +134,8 @@ func (s queries) DeleteSession(ctx context.Context, tokenHash string) error {
 	_, err := s.q.exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
 	return err
 }
+
+// DeleteExpiredSessions removes sessions past their expiry.
+func (s queries) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+	return s.q.exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, micros(now))
+}

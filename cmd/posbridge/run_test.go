@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/testdb"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// TestServeDemo is the README's run command: a fresh data dir, --demo, and within 5 seconds a
+// healthy Sandbox POS integration visible through the API with the printed key.
+func TestServeDemo(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	started := time.Now()
+	go func() {
+		done <- run(ctx, []string{"serve", "--demo", "--addr", addr}, env(map[string]string{"POSBRIDGE_DATA_DIR": dir}), &stdout, &stderr)
+	}()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve ended with %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop after its context was cancelled")
+		}
+	}()
+	keyRe := regexp.MustCompile(`API key:\s+(pbk_\S+)`)
+	var key string
+	deadline := started.Add(5 * time.Second)
+	for time.Now().Before(deadline) && key == "" {
+		if m := keyRe.FindStringSubmatch(stdout.String()); m != nil {
+			key = m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if key == "" {
+		t.Fatalf("no API key printed; stdout %q stderr %q", stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"/login", "admin@example.com", "password:"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Fatalf("first start output lacks %q: %s", want, stdout.String())
+		}
+	}
+	for {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/integrations", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			var body struct {
+				Data []struct{ Type, Status string }
+			}
+			json.NewDecoder(res.Body).Decode(&body)
+			res.Body.Close()
+			if len(body.Data) == 1 && body.Data[0].Type == "sandbox" && body.Data[0].Status == "healthy" {
+				t.Logf("demo integration healthy %s after start", time.Since(started).Round(time.Millisecond))
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo integration not healthy within 5 s of start; stderr: %s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(stderr.String(), "generated a new secret key") {
+		t.Errorf("no log line about the generated secret key: %s", stderr.String())
+	}
+}
+
+func TestAccountCreateJSON(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		var out, errOut bytes.Buffer
+		e := map[string]string{"POSBRIDGE_DATA_DIR": db.DataDir, "POSBRIDGE_DATABASE_URL": db.DatabaseURL}
+		err := run(context.Background(), []string{"account", "create", "--name", "Velo Werk", "--admin-email", "Anna@Velo.test", "--json"}, env(e), &out, &errOut)
+		if err != nil {
+			t.Fatalf("account create: %v %s", err, errOut.String())
+		}
+		var got map[string]string
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			t.Fatalf("not one JSON object: %q", out.String())
+		}
+		if !strings.HasPrefix(got["account_id"], "acct_") || got["admin_email"] != "anna@velo.test" ||
+			len(got["admin_password"]) < 12 || !strings.HasPrefix(got["api_key"], "pbk_") {
+			t.Fatalf("account create answered %v", got)
+		}
+		// The same email twice is refused with a clear error.
+		err = run(context.Background(), []string{"account", "create", "--name", "X", "--admin-email", "anna@velo.test"}, env(e), io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "email") {
+			t.Fatalf("duplicate admin email: %v", err)
+		}
+	})
+}
+
+func TestMigrateAndVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "--data-dir", t.TempDir()}, env(nil), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "migrations applied") {
+		t.Fatalf("migrate said %q", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"version"}, env(nil), &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "posbridge ") {
+		t.Fatalf("version: %q %v", out.String(), err)
+	}
+	if err := run(context.Background(), []string{"nope"}, env(nil), io.Discard, io.Discard); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}

@@ -1,0 +1,75 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPublicAddr(t *testing.T) {
+	for _, s := range []string{"127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "::1", "0.0.0.0",
+		"::", "100.64.0.1", "fd00:ec2::254", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "224.0.0.1"} {
+		if PublicAddr(netip.MustParseAddr(s)) {
+			t.Errorf("%s counted as public", s)
+		}
+	}
+	for _, s := range []string{"93.184.216.34", "8.8.8.8", "2606:4700::1111"} {
+		if !PublicAddr(netip.MustParseAddr(s)) {
+			t.Errorf("%s refused", s)
+		}
+	}
+}
+
+// TestGuardRefusesAtDial: the guard works on the resolved address, so every spelling of
+// loopback, the metadata address and a redirect to them are refused before a byte is sent.
+func TestGuardRefusesAtDial(t *testing.T) {
+	hit := 0
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit++ }))
+	defer target.Close()
+	port := target.URL[strings.LastIndex(target.URL, ":")+1:]
+	c := NewHTTPClient(HTTPOptions{Timeout: 2 * time.Second})
+	for _, host := range []string{"127.0.0.1", "localhost", "[::1]", "0.0.0.0", "2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1", "10.0.0.1", "169.254.169.254"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+host+":"+port+"/", nil)
+		_, err := c.Do(req)
+		cancel()
+		if err == nil {
+			t.Errorf("%s was called", host)
+			continue
+		}
+		if !errors.Is(err, ErrForbiddenHost) && !strings.Contains(err.Error(), "no such host") {
+			t.Errorf("%s: refused for another reason: %v", host, err)
+		}
+	}
+	if hit != 0 {
+		t.Fatalf("the loopback server was reached %d times", hit)
+	}
+	// A redirect from an allowed server to loopback is refused too (here: another host).
+	open := NewHTTPClient(HTTPOptions{AllowPrivate: true, Timeout: 2 * time.Second})
+	redir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
+	}))
+	defer redir.Close()
+	if _, err := open.Get(redir.URL); err == nil || !strings.Contains(err.Error(), "redirect") {
+		t.Fatalf("redirect to the metadata address followed: %v", err)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cases := map[string]time.Duration{
+		"3": 3 * time.Second, "2.0": 2 * time.Second, "0.5": 500 * time.Millisecond, "": 0, "soon": 0,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Minute).Format(http.TimeFormat):     0,
+	}
+	for in, want := range cases {
+		if got := ParseRetryAfter(in, now); got != want {
+			t.Errorf("ParseRetryAfter(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

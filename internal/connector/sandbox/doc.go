@@ -1,0 +1,33 @@
+// Package sandbox is the "Sandbox POS": a simulated point-of-sale system that posbridge serves
+// itself under /sandbox/, and the connector that talks to it over HTTP like any remote POS.
+//
+// # Tenants
+//
+// Every API key starting with "sbx_" is its own sandbox tenant, created on first use with the same
+// sample data every time (two stores, a bike workshop and bar catalogue with stock, eight customers
+// and a dozen completed sales over the days before the tenant was created). The key "sbx_invalid" is
+// refused as bad credentials. A tenant's state is kept in memory once loaded and saved as JSON through
+// a Persister after each change, so with a durable Persister sandbox orders survive restarts.
+//
+// # API
+//
+// The connector API lives under /sandbox/api/v1/ with "Authorization: Bearer <api_key>": account,
+// stores, products (cursor pagination, incremental reads, batch writes), stock, customers, orders
+// (with Idempotency-Key), sales and webhook subscriptions. Errors are JSON
+// {"error":{"code","message","field"}}. Admin routes under /sandbox/admin/ inject faults
+// (POST/DELETE faults), list and complete orders, record sales and list webhook deliveries.
+// A person sees an order at /sandbox/orders/{id}.
+//
+// # Webhook signing
+//
+// Webhooks are signed the way Stripe signs them. Each delivery is a POST of the JSON event
+// {"id":"evt_...","type":"order.completed","created_at":...,"data":{"object":<order>}} with headers
+//
+//	Sandbox-Event-Id:  evt_...
+//	Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
+//
+// where secret is the one given when the webhook was subscribed (Options.WebhookSecret when none
+// was). A receiver recomputes the HMAC over the exact raw body, compares it in constant time with
+// every v1 value of the header, and refuses a timestamp more than 5 minutes from its clock
+// (VerifySignature does all of this). Failed deliveries are retried a few times with backoff.
+package sandbox

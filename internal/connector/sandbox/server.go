@@ -1,0 +1,481 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/connector"
+)
+
+// Options configure a sandbox Server. The zero value works.
+type Options struct {
+	// Persister keeps each tenant's state; default an in-memory one.
+	Persister Persister
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// HangMax is how long a "timeout" fault holds a request when the client never gives up;
+	// default 60 s. The request is let go as soon as the client goes away.
+	HangMax time.Duration
+	// HTTPClient delivers webhooks; default a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// Logger logs server-side faults and deliveries; default slog.Default().
+	Logger *slog.Logger
+	// WebhookSecret signs deliveries to webhooks subscribed without a secret; default
+	// "whsec_sandbox_demo". Info reports it.
+	WebhookSecret string
+	// WebhookAttempts is how many times a delivery is tried; default 4.
+	WebhookAttempts int
+	// WebhookBackoff is the wait after the first failed attempt, doubled after each; default 1 s.
+	WebhookBackoff time.Duration
+	// AllowWebhookURL, when set, vets each URL a webhook is subscribed to (posbridge should allow
+	// only its own inbound webhook URLs, since anyone may use the sandbox). An error refuses it.
+	AllowWebhookURL func(u *url.URL) error
+	// MaxObjects caps each collection of a tenant (products, customers, orders, sales), since
+	// anyone may use the sandbox and every change saves the whole tenant; default 10000.
+	MaxObjects int
+	// SampleProducts is how many products a new tenant starts with; 0 means the 24-product
+	// catalogue of a bike workshop and bar.
+	SampleProducts int
+}
+
+// DefaultWebhookSecret signs deliveries to webhooks subscribed without their own secret.
+const DefaultWebhookSecret = "whsec_sandbox_demo"
+
+// DemoAPIKey is the api key the demo and Info use.
+const DemoAPIKey = "sbx_demo"
+
+// maxBody caps request bodies.
+const maxBody = 1 << 20
+
+// Server is the Sandbox POS: an http.Handler for full request paths beginning with /sandbox/
+// (mount it with mux.Handle("/sandbox/", srv)). It also serves as a connector.Simulator.
+// It is safe for concurrent use. Close it to end held requests and webhook deliveries.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+
+	mu      sync.Mutex
+	tenants map[string]*tenant
+	tags    map[string]string // order id tag -> api key, for the order page
+	faults  map[string]*fault
+
+	closed    bool // under mu: no new deliveries
+	closing   chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+var _ connector.Simulator = (*Server)(nil)
+
+// tenant is one api key's sandbox.
+type tenant struct {
+	key  string
+	once sync.Once
+	err  error
+
+	mu         sync.Mutex
+	st         *state
+	saved      []byte     // the last state saved, to roll back to when a save fails
+	deliveries []Delivery // in memory only
+}
+
+// maxDeliveries caps the delivery log kept per tenant.
+const maxDeliveries = 500
+
+// fault is an injected failure for the next calls of one api key.
+type fault struct {
+	remaining int
+	status    int // 0 = timeout
+}
+
+// NewServer returns a sandbox server.
+func NewServer(opts Options) *Server {
+	if opts.Persister == nil {
+		opts.Persister = NewMemoryPersister()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.HangMax <= 0 {
+		opts.HangMax = 60 * time.Second
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.WebhookSecret == "" {
+		opts.WebhookSecret = DefaultWebhookSecret
+	}
+	if opts.MaxObjects <= 0 {
+		opts.MaxObjects = 10000
+	}
+	if opts.WebhookAttempts <= 0 {
+		opts.WebhookAttempts = 4
+	}
+	if opts.WebhookBackoff <= 0 {
+		opts.WebhookBackoff = time.Second
+	}
+	s := &Server{
+		opts:    opts,
+		log:     opts.Logger.With("component", "sandbox"),
+		tenants: map[string]*tenant{},
+		tags:    map[string]string{},
+		faults:  map[string]*fault{},
+		closing: make(chan struct{}),
+	}
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Info implements connector.Simulator: the sandbox served at rootURL, reached with the demo key.
+// BaseURL is rootURL itself, since the connector adds /sandbox/api/v1 to posbridge's own URL.
+func (s *Server) Info(rootURL string) connector.SimInfo {
+	return connector.SimInfo{
+		Provider:      Provider.Type,
+		BaseURL:       strings.TrimRight(rootURL, "/"),
+		Credentials:   map[string]string{"api_key": DemoAPIKey},
+		WebhookSecret: s.opts.WebhookSecret,
+	}
+}
+
+// Close lets go of held ("timeout") requests, stops webhook retries and waits for deliveries
+// under way to end. The server keeps answering other requests.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		close(s.closing)
+	})
+	s.wg.Wait()
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	api := func(pattern string, h func(http.ResponseWriter, *http.Request, *tenant)) {
+		method, path, _ := strings.Cut(pattern, " ")
+		m.HandleFunc(method+" /sandbox/api/v1/"+path, s.api(h))
+	}
+	api("GET account", s.getAccount)
+	api("GET stores", s.getStores)
+	api("GET products", s.listProducts)
+	api("POST products", s.createProduct)
+	api("POST products/batch", s.batchProducts)
+	api("GET products/{id}", s.getProduct)
+	api("PUT products/{id}", s.putProduct)
+	api("GET stock", s.listStock)
+	api("PUT stock", s.putStock)
+	api("GET customers", s.listCustomers)
+	api("POST customers", s.createCustomer)
+	api("GET customers/{id}", s.getCustomer)
+	api("PUT customers/{id}", s.putCustomer)
+	api("GET orders", s.listOrders)
+	api("POST orders", s.createOrder)
+	api("GET orders/{id}", s.getOrder)
+	api("PUT orders/{id}", s.putOrder)
+	api("POST orders/{id}/void", s.orderAction("void"))
+	api("POST orders/{id}/archive", s.orderAction("archive"))
+	api("DELETE orders/{id}", s.orderAction("delete"))
+	api("GET sales", s.listSales)
+	api("GET webhooks", s.listWebhooks)
+	api("POST webhooks", s.createWebhook)
+	api("DELETE webhooks/{id}", s.deleteWebhook)
+	m.HandleFunc("/sandbox/api/v1/", s.api(func(w http.ResponseWriter, r *http.Request, _ *tenant) {
+		writeErr(w, errf(http.StatusNotFound, "not_found", "", "no route %s %s", r.Method, r.URL.Path))
+	}))
+
+	m.HandleFunc("POST /sandbox/admin/faults", s.postFaults)
+	m.HandleFunc("GET /sandbox/admin/faults", s.getFaults)
+	m.HandleFunc("DELETE /sandbox/admin/faults", s.deleteFaults)
+	m.HandleFunc("GET /sandbox/admin/orders", s.adminOrders)
+	m.HandleFunc("POST /sandbox/admin/orders/{id}/complete", s.adminComplete)
+	m.HandleFunc("POST /sandbox/admin/sales", s.adminSale)
+	m.HandleFunc("GET /sandbox/admin/deliveries", s.adminDeliveries)
+	m.HandleFunc("GET /sandbox/orders/{id}", s.orderPage)
+	m.HandleFunc("/sandbox/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, errf(http.StatusNotFound, "not_found", "", "no route %s %s", r.Method, r.URL.Path))
+	})
+	s.mux = m
+}
+
+// api wraps a connector API handler: injected faults first, then the api key, then the tenant.
+func (s *Server) api(h func(http.ResponseWriter, *http.Request, *tenant)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := bearer(r)
+		if f, ok := s.takeFault(key); ok {
+			s.serveFault(w, r, f)
+			return
+		}
+		if !validKey(key) {
+			writeErr(w, errUnauthorized())
+			return
+		}
+		t, err := s.tenantFor(r.Context(), key)
+		if err != nil {
+			s.log.Error("load sandbox tenant", "err", err)
+			writeErr(w, errf(http.StatusInternalServerError, "internal_error", "", "could not load the sandbox"))
+			return
+		}
+		h(w, r, t)
+	}
+}
+
+func bearer(r *http.Request) string {
+	v := r.Header.Get("Authorization")
+	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		return strings.TrimSpace(v[7:])
+	}
+	return ""
+}
+
+// validKey tells whether the sandbox accepts the api key.
+func validKey(key string) bool {
+	return len(key) > len("sbx_") && len(key) <= 200 && strings.HasPrefix(key, "sbx_") && key != "sbx_invalid"
+}
+
+func errUnauthorized() *apiError {
+	return errf(http.StatusUnauthorized, "unauthorized", "", "Invalid API key")
+}
+
+// tenantFor returns the key's tenant, loading it (or creating it with sample data) on first use.
+func (s *Server) tenantFor(ctx context.Context, key string) (*tenant, error) {
+	s.mu.Lock()
+	t := s.tenants[key]
+	if t == nil {
+		t = &tenant{key: key}
+		s.tenants[key] = t
+	}
+	s.mu.Unlock()
+	t.once.Do(func() { t.err = s.load(ctx, t) })
+	if t.err != nil {
+		s.mu.Lock()
+		if s.tenants[key] == t {
+			delete(s.tenants, key) // try again next time
+		}
+		s.mu.Unlock()
+		return nil, t.err
+	}
+	return t, nil
+}
+
+func (s *Server) load(ctx context.Context, t *tenant) error {
+	b, found, err := s.opts.Persister.Load(ctx, t.key)
+	if err != nil {
+		return fmt.Errorf("load sandbox state: %w", err)
+	}
+	var st *state
+	if found {
+		st = &state{}
+		if err := json.Unmarshal(b, st); err != nil {
+			return fmt.Errorf("decode sandbox state: %w", err)
+		}
+		st.fixMaps()
+	} else {
+		st = sampleState(t.key, s.now(), s.opts.SampleProducts)
+		if b, err = st.encode(0); err != nil {
+			return fmt.Errorf("encode sandbox state: %w", err)
+		}
+		if err := s.opts.Persister.Save(ctx, t.key, b); err != nil {
+			return fmt.Errorf("save new sandbox state: %w", err)
+		}
+	}
+	st.maxObjects = s.opts.MaxObjects
+	t.st, t.saved = st, b
+	s.mu.Lock()
+	s.tags[st.Tag] = t.key
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Server) now() time.Time { return s.opts.Now().UTC() }
+
+// view runs fn on the tenant's state under its lock, for reading.
+func (t *tenant) view(fn func(st *state)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fn(t.st)
+}
+
+// update runs fn on the tenant's state under its lock. fn reports whether it changed the state;
+// it must not change it when it returns an error. A changed state is saved; when saving fails the
+// change is rolled back and a 500 answered.
+func (s *Server) update(ctx context.Context, t *tenant, fn func(st *state) (changed bool, err *apiError)) *apiError {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	changed, aerr := fn(t.st)
+	if aerr != nil || !changed {
+		return aerr
+	}
+	b, err := t.st.encode(len(t.saved))
+	if err == nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = s.opts.Persister.Save(sctx, t.key, b)
+		cancel()
+	}
+	if err != nil {
+		s.log.Error("save sandbox state", "err", err)
+		old := &state{}
+		if uerr := json.Unmarshal(t.saved, old); uerr == nil {
+			old.fixMaps()
+			old.maxObjects = t.st.maxObjects
+			t.st = old
+		}
+		return errf(http.StatusInternalServerError, "internal_error", "", "could not save the sandbox state")
+	}
+	t.saved = b
+	return nil
+}
+
+// takeFault consumes one injected fault of the key, if any.
+func (s *Server) takeFault(key string) (fault, bool) {
+	if key == "" {
+		return fault{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.faults[key]
+	if f == nil || f.remaining <= 0 {
+		return fault{}, false
+	}
+	f.remaining--
+	out := *f
+	if f.remaining == 0 {
+		delete(s.faults, key)
+	}
+	return out, true
+}
+
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f fault) {
+	switch f.status {
+	case 0:
+		t := time.NewTimer(s.opts.HangMax)
+		defer t.Stop()
+		select {
+		case <-r.Context().Done():
+		case <-s.closing:
+			writeErr(w, errf(http.StatusServiceUnavailable, "unavailable", "", "the sandbox is shutting down"))
+		case <-t.C:
+			writeErr(w, errf(http.StatusGatewayTimeout, "timeout", "", "injected fault: the request timed out"))
+		}
+	case http.StatusUnauthorized:
+		writeErr(w, errUnauthorized())
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "1")
+		writeErr(w, errf(http.StatusTooManyRequests, "rate_limited", "", "Too many requests; retry after 1 second"))
+	default:
+		writeErr(w, errf(f.status, "injected_fault", "", "injected fault: %s", http.StatusText(f.status)))
+	}
+}
+
+// apiError is an error answer of the sandbox.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	field   string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.status, e.code, e.message) }
+
+func errf(status int, code, field, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, field: field, message: fmt.Sprintf(format, args...)}
+}
+
+// full refuses a new object when a tenant's collection holds max already.
+func full(what string, n, max int) *apiError {
+	if n < max {
+		return nil
+	}
+	return errf(http.StatusUnprocessableEntity, "sandbox_full", "", "this sandbox holds %d %s, the most it keeps; use another api key", n, what)
+}
+
+func invalid(field, format string, args ...any) *apiError {
+	return errf(http.StatusUnprocessableEntity, "invalid", field, format, args...)
+}
+
+func notFound(what, id string) *apiError {
+	return errf(http.StatusNotFound, "not_found", "", "%s %s not found", what, id)
+}
+
+func (e *apiError) wire() *wireError {
+	return &wireError{Code: e.code, Message: e.message, Field: e.field}
+}
+
+func writeErr(w http.ResponseWriter, e *apiError) {
+	writeJSON(w, e.status, wireErrorBody{Error: *e.wire()})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal_error","message":"could not encode the answer"}}`)
+	}
+	writeRaw(w, status, b)
+}
+
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	_, _ = w.Write([]byte("\n"))
+}
+
+// readBody reads a request body of at most maxBody bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errf(http.StatusRequestEntityTooLarge, "too_large", "", "request body is larger than %d bytes", maxBody)
+		}
+		return nil, errf(http.StatusBadRequest, "bad_request", "", "read request body: %v", err)
+	}
+	return b, nil
+}
+
+// decode parses a JSON body into v: 400 for malformed JSON, 422 naming the field of a wrong type.
+func decode(b []byte, v any) *apiError {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return errf(http.StatusBadRequest, "bad_request", "", "the request body is empty; JSON expected")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return invalid(te.Field, "%s must be a JSON %s", te.Field, te.Type.Kind())
+		}
+		return errf(http.StatusBadRequest, "bad_request", "", "invalid JSON: %v", err)
+	}
+	if dec.More() {
+		return errf(http.StatusBadRequest, "bad_request", "", "invalid JSON: data after the object")
+	}
+	return nil
+}
+
+// readJSON reads and decodes a JSON body.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
+	b, e := readBody(w, r)
+	if e != nil {
+		return e
+	}
+	return decode(b, v)
+}

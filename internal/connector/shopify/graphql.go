@@ -1,0 +1,302 @@
+package shopify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/domain"
+)
+
+// The GraphQL Admin API documents throttling as a THROTTLED error with the bucket's state in
+// extensions.cost.throttleStatus (100 points a second on the Standard plan).
+type gqlResponse struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string `json:"message"`
+		Extensions struct {
+			Code string `json:"code"`
+		} `json:"extensions"`
+	} `json:"errors"`
+	Extensions struct {
+		Cost struct {
+			RequestedQueryCost float64 `json:"requestedQueryCost"`
+			ThrottleStatus     struct {
+				MaximumAvailable   float64 `json:"maximumAvailable"`
+				CurrentlyAvailable float64 `json:"currentlyAvailable"`
+				RestoreRate        float64 `json:"restoreRate"`
+			} `json:"throttleStatus"`
+		} `json:"cost"`
+	} `json:"extensions"`
+}
+
+type userError struct {
+	Field   []string `json:"field"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
+}
+
+func userErrorsErr(op string, ue []userError) error {
+	if len(ue) == 0 {
+		return nil
+	}
+	var msgs []string
+	for _, u := range ue {
+		msgs = append(msgs, u.Message)
+	}
+	return fmt.Errorf("%s: %w", op, &connector.Error{Kind: connector.KindInvalid, Status: http.StatusOK, Code: ue[0].Code, Message: strings.Join(msgs, "; ")})
+}
+
+// graphql runs one GraphQL Admin API operation and decodes its data into out.
+func (c *Client) graphql(ctx context.Context, op, query string, vars map[string]any, out any) error {
+	body := map[string]any{"query": query, "variables": vars}
+	for waits := 0; ; waits++ {
+		var res gqlResponse
+		if _, err := c.do(ctx, call{op: op, method: http.MethodPost, path: "graphql.json", body: body, graphql: true, unsafe: true}, &res); err != nil {
+			return err
+		}
+		if len(res.Errors) > 0 {
+			if res.Errors[0].Extensions.Code == "THROTTLED" && waits < c.opts.MaxRateLimitWaits {
+				ts := res.Extensions.Cost.ThrottleStatus
+				d := time.Second
+				if ts.RestoreRate > 0 {
+					d = time.Duration((res.Extensions.Cost.RequestedQueryCost - ts.CurrentlyAvailable) / ts.RestoreRate * float64(time.Second))
+				}
+				if d < 10*time.Millisecond {
+					d = 10 * time.Millisecond
+				}
+				if err := sleep(ctx, d); err != nil {
+					return fmt.Errorf("%s: %w", op, ctxError(err))
+				}
+				continue
+			}
+			kind := connector.KindInvalid
+			switch res.Errors[0].Extensions.Code {
+			case "THROTTLED":
+				kind = connector.KindRateLimited
+			case "ACCESS_DENIED":
+				kind = connector.KindCredentials
+			case "INTERNAL_SERVER_ERROR":
+				kind = connector.KindTemporary
+			}
+			var msgs []string
+			for _, e := range res.Errors {
+				msgs = append(msgs, e.Message)
+			}
+			return fmt.Errorf("%s: %w", op, &connector.Error{Kind: kind, Status: http.StatusOK, Code: res.Errors[0].Extensions.Code, Message: strings.Join(msgs, "; ")})
+		}
+		if out != nil {
+			if err := json.Unmarshal(res.Data, out); err != nil {
+				return fmt.Errorf("%s: decode data: %w", op, err)
+			}
+		}
+		return nil
+	}
+}
+
+func gid(kind string, id int64) string {
+	return "gid://shopify/" + kind + "/" + strconv.FormatInt(id, 10)
+}
+
+func gidNumber(g string) int64 {
+	i := strings.LastIndex(g, "/")
+	n, _ := strconv.ParseInt(g[i+1:], 10, 64)
+	return n
+}
+
+const (
+	qEditBegin = `mutation posbridgeOrderEditBegin($id: ID!) {
+  orderEditBegin(id: $id) {
+    calculatedOrder {
+      id
+      lineItems(first: 250) {
+        nodes { id quantity title sku variant { id } originalUnitPriceSet { shopMoney { amount currencyCode } } }
+      }
+    }
+    userErrors { field message }
+  }
+}`
+	qEditAddVariant = `mutation posbridgeOrderEditAddVariant($id: ID!, $variantId: ID!, $quantity: Int!) {
+  orderEditAddVariant(id: $id, variantId: $variantId, quantity: $quantity, allowDuplicates: true) {
+    calculatedLineItem { id }
+    userErrors { field message }
+  }
+}`
+	qEditAddCustomItem = `mutation posbridgeOrderEditAddCustomItem($id: ID!, $title: String!, $price: MoneyInput!, $quantity: Int!) {
+  orderEditAddCustomItem(id: $id, title: $title, price: $price, quantity: $quantity) {
+    calculatedLineItem { id }
+    userErrors { field message }
+  }
+}`
+	qEditSetQuantity = `mutation posbridgeOrderEditSetQuantity($id: ID!, $lineItemId: ID!, $quantity: Int!) {
+  orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: true) {
+    calculatedLineItem { id }
+    userErrors { field message }
+  }
+}`
+	qEditCommit = `mutation posbridgeOrderEditCommit($id: ID!) {
+  orderEditCommit(id: $id, notifyCustomer: false, staffNote: "Updated by posbridge") {
+    order { id }
+    userErrors { field message }
+  }
+}`
+)
+
+type calcLine struct {
+	ID       string `json:"id"`
+	Quantity int    `json:"quantity"`
+	Title    string `json:"title"`
+	SKU      string `json:"sku"`
+	Variant  *struct {
+		ID string `json:"id"`
+	} `json:"variant"`
+	OriginalUnitPriceSet struct {
+		ShopMoney struct {
+			Amount       string `json:"amount"`
+			CurrencyCode string `json:"currencyCode"`
+		} `json:"shopMoney"`
+	} `json:"originalUnitPriceSet"`
+}
+
+// lineKey tells lines apart for the diff: a catalog variant by its id, a custom line by its
+// title and unit price.
+func lineKey(variantID int64, title string, unit int64) string {
+	if variantID != 0 {
+		return "v:" + strconv.FormatInt(variantID, 10)
+	}
+	return "t:" + title + "|" + strconv.FormatInt(unit, 10)
+}
+
+// editLines makes the order's lines match want through one order-edit session; it commits
+// only when something changed.
+func (c *Client) editLines(ctx context.Context, orderID int64, want []domain.OrderLine, currency string) error {
+	type wanted struct {
+		line    domain.OrderLine
+		variant int64
+		qty     int
+	}
+	desired := map[string]*wanted{}
+	var order []string
+	for _, l := range want {
+		li, err := lineBody(l, currency)
+		if err != nil {
+			return err
+		}
+		var v int64
+		if li.VariantID != nil {
+			v = *li.VariantID
+		}
+		k := lineKey(v, l.Name, l.UnitPrice.Amount)
+		if w, ok := desired[k]; ok {
+			w.qty += li.Quantity
+			continue
+		}
+		desired[k] = &wanted{line: l, variant: v, qty: li.Quantity}
+		order = append(order, k)
+	}
+
+	var begin struct {
+		OrderEditBegin struct {
+			CalculatedOrder struct {
+				ID        string `json:"id"`
+				LineItems struct {
+					Nodes []calcLine `json:"nodes"`
+				} `json:"lineItems"`
+			} `json:"calculatedOrder"`
+			UserErrors []userError `json:"userErrors"`
+		} `json:"orderEditBegin"`
+	}
+	if err := c.graphql(ctx, "begin order edit", qEditBegin, map[string]any{"id": gid("Order", orderID)}, &begin); err != nil {
+		return err
+	}
+	if err := userErrorsErr("begin order edit", begin.OrderEditBegin.UserErrors); err != nil {
+		return err
+	}
+	calc := begin.OrderEditBegin.CalculatedOrder
+	changed := false
+	seen := map[string]bool{}
+	for _, n := range calc.LineItems.Nodes {
+		unit, err := parseMoney(n.OriginalUnitPriceSet.ShopMoney.Amount, currency)
+		if err != nil {
+			return fmt.Errorf("line %s price: %w", n.ID, err)
+		}
+		var v int64
+		if n.Variant != nil {
+			v = gidNumber(n.Variant.ID)
+		}
+		k := lineKey(v, n.Title, unit)
+		target := 0
+		if w, ok := desired[k]; ok && !seen[k] {
+			target = w.qty
+		}
+		seen[k] = true
+		if n.Quantity == target {
+			continue
+		}
+		var out struct {
+			OrderEditSetQuantity struct {
+				UserErrors []userError `json:"userErrors"`
+			} `json:"orderEditSetQuantity"`
+		}
+		if err := c.graphql(ctx, "set line quantity", qEditSetQuantity,
+			map[string]any{"id": calc.ID, "lineItemId": n.ID, "quantity": target}, &out); err != nil {
+			return err
+		}
+		if err := userErrorsErr("set line quantity", out.OrderEditSetQuantity.UserErrors); err != nil {
+			return err
+		}
+		changed = true
+	}
+	for _, k := range order {
+		if seen[k] {
+			continue
+		}
+		w := desired[k]
+		if w.variant != 0 {
+			var out struct {
+				OrderEditAddVariant struct {
+					UserErrors []userError `json:"userErrors"`
+				} `json:"orderEditAddVariant"`
+			}
+			if err := c.graphql(ctx, "add variant line", qEditAddVariant,
+				map[string]any{"id": calc.ID, "variantId": gid("ProductVariant", w.variant), "quantity": w.qty}, &out); err != nil {
+				return err
+			}
+			if err := userErrorsErr("add variant line", out.OrderEditAddVariant.UserErrors); err != nil {
+				return err
+			}
+		} else {
+			var out struct {
+				OrderEditAddCustomItem struct {
+					UserErrors []userError `json:"userErrors"`
+				} `json:"orderEditAddCustomItem"`
+			}
+			price := map[string]any{"amount": formatMoney(w.line.UnitPrice.Amount, currency), "currencyCode": currency}
+			if err := c.graphql(ctx, "add custom line", qEditAddCustomItem,
+				map[string]any{"id": calc.ID, "title": w.line.Name, "price": price, "quantity": w.qty}, &out); err != nil {
+				return err
+			}
+			if err := userErrorsErr("add custom line", out.OrderEditAddCustomItem.UserErrors); err != nil {
+				return err
+			}
+		}
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	var commit struct {
+		OrderEditCommit struct {
+			UserErrors []userError `json:"userErrors"`
+		} `json:"orderEditCommit"`
+	}
+	if err := c.graphql(ctx, "commit order edit", qEditCommit, map[string]any{"id": calc.ID}, &commit); err != nil {
+		return err
+	}
+	return userErrorsErr("commit order edit", commit.OrderEditCommit.UserErrors)
+}

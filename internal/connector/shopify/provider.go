@@ -1,0 +1,47 @@
+// Package shopify connects posbridge to Shopify through the Admin REST API, version 2025-10
+// (legacy since 2024-10 but documented), with the GraphQL Admin API where REST cannot do the job
+// (editing the line items of an existing order). It holds the client (auth with
+// X-Shopify-Access-Token, Link/page_info pagination, the leaky-bucket pacing read from
+// X-Shopify-Shop-Api-Call-Limit), webhook verification (X-Shopify-Hmac-Sha256) and a stateful
+// simulator of the same documented subset for tests, the demo and the sandbox.
+package shopify
+
+import (
+	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/domain"
+)
+
+// APIVersion is the Admin API version every path is built with.
+const APIVersion = "2025-10"
+
+// Credential field names.
+const (
+	FieldShopDomain  = "shop_domain"
+	FieldAccessToken = "access_token"
+	FieldAPISecret   = "api_secret"
+)
+
+// Provider describes Shopify to the registry.
+var Provider = connector.Provider{
+	Type:        "shopify",
+	DisplayName: "Shopify",
+	SetupURL:    "https://help.shopify.com/en/manual/apps/app-types/custom-apps",
+	Fields: []connector.Field{
+		{Name: FieldShopDomain, Label: "Shop domain", Required: true,
+			Help: "Your store's myshopify.com domain, e.g. mystore.myshopify.com (a full URL such as http://127.0.0.1:9101 points at a simulator)."},
+		{Name: FieldAccessToken, Label: "Admin API access token", Secret: true, Required: true,
+			Help: "The app's Admin API access token (shpat_...), shown once when the app is installed."},
+		{Name: FieldAPISecret, Label: "API secret key", Secret: true, Required: false,
+			Help: "The app's client secret (API secret key); Shopify signs webhooks with it."},
+	},
+	Capabilities: []domain.Capability{
+		domain.CapProducts, domain.CapStock, domain.CapCustomers,
+		domain.CapOrders, domain.CapSales, domain.CapWebhooks,
+	},
+	Open: func(cfg connector.Config) (connector.Connector, error) {
+		return New(cfg, Options{})
+	},
+	NewSimulator: func(seedProducts int) connector.Simulator {
+		return NewSimulator(WithSeedProducts(seedProducts))
+	},
+}

@@ -1,0 +1,366 @@
+// Package console is posbridge's merchant console: server-rendered pages (html/template, one
+// small CSS file and a few lines of script, no framework, nothing from a CDN) in the words of the
+// help-centre articles. A merchant logs in; sees Settings -> POS Integrations with the active
+// integrations (type, nickname, status badge, last sales check, last sale imported), the
+// "Inactive integrations" and the "Timeline" tab; adds a POS integration (POS Type, setup
+// instructions link, credentials, nickname when needed, the Restore inactive / Create new
+// choice); edits one (nickname, default store, Check now, Deactivate with a confirmation,
+// Restore, Resume); and disconnects a POS from the Support section.
+//
+// Sessions are kept server-side (the cookie holds a random token; the store keeps its hash) in
+// HttpOnly SameSite=Lax cookies. Every form carries a CSRF token bound to the session and every
+// POST checks it. Staff may look; only admins may change anything.
+package console
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/lifecycle"
+	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Cookie names and lifetimes.
+const (
+	sessionCookie = "posbridge_session"
+	loginCookie   = "posbridge_login" // a nonce the login form's CSRF token is bound to
+	sessionTTL    = 12 * time.Hour
+	loginNonceTTL = time.Hour
+	maxFormBytes  = 64 << 10
+)
+
+// Deps is what the console needs from the rest of posbridge.
+type Deps struct {
+	Store         *store.Store
+	Lifecycle     *lifecycle.Service
+	Outbox        *outbox.Outbox
+	CSRFKey       []byte // server secret the CSRF tokens are derived with
+	SecureCookies bool   // set the Secure attribute (posbridge behind HTTPS)
+	Logger        *slog.Logger
+	Version       string
+}
+
+// Console serves the merchant console's pages.
+type Console struct {
+	d      Deps
+	log    *slog.Logger
+	pages  map[string]*template.Template
+	static fs.FS
+	now    func() time.Time
+	logins *loginLimiter
+
+	dummyOnce sync.Once
+	dummyHash string // checked when an unknown email logs in, so timing does not tell
+}
+
+// pageNames are the templates besides the layout; each defines "title" and "content".
+var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error"}
+
+// New parses the embedded templates and returns the console.
+func New(d Deps) (*Console, error) {
+	if d.Store == nil || d.Lifecycle == nil || d.Outbox == nil {
+		return nil, errors.New("console: Store, Lifecycle and Outbox are required")
+	}
+	if len(d.CSRFKey) < 16 {
+		return nil, errors.New("console: CSRFKey must have at least 16 bytes")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Version == "" {
+		d.Version = "dev"
+	}
+	c := &Console{d: d, log: d.Logger, pages: map[string]*template.Template{}, now: time.Now, logins: newLoginLimiter()}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("console: parse layout: %w", err)
+	}
+	for _, name := range pageNames {
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("console: parse page %s: %w", name, err)
+		}
+		c.pages[name] = t
+	}
+	st, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, fmt.Errorf("console: static files: %w", err)
+	}
+	c.static = st
+	return c, nil
+}
+
+// Register mounts the console's routes on mux.
+func (c *Console) Register(mux *http.ServeMux) {
+	h := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, c.secure(fn)) }
+	h("GET /{$}", c.authed(c.home))
+	h("GET /login", c.loginPage)
+	h("POST /login", c.loginSubmit)
+	h("POST /logout", c.post(false, c.logout))
+
+	h("GET /integrations", c.authed(c.integrations))
+	h("GET /integrations/new", c.authed(c.addPage))
+	h("POST /integrations/new", c.post(true, c.addSubmit))
+	h("GET /integrations/{id}", c.authed(c.editPage))
+	h("POST /integrations/{id}", c.post(true, c.saveSettings))
+	h("POST /integrations/{id}/credentials", c.post(true, c.saveCredentials))
+	h("POST /integrations/{id}/check", c.post(true, c.checkNow))
+	h("GET /integrations/{id}/deactivate", c.authed(c.deactivateConfirm))
+	h("POST /integrations/{id}/deactivate", c.post(true, c.deactivate))
+	h("POST /integrations/{id}/restore", c.post(true, c.restore))
+	h("POST /integrations/{id}/resume", c.post(true, c.resume))
+
+	h("GET /timeline", c.authed(c.timeline))
+	h("GET /support", c.authed(c.support))
+	h("GET /support/disconnect/{id}", c.authed(c.disconnectConfirm))
+	h("POST /support/disconnect/{id}", c.post(true, c.disconnect))
+
+	h("GET /docs/sandbox", c.docsSandbox)
+	mux.Handle("GET /static/", c.staticFiles())
+}
+
+// session is the logged-in user of a request.
+type session struct {
+	token   string
+	user    domain.User
+	account domain.Account
+	csrf    string
+}
+
+func (s *session) isAdmin() bool { return s.user.Role == domain.RoleAdmin }
+
+func (s *session) actor() string { return domain.ActorUser(s.user.Email) }
+
+type handler func(w http.ResponseWriter, r *http.Request, s *session)
+
+// secure sets the headers every console answer carries.
+func (c *Console) secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (c *Console) staticFiles() http.Handler {
+	files := http.StripPrefix("/static/", http.FileServerFS(c.static))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			c.notFound(w, r, nil)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// loadSession finds the request's live session; nil when there is none.
+func (c *Console) loadSession(ctx context.Context, r *http.Request) (*session, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
+		return nil, nil
+	}
+	sess, err := c.d.Store.GetSession(ctx, auth.HashToken(ck.Value), c.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read session: %w", err)
+	}
+	u, err := c.d.Store.GetUser(ctx, sess.AccountID, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read user of session: %w", err)
+	}
+	acct, err := c.d.Store.GetAccount(ctx, sess.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("read account %s: %w", sess.AccountID, err)
+	}
+	return &session{token: ck.Value, user: u, account: acct, csrf: auth.CSRFToken(ck.Value, c.d.CSRFKey)}, nil
+}
+
+// authed requires a session; without one a page view goes to the login page.
+func (c *Console) authed(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, err := c.loadSession(r.Context(), r)
+		if err != nil {
+			c.serverError(w, r, nil, err)
+			return
+		}
+		if s == nil {
+			target := "/login"
+			if r.URL.Path != "/" {
+				target += "?next=" + urlQueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		h(w, r, s)
+	}
+}
+
+// post guards a form submission: a session, a valid CSRF token and, when adminOnly, the admin role.
+func (c *Console) post(adminOnly bool, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, err := c.loadSession(r.Context(), r)
+		if err != nil {
+			c.serverError(w, r, nil, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			c.errorPage(w, r, s, http.StatusBadRequest, "Bad request", "The form could not be read: "+err.Error())
+			return
+		}
+		if s == nil {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		if !auth.CheckCSRF(s.token, r.PostForm.Get("csrf"), c.d.CSRFKey) {
+			c.log.Warn("console: refused a POST without a valid CSRF token", "path", r.URL.Path, "user", s.user.Email)
+			c.errorPage(w, r, s, http.StatusForbidden, "Forbidden",
+				"This form did not carry a valid security token, so nothing was changed. Go back, reload the page and try again.")
+			return
+		}
+		if adminOnly && !s.isAdmin() {
+			c.errorPage(w, r, s, http.StatusForbidden, "Forbidden",
+				"Only an admin of your account may change POS integrations. Staff may view them.")
+			return
+		}
+		h(w, r, s)
+	}
+}
+
+// page is what every template gets.
+type page struct {
+	Name     string // the template's name, on <body data-page> for tests and styles
+	Title    string
+	Nav      string // "integrations", "timeline", "support"
+	Session  bool
+	Email    string
+	Role     string
+	Account  string
+	IsAdmin  bool
+	CSRF     string
+	EmailOff bool
+	Version  string
+	Flash    string
+	Error    string
+	Refresh  int // seconds; 0 for none
+	Data     any
+}
+
+func (c *Console) newPage(r *http.Request, s *session, title, nav string, data any) *page {
+	p := &page{Title: title, Nav: nav, Version: c.d.Version, Data: data}
+	if s != nil {
+		p.Session, p.Email, p.Role, p.Account = true, s.user.Email, string(s.user.Role), s.account.Name
+		p.IsAdmin, p.CSRF = s.isAdmin(), s.csrf
+		p.EmailOff = !c.d.Outbox.EmailConfigured()
+	}
+	if r != nil {
+		p.Flash = flashes[r.URL.Query().Get("msg")]
+	}
+	return p
+}
+
+// render executes a page into a buffer first, so a template failure becomes a clean 500.
+func (c *Console) render(w http.ResponseWriter, status int, name string, p *page) {
+	t, ok := c.pages[name]
+	if !ok {
+		c.log.Error("console: no such page template", "page", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	p.Name = name
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		c.log.Error("console: render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// errorData is the body of the error page.
+type errorData struct {
+	Status  int
+	Heading string
+	Message string
+}
+
+func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, s *session, status int, heading, msg string) {
+	p := c.newPage(nil, s, heading, "", errorData{Status: status, Heading: heading, Message: msg})
+	c.render(w, status, "error", p)
+}
+
+func (c *Console) notFound(w http.ResponseWriter, r *http.Request, s *session) {
+	c.errorPage(w, r, s, http.StatusNotFound, "Not found", "There is no such page or integration in your account.")
+}
+
+func (c *Console) serverError(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	c.log.Error("console: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	c.errorPage(w, r, s, http.StatusInternalServerError, "Something went wrong",
+		"posbridge could not complete this request. The details are in the server log; try again in a moment.")
+}
+
+// fail answers an unexpected error of a page: coded errors by their meaning, others as 500.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	var de *domain.Error
+	if errors.As(err, &de) {
+		switch de.Code {
+		case domain.CodeNotFound:
+			c.notFound(w, r, s)
+			return
+		case domain.CodeForbidden:
+			c.errorPage(w, r, s, http.StatusForbidden, "Forbidden", de.Message)
+			return
+		case domain.CodeInternal:
+		default:
+			c.errorPage(w, r, s, http.StatusConflict, "Not possible", de.Message)
+			return
+		}
+	}
+	c.serverError(w, r, s, err)
+}
+
+// flashes are the one-line confirmations shown after a redirect (?msg=code).
+var flashes = map[string]string{
+	"added":        "POS integration added. posbridge is verifying the credentials; the status turns Healthy when they work.",
+	"restored":     "Integration restored. posbridge is verifying its credentials again and will then resume syncing.",
+	"resumed":      "Integration resumed. posbridge is verifying its credentials again.",
+	"deactivated":  "Integration deactivated. It is listed under Inactive integrations; all its data is kept.",
+	"disconnected": "POS disconnected. Future syncing has stopped; data synced before stays in posbridge.",
+	"saved":        "Settings saved.",
+	"credentials":  "Credentials replaced. posbridge is verifying them.",
+	"checked":      "Check finished; the status below is its outcome.",
+	"loggedout":    "You are logged out.",
+}

@@ -1,0 +1,141 @@
+package console
+
+import (
+	"html/template"
+	"strings"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/lifecycle"
+)
+
+// DateFormat is how the console shows a time; a missing one is "never".
+const DateFormat = "2 Jan 2006 15:04 UTC"
+
+// FormatTime shows t in the console's format, or "never" for the zero time.
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(DateFormat)
+}
+
+func formatTimePtr(t *time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return FormatTime(*t)
+}
+
+var funcs = template.FuncMap{
+	"date": FormatTime,
+}
+
+// integrationView is one integration as the pages show it.
+type integrationView struct {
+	ID               string
+	Type             string
+	TypeName         string
+	Nickname         string
+	Label            string
+	Status           domain.Status
+	StatusLabel      string
+	StatusClass      string
+	StatusNote       string
+	LastCheck        string
+	LastSalesCheck   string
+	LastSaleImported string
+	Created          string
+	Deactivated      string
+	StoreID          string
+	Active           bool
+	CanCheck         bool
+	CanResume        bool
+	CanRestore       bool
+	CanDeactivate    bool
+}
+
+// statusNotes are the seed's words for each status, shown under the badge.
+var statusNotes = map[domain.Status]string{
+	domain.StatusInitializing: "Just added; completing the setup process",
+	domain.StatusHealthy:      "Enabled and running",
+	domain.StatusFailed:       "The most recent attempt failed; the next success makes it Healthy again",
+	domain.StatusCalledOff:    "Halted; it needs your action to resume",
+	domain.StatusInactive:     "Deactivated; no syncing, all data kept",
+}
+
+func (c *Console) view(i domain.Integration) integrationView {
+	name := c.d.Lifecycle.DisplayName(i.Type)
+	v := integrationView{
+		ID: i.ID, Type: i.Type, TypeName: name, Nickname: i.Nickname, Label: i.Label(name),
+		Status: i.Status, StatusLabel: lifecycle.StatusLabel(i.Status), StatusClass: "badge-" + strings.ReplaceAll(string(i.Status), "_", "-"),
+		StatusNote: statusNotes[i.Status], LastCheck: formatTimePtr(i.LastCheckAt),
+		LastSalesCheck: formatTimePtr(i.LastSalesCheckAt), LastSaleImported: formatTimePtr(i.LastSaleImportedAt),
+		Created: FormatTime(i.CreatedAt), Deactivated: formatTimePtr(i.DeactivatedAt), StoreID: i.StoreID,
+		Active: i.Status.Active(), CanCheck: i.CheckAllowed() == nil, CanResume: i.Status == domain.StatusCalledOff,
+		CanRestore: i.Status == domain.StatusInactive, CanDeactivate: i.Status.Active(),
+	}
+	if (i.Status == domain.StatusFailed || i.Status == domain.StatusCalledOff) && i.StatusReason != "" {
+		v.StatusNote = i.StatusReason
+	}
+	return v
+}
+
+func (c *Console) views(list []domain.Integration) []integrationView {
+	out := make([]integrationView, 0, len(list))
+	for _, i := range list {
+		out = append(out, c.view(i))
+	}
+	return out
+}
+
+// timelineView is one timeline entry as shown.
+type timelineView struct {
+	At            string
+	Integration   string
+	IntegrationID string
+	Actor         string
+	Kind          string
+	Message       string
+}
+
+// actorName shows who acted: a user's email, "posbridge" for the system, "API" for the app.
+func actorName(actor string) string {
+	switch {
+	case strings.HasPrefix(actor, "user:"):
+		return strings.TrimPrefix(actor, "user:")
+	case actor == domain.ActorSystem:
+		return "posbridge"
+	case actor == domain.ActorAPI:
+		return "API"
+	}
+	return actor
+}
+
+// kindNames are short words for the timeline's entry kinds.
+var kindNames = map[string]string{
+	domain.KindIntegrationAdded:   "Added",
+	domain.KindIntegrationChecked: "Checked",
+	domain.KindStatusChanged:      "Status",
+	domain.KindSettingsChanged:    "Settings",
+	domain.KindDeactivated:        "Deactivated",
+	domain.KindRestored:           "Restored",
+	domain.KindResumed:            "Resumed",
+	domain.KindStoresLoaded:       "Stores",
+	domain.KindNotification:       "Notification",
+	domain.KindNotificationFailed: "Notification failed",
+	domain.KindWebhookEndpoint:    "Webhook endpoint",
+}
+
+func (c *Console) timelineViews(entries []domain.TimelineEntry, labels map[string]string) []timelineView {
+	out := make([]timelineView, 0, len(entries))
+	for _, e := range entries {
+		kind := kindNames[e.Kind]
+		if kind == "" {
+			kind = e.Kind
+		}
+		out = append(out, timelineView{At: FormatTime(e.At), Integration: labels[e.IntegrationID], IntegrationID: e.IntegrationID,
+			Actor: actorName(e.Actor), Kind: kind, Message: e.Message})
+	}
+	return out
+}
