@@ -279,4 +279,3 @@ func sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	return fmt.Errorf("no simulator for provider %q; known: %s", typ, strings.Join(known, ", "))
 }
-
