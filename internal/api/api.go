@@ -19,6 +19,7 @@ import (
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
+	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/store"
 )
@@ -34,15 +35,17 @@ const MaxBody = 1 << 20
 
 // API serves /api/v1.
 type API struct {
-	st  *store.Store
-	lc  *lifecycle.Service
-	out *outbox.Outbox
-	log *slog.Logger
+	st      *store.Store
+	lc      *lifecycle.Service
+	out     *outbox.Outbox
+	sync    *ordersync.Service
+	log     *slog.Logger
+	hookURL func(integrationID string) string // the URL providers sign (Square), "" = as received
 }
 
 // New returns the API.
-func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, log *slog.Logger) *API {
-	return &API{st: st, lc: lc, out: out, log: log}
+func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, sync *ordersync.Service, log *slog.Logger) *API {
+	return &API{st: st, lc: lc, out: out, sync: sync, log: log, hookURL: lc.HookURL}
 }
 
 // Route is one entry of the routes table (also checked against the OpenAPI document).
@@ -84,6 +87,7 @@ func (a *API) Register(mux *http.ServeMux) {
 			}
 		})
 	}
+	mux.HandleFunc("POST /hooks/{integration_id}", a.hook)
 	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPI) //nolint:errcheck // client went away

@@ -32,6 +32,7 @@ import (
 	"github.com/posbridge/posbridge/internal/jobs"
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/notify"
+	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/secrets"
 	"github.com/posbridge/posbridge/internal/store"
@@ -58,6 +59,8 @@ type Config struct {
 	CheckInterval time.Duration // --check-interval, default 15m
 	SweepInterval time.Duration // how often due checks are looked for, default 1m
 	MaxWorkers    int
+	DocumentLease time.Duration // how long a crashed worker holds a document (default 1m)
+	RescueAfter   time.Duration // River: when a job of a crashed worker runs again (default 5m)
 	SecureCookies bool
 	Logger        *slog.Logger
 	Stdout        io.Writer            // where first-start credentials are printed
@@ -71,6 +74,7 @@ type App struct {
 	Queue     *jobs.Queue
 	Lifecycle *lifecycle.Service
 	Outbox    *outbox.Outbox
+	Sync      *ordersync.Service
 	Sandbox   *sandbox.Server
 	Metrics   *prometheus.Registry
 	handler   http.Handler
@@ -142,12 +146,17 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Outbox = outbox.New(st, box, outbox.Config{SMTP: cfg.SMTP, Logger: cfg.Logger,
 		HTTPClient: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: cfg.AllowPrivate, Timeout: 15 * time.Second})})
 	a.Lifecycle = lifecycle.New(st, box, a.Outbox, lifecycle.Config{Providers: providers, CallOffAfter: cfg.CallOffAfter,
-		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), AllowPrivate: cfg.AllowPrivate, Logger: cfg.Logger, Registerer: a.Metrics})
+		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), HookBaseURL: cfg.PublicURL, AllowPrivate: cfg.AllowPrivate, Logger: cfg.Logger, Registerer: a.Metrics})
 
+	a.Sync = ordersync.New(st, a.Lifecycle, a.Outbox, cfg.Logger)
+	if cfg.DocumentLease > 0 {
+		a.Sync.Lease = cfg.DocumentLease
+	}
 	workers := river.NewWorkers()
 	a.Lifecycle.Register(workers)
 	a.Outbox.Register(workers)
-	q, err := jobs.New(st, jobs.Config{RunWorkers: !cfg.NoWorkers, MaxWorkers: cfg.MaxWorkers, Logger: cfg.Logger,
+	a.Sync.Register(workers)
+	q, err := jobs.New(st, jobs.Config{RunWorkers: !cfg.NoWorkers, MaxWorkers: cfg.MaxWorkers, Logger: cfg.Logger, RescueAfter: cfg.RescueAfter,
 		PeriodicJobs: a.Lifecycle.PeriodicJobs(cfg.SweepInterval)}, workers)
 	if err != nil {
 		st.Close()
@@ -156,9 +165,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Queue = q
 	a.Lifecycle.SetQueue(q)
 	a.Outbox.SetQueue(q)
+	a.Sync.SetQueue(q)
 
 	mux := http.NewServeMux()
-	api.New(st, a.Lifecycle, a.Outbox, cfg.Logger).Register(mux)
+	api.New(st, a.Lifecycle, a.Outbox, a.Sync, cfg.Logger).Register(mux)
 	if !cfg.NoSandbox {
 		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: &sandboxPersister{st: st, box: box}, Logger: cfg.Logger,
 			HTTPClient:      connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second}),

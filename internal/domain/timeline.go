@@ -65,3 +65,7 @@ func (w *WebhookEndpoint) Wants(event string) bool {
 const (
 	EventIntegrationStatusChanged = "integration.status_changed"
 )
+
+// EventDocumentUpdated tells the app a document changed on posbridge's side: its sync status,
+// or its status after the POS completed the order.
+const EventDocumentUpdated = "document.updated"

@@ -30,6 +30,8 @@ type Config struct {
 	// FetchPollInterval is how often workers look for new jobs when the database cannot notify
 	// them (SQLite). Default 100ms.
 	FetchPollInterval time.Duration
+	// RescueAfter is when a job left running by a crashed process is run again (default 5m).
+	RescueAfter time.Duration
 }
 
 // Queue is the River client for the store's database.
@@ -71,6 +73,12 @@ func New(s *store.Store, cfg Config, workers *river.Workers) (*Queue, error) {
 		JobTimeout:           2 * time.Minute,
 		RescueStuckJobsAfter: 5 * time.Minute,
 		MaxAttempts:          10,
+	}
+	if cfg.RescueAfter > 0 {
+		rc.RescueStuckJobsAfter = cfg.RescueAfter
+		if rc.JobTimeout >= cfg.RescueAfter {
+			rc.JobTimeout = cfg.RescueAfter / 2
+		}
 	}
 	if cfg.RunWorkers {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}}

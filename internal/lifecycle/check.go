@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -155,6 +156,9 @@ func (s *Service) check(ctx context.Context, before domain.Integration, actor st
 		result = i
 		return s.recordTransition(ctx, tx, i, actor, t)
 	})
+	if perr == nil && err == nil && result.Status == domain.StatusHealthy {
+		s.subscribe(ctx, result)
+	}
 	if perr != nil && err == nil {
 		s.log.Info("integration check failed", "integration", before.ID, "type", before.Type, "kind", kind.String(), "status", result.Status)
 	}
@@ -239,4 +243,61 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 		}
 	}
 	return nil
+}
+
+// WebhookSecret is the secret the integration's inbound webhooks are signed with: the one
+// posbridge generated and gave the provider on subscribing.
+func (s *Service) WebhookSecret(ctx context.Context, i domain.Integration) (string, error) {
+	_, sealed, err := s.st.IntegrationSecrets(ctx, i.AccountID, i.ID)
+	if err != nil {
+		return "", err
+	}
+	b, err := s.box.Open(sealed, i.ID+"/webhook")
+	if err != nil {
+		return "", fmt.Errorf("decrypt webhook secret of %s: %w", i.ID, err)
+	}
+	return string(b), nil
+}
+
+// HookURL is where the provider posts the integration's webhooks.
+func (s *Service) HookURL(id string) string {
+	base := s.cfg.HookBaseURL
+	if base == "" {
+		base = s.cfg.SelfURL
+	}
+	return strings.TrimRight(base, "/") + "/hooks/" + id
+}
+
+// subscribe asks the provider to send the integration's webhooks to posbridge, once.
+func (s *Service) subscribe(ctx context.Context, i domain.Integration) {
+	p := s.providers[i.Type]
+	if !p.Has(domain.CapWebhooks) {
+		return
+	}
+	sub, err := s.st.WebhookSubscription(ctx, i.AccountID, i.ID)
+	if err != nil || sub != "" {
+		return
+	}
+	c, err := s.Connector(ctx, i)
+	if err != nil {
+		return
+	}
+	ws, ok := c.(connector.WebhookSubscriber)
+	if !ok {
+		return
+	}
+	secret, err := s.WebhookSecret(ctx, i)
+	if err != nil {
+		return
+	}
+	id, err := ws.Subscribe(ctx, s.HookURL(i.ID), secret, nil)
+	msg := "Subscribed to the POS's webhooks at " + s.HookURL(i.ID)
+	if err != nil {
+		msg = "Could not subscribe to the POS's webhooks (changes are still found by polling): " + connector.Message(err)
+	} else if err := s.st.SetWebhookSubscription(ctx, i.AccountID, i.ID, id); err != nil {
+		s.log.Error("record webhook subscription", "integration", i.ID, "err", err)
+		return
+	}
+	_ = s.st.AddTimeline(ctx, domain.TimelineEntry{AccountID: i.AccountID, At: s.now(), Kind: domain.KindSettingsChanged,
+		IntegrationID: i.ID, Actor: domain.ActorSystem, Message: msg})
 }

@@ -34,6 +34,7 @@ type Config struct {
 	CallOffAfter  int           // consecutive failures that call an integration off (default 5)
 	CheckInterval time.Duration // periodic check of each active integration (default 15m)
 	SelfURL       string        // posbridge's own URL, where self-hosted sandboxes live
+	HookBaseURL   string        // the public URL providers post webhooks to (default SelfURL)
 	AllowPrivate  bool          // --allow-private-provider-hosts
 	CheckTimeout  time.Duration // bound on one check's provider calls (default 30s)
 	Logger        *slog.Logger

@@ -206,7 +206,7 @@ func (o *Outbox) DeleteEndpoint(ctx context.Context, accountID, actor, id string
 }
 
 // EventTypes lists the outbound events an endpoint may subscribe to.
-var EventTypes = []string{domain.EventIntegrationStatusChanged}
+var EventTypes = []string{domain.EventIntegrationStatusChanged, domain.EventDocumentUpdated}
 
 func knownEvent(e string) bool {
 	if e == "*" {

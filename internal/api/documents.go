@@ -1,0 +1,248 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/ordersync"
+)
+
+// documentRoutes are the routes of order sync (seed 004).
+var documentRoutes = []Route{
+	{"PUT", "/api/v1/documents/{kind}/{ref}", (*API).putDocument},
+	{"GET", "/api/v1/documents/{kind}/{ref}", (*API).getDocument},
+	{"GET", "/api/v1/documents/{kind}", (*API).listDocuments},
+	{"PATCH", "/api/v1/documents/{kind}/{ref}/sync", (*API).patchSync},
+	{"POST", "/api/v1/documents/{kind}/{ref}/sync/resync", (*API).resync},
+	{"POST", "/api/v1/documents/{kind}/{ref}/sync/send-as-new", (*API).sendAsNew},
+	{"POST", "/api/v1/documents/{kind}/{ref}/sync/retry", (*API).retry},
+	{"GET", "/api/v1/documents/{kind}/{ref}/sync-history", (*API).syncHistory},
+	{"GET", "/api/v1/order-sync", (*API).getOrderSync},
+	{"PUT", "/api/v1/order-sync", (*API).putOrderSync},
+	{"GET", "/api/v1/integrations/{id}/webhook-events", (*API).webhookEvents},
+}
+
+func init() { Routes = append(Routes, documentRoutes...) }
+
+func docPath(r *http.Request) (domain.DocKind, string, error) {
+	kind, err := domain.ParseDocKind(r.PathValue("kind"))
+	if err != nil {
+		return "", "", err
+	}
+	ref := r.PathValue("ref")
+	if ref != "" {
+		if err := domain.ValidateRef(ref); err != nil {
+			return "", "", err
+		}
+	}
+	return kind, ref, nil
+}
+
+// DocumentRequest is the body of PUT /api/v1/documents/{kind}/{ref}.
+type DocumentRequest struct {
+	Status    string              `json:"status"`
+	Customer  *domain.DocCustomer `json:"customer"`
+	Lines     []domain.DocLine    `json:"lines"`
+	Links     []domain.DocLink    `json:"links"`
+	SyncToPOS *bool               `json:"sync_to_pos"`
+}
+
+func (a *API) putDocument(w http.ResponseWriter, r *http.Request, acct string) error {
+	kind, ref, err := docPath(r)
+	if err != nil {
+		return err
+	}
+	var in DocumentRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	res, err := a.sync.Put(r.Context(), acct, kind, ref, ordersync.PutInput{
+		DocContent: domain.DocContent{Status: in.Status, Customer: in.Customer, Lines: in.Lines, Links: in.Links}, SyncToPOS: in.SyncToPOS})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, ordersync.DocumentJSONOf(res.Document))
+}
+
+func (a *API) getDocument(w http.ResponseWriter, r *http.Request, acct string) error {
+	kind, ref, err := docPath(r)
+	if err != nil {
+		return err
+	}
+	d, err := a.sync.Get(r.Context(), acct, kind, ref)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ordersync.DocumentJSONOf(d))
+}
+
+func (a *API) listDocuments(w http.ResponseWriter, r *http.Request, acct string) error {
+	kind, _, err := docPath(r)
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(r, 100)
+	if err != nil {
+		return err
+	}
+	docs, err := a.sync.List(r.Context(), acct, kind, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]ordersync.DocumentJSON, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, ordersync.DocumentJSONOf(d))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+func limitParam(r *http.Request, def int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 500 {
+		return 0, domain.Invalid("limit", "limit must be a whole number from 1 to 500")
+	}
+	return n, nil
+}
+
+func (a *API) patchSync(w http.ResponseWriter, r *http.Request, acct string) error {
+	kind, ref, err := docPath(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		AutoSync *bool `json:"auto_sync"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.AutoSync == nil {
+		return domain.Invalid("auto_sync", "auto_sync (true or false) is required")
+	}
+	d, err := a.sync.SetAutoSync(r.Context(), acct, kind, ref, *in.AutoSync)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ordersync.DocumentJSONOf(d))
+}
+
+func (a *API) act(w http.ResponseWriter, r *http.Request, acct, action string) error {
+	kind, ref, err := docPath(r)
+	if err != nil {
+		return err
+	}
+	d, err := a.sync.Act(r.Context(), acct, kind, ref, action)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, ordersync.DocumentJSONOf(d))
+}
+
+func (a *API) resync(w http.ResponseWriter, r *http.Request, acct string) error {
+	return a.act(w, r, acct, ordersync.ActionResync)
+}
+
+func (a *API) retry(w http.ResponseWriter, r *http.Request, acct string) error {
+	return a.act(w, r, acct, ordersync.ActionRetry)
+}
+
+func (a *API) sendAsNew(w http.ResponseWriter, r *http.Request, acct string) error {
+	var in struct {
+		VoidExisting *bool `json:"void_existing"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.VoidExisting == nil {
+		return domain.Invalid("void_existing", "void_existing (true or false) is required: should the existing order be voided first?")
+	}
+	action := ordersync.ActionNew
+	if *in.VoidExisting {
+		action = ordersync.ActionNewVoid
+	}
+	return a.act(w, r, acct, action)
+}
+
+func (a *API) syncHistory(w http.ResponseWriter, r *http.Request, acct string) error {
+	kind, ref, err := docPath(r)
+	if err != nil {
+		return err
+	}
+	h, err := a.sync.History(r.Context(), acct, kind, ref)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": h})
+}
+
+func (a *API) getOrderSync(w http.ResponseWriter, r *http.Request, acct string) error {
+	s, err := a.sync.Settings(r.Context(), acct)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s)
+}
+
+func (a *API) putOrderSync(w http.ResponseWriter, r *http.Request, acct string) error {
+	in, err := a.sync.Settings(r.Context(), acct) // fields left out keep their value
+	if err != nil {
+		return err
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	out, err := a.sync.SaveSettings(r.Context(), acct, domain.ActorAPI, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) webhookEvents(w http.ResponseWriter, r *http.Request, acct string) error {
+	limit, err := limitParam(r, 100)
+	if err != nil {
+		return err
+	}
+	evs, err := a.sync.Events(r.Context(), acct, r.PathValue("id"), limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": evs})
+}
+
+// hook receives a provider's webhook: verified over the raw body, stored, then answered.
+func (a *API) hook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		a.writeError(w, r, &domain.Error{Code: domain.CodeTooLarge, Message: "the webhook body is larger than 1 MiB"})
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	url := a.hookURL(r.PathValue("integration_id"))
+	if url == "" {
+		url = scheme + "://" + r.Host + r.URL.RequestURI()
+	}
+	fresh, dup, err := a.sync.Receive(r.Context(), r.PathValue("integration_id"), r.Header, body, url)
+	if errors.Is(err, ordersync.ErrBadSignature) {
+		a.writeError(w, r, &domain.Error{Code: domain.CodeUnauthorized, Message: "the webhook signature does not verify"})
+		return
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"received": fresh, "duplicates": dup}) //nolint:errcheck // client went away
+}

@@ -1,0 +1,266 @@
+package ordersync
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/store"
+)
+
+// Register adds the engine's workers.
+func (s *Service) Register(w *river.Workers) {
+	river.AddWorker(w, &pushWorker{s: s})
+	river.AddWorker(w, &eventWorker{s: s})
+}
+
+type pushWorker struct {
+	river.WorkerDefaults[PushArgs]
+	s *Service
+}
+
+// Work pushes the document's latest state, looping while newer versions arrive, under a lease
+// so that no two workers push one document at once.
+func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
+	s, a := w.s, job.Args
+	now := s.now()
+	claimed, err := s.st.ClaimDocument(ctx, a.AccountID, a.DocKind, a.Ref, now, now.Add(s.Lease))
+	if err != nil {
+		return err
+	}
+	if !claimed {
+		if _, err := s.st.GetDocument(ctx, a.AccountID, a.DocKind, a.Ref); errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		// Another worker is pushing it; it re-reads the document when done, but look again soon
+		// in case it crashed (its lease runs out).
+		return river.JobSnooze(250 * time.Millisecond)
+	}
+	defer func() {
+		if err := s.st.ReleaseDocument(context.WithoutCancel(ctx), a.AccountID, a.DocKind, a.Ref); err != nil {
+			s.log.Error("release document lease", "ref", a.Ref, "err", err)
+		}
+	}()
+	for round := 0; round < 10; round++ {
+		d, err := s.st.GetDocument(ctx, a.AccountID, a.DocKind, a.Ref)
+		if err != nil {
+			return err
+		}
+		retrying := d.Sync.Status == domain.SyncFailed && job.Attempt > 1
+		if d.Sync.Status != domain.SyncPending && d.Sync.Status != domain.SyncSyncing && !retrying {
+			return nil // synced already (a newer job coalesced into an earlier push), or not to be sent
+		}
+		if err := s.pushOnce(ctx, d); err != nil {
+			return s.failed(ctx, d, err, job.Attempt >= job.MaxAttempts)
+		}
+	}
+	return nil
+}
+
+// idempotencyKey is the same for every retry of one logical create, and new after "Send as new".
+func idempotencyKey(d domain.Document) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("posbridge/%s/%s/%s/%d", d.AccountID, d.Kind, d.Ref, d.Sync.Generation)))
+	return "pb-" + hex.EncodeToString(h[:16])
+}
+
+// order maps a document to a POS order.
+func order(d domain.Document, storeID string) domain.Order {
+	o := domain.Order{ID: d.Sync.ExternalID, Reference: d.Ref, StoreID: storeID, Note: fmt.Sprintf("%s %s", d.Kind, d.Ref)}
+	for _, l := range d.Lines {
+		total := l.LineTotal()
+		o.Lines = append(o.Lines, domain.OrderLine{SKU: l.ProductRef, Name: l.Description, Quantity: l.Quantity, UnitPrice: l.UnitPrice,
+			Total: domain.Money{Amount: total, Currency: l.UnitPrice.Currency}, TaxRate: l.TaxRate})
+		o.Total.Amount += total
+		o.Total.Currency = l.UnitPrice.Currency
+	}
+	return o
+}
+
+func (s *Service) pushOnce(ctx context.Context, d domain.Document) error {
+	i, err := s.lc.Get(ctx, d.AccountID, d.Sync.IntegrationID)
+	if err != nil {
+		return &connector.Error{Kind: connector.KindInvalid, Message: "the integration orders go to is gone: " + err.Error()}
+	}
+	if !i.Status.Scheduled() {
+		return &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("the %s integration is %s; nothing is sent to it",
+			s.lc.DisplayName(i.Type), i.Status)}
+	}
+	conn, err := s.lc.Connector(ctx, i)
+	if err != nil {
+		return err
+	}
+	sink, err := connector.As[connector.OrderSink](conn, domain.CapOrders)
+	if err != nil {
+		return err
+	}
+	settings, err := s.st.GetOrderSyncSettings(ctx, d.AccountID)
+	if err != nil {
+		return err
+	}
+	action, summary := d.Sync.Action, ""
+	// Send as new: void the old order first if asked, then forget it and bump the generation,
+	// saved before the create so a retry after a crash replays the same create.
+	if action == ActionNew || action == ActionNewVoid {
+		if action == ActionNewVoid && d.Sync.ExternalID != "" {
+			if err := sink.CancelOrder(ctx, d.Sync.ExternalID, domain.CancelVoid); err != nil && connector.KindOf(err) != connector.KindNotFound {
+				return fmt.Errorf("void order %s: %w", d.Sync.ExternalID, err)
+			}
+			summary = "Voided order " + d.Sync.ExternalID + "; "
+		}
+		if d, err = s.update(ctx, d, func(cur *domain.Document) {
+			cur.Sync.Generation++
+			cur.Sync.ExternalID, cur.Sync.ExternalURL, cur.Sync.Action = "", "", ""
+		}); err != nil {
+			return err
+		}
+		action = "send_as_new"
+	}
+	o := order(d, i.StoreID)
+	var result domain.Order
+	switch {
+	case d.Cancelled() && d.Sync.ExternalID != "":
+		if settings.OnCancel == "none" {
+			summary += fmt.Sprintf("%s is %s; the POS order is left as it is (on_cancel none)", d.Kind, d.Status)
+			result = domain.Order{ID: d.Sync.ExternalID, URL: d.Sync.ExternalURL}
+			break
+		}
+		if err := sink.CancelOrder(ctx, d.Sync.ExternalID, domain.CancelMode(settings.OnCancel)); err != nil {
+			return fmt.Errorf("%s order %s: %w", settings.OnCancel, d.Sync.ExternalID, err)
+		}
+		result = domain.Order{ID: d.Sync.ExternalID, URL: d.Sync.ExternalURL}
+		summary += fmt.Sprintf("Order %s %s in the POS (%s %s)", d.Sync.ExternalID, pastTense(settings.OnCancel), d.Kind, d.Status)
+		action = "cancel"
+	case d.Sync.ExternalID == "":
+		if result, err = sink.CreateOrder(ctx, o, idempotencyKey(d)); err != nil {
+			return fmt.Errorf("create order: %w", err)
+		}
+		summary += fmt.Sprintf("Created order %s: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
+		if action == "" || action == ActionResync {
+			action = "create"
+		}
+	default:
+		if result, err = sink.UpdateOrder(ctx, o, fmt.Sprintf("%s-v%d", idempotencyKey(d), d.Version)); err != nil {
+			return fmt.Errorf("update order %s: %w", d.Sync.ExternalID, err)
+		}
+		summary += fmt.Sprintf("Updated order %s: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
+		if action == "" {
+			action = "update"
+		}
+	}
+	pushed := d.Version
+	_, err = s.update(ctx, d, func(cur *domain.Document) {
+		now := s.now()
+		cur.Sync.ExternalID, cur.Sync.IntegrationID = result.ID, i.ID
+		if result.URL != "" {
+			cur.Sync.ExternalURL = result.URL
+		}
+		cur.Sync.SyncedVersion, cur.Sync.LastSyncedAt, cur.Sync.LastError = pushed, &now, ""
+		if cur.Sync.Action == d.Sync.Action {
+			cur.Sync.Action = ""
+		}
+		if cur.Version == pushed && cur.Sync.Action == "" {
+			cur.Sync.Status = domain.SyncSynced
+		} else {
+			cur.Sync.Status = domain.SyncPending // a newer write came in meanwhile: the loop pushes it
+		}
+	}, store.HistoryEntry{Action: action, Outcome: "ok", Summary: summary})
+	return err
+}
+
+func pastTense(mode string) string {
+	switch mode {
+	case "void":
+		return "voided"
+	case "archive":
+		return "archived"
+	case "delete":
+		return "deleted"
+	}
+	return mode
+}
+
+func money(m domain.Money) string {
+	return fmt.Sprintf("%s %d.%02d", m.Currency, m.Amount/100, abs(m.Amount%100))
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// update applies fn to the current row in a transaction, with optional history, and publishes
+// document.updated when the sync status changed.
+func (s *Service) update(ctx context.Context, d domain.Document, fn func(*domain.Document), hist ...store.HistoryEntry) (domain.Document, error) {
+	var cur domain.Document
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if cur, err = tx.LockDocument(ctx, d.AccountID, d.Kind, d.Ref); err != nil {
+			return err
+		}
+		before := cur.Sync.Status
+		fn(&cur)
+		if err := tx.SaveDocument(ctx, cur); err != nil {
+			return err
+		}
+		for _, h := range hist {
+			h.At = s.now()
+			if err := tx.AddHistory(ctx, d.AccountID, d.Kind, d.Ref, h); err != nil {
+				return err
+			}
+		}
+		if before != cur.Sync.Status {
+			return s.publish(ctx, tx, cur)
+		}
+		return nil
+	})
+	return cur, err
+}
+
+// failed records a failed push. Rate limits wait as the provider asks without spending an
+// attempt; errors a retry cannot fix fail at once with the provider's message.
+func (s *Service) failed(ctx context.Context, d domain.Document, perr error, lastAttempt bool) error {
+	kind := connector.KindOf(perr)
+	msg := connector.Message(perr)
+	if kind == connector.KindRateLimited {
+		wait := 2 * time.Second
+		var ce *connector.Error
+		if errors.As(perr, &ce) && ce.RetryAfter > 0 {
+			wait = ce.RetryAfter
+		}
+		_, err := s.update(ctx, d, func(cur *domain.Document) { cur.Sync.Status = domain.SyncPending },
+			store.HistoryEntry{Action: "push", Outcome: "waiting", Summary: fmt.Sprintf("The POS asked to slow down; trying again in %s", wait), Error: msg})
+		if err != nil {
+			return err
+		}
+		return river.JobSnooze(wait)
+	}
+	permanent := kind == connector.KindInvalid || kind == connector.KindNotFound || kind == connector.KindUnsupported ||
+		kind == connector.KindCredentials || kind == connector.KindConflict
+	summary := "Sync failed; retrying automatically"
+	if permanent || lastAttempt {
+		summary = "Sync failed; use Retry once the cause is fixed"
+	}
+	if _, err := s.update(ctx, d, func(cur *domain.Document) {
+		cur.Sync.Status, cur.Sync.LastError = domain.SyncFailed, msg
+	}, store.HistoryEntry{Action: "push", Outcome: "failed", Summary: summary, Error: perr.Error()}); err != nil {
+		return err
+	}
+	if permanent || lastAttempt {
+		return river.JobCancel(perr)
+	}
+	return perr
+}
+
+// publish tells the app's webhook endpoints that the document changed.
+func (s *Service) publish(ctx context.Context, tx *store.Tx, d domain.Document) error {
+	return s.out.Publish(ctx, tx, d.AccountID, domain.EventDocumentUpdated, DocumentJSONOf(d))
+}

@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/domain"
+)
+
+const docCols = `account_id, kind, ref, content, hash, version, created_at, updated_at, sync_status, integration_id,
+	external_id, external_url, auto_sync, last_synced_at, last_error, synced_version, generation, sync_action`
+
+func scanDoc(r row) (domain.Document, error) {
+	var d domain.Document
+	var kind, content, status string
+	var created, updated int64
+	var lastSynced *int64
+	err := r.Scan(&d.AccountID, &kind, &d.Ref, &content, &d.Hash, &d.Version, &created, &updated, &status, &d.Sync.IntegrationID,
+		&d.Sync.ExternalID, &d.Sync.ExternalURL, &d.Sync.AutoSync, &lastSynced, &d.Sync.LastError, &d.Sync.SyncedVersion,
+		&d.Sync.Generation, &d.Sync.Action)
+	if err != nil {
+		return d, err
+	}
+	d.Kind, d.Sync.Status = domain.DocKind(kind), domain.SyncStatus(status)
+	d.CreatedAt, d.UpdatedAt, d.Sync.LastSyncedAt = fromMicros(created), fromMicros(updated), fromMicrosPtr(lastSynced)
+	if err := json.Unmarshal([]byte(content), &d.DocContent); err != nil {
+		return d, fmt.Errorf("document %s/%s content: %w", kind, d.Ref, err)
+	}
+	return d, nil
+}
+
+// GetDocument reads a document of the account.
+func (s queries) GetDocument(ctx context.Context, accountID string, kind domain.DocKind, ref string) (domain.Document, error) {
+	return scanDoc(s.q.queryRow(ctx, `SELECT `+docCols+` FROM documents WHERE account_id = $1 AND kind = $2 AND ref = $3`, accountID, string(kind), ref))
+}
+
+// LockDocument reads a document for update within a transaction.
+func (s queries) LockDocument(ctx context.Context, accountID string, kind domain.DocKind, ref string) (domain.Document, error) {
+	q := `SELECT ` + docCols + ` FROM documents WHERE account_id = $1 AND kind = $2 AND ref = $3`
+	if s.dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
+	return scanDoc(s.q.queryRow(ctx, q, accountID, string(kind), ref))
+}
+
+// DocumentByExternalID finds the document whose POS order has the id.
+func (s queries) DocumentByExternalID(ctx context.Context, accountID, integrationID, externalID string) (domain.Document, error) {
+	return scanDoc(s.q.queryRow(ctx, `SELECT `+docCols+` FROM documents WHERE account_id = $1 AND integration_id = $2 AND external_id = $3
+		ORDER BY updated_at DESC LIMIT 1`, accountID, integrationID, externalID))
+}
+
+// SaveDocument inserts or replaces a document with its sync state.
+func (s queries) SaveDocument(ctx context.Context, d domain.Document) error {
+	content, err := json.Marshal(d.DocContent)
+	if err != nil {
+		return err
+	}
+	_, err = s.q.exec(ctx, `INSERT INTO documents (`+docCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		ON CONFLICT (account_id, kind, ref) DO UPDATE SET content = excluded.content, hash = excluded.hash, version = excluded.version,
+		updated_at = excluded.updated_at, sync_status = excluded.sync_status, integration_id = excluded.integration_id,
+		external_id = excluded.external_id, external_url = excluded.external_url, auto_sync = excluded.auto_sync,
+		last_synced_at = excluded.last_synced_at, last_error = excluded.last_error, synced_version = excluded.synced_version,
+		generation = excluded.generation, sync_action = excluded.sync_action`,
+		d.AccountID, string(d.Kind), d.Ref, string(content), d.Hash, d.Version, micros(d.CreatedAt), micros(d.UpdatedAt),
+		string(d.Sync.Status), d.Sync.IntegrationID, d.Sync.ExternalID, d.Sync.ExternalURL, d.Sync.AutoSync,
+		microsPtr(d.Sync.LastSyncedAt), d.Sync.LastError, d.Sync.SyncedVersion, d.Sync.Generation, d.Sync.Action)
+	if err != nil {
+		return fmt.Errorf("save document %s/%s: %w", d.Kind, d.Ref, err)
+	}
+	return nil
+}
+
+// DocumentFilter selects documents of an account.
+type DocumentFilter struct {
+	Kind       domain.DocKind
+	SyncStatus domain.SyncStatus
+	Limit      int
+}
+
+// ListDocuments lists the account's documents, most recently changed first.
+func (s queries) ListDocuments(ctx context.Context, accountID string, f DocumentFilter) ([]domain.Document, error) {
+	q := `SELECT ` + docCols + ` FROM documents WHERE account_id = $1`
+	args := []any{accountID}
+	if f.Kind != "" {
+		args = append(args, string(f.Kind))
+		q += fmt.Sprintf(` AND kind = $%d`, len(args))
+	}
+	if f.SyncStatus != "" {
+		args = append(args, string(f.SyncStatus))
+		q += fmt.Sprintf(` AND sync_status = $%d`, len(args))
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit)
+	q += fmt.Sprintf(` ORDER BY updated_at DESC, ref LIMIT $%d`, len(args))
+	rs, err := s.q.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list documents: %w", err)
+	}
+	defer rs.Close()
+	out := []domain.Document{}
+	for rs.Next() {
+		d, err := scanDoc(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rs.Err()
+}
+
+// CountDocumentsBySync counts an account's documents of a sync status (0 = all accounts when accountID is "").
+func (s queries) CountDocumentsBySync(ctx context.Context, accountID string, status domain.SyncStatus) (int, error) {
+	var n int
+	err := s.q.queryRow(ctx, `SELECT COUNT(*) FROM documents WHERE ($1 = '' OR account_id = $1) AND sync_status = $2`, accountID, string(status)).Scan(&n)
+	return n, err
+}
+
+// ClaimDocument takes the document's push lease until the given time, when nobody holds it.
+// It reports whether this caller holds it now.
+func (s queries) ClaimDocument(ctx context.Context, accountID string, kind domain.DocKind, ref string, now, until time.Time) (bool, error) {
+	n, err := s.q.exec(ctx, `UPDATE documents SET lease_until = $4 WHERE account_id = $1 AND kind = $2 AND ref = $3 AND lease_until < $5`,
+		accountID, string(kind), ref, micros(until), micros(now))
+	return n == 1, err
+}
+
+// ReleaseDocument gives the push lease back.
+func (s queries) ReleaseDocument(ctx context.Context, accountID string, kind domain.DocKind, ref string) error {
+	_, err := s.q.exec(ctx, `UPDATE documents SET lease_until = 0 WHERE account_id = $1 AND kind = $2 AND ref = $3`, accountID, string(kind), ref)
+	return err
+}
+
+// HistoryEntry is one event of a document's sync history.
+type HistoryEntry struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Action  string    `json:"action"`
+	Outcome string    `json:"outcome"`
+	Summary string    `json:"summary"`
+	Error   string    `json:"error"`
+}
+
+// AddHistory appends to a document's sync history.
+func (s queries) AddHistory(ctx context.Context, accountID string, kind domain.DocKind, ref string, h HistoryEntry) error {
+	_, err := s.q.exec(ctx, `INSERT INTO sync_history (account_id, kind, ref, at, action, outcome, summary, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		accountID, string(kind), ref, micros(h.At), h.Action, h.Outcome, h.Summary, h.Error)
+	if err != nil {
+		return fmt.Errorf("add sync history: %w", err)
+	}
+	return nil
+}
+
+// ListHistory lists a document's sync history, newest first.
+func (s queries) ListHistory(ctx context.Context, accountID string, kind domain.DocKind, ref string, limit int) ([]HistoryEntry, error) {
+	rs, err := s.q.query(ctx, `SELECT id, at, action, outcome, summary, error FROM sync_history WHERE account_id = $1 AND kind = $2 AND ref = $3
+		ORDER BY id DESC LIMIT $4`, accountID, string(kind), ref, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []HistoryEntry{}
+	for rs.Next() {
+		var h HistoryEntry
+		var at int64
+		if err := rs.Scan(&h.ID, &at, &h.Action, &h.Outcome, &h.Summary, &h.Error); err != nil {
+			return nil, err
+		}
+		h.At = fromMicros(at)
+		out = append(out, h)
+	}
+	return out, rs.Err()
+}
+
+// GetOrderSyncSettings reads the account's settings, or the defaults when none were saved.
+func (s queries) GetOrderSyncSettings(ctx context.Context, accountID string) (domain.OrderSyncSettings, error) {
+	var raw string
+	err := s.q.queryRow(ctx, `SELECT settings FROM order_sync_settings WHERE account_id = $1`, accountID).Scan(&raw)
+	if errors.Is(err, ErrNotFound) {
+		return domain.DefaultOrderSyncSettings(), nil
+	}
+	if err != nil {
+		return domain.OrderSyncSettings{}, err
+	}
+	st := domain.DefaultOrderSyncSettings()
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return st, fmt.Errorf("order sync settings of %s: %w", accountID, err)
+	}
+	return st, nil
+}
+
+// SaveOrderSyncSettings writes the account's settings.
+func (s queries) SaveOrderSyncSettings(ctx context.Context, accountID string, st domain.OrderSyncSettings, now time.Time) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	_, err = s.q.exec(ctx, `INSERT INTO order_sync_settings (account_id, settings, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`, accountID, string(b), micros(now))
+	return err
+}
+
+// WebhookEvent is an inbound provider webhook event as stored ("View Webhook").
+type WebhookEvent struct {
+	ID              string     `json:"id"`
+	AccountID       string     `json:"-"`
+	IntegrationID   string     `json:"integration_id"`
+	ProviderEventID string     `json:"provider_event_id"`
+	Type            string     `json:"type"`
+	Topic           string     `json:"topic"`
+	ObjectID        string     `json:"object_id"`
+	Status          string     `json:"status"`
+	Reason          string     `json:"reason"`
+	Payload         string     `json:"-"`
+	ReceivedAt      time.Time  `json:"received_at"`
+	ProcessedAt     *time.Time `json:"processed_at"`
+}
+
+// InsertWebhookEvent stores an event unless the integration already has one with its provider
+// event id; it reports whether it was new.
+func (s queries) InsertWebhookEvent(ctx context.Context, e WebhookEvent) (bool, error) {
+	n, err := s.q.exec(ctx, `INSERT INTO webhook_events (id, account_id, integration_id, provider_event_id, type, topic, object_id, status, reason, payload, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (integration_id, provider_event_id) DO NOTHING`,
+		e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, e.Status, e.Reason, e.Payload, micros(e.ReceivedAt))
+	if err != nil {
+		return false, fmt.Errorf("store webhook event: %w", err)
+	}
+	return n == 1, nil
+}
+
+const eventCols = `id, account_id, integration_id, provider_event_id, type, topic, object_id, status, reason, payload, received_at, processed_at`
+
+func scanEvent(r row) (WebhookEvent, error) {
+	var e WebhookEvent
+	var recv int64
+	var proc *int64
+	err := r.Scan(&e.ID, &e.AccountID, &e.IntegrationID, &e.ProviderEventID, &e.Type, &e.Topic, &e.ObjectID, &e.Status, &e.Reason, &e.Payload, &recv, &proc)
+	e.ReceivedAt, e.ProcessedAt = fromMicros(recv), fromMicrosPtr(proc)
+	return e, err
+}
+
+// GetWebhookEvent reads an event.
+func (s queries) GetWebhookEvent(ctx context.Context, accountID, id string) (WebhookEvent, error) {
+	return scanEvent(s.q.queryRow(ctx, `SELECT `+eventCols+` FROM webhook_events WHERE account_id = $1 AND id = $2`, accountID, id))
+}
+
+// FinishWebhookEvent records how processing ended.
+func (s queries) FinishWebhookEvent(ctx context.Context, accountID, id, status, reason string, now time.Time) error {
+	_, err := s.q.exec(ctx, `UPDATE webhook_events SET status = $3, reason = $4, processed_at = $5 WHERE account_id = $1 AND id = $2`,
+		accountID, id, status, reason, micros(now))
+	return err
+}
+
+// ListWebhookEvents lists an integration's events, newest first.
+func (s queries) ListWebhookEvents(ctx context.Context, accountID, integrationID string, limit int) ([]WebhookEvent, error) {
+	rs, err := s.q.query(ctx, `SELECT `+eventCols+` FROM webhook_events WHERE account_id = $1 AND integration_id = $2
+		ORDER BY received_at DESC, id DESC LIMIT $3`, accountID, integrationID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []WebhookEvent{}
+	for rs.Next() {
+		e, err := scanEvent(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rs.Err()
+}
+
+// IntegrationByID finds an integration in any account (inbound webhooks name only the id).
+func (s queries) IntegrationByID(ctx context.Context, id string) (domain.Integration, error) {
+	return scanIntegration(s.q.queryRow(ctx, `SELECT `+integrationCols+` FROM integrations WHERE id = $1`, id))
+}
+
+// WebhookSubscription reads the id of the provider's webhook subscription for the integration.
+func (s queries) WebhookSubscription(ctx context.Context, accountID, id string) (string, error) {
+	var sub string
+	err := s.q.queryRow(ctx, `SELECT webhook_subscription_id FROM integrations WHERE account_id = $1 AND id = $2`, accountID, id).Scan(&sub)
+	return sub, err
+}
+
+// SetWebhookSubscription records the provider's webhook subscription id.
+func (s queries) SetWebhookSubscription(ctx context.Context, accountID, id, sub string) error {
+	_, err := s.q.exec(ctx, `UPDATE integrations SET webhook_subscription_id = $3 WHERE account_id = $1 AND id = $2`, accountID, id, sub)
+	return err
+}
