@@ -30,6 +30,7 @@ Usage:
   posbridge migrate [flags]          apply database migrations and exit
   posbridge account create --name N --admin-email E [--json]
   posbridge sim <provider> --addr HOST:PORT [--seed-products N]
+  posbridge bench sync [--database-url URL] [--docs N] [--data-dir DIR] [--json]
   posbridge version
 
 Run "posbridge <command> -h" for a command's flags. Every flag has an environment twin:
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return account(ctx, args[1:], getenv, stdout, stderr)
 	case "sim":
 		return sim(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return bench(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "posbridge", app.Version)
 		return nil
@@ -140,6 +143,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	s.integer(&cfg.CallOffAfter, "call-off-after", domain.DefaultCallOffAfter, "consecutive failures that call an integration off")
 	s.duration(&cfg.CheckInterval, "check-interval", 15*time.Minute, "how often each active integration is checked")
 	s.integer(&cfg.MaxWorkers, "max-workers", 50, "background jobs run at once by this process")
+	s.duration(&cfg.RescueAfter, "job-rescue-after", 5*time.Minute, "when a job left running by a crashed process runs again")
+	s.duration(&cfg.DocumentLease, "document-lease", time.Minute, "how long a crashed worker keeps a document from other workers")
 	s.str(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if !workerOnly {
 		s.boolean(&cfg.NoWorkers, "no-workers", "serve the API and console only; run `posbridge worker` elsewhere")

@@ -207,7 +207,7 @@ func (a *API) listProviders(w http.ResponseWriter, r *http.Request, _ string) er
 	out := []map[string]any{}
 	for _, p := range a.lc.Providers() {
 		out = append(out, map[string]any{"type": p.Type, "display_name": p.DisplayName, "setup_url": p.SetupURL,
-			"sandbox": p.SelfHosted, "fields": p.Fields, "capabilities": p.Capabilities})
+			"sandbox": p.SelfHosted, "sandbox_store": a.lc.HasSandbox(p.Type), "fields": p.Fields, "capabilities": p.Capabilities})
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"data": out})
 }
@@ -244,6 +244,7 @@ func (a *API) addIntegration(w http.ResponseWriter, r *http.Request, acct string
 		StoreID     string            `json:"store_id"`
 		OnConflict  string            `json:"on_conflict"`
 		RestoreID   string            `json:"restore_id"`
+		Sandbox     bool              `json:"sandbox"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
@@ -252,7 +253,7 @@ func (a *API) addIntegration(w http.ResponseWriter, r *http.Request, acct string
 		return domain.Invalid("type", "type is required; GET /api/v1/providers lists them")
 	}
 	i, err := a.lc.Add(r.Context(), acct, domain.ActorAPI, lifecycle.AddInput{Type: in.Type, Nickname: in.Nickname,
-		Credentials: in.Credentials, StoreID: in.StoreID, OnConflict: in.OnConflict, RestoreID: in.RestoreID})
+		Credentials: in.Credentials, StoreID: in.StoreID, OnConflict: in.OnConflict, RestoreID: in.RestoreID, Sandbox: in.Sandbox})
 	if err != nil {
 		return err
 	}

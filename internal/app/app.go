@@ -143,10 +143,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		providers = kept
 	}
+	mux := http.NewServeMux()
+	var sandboxes map[string]connector.Simulator
+	if !cfg.NoSandbox {
+		sandboxes = a.sandboxStores(providers, mux)
+	}
 	a.Outbox = outbox.New(st, box, outbox.Config{SMTP: cfg.SMTP, Logger: cfg.Logger,
 		HTTPClient: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: cfg.AllowPrivate, Timeout: 15 * time.Second})})
 	a.Lifecycle = lifecycle.New(st, box, a.Outbox, lifecycle.Config{Providers: providers, CallOffAfter: cfg.CallOffAfter,
-		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), HookBaseURL: cfg.PublicURL, AllowPrivate: cfg.AllowPrivate, Logger: cfg.Logger, Registerer: a.Metrics})
+		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), HookBaseURL: cfg.PublicURL, Sandboxes: sandboxes, AllowPrivate: cfg.AllowPrivate, Logger: cfg.Logger, Registerer: a.Metrics})
 
 	a.Sync = ordersync.New(st, a.Lifecycle, a.Outbox, cfg.Logger)
 	if cfg.DocumentLease > 0 {
@@ -167,7 +172,6 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Outbox.SetQueue(q)
 	a.Sync.SetQueue(q)
 
-	mux := http.NewServeMux()
 	api.New(st, a.Lifecycle, a.Outbox, a.Sync, cfg.Logger).Register(mux)
 	if !cfg.NoSandbox {
 		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: &sandboxPersister{st: st, box: box}, Logger: cfg.Logger,
@@ -178,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte("posbridge console csrf"))
 	csrfKey := mac.Sum(nil)
-	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, CSRFKey: csrfKey,
+	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, CSRFKey: csrfKey,
 		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version})
 	if err != nil {
 		st.Close()

@@ -29,6 +29,10 @@ type Provider struct {
 	SetupURL     string              // the "POS Integration Setup Instructions" link
 	Fields       []Field             // credentials and settings asked on add
 	Capabilities []domain.Capability // what the provider supports
+	// Rate is the pace every connector of one integration shares (calls a second and burst);
+	// the connector may tune the shared limiter from the provider's headers. Zero: 10/s.
+	Rate  float64
+	Burst int
 	// SelfHosted providers are simulators served by posbridge itself (under /sandbox/):
 	// they are reached at Config.SelfURL with an unguarded client.
 	SelfHosted bool
@@ -170,4 +174,9 @@ type SimInfo struct {
 	BaseURL       string            `json:"base_url"`
 	Credentials   map[string]string `json:"credentials"`
 	WebhookSecret string            `json:"webhook_secret"`
+}
+
+// DeliveryClientSetter is a simulator whose webhook deliveries can be sent through a given client.
+type DeliveryClientSetter interface {
+	SetDeliveryClient(*http.Client)
 }

@@ -51,16 +51,34 @@ func (s *Service) Connector(ctx context.Context, i domain.Integration) (connecto
 	if p.SelfHosted {
 		client = s.self
 	}
+	if creds[sandboxCredential] == "true" {
+		sim, ok := s.cfg.Sandboxes[i.Type]
+		if !ok {
+			return nil, &connector.Error{Kind: connector.KindInvalid, Message: "the sandbox store of " + p.DisplayName + " is not served here (--no-sandbox?)"}
+		}
+		// Its address is this server's, as it is now; its credentials are the simulator's.
+		creds = sim.Info(strings.TrimRight(s.cfg.SelfURL, "/") + "/sandbox/" + i.Type).Credentials
+		client = s.self
+	}
 	return p.Open(connector.Config{IntegrationID: i.ID, Credentials: creds, HTTP: client, SelfURL: s.cfg.SelfURL,
-		Limiter: s.limiter(i.ID), Now: s.now})
+		Limiter: s.limiter(p, i.ID), Now: s.now})
 }
 
-func (s *Service) limiter(id string) *connector.Limiter {
+// limiter is the integration's one limiter, shared by every connector opened for it in this
+// process. Self-hosted sandboxes are not paced (their 429s come from fault injection).
+func (s *Service) limiter(p connector.Provider, id string) *connector.Limiter {
+	if p.SelfHosted {
+		return nil
+	}
 	s.limMu.Lock()
 	defer s.limMu.Unlock()
 	l, ok := s.limiters[id]
 	if !ok {
-		l = connector.NewLimiter(10, 10)
+		rate, burst := p.Rate, p.Burst
+		if rate <= 0 {
+			rate, burst = 10, 10
+		}
+		l = connector.NewLimiter(rate, max(burst, 1))
 		s.limiters[id] = l
 	}
 	return l

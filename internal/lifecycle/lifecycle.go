@@ -35,10 +35,13 @@ type Config struct {
 	CheckInterval time.Duration // periodic check of each active integration (default 15m)
 	SelfURL       string        // posbridge's own URL, where self-hosted sandboxes live
 	HookBaseURL   string        // the public URL providers post webhooks to (default SelfURL)
-	AllowPrivate  bool          // --allow-private-provider-hosts
-	CheckTimeout  time.Duration // bound on one check's provider calls (default 30s)
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer
+	// Sandboxes are simulators of real providers served by this posbridge under
+	// /sandbox/<type>/, for integrations added with Sandbox (no provider account needed).
+	Sandboxes    map[string]connector.Simulator
+	AllowPrivate bool          // --allow-private-provider-hosts
+	CheckTimeout time.Duration // bound on one check's provider calls (default 30s)
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 }
 
 // Service runs the integration lifecycle for every account.
@@ -132,7 +135,11 @@ type AddInput struct {
 	StoreID     string
 	OnConflict  string // "", "restore" or "new"
 	RestoreID   string
+	Sandbox     bool // connect to posbridge's own simulator of the provider; no credentials
 }
+
+// sandboxCredential marks an integration connected to posbridge's simulator of its provider.
+const sandboxCredential = "sandbox"
 
 // Add adds an integration (or restores an inactive one) following seed 002's rules, in this
 // order: an inactive one of the type asks restore-or-new; a second active one of a type needs
@@ -155,7 +162,15 @@ func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput)
 		return domain.Integration{}, domain.Invalid("restore_id", `restore_id is required with on_conflict "restore"`)
 	}
 	var creds map[string]string
-	if in.OnConflict != "restore" || len(in.Credentials) > 0 {
+	if in.Sandbox {
+		if _, ok := s.cfg.Sandboxes[p.Type]; !ok {
+			return domain.Integration{}, domain.Invalid("sandbox", "%s has no sandbox store here", p.DisplayName)
+		}
+		if len(in.Credentials) > 0 {
+			return domain.Integration{}, domain.Invalid("credentials", "a sandbox store needs no credentials")
+		}
+		creds = map[string]string{sandboxCredential: "true"}
+	} else if in.OnConflict != "restore" || len(in.Credentials) > 0 {
 		if creds, err = checkCredentials(p, in.Credentials); err != nil {
 			return domain.Integration{}, err
 		}
@@ -607,3 +622,9 @@ func (s *Service) enqueueCheck(ctx context.Context, tx *store.Tx, i domain.Integ
 
 // SetSelfURL tells the service where this process serves the self-hosted sandbox (known once it listens).
 func (s *Service) SetSelfURL(u string) { s.cfg.SelfURL = u }
+
+// HasSandbox tells whether this posbridge serves a sandbox store of the provider type.
+func (s *Service) HasSandbox(typ string) bool {
+	_, ok := s.cfg.Sandboxes[typ]
+	return ok
+}

@@ -55,6 +55,8 @@ const (
 
 // Provider describes Lightspeed Retail X-Series to the registry.
 var Provider = connector.Provider{
+	Rate:        float64(defaultLimit) / DefaultWindow.Seconds(),
+	Burst:       defaultLimit,
 	Type:        "lightspeed",
 	DisplayName: "Lightspeed Retail (X-Series)",
 	SetupURL:    "https://x-series-api.lightspeedhq.com/docs/authorization",

@@ -154,7 +154,13 @@ func ShopBaseURL(s string) (string, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 		return "", &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("%q is not a shop URL", s)}
 	}
-	return u.Scheme + "://" + strings.ToLower(u.Host), nil
+	// A path is kept (a simulator served below a prefix), except the /admin... a merchant copies
+	// from the browser.
+	path := strings.TrimRight(u.EscapedPath(), "/")
+	if path == "/admin" || strings.HasPrefix(path, "/admin/") {
+		path = ""
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host) + path, nil
 }
 
 // Calls returns how many HTTP requests the client has sent.

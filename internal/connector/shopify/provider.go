@@ -23,6 +23,8 @@ const (
 
 // Provider describes Shopify to the registry.
 var Provider = connector.Provider{
+	Rate:        2,
+	Burst:       40,
 	Type:        "shopify",
 	DisplayName: "Shopify",
 	SetupURL:    "https://help.shopify.com/en/manual/apps/app-types/custom-apps",

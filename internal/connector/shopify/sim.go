@@ -1408,3 +1408,15 @@ func (s *Simulator) SignedWebhook() (http.Header, []byte, string, string) {
 	body, _ := json.Marshal(p)
 	return s.deliveryHeader("products/update", body, s.id()), body, "https://posbridge.example/hooks/shopify", s.secret
 }
+
+// SetDeliveryClient sets the client webhooks are delivered with. posbridge serves this simulator
+// as a sandbox store and passes a client that may only call its own /hooks/ URLs, since the
+// delivery URLs are anyone's input. Call it before the simulator serves.
+func (s *Simulator) SetDeliveryClient(hc *http.Client) {
+	if hc == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hookClient = hc
+}

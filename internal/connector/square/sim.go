@@ -624,3 +624,15 @@ func (s *Simulator) post(url, key string, body []byte, initial string) {
 		backoff *= 2
 	}
 }
+
+// SetDeliveryClient sets the client webhooks are delivered with. posbridge serves this simulator
+// as a sandbox store and passes a client that may only call its own /hooks/ URLs, since the
+// delivery URLs are anyone's input. Call it before the simulator serves.
+func (s *Simulator) SetDeliveryClient(hc *http.Client) {
+	if hc == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hookClient = hc
+}

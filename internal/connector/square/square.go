@@ -63,6 +63,8 @@ const (
 
 // Provider describes Square to posbridge's registry.
 var Provider = connector.Provider{
+	Rate:        DefaultRate,
+	Burst:       DefaultBurst,
 	Type:        "square",
 	DisplayName: "Square",
 	SetupURL:    "https://developer.squareup.com/docs/build-basics/access-tokens",

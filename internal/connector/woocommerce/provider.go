@@ -18,6 +18,8 @@ const (
 
 // Provider describes WooCommerce to the registry.
 var Provider = connector.Provider{
+	Rate:        DefaultRate,
+	Burst:       DefaultRate,
 	Type:        "woocommerce",
 	DisplayName: "WooCommerce",
 	SetupURL:    "https://woocommerce.com/document/woocommerce-rest-api/",
