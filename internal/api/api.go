@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/ordersync"
@@ -203,11 +204,27 @@ func jsonType(kind string) string {
 	return "a number"
 }
 
+// ProviderJSON is a provider as GET /api/v1/providers shows it.
+type ProviderJSON struct {
+	Type         string              `json:"type"`
+	DisplayName  string              `json:"display_name"`
+	SetupURL     string              `json:"setup_url"`
+	Sandbox      bool                `json:"sandbox"`       // the provider is posbridge's own Sandbox POS
+	SandboxStore bool                `json:"sandbox_store"` // a simulator of the provider is served here
+	Fields       []connector.Field   `json:"fields"`
+	Capabilities []domain.Capability `json:"capabilities"`
+}
+
+// ProviderJSONOf shows a provider.
+func ProviderJSONOf(p connector.Provider, sandboxStore bool) ProviderJSON {
+	return ProviderJSON{Type: p.Type, DisplayName: p.DisplayName, SetupURL: p.SetupURL, Sandbox: p.SelfHosted,
+		SandboxStore: sandboxStore, Fields: p.Fields, Capabilities: p.Capabilities}
+}
+
 func (a *API) listProviders(w http.ResponseWriter, r *http.Request, _ string) error {
-	out := []map[string]any{}
+	out := []ProviderJSON{}
 	for _, p := range a.lc.Providers() {
-		out = append(out, map[string]any{"type": p.Type, "display_name": p.DisplayName, "setup_url": p.SetupURL,
-			"sandbox": p.SelfHosted, "sandbox_store": a.lc.HasSandbox(p.Type), "fields": p.Fields, "capabilities": p.Capabilities})
+		out = append(out, ProviderJSONOf(p, a.lc.HasSandbox(p.Type)))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"data": out})
 }

@@ -8,6 +8,7 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,15 +25,28 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/riverqueue/river"
 
+	"github.com/posbridge/posbridge/internal/accounts"
+	"github.com/posbridge/posbridge/internal/connector/lightspeed"
 	"github.com/posbridge/posbridge/internal/connector/registry"
+	"github.com/posbridge/posbridge/internal/connector/sandbox"
+	"github.com/posbridge/posbridge/internal/connector/shopify"
+	"github.com/posbridge/posbridge/internal/connector/square"
+	"github.com/posbridge/posbridge/internal/connector/woocommerce"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jobs"
+	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/notify"
+	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/secrets"
+	"github.com/posbridge/posbridge/internal/store"
+	"github.com/posbridge/posbridge/internal/testdb"
 )
 
 // oasExtraPaths are served by internal/app (or by Register outside Routes) and documented too.
-var oasExtraPaths = []string{"GET /healthz", "GET /metrics", "GET /api/v1/openapi.json"}
+var oasExtraPaths = []string{"GET /healthz", "GET /metrics", "GET /api/v1/openapi.json", "POST /hooks/{integration_id}"}
 
 // oasCodes is every domain.Code; the document's ErrorCode enum must list exactly these.
 var oasCodes = []domain.Code{
@@ -44,6 +58,29 @@ var oasCodes = []domain.Code{
 
 var oasStatuses = []domain.Status{
 	domain.StatusInitializing, domain.StatusHealthy, domain.StatusFailed, domain.StatusCalledOff, domain.StatusInactive,
+}
+
+var oasDocKinds = []domain.DocKind{domain.KindJob, domain.KindInvoice, domain.KindSale, domain.KindBooking}
+
+var oasSyncStatuses = []domain.SyncStatus{domain.SyncNotSent, domain.SyncPending, domain.SyncSyncing, domain.SyncSynced, domain.SyncFailed}
+
+// oasProviderEventTypes are the neutral types of inbound POS events (WebhookEvent.type).
+var oasProviderEventTypes = []string{domain.ProviderOrderCreated, domain.ProviderOrderUpdated, domain.ProviderOrderDeleted,
+	domain.ProviderProductUpdated, domain.ProviderProductDeleted, domain.ProviderStockUpdated, domain.ProviderCustomerUpdated,
+	domain.ProviderSaleUpdated, domain.ProviderUnknownEventType}
+
+// oasDocStatuses is every status of every document kind, each once.
+func oasDocStatuses() []string {
+	var out []string
+	for _, k := range oasDocKinds {
+		for _, s := range k.Statuses() {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 var oasLoad = sync.OnceValues(func() (*openapi3.T, error) {
@@ -252,9 +289,14 @@ func oasPointer(v any, ptr string) any {
 	return v
 }
 
+// oasEnum lists the enum of a component schema, or of one of its properties ("Schema.property").
 func oasEnum(t *testing.T, schema string) []string {
 	t.Helper()
-	ref := oasDoc(t).Components.Schemas[schema]
+	name, prop, _ := strings.Cut(schema, ".")
+	ref := oasDoc(t).Components.Schemas[name]
+	if ref != nil && prop != "" {
+		ref = ref.Value.Properties[prop]
+	}
 	if ref == nil {
 		t.Fatalf("openapi.json has no schema %q", schema)
 	}
@@ -286,6 +328,12 @@ func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 		{"EventType", oasSorted(append(slices.Clone(outbox.EventTypes), "*"))},
 		{"Capability", oasSorted([]domain.Capability{domain.CapProducts, domain.CapStock, domain.CapCustomers,
 			domain.CapOrders, domain.CapSales, domain.CapWebhooks})},
+		{"DocKind", oasSorted(oasDocKinds)},
+		{"SyncStatus", oasSorted(oasSyncStatuses)},
+		{"DocStatus", oasDocStatuses()},
+		{"WebhookEvent.type", oasSorted(oasProviderEventTypes)},
+		{"DocumentUpdatedEvent.type", []string{domain.EventDocumentUpdated}},
+		{"IntegrationStatusChangedEvent.type", []string{domain.EventIntegrationStatusChanged}},
 	} {
 		if got := oasEnum(t, c.schema); !slices.Equal(got, c.want) {
 			t.Errorf("%s enum = %v, want %v", c.schema, got, c.want)
@@ -296,23 +344,84 @@ func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 			t.Errorf("StatusOf(%s) is 500: the document describes it otherwise", code)
 		}
 	}
+	// The document kinds the URL takes are the ones the domain parses.
+	for _, k := range oasEnum(t, "DocKind") {
+		if _, err := domain.ParseDocKind(k); err != nil {
+			t.Errorf("DocKind %q is refused by the domain: %v", k, err)
+		}
+	}
+	// The settings' enumerations have no Go constants: each documented value must pass
+	// Validate, and a value beside them must not.
+	for _, c := range []struct {
+		prop string
+		set  func(*domain.OrderSyncSettings, string)
+	}{
+		{"sync_on_booking", func(s *domain.OrderSyncSettings, v string) { s.SyncOnBooking = v }},
+		{"on_cancel", func(s *domain.OrderSyncSettings, v string) { s.OnCancel = v }},
+	} {
+		vals := oasEnum(t, "OrderSyncSettings."+c.prop)
+		if len(vals) == 0 {
+			t.Errorf("OrderSyncSettings.%s has no enum", c.prop)
+		}
+		for _, v := range append(vals, "refund") {
+			s := domain.DefaultOrderSyncSettings()
+			c.set(&s, v)
+			err := s.Validate()
+			if v == "refund" && err == nil {
+				t.Errorf("%s %q passes Validate but is not documented", c.prop, v)
+			}
+			if v != "refund" && err != nil {
+				t.Errorf("documented %s %q fails Validate: %v", c.prop, v, err)
+			}
+		}
+	}
 }
 
-// TestOpenAPIStructFields pins the response structs to their schemas: a field that is always
-// encoded is required, an omitempty one is optional, and nothing else is described.
+// TestOpenAPIStructFields pins the structs to their schemas: in an answer a field that is always
+// encoded is required, an omitempty one is optional, a pointer may be null and a plain value may
+// not; nothing else is described. Request bodies name their required fields (required).
 func TestOpenAPIStructFields(t *testing.T) {
 	for _, c := range []struct {
-		schema string
-		typ    reflect.Type
-		drop   string // a field the schema leaves out on purpose
+		schema   string
+		typ      reflect.Type
+		drop     string   // a field the schema leaves out on purpose
+		request  bool     // a request body: required lists what the handler insists on
+		required []string // with request
 	}{
-		{"Integration", reflect.TypeFor[IntegrationJSON](), ""},
-		{"TimelineEntry", reflect.TypeFor[TimelineJSON](), ""},
-		{"NewWebhookEndpoint", reflect.TypeFor[EndpointJSON](), ""},
-		{"WebhookEndpoint", reflect.TypeFor[EndpointJSON](), "secret"},
-		{"Store", reflect.TypeFor[domain.Store](), ""},
+		{schema: "Integration", typ: reflect.TypeFor[IntegrationJSON]()},
+		{schema: "Provider", typ: reflect.TypeFor[ProviderJSON]()},
+		{schema: "TimelineEntry", typ: reflect.TypeFor[TimelineJSON]()},
+		{schema: "NewWebhookEndpoint", typ: reflect.TypeFor[EndpointJSON]()},
+		{schema: "WebhookEndpoint", typ: reflect.TypeFor[EndpointJSON](), drop: "secret"},
+		{schema: "Store", typ: reflect.TypeFor[domain.Store]()},
+		{schema: "Document", typ: reflect.TypeFor[ordersync.DocumentJSON]()},
+		{schema: "DocumentSync", typ: reflect.TypeFor[ordersync.SyncJSON]()},
+		{schema: "DocLine", typ: reflect.TypeFor[domain.DocLine]()},
+		{schema: "DocCustomer", typ: reflect.TypeFor[domain.DocCustomer]()},
+		{schema: "DocLink", typ: reflect.TypeFor[domain.DocLink]()},
+		{schema: "Money", typ: reflect.TypeFor[domain.Money]()},
+		{schema: "SyncHistoryEntry", typ: reflect.TypeFor[store.HistoryEntry]()},
+		{schema: "OrderSyncSettings", typ: reflect.TypeFor[domain.OrderSyncSettings]()},
+		{schema: "WebhookEvent", typ: reflect.TypeFor[store.WebhookEvent]()},
+		{schema: "DocumentUpdatedEvent", typ: reflect.TypeFor[outbox.Event]()},
+		{schema: "IntegrationStatusChangedEvent", typ: reflect.TypeFor[outbox.Event]()},
+		// Requests: PUT documents needs a status (the kind's statuses); PUT order-sync changes
+		// only what is sent; the toggles of PATCH .../sync and send-as-new must be given.
+		{schema: "DocumentRequest", typ: reflect.TypeFor[DocumentRequest](), request: true, required: []string{"status"}},
+		{schema: "OrderSyncSettingsUpdate", typ: reflect.TypeFor[domain.OrderSyncSettings](), request: true},
+		{schema: "SetAutoSyncRequest", typ: reflect.TypeFor[struct {
+			AutoSync *bool `json:"auto_sync"`
+		}](), request: true, required: []string{"auto_sync"}},
+		{schema: "SendAsNewRequest", typ: reflect.TypeFor[struct {
+			VoidExisting *bool `json:"void_existing"`
+		}](), request: true, required: []string{"void_existing"}},
 	} {
-		s := oasDoc(t).Components.Schemas[c.schema].Value
+		ref := oasDoc(t).Components.Schemas[c.schema]
+		if ref == nil {
+			t.Errorf("openapi.json has no schema %q", c.schema)
+			continue
+		}
+		s := ref.Value
 		if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
 			t.Errorf("%s must say additionalProperties: false", c.schema)
 		}
@@ -334,6 +443,12 @@ func TestOpenAPIStructFields(t *testing.T) {
 				continue
 			}
 			required := slices.Contains(s.Required, name)
+			if c.request {
+				if want := slices.Contains(c.required, name); required != want {
+					t.Errorf("%s: %q required=%v, but the handler insists on it: %v", c.schema, name, required, want)
+				}
+				continue
+			}
 			omitempty := strings.Contains(opts, "omitempty")
 			// A secret on creation is always there, though the struct omits it elsewhere.
 			if c.schema == "NewWebhookEndpoint" && name == "secret" {
@@ -342,10 +457,24 @@ func TestOpenAPIStructFields(t *testing.T) {
 			if required == omitempty {
 				t.Errorf("%s: %q required=%v, but the Go field has omitempty=%v", c.schema, name, required, omitempty)
 			}
+			// encoding/json writes a nil pointer as null; a plain value is never null. (Slices
+			// are filled by the code that builds the answer, and checked by the samples.)
+			nullOK := s.Properties[name].Value.VisitJSON(nil, openapi3.EnableJSONSchema2020()) == nil
+			switch f.Type.Kind() {
+			case reflect.Pointer:
+				if !nullOK && !omitempty {
+					t.Errorf("%s: %q is a Go pointer, so it can be null, but the schema refuses null", c.schema, name)
+				}
+			case reflect.Slice, reflect.Map, reflect.Interface:
+			default:
+				if nullOK {
+					t.Errorf("%s: %q is never null in Go, but the schema allows null", c.schema, name)
+				}
+			}
 		}
 		for name := range s.Properties {
 			if !seen[name] {
-				t.Errorf("%s describes %q, which %s does not have", c.schema, name, c.typ.Name())
+				t.Errorf("%s describes %q, which %s does not have", c.schema, name, c.typ)
 			}
 		}
 	}
@@ -436,10 +565,9 @@ func oasWith(t *testing.T, v any, key string, val any) map[string]any {
 
 func TestOpenAPIProvidersFit(t *testing.T) {
 	// The same shape listProviders builds, for every provider this build ships.
-	out := []map[string]any{}
+	out := []ProviderJSON{}
 	for _, p := range registry.All() {
-		out = append(out, map[string]any{"type": p.Type, "display_name": p.DisplayName, "setup_url": p.SetupURL,
-			"sandbox": p.SelfHosted, "fields": p.Fields, "capabilities": p.Capabilities})
+		out = append(out, ProviderJSONOf(p, !p.SelfHosted))
 	}
 	if len(out) == 0 {
 		t.Fatal("registry.All() lists no provider")
@@ -463,10 +591,44 @@ func TestOpenAPIWebhookEventFits(t *testing.T) {
 	if err := oasCheck(t, "IntegrationStatusChangedEvent", ev); err == nil {
 		t.Errorf("an unknown status fits the event schema")
 	}
-	op := oasDoc(t).Webhooks["integration.status_changed"].Post
-	for _, h := range []string{notify.HeaderWebhookID, notify.HeaderWebhookTimestamp, notify.HeaderWebhookSignature} {
-		if p := op.Parameters.GetByInAndName("header", h); p == nil || !p.Required {
-			t.Errorf("webhook does not document the required header %s", h)
+
+	// document.updated as ordersync publishes it: the document as the API shows it.
+	doc := oasDocument(time.Date(2026, 3, 2, 10, 15, 30, 0, time.UTC))
+	doc.Status, doc.Version = "paid", 4
+	ev = outbox.Event{ID: "msg_01jf8s1d2e3f4g5h6j7k", Type: domain.EventDocumentUpdated, CreatedAt: time.Now(),
+		AccountID: doc.AccountID, Data: ordersync.DocumentJSONOf(doc)}
+	if err := oasCheck(t, "DocumentUpdatedEvent", ev); err != nil {
+		t.Errorf("document.updated event does not fit: %v", err)
+	}
+	ev.Type = domain.EventIntegrationStatusChanged
+	if err := oasCheck(t, "DocumentUpdatedEvent", ev); err == nil {
+		t.Errorf("a document.updated body with another type fits")
+	}
+	ev.Type, ev.Data = domain.EventDocumentUpdated, doc // the engine's struct, not the API's shape
+	if err := oasCheck(t, "DocumentUpdatedEvent", ev); err == nil {
+		t.Errorf("a domain.Document fits DocumentUpdatedEvent's data, but it is not what the API shows")
+	}
+
+	// Every event the outbox sends is documented under webhooks, with the Standard Webhooks
+	// headers, and nothing else is.
+	hooks := oasDoc(t).Webhooks
+	for _, typ := range outbox.EventTypes {
+		if hooks[typ] == nil || hooks[typ].Post == nil {
+			t.Errorf("webhooks lacks POST %s", typ)
+		}
+	}
+	for typ, item := range hooks {
+		if !slices.Contains(outbox.EventTypes, typ) {
+			t.Errorf("webhooks documents %s, which outbox.EventTypes does not have", typ)
+		}
+		op := item.Post
+		if op == nil {
+			continue
+		}
+		for _, h := range []string{notify.HeaderWebhookID, notify.HeaderWebhookTimestamp, notify.HeaderWebhookSignature} {
+			if p := op.Parameters.GetByInAndName("header", h); p == nil || !p.Required {
+				t.Errorf("webhook %s does not document the required header %s", typ, h)
+			}
 		}
 	}
 }
@@ -585,4 +747,550 @@ func TestOpenAPIServedAndOverHTTP(t *testing.T) {
 	if err := oasCheckJSON(t, "Error", b); err != nil {
 		t.Errorf("unknown route body %s does not fit Error: %v", b, err)
 	}
+}
+
+// oasDocument is a full document as the engine keeps it.
+func oasDocument(created time.Time) domain.Document {
+	synced := created.Add(2 * time.Second)
+	return domain.Document{AccountID: "acc_01jf8q0a1bc2d3e4f5g6", Kind: domain.KindInvoice, Ref: "INV-1042",
+		DocContent: domain.DocContent{Status: "issued",
+			Customer: &domain.DocCustomer{Ref: "C-77", Name: "Ada Lovelace", Email: "ada@example.com"},
+			Lines: []domain.DocLine{
+				{ProductRef: "SKU-TUBE-700", Description: "Inner tube 700x25", Quantity: "2", UnitPrice: domain.Money{Amount: 899, Currency: "EUR"}, TaxRate: "21"},
+				{Description: "Return: old tube", Quantity: "-1", UnitPrice: domain.Money{Amount: -150, Currency: "EUR"}},
+			},
+			Links: []domain.DocLink{{Kind: domain.KindJob, Ref: "JOB-311"}}},
+		Version: 3, Hash: "abc", CreatedAt: created, UpdatedAt: synced,
+		Sync: domain.DocSync{Status: domain.SyncSynced, IntegrationID: "int_01jf8q2m4na7k3x9vbcd", ExternalID: "ord_1",
+			ExternalURL: "http://127.0.0.1:8080/sandbox/orders/ord_1", AutoSync: true, LastSyncedAt: &synced, SyncedVersion: 3, Generation: 1, Action: "resync"}}
+}
+
+// TestOpenAPIOrderSyncShapes validates what the order sync routes encode (built the way the
+// handlers build it) against the schemas, and makes sure the schemas refuse what they forbid.
+func TestOpenAPIOrderSyncShapes(t *testing.T) {
+	created := time.Date(2026, 3, 2, 10, 15, 30, 123456789, time.UTC)
+	full := ordersync.DocumentJSONOf(oasDocument(created))
+	// A document the app sent with nothing but a status: no customer, nil lines and links.
+	bare := ordersync.DocumentJSONOf(domain.Document{Kind: domain.KindJob, Ref: "JOB-1", DocContent: domain.DocContent{Status: "open"},
+		Version: 1, CreatedAt: created, UpdatedAt: created, Sync: domain.DocSync{Status: domain.SyncNotSent, AutoSync: true}})
+	failed := full
+	failed.Sync.Status, failed.Sync.LastError = domain.SyncFailed, "Product SKU-TUBE-700 was deleted in the POS"
+	processed := created.Add(time.Minute)
+	evReceived := store.WebhookEvent{ID: "whev_1", AccountID: "acc_1", IntegrationID: "int_1", ProviderEventID: "evt_1", Type: domain.ProviderOrderUpdated,
+		Topic: "order.completed", ObjectID: "ord_1", Status: "received", Payload: `{"id":"ord_1"}`, ReceivedAt: created}
+	evProcessed := evReceived
+	evProcessed.Status, evProcessed.Reason, evProcessed.ProcessedAt = "processed", "order completed: invoice INV-1042 set to paid", &processed
+	hist := []store.HistoryEntry{
+		{ID: 2, At: processed, Action: "update", Outcome: "ok", Summary: "Updated order ord_1: 2 line(s), total EUR 16.48"},
+		{ID: 1, At: created, Action: "push", Outcome: "failed", Summary: "Sync failed; retrying automatically", Error: "create order: 503"},
+	}
+	settings := domain.DefaultOrderSyncSettings()
+	on := settings
+	on.IntegrationID, on.AutoSync, on.SyncOnBooking, on.OnCancel = "int_1", true, "accepted", "archive"
+	yes := true
+
+	type sample struct {
+		name, schema string
+		value        any
+		ok           bool
+	}
+	samples := []sample{
+		{"full document", "Document", full, true},
+		{"bare document", "Document", bare, true},
+		{"failed document", "Document", failed, true},
+		{"document list", "DocumentList", map[string]any{"data": []ordersync.DocumentJSON{full, bare}}, true},
+		{"empty document list", "DocumentList", map[string]any{"data": []ordersync.DocumentJSON{}}, true},
+		{"sync history", "SyncHistory", map[string]any{"data": hist}, true},
+		{"empty sync history", "SyncHistory", map[string]any{"data": []store.HistoryEntry{}}, true},
+		{"default settings", "OrderSyncSettings", settings, true},
+		{"settings turned on", "OrderSyncSettings", on, true},
+		{"settings as a full update", "OrderSyncSettingsUpdate", on, true},
+		{"settings update of one field", "OrderSyncSettingsUpdate", map[string]any{"on_cancel": "delete"}, true},
+		{"empty settings update", "OrderSyncSettingsUpdate", map[string]any{}, true},
+		{"webhook events", "WebhookEventList", map[string]any{"data": []store.WebhookEvent{evProcessed, evReceived}}, true},
+		{"hook receipt", "HookReceipt", map[string]int{"received": 1, "duplicates": 4}, true},
+		{"document request", "DocumentRequest", DocumentRequest{Status: "issued", Customer: full.Customer, Lines: full.Lines, Links: full.Links, SyncToPOS: &yes}, true},
+		{"document request with nulls", "DocumentRequest", DocumentRequest{Status: "open"}, true},
+		{"auto-sync toggle", "SetAutoSyncRequest", map[string]bool{"auto_sync": false}, true},
+		{"send as new", "SendAsNewRequest", map[string]bool{"void_existing": true}, true},
+
+		// The validator must refuse what the document forbids, or the cases above prove nothing.
+		{"document with an unknown sync status", "Document", oasWith(t, full, "sync", oasWith(t, full.Sync, "status", "done")), false},
+		{"document with a status of no kind", "Document", oasWith(t, full, "status", "quote"), false},
+		{"document with null lines", "Document", oasWith(t, full, "lines", []any(nil)), false},
+		{"document with the engine's hash", "Document", oasWith(t, full, "hash", "abc"), false},
+		{"document without sync", "Document", oasWith(t, full, "sync", nil), false},
+		{"document with a numeric quantity", "Document", oasWith(t, full, "lines", []map[string]any{{"description": "x", "quantity": 1, "unit_price": map[string]any{"amount": 1, "currency": "EUR"}}}), false},
+		{"document with a float amount", "Document", oasWith(t, full, "lines", []map[string]any{{"description": "x", "quantity": "1", "unit_price": map[string]any{"amount": 8.99, "currency": "EUR"}}}), false},
+		{"document with a lower-case currency", "Document", oasWith(t, full, "lines", []map[string]any{{"description": "x", "quantity": "1", "unit_price": map[string]any{"amount": 1, "currency": "eur"}}}), false},
+		{"document with a link of no kind", "Document", oasWith(t, full, "links", []map[string]string{{"kind": "quote", "ref": "Q-1"}}), false},
+		{"sync with a numeric last_synced_at", "DocumentSync", oasWith(t, full.Sync, "last_synced_at", 1700000000), false},
+		{"settings without on_cancel", "OrderSyncSettings", oasWith(t, settings, "on_cancel", nil), false},
+		{"settings with on_cancel refund", "OrderSyncSettings", oasWith(t, settings, "on_cancel", "refund"), false},
+		{"settings update with a typo", "OrderSyncSettingsUpdate", map[string]any{"autosync": true}, false},
+		{"settings update with sync_on_booking yes", "OrderSyncSettingsUpdate", map[string]any{"sync_on_booking": "yes"}, false},
+		{"webhook event with its payload", "WebhookEvent", oasWith(t, evReceived, "payload", `{}`), false},
+		{"webhook event with an unknown status", "WebhookEvent", oasWith(t, evReceived, "status", "queued"), false},
+		{"webhook event without processed_at", "WebhookEvent", oasWith(t, evReceived, "processed_at", nil), false},
+		{"history entry without error", "SyncHistoryEntry", oasWith(t, hist[0], "error", nil), false},
+		{"hook receipt with a negative count", "HookReceipt", map[string]int{"received": -1, "duplicates": 0}, false},
+		{"document request without status", "DocumentRequest", map[string]any{"lines": []any{}}, false},
+		{"document request with a typo", "DocumentRequest", map[string]any{"status": "open", "sync_to_POS": true}, false},
+		{"document request with 501 lines", "DocumentRequest", map[string]any{"status": "open", "lines": slices.Repeat([]domain.DocLine{full.Lines[0]}, 501)}, false},
+		{"document request with a bad ref", "DocumentRequest", map[string]any{"status": "open", "links": []map[string]string{{"kind": "job", "ref": "-x"}}}, false},
+		{"auto-sync toggle left out", "SetAutoSyncRequest", map[string]any{}, false},
+		{"auto-sync toggle as text", "SetAutoSyncRequest", map[string]any{"auto_sync": "false"}, false},
+		{"send as new without the answer", "SendAsNewRequest", map[string]any{}, false},
+		{"send as new with null", "SendAsNewRequest", map[string]any{"void_existing": nil}, false},
+	}
+	for _, st := range oasSyncStatuses {
+		d := full
+		d.Sync.Status = st
+		samples = append(samples, sample{"document " + string(st), "Document", d, true})
+	}
+	for _, k := range oasDocKinds {
+		for _, st := range k.Statuses() {
+			d := bare
+			d.Kind, d.Status = k, st
+			samples = append(samples, sample{string(k) + " " + st, "Document", d, true})
+		}
+	}
+	for _, s := range samples {
+		err := oasCheck(t, s.schema, s.value)
+		if s.ok && err != nil {
+			t.Errorf("%s does not fit %s: %v", s.name, s.schema, err)
+		}
+		if !s.ok && err == nil {
+			t.Errorf("%s fits %s, but should not", s.name, s.schema)
+		}
+	}
+}
+
+// TestOpenAPIRequestExamplesDecode sends every example request body of the order sync routes
+// through decode into the handler's own type, with the domain's validation where the handler
+// has one: what the document shows must be accepted.
+func TestOpenAPIRequestExamplesDecode(t *testing.T) {
+	doc := oasDoc(t)
+	for _, c := range []struct {
+		method, path string
+		target       func() any
+		validate     func(v any) error
+	}{
+		{"PUT", "/api/v1/documents/{kind}/{ref}", func() any { return &DocumentRequest{} }, func(v any) error {
+			in := v.(*DocumentRequest)
+			c := domain.DocContent{Status: in.Status, Customer: in.Customer, Lines: in.Lines, Links: in.Links}
+			return c.Validate(domain.KindInvoice)
+		}},
+		{"PATCH", "/api/v1/documents/{kind}/{ref}/sync", func() any {
+			return &struct {
+				AutoSync *bool `json:"auto_sync"`
+			}{}
+		}, nil},
+		{"POST", "/api/v1/documents/{kind}/{ref}/sync/send-as-new", func() any {
+			return &struct {
+				VoidExisting *bool `json:"void_existing"`
+			}{}
+		}, nil},
+		{"PUT", "/api/v1/order-sync", func() any { s := domain.DefaultOrderSyncSettings(); return &s }, func(v any) error {
+			return v.(*domain.OrderSyncSettings).Validate()
+		}},
+	} {
+		op := doc.Paths.Find(c.path).GetOperation(c.method)
+		if op == nil || op.RequestBody == nil {
+			t.Errorf("%s %s has no documented request body", c.method, c.path)
+			continue
+		}
+		mt := op.RequestBody.Value.Content.Get("application/json")
+		var examples []any
+		if mt.Example != nil {
+			examples = append(examples, mt.Example)
+		}
+		for _, ex := range mt.Examples {
+			examples = append(examples, ex.Value.Value)
+		}
+		if len(examples) == 0 {
+			t.Errorf("%s %s shows no example body", c.method, c.path)
+		}
+		for _, ex := range examples {
+			b, err := json.Marshal(ex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(c.method, c.path, strings.NewReader(string(b)))
+			v := c.target()
+			if err := decode(r, v); err != nil {
+				t.Errorf("%s %s: the example %s is refused: %v", c.method, c.path, b, err)
+				continue
+			}
+			if c.validate != nil {
+				if err := c.validate(v); err != nil {
+					t.Errorf("%s %s: the example %s fails validation: %v", c.method, c.path, b, err)
+				}
+			}
+		}
+	}
+}
+
+// TestOpenAPIHookRoute checks the inbound webhook route: no API key, every answer documented
+// with the Error schema, and the signature header of every provider that sends webhooks.
+func TestOpenAPIHookRoute(t *testing.T) {
+	op := oasDoc(t).Paths.Find("/hooks/{integration_id}").GetOperation("POST")
+	if op == nil {
+		t.Fatal("POST /hooks/{integration_id} is not documented")
+	}
+	if op.Security == nil || len(*op.Security) != 0 {
+		t.Errorf("POST /hooks/{integration_id} must say security: [] (the POS signs; it has no API key)")
+	}
+	if op.RequestBody == nil || !op.RequestBody.Value.Required {
+		t.Errorf("POST /hooks/{integration_id} must document its required body")
+	}
+	for _, code := range []string{"200", "401", "404", "413", "422", "500"} {
+		resp := op.Responses.Value(code)
+		if resp == nil {
+			t.Errorf("POST /hooks/{integration_id} does not document its %s answer", code)
+			continue
+		}
+		want := "#/components/schemas/Error"
+		if code == "200" {
+			want = "#/components/schemas/HookReceipt"
+		}
+		if mt := resp.Value.Content.Get("application/json"); mt == nil || mt.Schema == nil || mt.Schema.Ref != want {
+			t.Errorf("POST /hooks/{integration_id} answer %s must be application/json with %s", code, want)
+		}
+	}
+	for _, h := range []string{sandbox.SignatureHeader, square.SignatureHeader, woocommerce.HeaderSignature, shopify.HeaderHmac, lightspeed.DefaultSignatureHeader} {
+		if p := op.Parameters.GetByInAndName("header", h); p == nil {
+			t.Errorf("POST /hooks/{integration_id} does not document the signature header %s", h)
+		}
+	}
+}
+
+// oasLive is the real stack (store, River, lifecycle, outbox, order sync, this API and the
+// Sandbox POS) behind one real HTTP server, wired as internal/app wires it, for checking real
+// answers against the document. Every answer it gets must be a documented status of the
+// operation and fit that answer's schema.
+type oasLive struct {
+	t    *testing.T
+	url  string
+	key  string
+	http *http.Client
+}
+
+func oasStartLive(t *testing.T, db testdb.Target) *oasLive {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := store.Open(ctx, store.Config{DataDir: db.DataDir, DatabaseURL: db.DatabaseURL})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if err := jobs.Migrate(ctx, st); err != nil {
+		t.Fatalf("migrate River: %v", err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	box, err := secrets.NewBox(key)
+	if err != nil {
+		t.Fatalf("secrets box: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	out := outbox.New(st, box, outbox.Config{Logger: log})
+	lc := lifecycle.New(st, box, out, lifecycle.Config{Providers: registry.All(), SelfURL: base, AllowPrivate: true, Logger: log})
+	sy := ordersync.New(st, lc, out, log)
+	workers := river.NewWorkers()
+	lc.Register(workers)
+	out.Register(workers)
+	sy.Register(workers)
+	q, err := jobs.New(st, jobs.Config{RunWorkers: true, Logger: log, FetchPollInterval: 20 * time.Millisecond}, workers)
+	if err != nil {
+		t.Fatalf("jobs: %v", err)
+	}
+	lc.SetQueue(q)
+	out.SetQueue(q)
+	sy.SetQueue(q)
+	mux := http.NewServeMux()
+	New(st, lc, out, sy, log).Register(mux)
+	sbx := sandbox.NewServer(sandbox.Options{Logger: log, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+	mux.Handle("/sandbox/", sbx)
+	srv.Config.Handler = mux
+	srv.Start()
+	if err := q.Start(ctx); err != nil {
+		t.Fatalf("start workers: %v", err)
+	}
+	t.Cleanup(func() {
+		sbx.Close()
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := q.Stop(ctx); err != nil {
+			t.Logf("stop workers: %v", err)
+		}
+	})
+	acct, err := accounts.Create(ctx, st, "Spoke & Chain", "owner@spoke.test")
+	if err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	return &oasLive{t: t, url: base, key: acct.APIKey, http: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// raw sends a request and answers the status, the body and the headers.
+func (l *oasLive) raw(method, path string, header http.Header, body string) (int, []byte) {
+	l.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, l.url+path, rd)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := l.http.Do(req)
+	if err != nil {
+		l.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		l.t.Fatalf("read %s %s: %v", method, path, err)
+	}
+	return resp.StatusCode, b
+}
+
+// call sends body (JSON-encoded unless a string) to path with the API key (unless noKey),
+// wants status, and checks the answer against the documented operation of route.
+func (l *oasLive) call(method, route, path string, body any, status int, noKey ...bool) map[string]any {
+	l.t.Helper()
+	s, ok := body.(string)
+	if !ok && body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		s = string(b)
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	if len(noKey) == 0 {
+		h.Set("Authorization", "Bearer "+l.key)
+	}
+	code, b := l.raw(method, path, h, s)
+	if code != status {
+		l.t.Fatalf("%s %s: HTTP %d, want %d: %s", method, path, code, status, b)
+	}
+	oasCheckAnswer(l.t, method, route, code, b)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		l.t.Fatalf("%s %s: the answer is not a JSON object: %s", method, path, b)
+	}
+	return m
+}
+
+// oasCheckAnswer checks that the operation documents the status and that body fits its schema.
+func oasCheckAnswer(t *testing.T, method, route string, code int, body []byte) {
+	t.Helper()
+	item := oasDoc(t).Paths.Find(route)
+	if item == nil || item.GetOperation(method) == nil {
+		t.Fatalf("%s %s is not documented", method, route)
+	}
+	resp := item.GetOperation(method).Responses.Status(code)
+	if resp == nil {
+		t.Errorf("%s %s answered %d, which the document does not list: %s", method, route, code, body)
+		return
+	}
+	mt := resp.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil {
+		t.Errorf("%s %s %d has no JSON schema", method, route, code)
+		return
+	}
+	var x any
+	if err := json.Unmarshal(body, &x); err != nil {
+		t.Errorf("%s %s %d: not JSON: %s", method, route, code, body)
+		return
+	}
+	if err := mt.Schema.Value.VisitJSON(x, openapi3.EnableJSONSchema2020(), openapi3.EnableFormatValidation()); err != nil {
+		t.Errorf("%s %s %d: %s does not fit the document: %v", method, route, code, body, oasFirstLine(err))
+	}
+}
+
+// poll calls GET path until ok holds, checking every answer, or fails after a deadline.
+func (l *oasLive) poll(route, path, what string, ok func(map[string]any) bool) map[string]any {
+	l.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		if last = l.call("GET", route, path, nil, 200); ok(last) {
+			return last
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	l.t.Fatalf("timed out waiting for %s; last answer %v", what, last)
+	return nil
+}
+
+// sandbox calls an admin route of the Sandbox POS (not part of the document) and wants 200.
+func (l *oasLive) sandbox(method, path string, body any) {
+	l.t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	if body == nil {
+		b = nil
+	}
+	if code, out := l.raw(method, path, http.Header{"Content-Type": {"application/json"}}, string(b)); code != http.StatusOK {
+		l.t.Fatalf("%s %s: HTTP %d: %s", method, path, code, out)
+	}
+}
+
+func oasSyncStatus(status string) func(map[string]any) bool {
+	return func(m map[string]any) bool { s, _ := m["sync"].(map[string]any); return s["status"] == status }
+}
+
+// TestOpenAPILiveOrderSync drives every order sync route, the inbound webhook and the
+// document.updated event through the real stack over HTTP, on SQLite and PostgreSQL, and checks
+// each answer (success and failure) against the document.
+func TestOpenAPILiveOrderSync(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		l := oasStartLive(t, db)
+		const (
+			doc      = "/api/v1/documents/{kind}/{ref}"
+			settings = "/api/v1/order-sync"
+			events   = "/api/v1/integrations/{id}/webhook-events"
+			hook     = "/hooks/{integration_id}"
+		)
+
+		// The app's endpoint for document.updated.
+		var mu sync.Mutex
+		var delivered []oasDelivery
+		app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			delivered = append(delivered, oasDelivery{header: r.Header.Clone(), body: b})
+			mu.Unlock()
+		}))
+		defer app.Close()
+		l.call("POST", "/api/v1/webhook-endpoints", "/api/v1/webhook-endpoints",
+			map[string]any{"url": app.URL + "/posbridge", "events": []string{domain.EventDocumentUpdated}}, 201)
+
+		// Settings: defaults, a Sandbox POS chosen, and refusals.
+		l.call("GET", settings, settings, nil, 401, true)
+		if got := l.call("GET", settings, settings, nil, 200); got["auto_sync"] != false || got["on_cancel"] != "void" {
+			t.Errorf("default settings %v", got)
+		}
+		sbx := "sbx_oas_" + db.Name
+		in := l.call("POST", "/api/v1/integrations", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": sbx}}, 201)
+		id, _ := in["id"].(string)
+		l.poll("/api/v1/integrations/{id}", "/api/v1/integrations/"+id, "a healthy integration", func(m map[string]any) bool { return m["status"] == "healthy" })
+		l.call("PUT", settings, settings, map[string]any{"auto_sync": true}, 422)
+		l.call("PUT", settings, settings, map[string]any{"integration_id": "int_nope"}, 422)
+		l.call("PUT", settings, settings, map[string]any{"on_cancel": "refund"}, 422)
+		l.call("PUT", settings, settings, map[string]any{"auto_sync": "yes"}, 422)
+		l.call("PUT", settings, settings, `{"auto_sync":`, 400)
+		l.call("PUT", settings, settings, map[string]any{"integration_id": id, "auto_sync": true}, 200)
+
+		// Documents: create, the same again, refusals.
+		job := map[string]any{"status": "open", "lines": []map[string]any{{"description": "Service", "quantity": "1", "unit_price": map[string]any{"amount": 4500, "currency": "EUR"}}},
+			"links": []map[string]string{{"kind": "invoice", "ref": "INV-1042"}}}
+		inv := map[string]any{"status": "issued", "customer": map[string]any{"name": "Ada", "email": "ada@example.com"},
+			"lines": []map[string]any{{"product_ref": "p1", "description": "Inner tube", "quantity": "2", "unit_price": map[string]any{"amount": 899, "currency": "EUR"}, "tax_rate": "21"}}}
+		l.call("PUT", doc, "/api/v1/documents/job/JOB-311", job, 201)
+		l.call("PUT", doc, "/api/v1/documents/invoice/INV-1042", inv, 201)
+		l.call("PUT", doc, "/api/v1/documents/invoice/INV-1042", inv, 200)
+		l.call("PUT", doc, "/api/v1/documents/quote/Q-1", inv, 422)
+		l.call("PUT", doc, "/api/v1/documents/invoice/INV-2", map[string]any{"status": "issued", "lines": []map[string]any{{"description": "x", "quantity": "1,5", "unit_price": map[string]any{"amount": 1, "currency": "EUR"}}}}, 422)
+		l.call("PUT", doc, "/api/v1/documents/invoice/INV-2", map[string]any{"status": "open"}, 422)
+		l.call("PUT", doc, "/api/v1/documents/invoice/INV-2", map[string]any{"status": "issued", "sync": true}, 422)
+		l.call("PUT", doc, "/api/v1/documents/invoice/INV-2", "", 400)
+		l.call("GET", doc, "/api/v1/documents/invoice/INV-2", nil, 404)
+		l.call("GET", doc, "/api/v1/documents/invoice/-bad", nil, 422)
+		d := l.poll(doc, "/api/v1/documents/invoice/INV-1042", "INV-1042 synced", oasSyncStatus("synced"))
+		l.poll(doc, "/api/v1/documents/job/JOB-311", "JOB-311 synced", oasSyncStatus("synced"))
+		l.call("GET", "/api/v1/documents/{kind}", "/api/v1/documents/invoice?limit=10", nil, 200)
+		l.call("GET", "/api/v1/documents/{kind}", "/api/v1/documents/invoice?limit=0", nil, 422)
+		l.call("GET", "/api/v1/documents/{kind}", "/api/v1/documents/quote", nil, 422)
+
+		// The sync dialog: toggle, re-sync, send as new, retry.
+		l.call("PATCH", doc+"/sync", "/api/v1/documents/invoice/INV-1042/sync", map[string]any{"auto_sync": false}, 200)
+		l.call("PATCH", doc+"/sync", "/api/v1/documents/invoice/INV-1042/sync", map[string]any{}, 422)
+		l.call("PATCH", doc+"/sync", "/api/v1/documents/invoice/INV-1042/sync", map[string]any{"auto_sync": true}, 200)
+		l.call("PATCH", doc+"/sync", "/api/v1/documents/invoice/NOPE/sync", map[string]any{"auto_sync": true}, 404)
+		l.call("POST", doc+"/sync/retry", "/api/v1/documents/invoice/INV-1042/sync/retry", nil, 409)
+		l.call("POST", doc+"/sync/resync", "/api/v1/documents/invoice/INV-1042/sync/resync", nil, 202)
+		l.call("POST", doc+"/sync/resync", "/api/v1/documents/invoice/NOPE/sync/resync", nil, 404)
+		l.poll(doc, "/api/v1/documents/invoice/INV-1042", "INV-1042 synced after re-sync", oasSyncStatus("synced"))
+		l.call("POST", doc+"/sync/send-as-new", "/api/v1/documents/invoice/INV-1042/sync/send-as-new", map[string]any{}, 422)
+		l.call("POST", doc+"/sync/send-as-new", "/api/v1/documents/invoice/INV-1042/sync/send-as-new", `{"void_existing":true} {}`, 400)
+		l.call("POST", doc+"/sync/send-as-new", "/api/v1/documents/invoice/INV-1042/sync/send-as-new", map[string]any{"void_existing": true}, 202)
+		d = l.poll(doc, "/api/v1/documents/invoice/INV-1042", "INV-1042 synced as a new order", func(m map[string]any) bool {
+			s, _ := m["sync"].(map[string]any)
+			return s["status"] == "synced" && s["external_id"] != d["sync"].(map[string]any)["external_id"]
+		})
+		l.sandbox("POST", "/sandbox/admin/faults", map[string]any{"api_key": sbx, "fail_next": 1, "status": 401}) // refused credentials: fails at once
+		l.call("PUT", doc, "/api/v1/documents/invoice/INV-9", inv, 201)
+		l.poll(doc, "/api/v1/documents/invoice/INV-9", "INV-9 failed", oasSyncStatus("failed"))
+		l.raw("DELETE", "/sandbox/admin/faults?api_key="+sbx, nil, "")
+		l.call("POST", doc+"/sync/retry", "/api/v1/documents/invoice/INV-9/sync/retry", nil, 202)
+		l.poll(doc, "/api/v1/documents/invoice/INV-9", "INV-9 synced after retry", oasSyncStatus("synced"))
+		h := l.call("GET", doc+"/sync-history", "/api/v1/documents/invoice/INV-9/sync-history", nil, 200)
+		if rows, _ := h["data"].([]any); len(rows) < 3 {
+			t.Errorf("INV-9 history has %d entries, want the failure, the retry and the create", len(rows))
+		}
+		l.call("GET", doc+"/sync-history", "/api/v1/documents/invoice/NOPE/sync-history", nil, 404)
+
+		// The POS completes the order: its webhook comes in, is listed, and the invoice is paid.
+		order := d["sync"].(map[string]any)["external_id"].(string)
+		l.sandbox("POST", "/sandbox/admin/orders/"+order+"/complete?api_key="+sbx, nil)
+		l.poll(events, "/api/v1/integrations/"+id+"/webhook-events", "the order.completed event processed", func(m map[string]any) bool {
+			rows, _ := m["data"].([]any)
+			for _, r := range rows {
+				if e, _ := r.(map[string]any); e["object_id"] == order && e["status"] != "received" {
+					return true
+				}
+			}
+			return false
+		})
+		l.poll(doc, "/api/v1/documents/invoice/INV-1042", "INV-1042 paid", func(m map[string]any) bool { return m["status"] == "paid" })
+		l.call("GET", events, "/api/v1/integrations/"+id+"/webhook-events?limit=501", nil, 422)
+		l.call("GET", events, "/api/v1/integrations/int_nope/webhook-events", nil, 404)
+		l.call("POST", hook, "/hooks/"+id, `{"id":"evt_forged","type":"order.completed","data":{"object":{"id":"`+order+`"}}}`, 401, true)
+		l.call("POST", hook, "/hooks/int_nope", `{}`, 404, true)
+
+		// document.updated reached the app's endpoint, in the documented shape.
+		deadline := time.Now().Add(20 * time.Second)
+		var got []oasDelivery
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			got = slices.Clone(delivered)
+			mu.Unlock()
+			if len(got) > 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if len(got) == 0 {
+			t.Fatal("no document.updated delivery reached the app's endpoint")
+		}
+		for _, dl := range got {
+			if err := oasCheckJSON(t, "DocumentUpdatedEvent", dl.body); err != nil {
+				t.Errorf("delivery %s does not fit DocumentUpdatedEvent: %v", dl.body, err)
+			}
+			for _, h := range []string{notify.HeaderWebhookID, notify.HeaderWebhookTimestamp, notify.HeaderWebhookSignature} {
+				if dl.header.Get(h) == "" {
+					t.Errorf("delivery lacks the documented header %s", h)
+				}
+			}
+		}
+	})
+}
+
+type oasDelivery struct {
+	header http.Header
+	body   []byte
 }

@@ -58,13 +58,16 @@ type Config struct {
 	CallOffAfter  int           // --call-off-after, default 5
 	CheckInterval time.Duration // --check-interval, default 15m
 	SweepInterval time.Duration // how often due checks are looked for, default 1m
-	MaxWorkers    int
-	DocumentLease time.Duration // how long a crashed worker holds a document (default 1m)
-	RescueAfter   time.Duration // River: when a job of a crashed worker runs again (default 5m)
-	SecureCookies bool
-	Logger        *slog.Logger
-	Stdout        io.Writer            // where first-start credentials are printed
-	Providers     []connector.Provider // default: registry.All()
+	// ReconcileInterval is how often open POS orders are read back, for completions that no
+	// webhook brought (default 5m).
+	ReconcileInterval time.Duration
+	MaxWorkers        int
+	DocumentLease     time.Duration // how long a crashed worker holds a document (default 1m)
+	RescueAfter       time.Duration // River: when a job of a crashed worker runs again (default 5m)
+	SecureCookies     bool
+	Logger            *slog.Logger
+	Stdout            io.Writer            // where first-start credentials are printed
+	Providers         []connector.Provider // default: registry.All()
 }
 
 // App is one posbridge process.
@@ -96,6 +99,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = time.Minute
+	}
+	if cfg.ReconcileInterval == 0 {
+		cfg.ReconcileInterval = 5 * time.Minute
 	}
 	if cfg.CheckInterval > 0 && cfg.CheckInterval < cfg.SweepInterval {
 		cfg.SweepInterval = cfg.CheckInterval
@@ -162,7 +168,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Outbox.Register(workers)
 	a.Sync.Register(workers)
 	q, err := jobs.New(st, jobs.Config{RunWorkers: !cfg.NoWorkers, MaxWorkers: cfg.MaxWorkers, Logger: cfg.Logger, RescueAfter: cfg.RescueAfter,
-		PeriodicJobs: a.Lifecycle.PeriodicJobs(cfg.SweepInterval)}, workers)
+		PeriodicJobs: append(a.Lifecycle.PeriodicJobs(cfg.SweepInterval), a.Sync.PeriodicJobs(cfg.ReconcileInterval)...)}, workers)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -5,7 +5,13 @@
 // "Inactive integrations" and the "Timeline" tab; adds a POS integration (POS Type, setup
 // instructions link, credentials, nickname when needed, the Restore inactive / Create new
 // choice); edits one (nickname, default store, Check now, Deactivate with a confirmation,
-// Restore, Resume); and disconnects a POS from the Support section.
+// Restore, Resume, "View Webhook"); and disconnects a POS from the Support section.
+//
+// With order sync (seed 004) it also lists the app's jobs, invoices, sales and bookings with the
+// POS sync icon per row; the icon opens the sync dialog (status, external reference and its
+// link, the per-document auto-sync toggle, Re-sync, Send as new order with the void question,
+// Retry after a failure, and the sync history with expandable error details); and it has the
+// "Automatic Sync" settings page, whose master toggle reveals the settings below it.
 //
 // Sessions are kept server-side (the cookie holds a random token; the store keeps its hash) in
 // HttpOnly SameSite=Lax cookies. Every form carries a CSRF token bound to the session and every
@@ -29,6 +35,7 @@ import (
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
+	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/store"
 )
@@ -53,8 +60,9 @@ type Deps struct {
 	Store         *store.Store
 	Lifecycle     *lifecycle.Service
 	Outbox        *outbox.Outbox
-	CSRFKey       []byte // server secret the CSRF tokens are derived with
-	SecureCookies bool   // set the Secure attribute (posbridge behind HTTPS)
+	Sync          *ordersync.Service // order sync; nil leaves its pages out
+	CSRFKey       []byte             // server secret the CSRF tokens are derived with
+	SecureCookies bool               // set the Secure attribute (posbridge behind HTTPS)
 	Logger        *slog.Logger
 	Version       string
 }
@@ -73,7 +81,8 @@ type Console struct {
 }
 
 // pageNames are the templates besides the layout; each defines "title" and "content".
-var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error"}
+var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error",
+	"documents", "order_sync"}
 
 // New parses the embedded templates and returns the console.
 func New(d Deps) (*Console, error) {
@@ -133,6 +142,18 @@ func (c *Console) Register(mux *http.ServeMux) {
 	h("GET /support", c.authed(c.support))
 	h("GET /support/disconnect/{id}", c.authed(c.disconnectConfirm))
 	h("POST /support/disconnect/{id}", c.post(true, c.disconnect))
+
+	if c.d.Sync != nil {
+		h("GET /integrations/{id}/webhooks", c.authed(c.webhooksPage))
+		h("GET /documents", c.authed(c.documents))
+		h("GET /documents/{kind}/{ref}", c.authed(c.syncDialog))
+		h("POST /documents/{kind}/{ref}/auto-sync", c.post(true, c.setAutoSync))
+		h("POST /documents/{kind}/{ref}/resync", c.post(true, c.resync))
+		h("POST /documents/{kind}/{ref}/retry", c.post(true, c.retry))
+		h("POST /documents/{kind}/{ref}/send-as-new", c.post(true, c.sendAsNew))
+		h("GET /order-sync", c.authed(c.orderSyncPage))
+		h("POST /order-sync", c.post(true, c.orderSyncSave))
+	}
 
 	h("GET /docs/sandbox", c.docsSandbox)
 	mux.Handle("GET /static/", c.staticFiles())
@@ -251,7 +272,7 @@ func (c *Console) post(adminOnly bool, h handler) http.HandlerFunc {
 		}
 		if adminOnly && !s.isAdmin() {
 			c.errorPage(w, r, s, http.StatusForbidden, "Forbidden",
-				"Only an admin of your account may change POS integrations. Staff may view them.")
+				"Only an admin of your account may change POS integrations and order sync. Staff may view them.")
 			return
 		}
 		h(w, r, s)
@@ -262,7 +283,7 @@ func (c *Console) post(adminOnly bool, h handler) http.HandlerFunc {
 type page struct {
 	Name     string // the template's name, on <body data-page> for tests and styles
 	Title    string
-	Nav      string // "integrations", "timeline", "support"
+	Nav      string // "integrations", "timeline", "support", "documents", "order-sync"
 	Session  bool
 	Email    string
 	Role     string
@@ -270,6 +291,7 @@ type page struct {
 	IsAdmin  bool
 	CSRF     string
 	EmailOff bool
+	SyncOn   bool // order sync is available: its menu entries show
 	Version  string
 	Flash    string
 	Error    string
@@ -278,7 +300,7 @@ type page struct {
 }
 
 func (c *Console) newPage(r *http.Request, s *session, title, nav string, data any) *page {
-	p := &page{Title: title, Nav: nav, Version: c.d.Version, Data: data}
+	p := &page{Title: title, Nav: nav, Version: c.d.Version, Data: data, SyncOn: c.d.Sync != nil}
 	if s != nil {
 		p.Session, p.Email, p.Role, p.Account = true, s.user.Email, string(s.user.Role), s.account.Name
 		p.IsAdmin, p.CSRF = s.isAdmin(), s.csrf
@@ -363,4 +385,12 @@ var flashes = map[string]string{
 	"credentials":  "Credentials replaced. posbridge is verifying them.",
 	"checked":      "Check finished; the status below is its outcome.",
 	"loggedout":    "You are logged out.",
+
+	"autosync_on":  "Auto-sync turned on for this document: its changes go to the POS again, per the Automatic Sync settings.",
+	"autosync_off": "Auto-sync turned off for this document alone; other documents and the global setting are unchanged.",
+	"resync":       "Re-sync queued: posbridge pushes the latest data to the existing order now.",
+	"sendnew":      "Send as new order queued; the existing order is kept as it is.",
+	"sendnew_void": "Send as new order queued: the existing order is voided first.",
+	"retry":        "Retry queued: posbridge tries the failed sync again now.",
+	"syncsaved":    "Automatic sync settings saved.",
 }

@@ -246,6 +246,7 @@ const chooseSandbox = `(() => { const s = document.getElementById('pos-type'); s
 
 // TestConsoleWalk drives the console in headless Chromium through the seeds' flows.
 func TestConsoleWalk(t *testing.T) {
+	t.Parallel() // each test has its own server, database and browser
 	srv := startServer(t)
 	ctx := browser(t)
 	w := &walk{t: t, ctx: ctx, url: srv.url}
@@ -478,6 +479,7 @@ func (c *client) login(email, password string) string {
 
 // TestConsoleRolesAndGuards checks sessions, CSRF and roles over plain HTTP.
 func TestConsoleRolesAndGuards(t *testing.T) {
+	t.Parallel() // each test has its own server, database and browser
 	srv := startServer(t)
 	ctx := context.Background()
 	it, err := srv.app.Lifecycle.Add(ctx, srv.acct.AccountID, "system", lifecycleAdd("sbx_demo"))

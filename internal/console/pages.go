@@ -243,6 +243,8 @@ type editData struct {
 	SetupURL  string
 	Timeline  []timelineView
 	Errors    map[string]string
+	SyncOn    bool          // order sync is available: the "View Webhook" button shows
+	Webhooks  *webhooksData // the "View Webhook" modal, open over the page
 }
 
 type storeOption struct {
@@ -259,16 +261,26 @@ func (c *Console) editPage(w http.ResponseWriter, r *http.Request, s *session) {
 // showEdit renders the edit page, with an error message and field errors after a failed action;
 // form keeps the merchant's non-secret input.
 func (c *Console) showEdit(w http.ResponseWriter, r *http.Request, s *session, status int, msg string, errs map[string]string, form url.Values) {
-	ctx := r.Context()
-	i, err := c.d.Lifecycle.Get(ctx, s.account.ID, r.PathValue("id"))
+	d, err := c.buildEdit(r.Context(), s, r.PathValue("id"), errs, form)
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
+	pg := c.newPage(r, s, "Edit "+d.I.Label, "integrations", d)
+	pg.Error = msg
+	c.render(w, status, "edit", pg)
+}
+
+// buildEdit prepares the edit page of integration id.
+func (c *Console) buildEdit(ctx context.Context, s *session, id string, errs map[string]string, form url.Values) (editData, error) {
+	i, err := c.d.Lifecycle.Get(ctx, s.account.ID, id)
+	if err != nil {
+		return editData{}, err
+	}
 	if errs == nil {
 		errs = map[string]string{}
 	}
-	d := editData{I: c.view(i), Nickname: i.Nickname, Errors: errs}
+	d := editData{I: c.view(i), Nickname: i.Nickname, Errors: errs, SyncOn: c.d.Sync != nil}
 	if form != nil && form.Has("nickname") {
 		d.Nickname = strings.TrimSpace(form.Get("nickname"))
 	}
@@ -278,8 +290,7 @@ func (c *Console) showEdit(w http.ResponseWriter, r *http.Request, s *session, s
 	}
 	stores, err := c.d.Lifecycle.Stores(ctx, s.account.ID, i.ID)
 	if err != nil {
-		c.fail(w, r, s, fmt.Errorf("list stores of %s: %w", i.ID, err))
-		return
+		return d, fmt.Errorf("list stores of %s: %w", i.ID, err)
 	}
 	for _, st := range stores {
 		d.Stores = append(d.Stores, storeOption{ID: st.ID, Name: st.Name, Selected: st.ID == selected})
@@ -293,13 +304,10 @@ func (c *Console) showEdit(w http.ResponseWriter, r *http.Request, s *session, s
 	}
 	entries, err := c.d.Lifecycle.Timeline(ctx, s.account.ID, store.TimelineFilter{IntegrationID: i.ID, Limit: 20})
 	if err != nil {
-		c.fail(w, r, s, fmt.Errorf("timeline of %s: %w", i.ID, err))
-		return
+		return d, fmt.Errorf("timeline of %s: %w", i.ID, err)
 	}
 	d.Timeline = c.timelineViews(entries, map[string]string{i.ID: d.I.Label})
-	pg := c.newPage(r, s, "Edit "+d.I.Label, "integrations", d)
-	pg.Error = msg
-	c.render(w, status, "edit", pg)
+	return d, nil
 }
 
 // actionFailed shows an action's coded error on the edit page (beside its field when it has one).

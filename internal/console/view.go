@@ -125,6 +125,7 @@ var kindNames = map[string]string{
 	domain.KindNotification:       "Notification",
 	domain.KindNotificationFailed: "Notification failed",
 	domain.KindWebhookEndpoint:    "Webhook endpoint",
+	"order_sync.settings_changed": "Automatic sync",
 }
 
 func (c *Console) timelineViews(entries []domain.TimelineEntry, labels map[string]string) []timelineView {

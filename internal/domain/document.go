@@ -118,6 +118,8 @@ func ValidateRef(ref string) error {
 	return nil
 }
 
+var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+
 var decimalPattern = regexp.MustCompile(`^-?[0-9]{1,12}(\.[0-9]{1,5})?$`)
 
 // Validate checks the content for the kind, naming the wrong field.
@@ -146,7 +148,7 @@ func (c *DocContent) Validate(k DocKind) error {
 		if q, _ := new(big.Rat).SetString(l.Quantity); q == nil || q.Sign() == 0 {
 			return Invalid(f("quantity"), "quantity must not be zero")
 		}
-		if len(l.UnitPrice.Currency) != 3 || strings.ToUpper(l.UnitPrice.Currency) != l.UnitPrice.Currency {
+		if !currencyPattern.MatchString(l.UnitPrice.Currency) {
 			return Invalid(f("unit_price.currency"), "currency must be an ISO 4217 code such as EUR")
 		}
 		if currency != "" && l.UnitPrice.Currency != currency {

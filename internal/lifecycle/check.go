@@ -202,7 +202,7 @@ func (ScheduleArgs) Kind() string { return "schedule_checks" }
 func (s *Service) PeriodicJobs(sweep time.Duration) []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(sweep),
 		func() (river.JobArgs, *river.InsertOpts) {
-			return ScheduleArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: sweep}}
+			return ScheduleArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: max(sweep, time.Second)}}
 		}, &river.PeriodicJobOpts{RunOnStart: true})}
 }
 

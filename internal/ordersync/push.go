@@ -19,6 +19,7 @@ import (
 func (s *Service) Register(w *river.Workers) {
 	river.AddWorker(w, &pushWorker{s: s})
 	river.AddWorker(w, &eventWorker{s: s})
+	river.AddWorker(w, &reconcileWorker{s: s})
 }
 
 type pushWorker struct {
@@ -56,6 +57,11 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		retrying := d.Sync.Status == domain.SyncFailed && job.Attempt > 1
 		if d.Sync.Status != domain.SyncPending && d.Sync.Status != domain.SyncSyncing && !retrying {
 			return nil // synced already (a newer job coalesced into an earlier push), or not to be sent
+		}
+		if d.Sync.Status == domain.SyncPending {
+			if d, err = s.update(ctx, d, func(cur *domain.Document) { cur.Sync.Status = domain.SyncSyncing }); err != nil {
+				return err
+			}
 		}
 		if err := s.pushOnce(ctx, d); err != nil {
 			return s.failed(ctx, d, err, job.Attempt >= job.MaxAttempts)
@@ -121,6 +127,23 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document) error {
 			return err
 		}
 		action = "send_as_new"
+	}
+	if d.Cancelled() && d.Sync.ExternalID == "" {
+		// Cancelled before it ever reached the POS (say while its first push waited out a rate
+		// limit): there is no order to take back, and creating one now would be wrong.
+		_, err := s.update(ctx, d, func(cur *domain.Document) {
+			cur.Sync.LastError = ""
+			if cur.Sync.Action == d.Sync.Action {
+				cur.Sync.Action = ""
+			}
+			if cur.Version == d.Version && cur.Sync.Action == "" {
+				cur.Sync.Status = domain.SyncNotSent
+			} else {
+				cur.Sync.Status = domain.SyncPending // a newer write came in meanwhile: the loop looks again
+			}
+		}, store.HistoryEntry{Action: "skip", Outcome: "ok",
+			Summary: fmt.Sprintf("%s is %s and never reached the POS; no order is created", d.Kind, d.Status)})
+		return err
 	}
 	o := order(d, i.StoreID)
 	var result domain.Order
@@ -217,7 +240,7 @@ func (s *Service) update(ctx context.Context, d domain.Document, fn func(*domain
 				return err
 			}
 		}
-		if before != cur.Sync.Status {
+		if before != cur.Sync.Status && cur.Sync.Status != domain.SyncSyncing {
 			return s.publish(ctx, tx, cur)
 		}
 		return nil

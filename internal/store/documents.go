@@ -58,15 +58,15 @@ func (s queries) SaveDocument(ctx context.Context, d domain.Document) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.q.exec(ctx, `INSERT INTO documents (`+docCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-		ON CONFLICT (account_id, kind, ref) DO UPDATE SET content = excluded.content, hash = excluded.hash, version = excluded.version,
+	_, err = s.q.exec(ctx, `INSERT INTO documents (`+docCols+`, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		ON CONFLICT (account_id, kind, ref) DO UPDATE SET content = excluded.content, status = excluded.status, hash = excluded.hash, version = excluded.version,
 		updated_at = excluded.updated_at, sync_status = excluded.sync_status, integration_id = excluded.integration_id,
 		external_id = excluded.external_id, external_url = excluded.external_url, auto_sync = excluded.auto_sync,
 		last_synced_at = excluded.last_synced_at, last_error = excluded.last_error, synced_version = excluded.synced_version,
 		generation = excluded.generation, sync_action = excluded.sync_action`,
 		d.AccountID, string(d.Kind), d.Ref, string(content), d.Hash, d.Version, micros(d.CreatedAt), micros(d.UpdatedAt),
 		string(d.Sync.Status), d.Sync.IntegrationID, d.Sync.ExternalID, d.Sync.ExternalURL, d.Sync.AutoSync,
-		microsPtr(d.Sync.LastSyncedAt), d.Sync.LastError, d.Sync.SyncedVersion, d.Sync.Generation, d.Sync.Action)
+		microsPtr(d.Sync.LastSyncedAt), d.Sync.LastError, d.Sync.SyncedVersion, d.Sync.Generation, d.Sync.Action, d.Status)
 	if err != nil {
 		return fmt.Errorf("save document %s/%s: %w", d.Kind, d.Ref, err)
 	}
@@ -289,4 +289,25 @@ func (s queries) WebhookSubscription(ctx context.Context, accountID, id string) 
 func (s queries) SetWebhookSubscription(ctx context.Context, accountID, id, sub string) error {
 	_, err := s.q.exec(ctx, `UPDATE integrations SET webhook_subscription_id = $3 WHERE account_id = $1 AND id = $2`, accountID, id, sub)
 	return err
+}
+
+// OpenOrderDocuments lists documents of any account whose POS order may still be completed in
+// the POS (linked, synced, and not yet paid, completed or cancelled), least recently changed first.
+func (s queries) OpenOrderDocuments(ctx context.Context, limit int) ([]domain.Document, error) {
+	rs, err := s.q.query(ctx, `SELECT `+docCols+` FROM documents WHERE external_id <> '' AND sync_status = $1
+		AND kind IN ('job', 'invoice', 'booking') AND status IN ('open', 'accepted', 'draft', 'issued')
+		ORDER BY updated_at LIMIT $2`, string(domain.SyncSynced), limit)
+	if err != nil {
+		return nil, fmt.Errorf("open order documents: %w", err)
+	}
+	defer rs.Close()
+	var out []domain.Document
+	for rs.Next() {
+		d, err := scanDoc(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rs.Err()
 }

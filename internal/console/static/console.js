@@ -1,9 +1,23 @@
-// posbridge console: the only script. Choosing a POS Type shows its fields at once (the form
-// works without this script too: its button submits the choice).
+// posbridge console: the only script; every page works without it too.
 document.addEventListener('DOMContentLoaded', function () {
-  var sel = document.querySelector('select[data-autosubmit]');
-  if (!sel) { return; }
+  // Choosing a POS Type shows its fields at once, and a toggle with data-autosubmit saves at
+  // once (without script their buttons submit).
+  document.querySelectorAll('[data-autosubmit]').forEach(function (el) {
+    el.addEventListener('change', function () { el.form.submit(); });
+  });
   var btn = document.getElementById('choose-type');
-  if (btn) { btn.hidden = true; }
-  sel.addEventListener('change', function () { sel.form.submit(); });
+  if (btn && document.querySelector('select[data-autosubmit]')) { btn.hidden = true; }
+  document.querySelectorAll('[data-autosubmit]').forEach(function (el) {
+    el.form.querySelectorAll('.js-hide').forEach(function (b) { b.hidden = true; });
+  });
+  // An open dialog (sync dialog, webhook events) takes the focus; Escape closes it.
+  var dlg = document.querySelector('dialog.modal[open]');
+  if (dlg) {
+    var close = dlg.getAttribute('data-close');
+    dlg.setAttribute('tabindex', '-1');
+    dlg.focus({ preventScroll: true });
+    document.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape' && close) { window.location.assign(close); }
+    });
+  }
 });

@@ -3,6 +3,7 @@ CREATE TABLE documents (
     account_id       TEXT NOT NULL REFERENCES accounts(id),
     kind             TEXT NOT NULL,
     ref              TEXT NOT NULL,
+    status           TEXT NOT NULL,
     content          TEXT NOT NULL,
     hash             TEXT NOT NULL,
     version          BIGINT NOT NULL,

@@ -1,0 +1,302 @@
+// Package bench measures posbridge's order sync end to end (`posbridge bench sync`, issue 4 item
+// 8). It starts the real app on loopback (SQLite in a temporary directory, or a fresh schema of a
+// PostgreSQL server, dropped at the end) with the Sandbox POS as the simulator, and measures, in
+// one run and on one database:
+//
+//  1. River's own throughput on no-op jobs (a separate River client on a queue of its own), once
+//     with many workers (River's ceiling) and once with the app's worker count;
+//  2. the maximum end-to-end rate: N invoices PUT through the REST API by concurrent clients as
+//     fast as it goes, end to end meaning the order exists in the sandbox and the document's
+//     sync status is synced with its history written;
+//  3. latency at half that rate: N more invoices paced at 50% of the measured maximum, each timed
+//     from the API write's answer to the order's creation time in the sandbox;
+//  4. peak RSS (VmHWM).
+//
+// Everything goes over real HTTP on loopback; nothing is mocked. The targets of the issue (at
+// least 40% of River's no-op throughput; p99 at most 250 ms on PostgreSQL and 1 s on SQLite) are
+// reported, not asserted.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/posbridge/posbridge/internal/app"
+	"github.com/posbridge/posbridge/internal/domain"
+)
+
+// Options tune one run. The zero value of every field but Docs picks a default.
+type Options struct {
+	DatabaseURL  string        // postgres://... runs on PostgreSQL in a fresh schema; empty: SQLite
+	DataDir      string        // parent of the run's temporary data directory; empty: the system's temp dir
+	Docs         int           // documents per sync phase (default 2000)
+	Clients      int           // concurrent API clients of the maximum-rate phase (default 16)
+	Tenants      int           // accounts, each with its own sandbox integration, the documents are spread over (default 1)
+	MaxWorkers   int           // the app's River workers, as `serve --max-workers` (default 50)
+	RiverJobs    int           // no-op jobs of River's ceiling measurement (default 20000)
+	RiverWorkers int           // workers of River's ceiling measurement (default 2000 on PostgreSQL, 1000 on SQLite)
+	Timeout      time.Duration // deadline of each phase (default 10m)
+	CPUProfile   string        // write a CPU profile of the sync phases (2 and 3) to this file
+	Logger       *slog.Logger  // the app's and River's logs (default: errors only, to stderr)
+	Progress     io.Writer     // one line per phase as it goes (default: nothing)
+}
+
+// Result is what a run measured; --json prints it as one object.
+type Result struct {
+	Database string     `json:"database"` // sqlite or postgres
+	Docs     int        `json:"docs"`
+	Started  time.Time  `json:"started_at"`
+	Seconds  float64    `json:"seconds"` // the whole run
+	CPUs     int        `json:"cpus"`
+	LoadAvg  [2]float64 `json:"load_avg"` // the 1-minute load average at the start and the end: other work on the machine skews every figure
+
+	River    RiverResult `json:"river"`     // River's ceiling: many workers
+	RiverApp RiverResult `json:"river_app"` // River with the app's worker count
+	Max      MaxResult   `json:"max"`
+	Latency  LatResult   `json:"latency"`
+
+	PeakRSSBytes     int64 `json:"peak_rss_bytes"`      // VmHWM over the whole run
+	PeakRSSSyncBytes int64 `json:"peak_rss_sync_bytes"` // VmHWM over the sync phases alone (0 when it could not be reset)
+
+	Targets Targets `json:"targets"`
+}
+
+// RiverResult is one no-op throughput measurement.
+type RiverResult struct {
+	Jobs          int     `json:"jobs"`
+	Workers       int     `json:"workers"`
+	InsertSeconds float64 `json:"insert_seconds"`
+	WorkSeconds   float64 `json:"work_seconds"`
+	JobsPerSec    float64 `json:"jobs_per_sec"`
+}
+
+// MaxResult is the maximum-rate phase.
+type MaxResult struct {
+	Clients     int     `json:"clients"`
+	Tenants     int     `json:"tenants"` // accounts (and sandbox integrations) the documents were spread over
+	AppWorkers  int     `json:"app_workers"`
+	PutSeconds  float64 `json:"put_seconds"`  // until every PUT was answered
+	PutsPerSec  float64 `json:"puts_per_sec"` // API write rate
+	E2ESeconds  float64 `json:"e2e_seconds"`  // until the last document was synced (its last_synced_at)
+	DocsPerSec  float64 `json:"docs_per_sec"` // end-to-end rate
+	Orders      int     `json:"orders"`       // orders in the sandbox at the end (must equal docs)
+	WithHistory int     `json:"with_history"` // documents whose history holds the successful create
+}
+
+// LatResult is the paced phase.
+type LatResult struct {
+	TargetRate  float64 `json:"target_rate"`  // documents/s asked for: half the maximum
+	OfferedRate float64 `json:"offered_rate"` // documents/s the PUTs were answered at
+	PutP50MS    float64 `json:"put_p50_ms"`   // the API write itself
+	PutP99MS    float64 `json:"put_p99_ms"`
+	P50MS       float64 `json:"p50_ms"` // API answer -> order created in the sandbox
+	P99MS       float64 `json:"p99_ms"`
+	MaxMS       float64 `json:"max_ms"`
+	SyncedP50MS float64 `json:"synced_p50_ms"` // API answer -> document synced (last_synced_at)
+	SyncedP99MS float64 `json:"synced_p99_ms"`
+	Orders      int     `json:"orders"`
+}
+
+// Targets are the issue's targets and whether this run met them.
+type Targets struct {
+	E2EShareOfRiver float64 `json:"e2e_share_of_river"` // docs/s ÷ River's no-op jobs/s
+	E2EShareTarget  float64 `json:"e2e_share_target"`   // 0.40
+	E2EShareMet     bool    `json:"e2e_share_met"`
+	P99TargetMS     float64 `json:"p99_target_ms"` // 250 on PostgreSQL, 1000 on SQLite
+	P99Met          bool    `json:"p99_met"`
+}
+
+func (o *Options) defaults() {
+	if o.Docs <= 0 {
+		o.Docs = 2000
+	}
+	if o.Clients <= 0 {
+		o.Clients = 16
+	}
+	if o.Tenants <= 0 {
+		o.Tenants = 1
+	}
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = 50
+	}
+	if o.RiverJobs <= 0 {
+		o.RiverJobs = 20000
+	}
+	if o.RiverWorkers <= 0 {
+		o.RiverWorkers = 1000
+		if o.DatabaseURL != "" {
+			o.RiverWorkers = 2000
+		}
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+}
+
+// Run runs the whole benchmark once.
+func Run(ctx context.Context, o Options) (res Result, err error) {
+	o.defaults()
+	started := time.Now()
+	res = Result{Database: "sqlite", Docs: o.Docs, Started: started.UTC(), CPUs: runtime.NumCPU()}
+	res.LoadAvg[0] = loadAvg()
+
+	dir, err := os.MkdirTemp(o.DataDir, "posbridge-bench-")
+	if err != nil {
+		return res, fmt.Errorf("create the bench data dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	dbURL := ""
+	if o.DatabaseURL != "" {
+		res.Database = "postgres"
+		u, drop, err := freshSchema(ctx, o.DatabaseURL)
+		if err != nil {
+			return res, err
+		}
+		defer func() {
+			if derr := drop(); derr != nil && err == nil {
+				err = derr
+			}
+		}()
+		dbURL = u
+	}
+
+	a, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: dir, DatabaseURL: dbURL, AllowPrivate: true,
+		MaxWorkers: o.MaxWorkers, CallOffAfter: domain.DefaultCallOffAfter, CheckInterval: 15 * time.Minute,
+		Logger: o.Logger, Stdout: io.Discard})
+	if err != nil {
+		return res, fmt.Errorf("start posbridge: %w", err)
+	}
+	if err := a.Start(ctx); err != nil {
+		a.Close(context.Background())
+		return res, fmt.Errorf("start posbridge: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if cerr := a.Close(cctx); cerr != nil && err == nil {
+			err = fmt.Errorf("stop posbridge: %w", cerr)
+		}
+	}()
+
+	// 1. River's own throughput on no-op jobs, on the same database, before the sync phases.
+	fmt.Fprintf(o.Progress, "river: %d no-op jobs, %d workers ...\n", o.RiverJobs, o.RiverWorkers)
+	if res.River, err = riverNoop(ctx, a.Store, o.RiverJobs, o.RiverWorkers, o.Logger, o.Timeout); err != nil {
+		return res, err
+	}
+	appJobs := max(o.RiverJobs/4, 100)
+	fmt.Fprintf(o.Progress, "river: %d no-op jobs, %d workers (the app's count) ...\n", appJobs, o.MaxWorkers)
+	if res.RiverApp, err = riverNoop(ctx, a.Store, appJobs, o.MaxWorkers, o.Logger, o.Timeout); err != nil {
+		return res, err
+	}
+	res.PeakRSSBytes = peakRSS()
+	resetOK := resetPeakRSS()
+
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return res, fmt.Errorf("create the CPU profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return res, fmt.Errorf("start the CPU profile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("write the CPU profile: %w", cerr)
+			}
+		}()
+	}
+
+	h := newHarness(a, o)
+	// 2. Maximum end-to-end rate.
+	fmt.Fprintf(o.Progress, "max: %d invoices, %d clients, %d app workers ...\n", o.Docs, o.Clients, o.MaxWorkers)
+	if res.Max, err = h.maxPhase(ctx); err != nil {
+		return res, err
+	}
+	// 3. Latency at half that rate.
+	rate := res.Max.DocsPerSec / 2
+	fmt.Fprintf(o.Progress, "latency: %d invoices at %.0f/s ...\n", o.Docs, rate)
+	if res.Latency, err = h.latencyPhase(ctx, rate); err != nil {
+		return res, err
+	}
+
+	// 4. Peak RSS.
+	sync := peakRSS()
+	if resetOK {
+		res.PeakRSSSyncBytes = sync
+	}
+	res.PeakRSSBytes = max(res.PeakRSSBytes, sync)
+	res.Seconds = time.Since(started).Seconds()
+	res.LoadAvg[1] = loadAvg()
+
+	res.Targets = Targets{E2EShareTarget: 0.40, P99TargetMS: 1000}
+	if res.Database == "postgres" {
+		res.Targets.P99TargetMS = 250
+	}
+	if res.River.JobsPerSec > 0 {
+		res.Targets.E2EShareOfRiver = res.Max.DocsPerSec / res.River.JobsPerSec
+	}
+	res.Targets.E2EShareMet = res.Targets.E2EShareOfRiver >= res.Targets.E2EShareTarget
+	res.Targets.P99Met = res.Latency.P99MS <= res.Targets.P99TargetMS
+	return res, nil
+}
+
+// freshSchema creates a schema of its own on the server at base and returns a URL whose
+// search_path names it, and a function that drops it.
+func freshSchema(ctx context.Context, base string) (string, func() error, error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, base)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer conn.Close(context.Background())
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("name the bench schema: %w", err)
+	}
+	schema := "bench_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(cctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, fmt.Errorf("create schema %s: %w", schema, err)
+	}
+	drop := func() error {
+		dctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(dctx, base)
+		if err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(dctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
+		}
+		return nil
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, errors.Join(fmt.Errorf("parse --database-url: %w", err), drop())
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}

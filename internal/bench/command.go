@@ -1,0 +1,109 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Usage is the one-line usage of the command.
+const Usage = "posbridge bench sync [--database-url URL] [--docs N] [--data-dir DIR] [--json] [--cpuprofile FILE]"
+
+// Command runs `posbridge bench <args>`: parses the flags, runs the benchmark and prints a short
+// table, or one JSON object with --json. Storage flags have no environment twins on purpose: a
+// benchmark never picks a database up from the environment (it only ever works in a temporary
+// directory or a schema of its own, but it loads the server it is pointed at).
+func Command(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "sync" {
+		return errors.New("usage: " + Usage)
+	}
+	fs := flag.NewFlagSet("bench sync", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o Options
+	var asJSON, quiet bool
+	logLevel := "error"
+	if v := getenv("POSBRIDGE_LOG_LEVEL"); v != "" {
+		logLevel = v
+	}
+	fs.StringVar(&o.DatabaseURL, "database-url", "", "a postgres:// URL: run in a fresh schema there (dropped at the end); empty: SQLite")
+	fs.StringVar(&o.DataDir, "data-dir", "", "where the run's temporary data directory is made (default: the system's temp dir)")
+	fs.IntVar(&o.Docs, "docs", 2000, "invoices per sync phase")
+	fs.IntVar(&o.Clients, "clients", 16, "concurrent API clients of the maximum-rate phase")
+	fs.IntVar(&o.Tenants, "tenants", 1, "accounts, each with its own sandbox integration, the documents are spread over")
+	fs.IntVar(&o.MaxWorkers, "max-workers", 50, "the app's background workers (as serve --max-workers)")
+	fs.IntVar(&o.RiverJobs, "river-jobs", 20000, "no-op jobs of River's own throughput measurement")
+	fs.IntVar(&o.RiverWorkers, "river-workers", 0, "workers of River's own throughput measurement (default 2000 on PostgreSQL, 1000 on SQLite)")
+	fs.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "deadline of each phase")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the sync phases to this file (go tool pprof FILE)")
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object")
+	fs.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	fs.StringVar(&logLevel, "log-level", logLevel, "the app's log level: debug, info, warn or error (POSBRIDGE_LOG_LEVEL)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q; usage: %s", fs.Args(), Usage)
+	}
+	if o.Docs < 1 || o.Docs > 9000 {
+		// The sandbox caps each tenant at 10,000 orders.
+		return errors.New("--docs must be from 1 to 9000")
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	if !quiet {
+		o.Progress = stderr
+	}
+	res, err := Run(ctx, o)
+	if err != nil {
+		return fmt.Errorf("bench sync: %w", err)
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	return WriteTable(stdout, res)
+}
+
+// WriteTable prints the result for people.
+func WriteTable(w io.Writer, r Result) error {
+	met := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	mib := func(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+	sync := "n/a"
+	if r.PeakRSSSyncBytes > 0 {
+		sync = mib(r.PeakRSSSyncBytes)
+	}
+	_, err := fmt.Fprintf(w, `posbridge bench sync: %s, %d invoices per phase, %d CPUs, %.1f s, load average %.1f -> %.1f
+
+  River no-op, %5d workers        %8.0f jobs/s   (%d jobs; insert %.2f s)
+  River no-op, %5d workers (app)  %8.0f jobs/s   (%d jobs)
+  API writes, %d clients, %d tenant(s) %5.0f PUT/s
+  End to end, %d app workers        %8.0f docs/s   %.1f%% of River's no-op (target >= %.0f%%): %s
+  Latency at %.0f docs/s (offered %.0f/s)
+    API answer -> order in sandbox  p50 %6.1f ms   p99 %6.1f ms   max %.1f ms (target p99 <= %.0f ms): %s
+    API answer -> document synced   p50 %6.1f ms   p99 %6.1f ms
+    the PUT itself                  p50 %6.1f ms   p99 %6.1f ms
+  Peak RSS                          %s (sync phases alone: %s)
+`, r.Database, r.Docs, r.CPUs, r.Seconds, r.LoadAvg[0], r.LoadAvg[1],
+		r.River.Workers, r.River.JobsPerSec, r.River.Jobs, r.River.InsertSeconds,
+		r.RiverApp.Workers, r.RiverApp.JobsPerSec, r.RiverApp.Jobs,
+		r.Max.Clients, r.Max.Tenants, r.Max.PutsPerSec,
+		r.Max.AppWorkers, r.Max.DocsPerSec, 100*r.Targets.E2EShareOfRiver, 100*r.Targets.E2EShareTarget, met(r.Targets.E2EShareMet),
+		r.Latency.TargetRate, r.Latency.OfferedRate,
+		r.Latency.P50MS, r.Latency.P99MS, r.Latency.MaxMS, r.Targets.P99TargetMS, met(r.Targets.P99Met),
+		r.Latency.SyncedP50MS, r.Latency.SyncedP99MS,
+		r.Latency.PutP50MS, r.Latency.PutP99MS,
+		mib(r.PeakRSSBytes), sync)
+	return err
+}

@@ -1,0 +1,80 @@
+package ordersync
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/domain"
+)
+
+// ReconcileArgs is the periodic poll that reaches the state webhooks would have brought: some
+// providers say their webhooks are not guaranteed (Lightspeed), and any delivery can be lost.
+type ReconcileArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ReconcileArgs) Kind() string { return "reconcile_orders" }
+
+// PeriodicJobs are the engine's periodic jobs: the reconciliation poll every interval.
+func (s *Service) PeriodicJobs(every time.Duration) []*river.PeriodicJob {
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(every),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return ReconcileArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: max(every, time.Second)}}
+		}, nil)}
+}
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	s *Service
+}
+
+// Work reads the POS state of open orders and applies completions the webhooks did not bring.
+func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	s := w.s
+	docs, err := s.st.OpenOrderDocuments(ctx, 200)
+	if err != nil {
+		return err
+	}
+	conns := map[string]connector.OrderSink{}
+	for _, d := range docs {
+		sink, ok := conns[d.Sync.IntegrationID]
+		if !ok {
+			sink = s.orderSink(ctx, d)
+			conns[d.Sync.IntegrationID] = sink
+		}
+		if sink == nil {
+			continue
+		}
+		o, err := sink.GetOrder(ctx, d.Sync.ExternalID)
+		if err != nil {
+			s.log.Info("reconcile: read order", "order", d.Sync.ExternalID, "err", err)
+			continue
+		}
+		if o.State == domain.OrderCompleted {
+			if _, err := s.Complete(ctx, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// orderSink opens the order capability of the document's integration, or nil when it has none
+// or gets no scheduled work.
+func (s *Service) orderSink(ctx context.Context, d domain.Document) connector.OrderSink {
+	i, err := s.lc.Get(ctx, d.AccountID, d.Sync.IntegrationID)
+	if err != nil || !i.Status.Scheduled() {
+		return nil
+	}
+	c, err := s.lc.Connector(ctx, i)
+	if err != nil {
+		return nil
+	}
+	sink, err := connector.As[connector.OrderSink](c, domain.CapOrders)
+	if err != nil {
+		return nil
+	}
+	return sink
+}
