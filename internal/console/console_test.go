@@ -26,6 +26,7 @@ import (
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
+	"github.com/posbridge/posbridge/internal/testdb"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -61,9 +62,15 @@ type server struct {
 
 func startServer(t testing.TB) *server {
 	t.Helper()
+	return startServerOn(t, testdb.SQLite(t))
+}
+
+// startServerOn starts posbridge on the database db (SQLite or PostgreSQL) with a merchant account.
+func startServerOn(t testing.TB, db testdb.Target) *server {
+	t.Helper()
 	logs := &syncBuffer{}
 	ctx := context.Background()
-	a, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AllowPrivate: true,
+	a, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: db.DataDir, DatabaseURL: db.DatabaseURL, AllowPrivate: true,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	if err != nil {
 		t.Fatalf("app.New: %v", err)

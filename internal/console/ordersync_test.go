@@ -17,6 +17,7 @@ import (
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/ordersync"
+	"github.com/posbridge/posbridge/internal/testdb"
 )
 
 // sandboxOrder is an order as GET /sandbox/admin/orders shows it.
@@ -357,10 +358,14 @@ func TestConsoleOrderSyncWalk(t *testing.T) {
 }
 
 // TestConsoleOrderSyncGuards checks roles, CSRF, bad input and other accounts on the order sync
-// pages over plain HTTP.
+// pages over plain HTTP, on SQLite and PostgreSQL.
 func TestConsoleOrderSyncGuards(t *testing.T) {
 	t.Parallel() // each test has its own server, database and browser
-	srv := startServer(t)
+	testdb.Each(t, testOrderSyncGuards)
+}
+
+func testOrderSyncGuards(t *testing.T, db testdb.Target) {
+	srv := startServerOn(t, db)
 	ctx := context.Background()
 	acct := srv.acct.AccountID
 	it, err := srv.app.Lifecycle.Add(ctx, acct, "system", lifecycleAdd("sbx_guards"))
