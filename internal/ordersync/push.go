@@ -58,11 +58,6 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		if d.Sync.Status != domain.SyncPending && d.Sync.Status != domain.SyncSyncing && !retrying {
 			return nil // synced already (a newer job coalesced into an earlier push), or not to be sent
 		}
-		if d.Sync.Status == domain.SyncPending {
-			if d, err = s.update(ctx, d, func(cur *domain.Document) { cur.Sync.Status = domain.SyncSyncing }); err != nil {
-				return err
-			}
-		}
 		if err := s.pushOnce(ctx, d); err != nil {
 			return s.failed(ctx, d, err, job.Attempt >= job.MaxAttempts)
 		}
@@ -142,7 +137,7 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document) error {
 				cur.Sync.Status = domain.SyncPending // a newer write came in meanwhile: the loop looks again
 			}
 		}, store.HistoryEntry{Action: "skip", Outcome: "ok",
-			Summary: fmt.Sprintf("%s is %s and never reached the POS; no order is created", d.Kind, d.Status)})
+			Summary: summary + fmt.Sprintf("%s is %s and has no order in the POS; no order is created", d.Kind, d.Status)})
 		return err
 	}
 	o := order(d, i.StoreID)

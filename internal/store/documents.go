@@ -120,10 +120,14 @@ func (s queries) CountDocumentsBySync(ctx context.Context, accountID string, sta
 	return n, err
 }
 
-// ClaimDocument takes the document's push lease until the given time, when nobody holds it.
+// ClaimDocument takes the document's push lease until the given time, when nobody holds it, and
+// marks a pending document syncing.
 // It reports whether this caller holds it now.
 func (s queries) ClaimDocument(ctx context.Context, accountID string, kind domain.DocKind, ref string, now, until time.Time) (bool, error) {
-	n, err := s.q.exec(ctx, `UPDATE documents SET lease_until = $4 WHERE account_id = $1 AND kind = $2 AND ref = $3 AND lease_until < $5`,
+	// A pending document becomes syncing in the same statement (one commit less per push).
+	n, err := s.q.exec(ctx, `UPDATE documents SET lease_until = $4,
+		sync_status = CASE WHEN sync_status = 'pending' THEN 'syncing' ELSE sync_status END
+		WHERE account_id = $1 AND kind = $2 AND ref = $3 AND lease_until < $5`,
 		accountID, string(kind), ref, micros(until), micros(now))
 	return n == 1, err
 }
