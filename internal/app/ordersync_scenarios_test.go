@@ -33,6 +33,11 @@ import (
 // account, a Sandbox POS tenant and an integration of its own, so the scenarios run in parallel
 // and only wait for what they caused.
 
+// Every test of the package starts an app (whose first start makes an account) and the
+// scenarios make one or two accounts each, all with bcrypt-hashed passwords: cheap hashes keep
+// the package fast under -race, as the console tests do.
+func init() { auth.Cost = bcrypt.MinCost }
+
 // scenarioWait bounds every wait of a scenario: long enough for a loaded CI box, short enough
 // that a hang fails fast.
 const scenarioWait = 10 * time.Second
@@ -300,11 +305,6 @@ func with(m map[string]any, kv ...any) map[string]any {
 
 // TestOrderSyncScenarios runs every scenario on SQLite and PostgreSQL.
 func TestOrderSyncScenarios(t *testing.T) {
-	// Every scenario makes an account with a bcrypt-hashed password: cheap hashes keep the
-	// file fast under -race. No other test runs alongside this one (none calls t.Parallel).
-	cost := auth.Cost
-	auth.Cost = bcrypt.MinCost
-	t.Cleanup(func() { auth.Cost = cost })
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, func(c *app.Config) { c.Providers = append(registry.All(), catalogOnly) })
 		for _, sc := range []struct {
@@ -531,6 +531,10 @@ func scenOnCancel(t *testing.T, e *env) {
 	if st := syncOf(s.put("job", "J-late", docBody("cancelled", "Wheel true")))["status"]; st != "pending" {
 		t.Fatalf("job cancelled while waiting: sync %v", st)
 	}
+	// Retry is for failures only: a rate limit is no failure (and no attempt is spent on it).
+	if r := s.call("POST", "/api/v1/documents/job/J-late/sync/retry", nil); r.Status != 409 || r.errCode(t) != "conflict" {
+		t.Fatalf("retry while pending: %d %s", r.Status, r.Body)
+	}
 	var late map[string]any
 	poll(t, "the waiting push to finish", func() bool {
 		late = s.doc("job", "J-late")
@@ -575,6 +579,18 @@ func scenOverride(t *testing.T, e *env) {
 	d = s.waitSync("invoice", "O-yes", "synced")
 	if o := s.order(syncOf(d)["external_id"].(string)); len(o.Lines) != 2 {
 		t.Fatalf("order after the forced sync: %+v", o)
+	}
+	// Once the POS holds this version, the same body with sync_to_pos true (an app retrying its
+	// request) changes nothing and sends nothing.
+	hist := len(s.history("invoice", "O-yes"))
+	for n := 0; n < 2; n++ {
+		again := s.put("invoice", "O-yes", with(docBody("issued", "Service", "Tyre"), "sync_to_pos", true))
+		if syncOf(again)["status"] != "synced" || again["version"] != d["version"] {
+			t.Fatalf("same body with sync_to_pos true on a synced document: %v (was %v)", again, d)
+		}
+	}
+	if h := s.history("invoice", "O-yes"); len(h) != hist {
+		t.Fatalf("a repeated write added history: %v", h[:len(h)-hist])
 	}
 	if len(s.orders()) != 1 {
 		t.Fatalf("sandbox orders: %+v", s.orders())
@@ -851,7 +867,6 @@ func scenSendAsNew(t *testing.T, e *env) {
 // 202 after, and the document ends synced with one order.
 func scenRetry(t *testing.T, e *env) {
 	s := newScen(t, e, nil)
-	// A refused credential (401) cannot be fixed by retrying: it fails at once.
 	if r := s.call("POST", "/api/v1/documents/invoice/F-1/sync/retry", nil); r.Status != 404 {
 		t.Fatalf("retry of an unknown document: %d %s", r.Status, r.Body)
 	}
@@ -859,6 +874,8 @@ func scenRetry(t *testing.T, e *env) {
 	if r := s.call("POST", "/api/v1/documents/invoice/F-0/sync/retry", nil); r.Status != 409 {
 		t.Fatalf("retry of an unsent document: %d %s", r.Status, r.Body)
 	}
+	// A refused credential (401) cannot be fixed by retrying: it fails at once. A 500 that
+	// goes on is retried with backoff and shows failed meanwhile.
 	for _, fault := range []struct {
 		status any
 		n      int
@@ -866,12 +883,6 @@ func scenRetry(t *testing.T, e *env) {
 		ref := fmt.Sprintf("F-%v", fault.status)
 		mustStatus(t, 200, do(t, s.e.url, "", "POST", "/sandbox/admin/faults", map[string]any{"api_key": s.sbx, "fail_next": fault.n, "status": fault.status}))
 		s.put("invoice", ref, docBody("issued", "Service"))
-		if r := s.call("POST", "/api/v1/documents/invoice/"+ref+"/sync/retry", nil); r.Status != 409 {
-			// The push may already have failed; anything else is wrong.
-			if r.Status != 202 || syncOf(s.doc("invoice", ref))["status"] == "synced" {
-				t.Fatalf("retry before the failure: %d %s", r.Status, r.Body)
-			}
-		}
 		d := s.waitSync("invoice", ref, "failed")
 		if le, _ := syncOf(d)["last_error"].(string); le == "" {
 			t.Fatalf("failed without last_error: %v", syncOf(d))
@@ -887,9 +898,19 @@ func scenRetry(t *testing.T, e *env) {
 			t.Fatalf("history lacks the failure: %v", h)
 		}
 		mustStatus(t, 200, do(t, s.e.url, "", "DELETE", "/sandbox/admin/faults?api_key="+s.sbx, nil))
-		d = s.must(202, "POST", "/api/v1/documents/invoice/"+ref+"/sync/retry", nil)
-		if st := syncOf(d)["status"]; st != "pending" {
-			t.Fatalf("after retry: %v", st)
+		r := s.call("POST", "/api/v1/documents/invoice/"+ref+"/sync/retry", nil)
+		switch {
+		case r.Status == 202:
+			if st := syncOf(r.json(t))["status"]; st != "pending" {
+				t.Fatalf("after retry: %v", st)
+			}
+		case r.Status == 409 && fault.status == 500:
+			// River's own retry (about a second after the failure) got there first.
+			if st := syncOf(s.doc("invoice", ref))["status"]; st == "failed" {
+				t.Fatalf("retry of a failed document answered 409: %s", r.Body)
+			}
+		default:
+			t.Fatalf("retry after the failure: %d %s", r.Status, r.Body)
 		}
 		d = s.waitSync("invoice", ref, "synced")
 		if le := syncOf(d)["last_error"]; le != "" {
@@ -1077,14 +1098,8 @@ func scenConcurrentWrites(t *testing.T, e *env) {
 		}()
 	}
 	wg.Wait()
-	if codes[201] < 1 || codes[200]+codes[201] != 5 {
-		t.Fatalf("5 concurrent creates answered %v", codes)
-	}
-	if codes[201] != 1 {
-		// Known gap (PostgreSQL): two creates that both found no row both answer 201 and
-		// enqueue a push; the store needs an insert-if-absent for Put (see the report). The
-		// effect is still one document, one version and one order, checked below.
-		t.Logf("5 concurrent creates answered %v (want one 201)", codes)
+	if codes[201] != 1 || codes[200] != 4 {
+		t.Fatalf("5 concurrent creates answered %v; want one 201 and four 200", codes)
 	}
 	d := s.waitSync("invoice", "CC-1", "synced")
 	if d["version"] != float64(1) {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/posbridge/posbridge/internal/testdb"
@@ -86,7 +85,6 @@ func TestOrderSyncBasics(t *testing.T) {
 			t.Fatalf("same body bumped the version: %v -> %v", d["version"], again["version"])
 		}
 		// A burst of edits ends as the latest state, in one order.
-		var wg sync.WaitGroup
 		for i := 1; i <= 8; i++ {
 			lines := []string{"Brake service"}
 			for j := 0; j < i; j++ {
@@ -94,7 +92,6 @@ func TestOrderSyncBasics(t *testing.T) {
 			}
 			s.must(200, s.call(s.key, "PUT", "/api/v1/documents/invoice/INV-7", invoice("issued", lines...)))
 		}
-		wg.Wait()
 		s.waitSync("invoice", "INV-7", "synced")
 		os := s.orders()
 		if len(os) != 1 || len(os[0].Lines) != 9 || os[0].Reference != "INV-7" {

@@ -84,15 +84,17 @@ type RiverResult struct {
 
 // MaxResult is the maximum-rate phase.
 type MaxResult struct {
-	Clients     int     `json:"clients"`
-	Tenants     int     `json:"tenants"` // accounts (and sandbox integrations) the documents were spread over
-	AppWorkers  int     `json:"app_workers"`
-	PutSeconds  float64 `json:"put_seconds"`  // until every PUT was answered
-	PutsPerSec  float64 `json:"puts_per_sec"` // API write rate
-	E2ESeconds  float64 `json:"e2e_seconds"`  // until the last document was synced (its last_synced_at)
-	DocsPerSec  float64 `json:"docs_per_sec"` // end-to-end rate
-	Orders      int     `json:"orders"`       // orders in the sandbox at the end (must equal docs)
-	WithHistory int     `json:"with_history"` // documents whose history holds the successful create
+	Clients       int     `json:"clients"`
+	Tenants       int     `json:"tenants"` // accounts (and sandbox integrations) the documents were spread over
+	AppWorkers    int     `json:"app_workers"`
+	PutSeconds    float64 `json:"put_seconds"`     // until every PUT was answered
+	PutsPerSec    float64 `json:"puts_per_sec"`    // API write rate
+	E2ESeconds    float64 `json:"e2e_seconds"`     // until the last document was synced (its last_synced_at)
+	DocsPerSec    float64 `json:"docs_per_sec"`    // end-to-end rate
+	Orders        int     `json:"orders"`          // orders in the sandbox at the end (must equal docs)
+	WithHistory   int     `json:"with_history"`    // documents whose history holds the successful create
+	DBWaits       int64   `json:"db_waits"`        // times a query waited for a free database connection during the phase
+	DBWaitSeconds float64 `json:"db_wait_seconds"` // the sum of those waits (SQLite has one connection; PostgreSQL a pool of 20)
 }
 
 // LatResult is the paced phase.
@@ -201,7 +203,7 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	if res.River, err = riverNoop(ctx, a.Store, o.RiverJobs, o.RiverWorkers, o.Logger, o.Timeout); err != nil {
 		return res, err
 	}
-	appJobs := max(o.RiverJobs/4, 100)
+	appJobs := max(o.RiverJobs/4, 10)
 	fmt.Fprintf(o.Progress, "river: %d no-op jobs, %d workers (the app's count) ...\n", appJobs, o.MaxWorkers)
 	if res.RiverApp, err = riverNoop(ctx, a.Store, appJobs, o.MaxWorkers, o.Logger, o.Timeout); err != nil {
 		return res, err

@@ -19,7 +19,7 @@ func TestBenchSyncSmall(t *testing.T) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	noEnv := func(string) string { return "" }
-	args := []string{"sync", "--docs", "50", "--tenants", "5", "--river-jobs", "500", "--river-workers", "100",
+	args := []string{"sync", "--docs", "50", "--tenants", "2", "--river-jobs", "100", "--river-workers", "20",
 		"--data-dir", t.TempDir(), "--timeout", "60s", "--json", "--quiet"}
 	if err := bench.Command(ctx, args, noEnv, &stdout, &stderr); err != nil {
 		t.Fatalf("bench sync: %v\nstderr:\n%s", err, stderr.String())
@@ -32,10 +32,10 @@ func TestBenchSyncSmall(t *testing.T) {
 	if r.Database != "sqlite" || r.Docs != 50 {
 		t.Errorf("database %q docs %d", r.Database, r.Docs)
 	}
-	if r.River.Jobs != 500 || r.River.JobsPerSec <= 0 || r.RiverApp.JobsPerSec <= 0 {
+	if r.River.Jobs != 100 || r.River.JobsPerSec <= 0 || r.RiverApp.JobsPerSec <= 0 {
 		t.Errorf("river %+v, river with the app's workers %+v", r.River, r.RiverApp)
 	}
-	if r.Max.Orders != 50 || r.Max.WithHistory != 50 || r.Max.DocsPerSec <= 0 || r.Max.Tenants != 5 {
+	if r.Max.Orders != 50 || r.Max.WithHistory != 50 || r.Max.DocsPerSec <= 0 || r.Max.Tenants != 2 {
 		t.Errorf("max phase %+v", r.Max)
 	}
 	if r.Latency.Orders != 50 || r.Latency.P50MS <= 0 || r.Latency.P99MS < r.Latency.P50MS || r.Latency.TargetRate <= 0 {

@@ -90,6 +90,7 @@ func WriteTable(w io.Writer, r Result) error {
   River no-op, %5d workers (app)  %8.0f jobs/s   (%d jobs)
   API writes, %d clients, %d tenant(s) %5.0f PUT/s
   End to end, %d app workers        %8.0f docs/s   %.1f%% of River's no-op (target >= %.0f%%): %s
+    waits for a database connection %d, %.1f s in all
   Latency at %.0f docs/s (offered %.0f/s)
     API answer -> order in sandbox  p50 %6.1f ms   p99 %6.1f ms   max %.1f ms (target p99 <= %.0f ms): %s
     API answer -> document synced   p50 %6.1f ms   p99 %6.1f ms
@@ -100,6 +101,7 @@ func WriteTable(w io.Writer, r Result) error {
 		r.RiverApp.Workers, r.RiverApp.JobsPerSec, r.RiverApp.Jobs,
 		r.Max.Clients, r.Max.Tenants, r.Max.PutsPerSec,
 		r.Max.AppWorkers, r.Max.DocsPerSec, 100*r.Targets.E2EShareOfRiver, 100*r.Targets.E2EShareTarget, met(r.Targets.E2EShareMet),
+		r.Max.DBWaits, r.Max.DBWaitSeconds,
 		r.Latency.TargetRate, r.Latency.OfferedRate,
 		r.Latency.P50MS, r.Latency.P99MS, r.Latency.MaxMS, r.Targets.P99TargetMS, met(r.Targets.P99Met),
 		r.Latency.SyncedP50MS, r.Latency.SyncedP99MS,

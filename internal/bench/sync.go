@@ -16,6 +16,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/accounts"
 	"github.com/posbridge/posbridge/internal/app"
+	"github.com/posbridge/posbridge/internal/store"
 )
 
 // harness drives a running posbridge over HTTP.
@@ -320,6 +321,7 @@ func (h *harness) maxPhase(ctx context.Context) (MaxResult, error) {
 	if err != nil {
 		return res, err
 	}
+	waits0, wait0 := h.dbWaits()
 	t0 := time.Now()
 	if err := forEach(ctx, h.o.Clients, docs, func(ctx context.Context, d doc) error {
 		_, err := h.put(ctx, d.t, d.ref, d.i)
@@ -345,6 +347,8 @@ func (h *harness) maxPhase(ctx context.Context) (MaxResult, error) {
 			last = at
 		}
 	}
+	waits1, wait1 := h.dbWaits()
+	res.DBWaits, res.DBWaitSeconds = waits1-waits0, (wait1 - wait0).Seconds()
 	res.E2ESeconds = last.Sub(t0).Seconds()
 	res.DocsPerSec = float64(len(docs)) / res.E2ESeconds
 	return res, nil
@@ -440,4 +444,16 @@ func percentile(v []float64, p float64) float64 {
 	slices.Sort(v)
 	rank := int(math.Ceil(p / 100 * float64(len(v))))
 	return v[min(max(rank, 1), len(v))-1]
+}
+
+// dbWaits reads how often, and how long in all, the app's queries have waited for a database
+// connection: on SQLite the one connection River's driver asks for, on PostgreSQL the pool.
+func (h *harness) dbWaits() (int64, time.Duration) {
+	st := h.app.Store
+	if st.Dialect() == store.Postgres {
+		ps := st.Pool().Stat()
+		return ps.EmptyAcquireCount(), ps.EmptyAcquireWaitTime()
+	}
+	ds := st.SQLDB().Stats()
+	return ds.WaitCount, ds.WaitDuration
 }

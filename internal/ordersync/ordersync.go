@@ -85,6 +85,10 @@ func (s *Service) Put(ctx context.Context, accountID string, kind domain.DocKind
 	hash := hashContent(in.DocContent)
 	var res PutResult
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		// Two first writes of one ref at once must not both create it.
+		if err := tx.SerializeDocument(ctx, accountID, kind, ref); err != nil {
+			return err
+		}
 		settings, err := tx.GetOrderSyncSettings(ctx, accountID)
 		if err != nil {
 			return err
@@ -99,7 +103,7 @@ func (s *Service) Put(ctx context.Context, accountID string, kind domain.DocKind
 			change.Created, res.Created = true, true
 		case err != nil:
 			return err
-		case d.Hash == hash && in.SyncToPOS == nil:
+		case d.Hash == hash && !syncAgain(d, in.SyncToPOS):
 			res.Document = d // the same body again: nothing to do
 			return nil
 		default:
@@ -135,6 +139,22 @@ func (s *Service) Put(ctx context.Context, accountID string, kind domain.DocKind
 		return nil
 	})
 	return res, err
+}
+
+// syncAgain tells whether the same body written again with sync_to_pos asks for a push: only
+// when the POS does not hold this version yet and no push of it is already queued, so that an
+// app retrying its request changes nothing.
+func syncAgain(d domain.Document, override *bool) bool {
+	if override == nil || !*override {
+		return false
+	}
+	switch d.Sync.Status {
+	case domain.SyncPending, domain.SyncSyncing:
+		return false
+	case domain.SyncSynced:
+		return d.Sync.SyncedVersion != d.Version
+	}
+	return true
 }
 
 func hashLines(l []domain.DocLine) string {

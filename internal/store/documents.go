@@ -315,3 +315,13 @@ func (s queries) OpenOrderDocuments(ctx context.Context, limit int) ([]domain.Do
 	}
 	return out, rs.Err()
 }
+
+// SerializeDocument makes concurrent transactions on one document key (existing or not yet)
+// take turns until commit: an advisory lock on PostgreSQL; SQLite transactions take turns anyway.
+func (s queries) SerializeDocument(ctx context.Context, accountID string, kind domain.DocKind, ref string) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	_, err := s.q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, accountID+"/"+string(kind)+"/"+ref)
+	return err
+}
