@@ -150,3 +150,69 @@ func TestMigrateAndVersion(t *testing.T) {
 		t.Fatal("unknown command accepted")
 	}
 }
+
+// TestSimCommand: `posbridge sim <provider>` prints one JSON line whose credentials list the
+// simulator's catalog with a plain HTTP client, for every provider.
+func TestSimCommand(t *testing.T) {
+	paths := map[string]func(info map[string]any) (*http.Request, error){
+		"square": func(info map[string]any) (*http.Request, error) {
+			req, err := http.NewRequest("GET", info["base_url"].(string)+"/v2/catalog/list?types=ITEM", nil)
+			if err == nil {
+				req.Header.Set("Authorization", "Bearer "+info["credentials"].(map[string]any)["access_token"].(string))
+			}
+			return req, err
+		},
+		"woocommerce": func(info map[string]any) (*http.Request, error) {
+			c := info["credentials"].(map[string]any)
+			req, err := http.NewRequest("GET", info["base_url"].(string)+"/wp-json/wc/v3/products", nil)
+			if err == nil {
+				req.SetBasicAuth(c["consumer_key"].(string), c["consumer_secret"].(string))
+			}
+			return req, err
+		},
+		"shopify": func(info map[string]any) (*http.Request, error) {
+			req, err := http.NewRequest("GET", info["base_url"].(string)+"/admin/api/2025-10/products.json", nil)
+			if err == nil {
+				req.Header.Set("X-Shopify-Access-Token", info["credentials"].(map[string]any)["access_token"].(string))
+			}
+			return req, err
+		},
+		"lightspeed": func(info map[string]any) (*http.Request, error) {
+			req, err := http.NewRequest("GET", info["base_url"].(string)+"/api/2.0/products", nil)
+			if err == nil {
+				req.Header.Set("Authorization", "Bearer "+info["credentials"].(map[string]any)["token"].(string))
+			}
+			return req, err
+		},
+	}
+	for typ, mk := range paths {
+		t.Run(typ, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out lockedBuffer
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, []string{"sim", typ, "--addr", "127.0.0.1:0", "--seed-products", "7"}, env(nil), &out, io.Discard) }()
+			var info map[string]any
+			waitUntil(t, "the sim's JSON line", 10*time.Second, func() bool {
+				return json.Unmarshal([]byte(out.String()), &info) == nil
+			})
+			req, err := mk(info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || len(body) < 100 {
+				t.Fatalf("%s list: %d %s", typ, res.StatusCode, body[:min(len(body), 300)])
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("sim ended with %v", err)
+			}
+		})
+	}
+}
