@@ -72,18 +72,19 @@ type Config struct {
 
 // App is one posbridge process.
 type App struct {
-	cfg       Config
-	Store     *store.Store
-	Queue     *jobs.Queue
-	Lifecycle *lifecycle.Service
-	Outbox    *outbox.Outbox
-	Sync      *ordersync.Service
-	Sandbox   *sandbox.Server
-	Metrics   *prometheus.Registry
-	handler   http.Handler
-	log       *slog.Logger
-	listener  net.Listener
-	server    *http.Server
+	cfg          Config
+	Store        *store.Store
+	Queue        *jobs.Queue
+	Lifecycle    *lifecycle.Service
+	Outbox       *outbox.Outbox
+	Sync         *ordersync.Service
+	Sandbox      *sandbox.Server
+	sandboxState *sandboxPersister
+	Metrics      *prometheus.Registry
+	handler      http.Handler
+	log          *slog.Logger
+	listener     net.Listener
+	server       *http.Server
 }
 
 // New opens the database, runs migrations and builds every part. Nothing runs until Start.
@@ -180,7 +181,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 
 	api.New(st, a.Lifecycle, a.Outbox, a.Sync, cfg.Logger).Register(mux)
 	if !cfg.NoSandbox {
-		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: &sandboxPersister{st: st, box: box}, Logger: cfg.Logger,
+		a.sandboxState = newSandboxPersister(st, box)
+		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: a.sandboxState, Logger: cfg.Logger,
 			HTTPClient:      connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second}),
 			AllowWebhookURL: a.ownHookURL})
 		mux.Handle("/sandbox/", a.Sandbox)
@@ -300,6 +302,9 @@ func (a *App) Close(ctx context.Context) error {
 	var errs []error
 	if a.Sandbox != nil {
 		a.Sandbox.Close() // lets go of held "timeout" requests and stops webhook retries
+	}
+	if a.sandboxState != nil {
+		a.sandboxState.Close() // writes the sandbox's newest state
 	}
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown(ctx))
