@@ -206,7 +206,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 		}
 		worker = startChild(t, workerArgs...)
 	}
-	waitUntil(t, "every document synced", 240*time.Second, func() bool { return synced() == docs })
+	waitUntil(t, "every document synced", 480*time.Second, func() bool { return synced() == docs })
 
 	var orders []struct{ ID, Reference, State string }
 	res, err := http.Get(c.base + "/sandbox/admin/orders?api_key=sbx_crash")
