@@ -232,6 +232,19 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("no key: %d", r.Status)
 		}
 
+		// Every transition is a Prometheus counter; /healthz answers.
+		metrics := string(e.call("", "GET", "/metrics", nil).Body)
+		for _, want := range []string{`posbridge_integration_transitions_total{from="failed",to="called_off"}`,
+			`posbridge_integration_transitions_total{from="healthy",to="called_off"}`, `posbridge_integrations{status="inactive"} 1`,
+			`posbridge_integration_checks_total{outcome="failed",type="sandbox"}`} {
+			if !strings.Contains(metrics, want) {
+				t.Fatalf("/metrics lacks %s", want)
+			}
+		}
+		if h := e.call("", "GET", "/healthz", nil); h.Status != 200 || !strings.Contains(string(h.Body), `"ok"`) {
+			t.Fatalf("healthz: %d %s", h.Status, h.Body)
+		}
+
 		// The canary credential is nowhere: API answers, logs, database files.
 		if strings.Contains(e.bodies.String(), canary) {
 			t.Fatal("an API answer contains the credential")
