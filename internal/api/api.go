@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -63,10 +64,10 @@ var Routes = []Route{
 	{"GET", "/api/v1/integrations/{id}", (*API).getIntegration},
 	{"PATCH", "/api/v1/integrations/{id}", (*API).updateIntegration},
 	{"GET", "/api/v1/integrations/{id}/stores", (*API).listStores},
-	{"POST", "/api/v1/integrations/{id}/check", (*API).checkIntegration},
-	{"POST", "/api/v1/integrations/{id}/deactivate", (*API).deactivate},
-	{"POST", "/api/v1/integrations/{id}/restore", (*API).restore},
-	{"POST", "/api/v1/integrations/{id}/resume", (*API).resume},
+	{"POST", "/api/v1/integrations/{id}/check", lifecycleAction((*lifecycle.Service).Check)},
+	{"POST", "/api/v1/integrations/{id}/deactivate", lifecycleAction((*lifecycle.Service).Deactivate)},
+	{"POST", "/api/v1/integrations/{id}/restore", lifecycleAction((*lifecycle.Service).Restore)},
+	{"POST", "/api/v1/integrations/{id}/resume", lifecycleAction((*lifecycle.Service).Resume)},
 	{"GET", "/api/v1/timeline", (*API).timeline},
 	{"POST", "/api/v1/webhook-endpoints", (*API).createEndpoint},
 	{"GET", "/api/v1/webhook-endpoints", (*API).listEndpoints},
@@ -326,38 +327,15 @@ func (a *API) listStores(w http.ResponseWriter, r *http.Request, acct string) er
 	return writeJSON(w, http.StatusOK, map[string]any{"data": stores})
 }
 
-func (a *API) action(fn func(*lifecycle.Service, *http.Request, string) (domain.Integration, error)) func(http.ResponseWriter, *http.Request, string) error {
-	return func(w http.ResponseWriter, r *http.Request, acct string) error {
-		i, err := fn(a.lc, r, acct)
+// lifecycleAction serves one of the integration actions (check, deactivate, restore, resume).
+func lifecycleAction(fn func(s *lifecycle.Service, ctx context.Context, acct, actor, id string) (domain.Integration, error)) func(*API, http.ResponseWriter, *http.Request, string) error {
+	return func(a *API, w http.ResponseWriter, r *http.Request, acct string) error {
+		i, err := fn(a.lc, r.Context(), acct, domain.ActorAPI, r.PathValue("id"))
 		if err != nil {
 			return err
 		}
 		return writeJSON(w, http.StatusOK, a.integrationJSON(i))
 	}
-}
-
-func (a *API) checkIntegration(w http.ResponseWriter, r *http.Request, acct string) error {
-	return a.action(func(s *lifecycle.Service, r *http.Request, acct string) (domain.Integration, error) {
-		return s.Check(r.Context(), acct, domain.ActorAPI, r.PathValue("id"))
-	})(w, r, acct)
-}
-
-func (a *API) deactivate(w http.ResponseWriter, r *http.Request, acct string) error {
-	return a.action(func(s *lifecycle.Service, r *http.Request, acct string) (domain.Integration, error) {
-		return s.Deactivate(r.Context(), acct, domain.ActorAPI, r.PathValue("id"))
-	})(w, r, acct)
-}
-
-func (a *API) restore(w http.ResponseWriter, r *http.Request, acct string) error {
-	return a.action(func(s *lifecycle.Service, r *http.Request, acct string) (domain.Integration, error) {
-		return s.Restore(r.Context(), acct, domain.ActorAPI, r.PathValue("id"))
-	})(w, r, acct)
-}
-
-func (a *API) resume(w http.ResponseWriter, r *http.Request, acct string) error {
-	return a.action(func(s *lifecycle.Service, r *http.Request, acct string) (domain.Integration, error) {
-		return s.Resume(r.Context(), acct, domain.ActorAPI, r.PathValue("id"))
-	})(w, r, acct)
 }
 
 // TimelineJSON is a timeline entry as the API shows it.
