@@ -191,7 +191,9 @@ func TestSimCommand(t *testing.T) {
 			defer cancel()
 			var out lockedBuffer
 			done := make(chan error, 1)
-			go func() { done <- run(ctx, []string{"sim", typ, "--addr", "127.0.0.1:0", "--seed-products", "7"}, env(nil), &out, io.Discard) }()
+			go func() {
+				done <- run(ctx, []string{"sim", typ, "--addr", "127.0.0.1:0", "--seed-products", "7"}, env(nil), &out, io.Discard)
+			}()
 			var info map[string]any
 			waitUntil(t, "the sim's JSON line", 10*time.Second, func() bool {
 				return json.Unmarshal([]byte(out.String()), &info) == nil

@@ -149,7 +149,7 @@ func (c *Client) GetProduct(ctx context.Context, id string) (domain.Product, err
 
 func toProduct(p apiProduct, r *apiRetailer) (domain.Product, error) {
 	cur := r.Currency.Code
-	digits := minorDigits(cur)
+	digits := connector.CurrencyExponent(cur)
 	priceText := p.PriceIncludingTax
 	if r.TaxExclusive || priceText == "" {
 		priceText = p.PriceExcludingTax
@@ -230,7 +230,7 @@ func productPrice(p domain.Product, r *apiRetailer) (string, json.Number, error)
 	if r.TaxExclusive {
 		field = "price_excluding_tax"
 	}
-	return field, formatMinor(p.Price.Amount, minorDigits(r.Currency.Code)), nil
+	return field, formatMinor(p.Price.Amount, connector.CurrencyExponent(r.Currency.Code)), nil
 }
 
 func productWeight(p domain.Product) (json.Number, string, error) {

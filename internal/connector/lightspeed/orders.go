@@ -119,7 +119,7 @@ func str(p *string) string {
 
 // toOrder maps a 2.0 sale. Totals include tax (total_price is before tax in X-Series).
 func toOrder(s apiSale, cur string) (domain.Order, error) {
-	d := minorDigits(cur)
+	d := connector.CurrencyExponent(cur)
 	o := domain.Order{ID: s.ID, Reference: s.InvoiceNumber, StoreID: s.OutletID, State: orderState(s.Status),
 		CustomerID: str(s.CustomerID), Note: s.Note, Version: strconv.FormatInt(s.Version, 10),
 		CreatedAt: parseTime(s.CreatedAt), UpdatedAt: parseTime(s.UpdatedAt)}
@@ -144,7 +144,7 @@ func toOrder(s apiSale, cur string) (domain.Order, error) {
 }
 
 func saleLines(items []apiSaleLine, cur string) ([]domain.OrderLine, error) {
-	d := minorDigits(cur)
+	d := connector.CurrencyExponent(cur)
 	lines := make([]domain.OrderLine, 0, len(items))
 	for _, li := range items {
 		unitText := li.UnitPrice
@@ -275,7 +275,7 @@ func (c *Client) saleBody(ctx context.Context, o domain.Order, status string) (m
 	if err != nil {
 		return nil, err
 	}
-	d := minorDigits(r.Currency.Code)
+	d := connector.CurrencyExponent(r.Currency.Code)
 	products := make([]apiRegisterProduct, 0, len(o.Lines))
 	for i, l := range o.Lines {
 		if l.UnitPrice.Currency != "" && !strings.EqualFold(l.UnitPrice.Currency, r.Currency.Code) {
@@ -366,7 +366,7 @@ func (c *Client) postSale(ctx context.Context, body map[string]any, unsafe bool)
 		if li.Note == "" {
 			li.Note = p.Name
 		}
-		d := minorDigits(r.Currency.Code)
+		d := connector.CurrencyExponent(r.Currency.Code)
 		unit, _ := parseMinor(string(p.Price), d)
 		tax, _ := parseMinor(string(p.Tax), d)
 		qtyMilli, _ := parseMinor(string(p.Quantity), 3)

@@ -335,31 +335,20 @@ func TestProductFieldsRoundTrip(t *testing.T) {
 }
 
 func TestMoney(t *testing.T) {
+	// The conversion itself is tested in package connector; this checks that the currency picks
+	// the exponent.
 	for _, c := range []struct {
 		s    string
 		cur  string
 		want int64
-	}{
-		{"19.99", "EUR", 1999}, {"5", "EUR", 500}, {"0.5", "EUR", 50}, {"-3.10", "USD", -310}, {"1000", "JPY", 1000},
-		{"1.234", "KWD", 1234}, {"19.995", "EUR", 2000}, {"0.00", "EUR", 0}, {".5", "EUR", 50}, {"", "EUR", 0},
-	} {
+		back string
+	}{{"19.99", "EUR", 1999, "19.99"}, {"1000", "JPY", 1000, "1000"}, {"1.234", "KWD", 1234, "1.234"}, {"19.995", "eur", 2000, "20.00"}} {
 		got, err := parseMoney(c.s, c.cur)
 		if err != nil || got != c.want {
 			t.Errorf("parseMoney(%q,%s) = %d %v, want %d", c.s, c.cur, got, err, c.want)
 		}
-	}
-	for _, s := range []string{"1,00", "abc", "1.2.3", "1e5", "-"} {
-		if _, err := parseMoney(s, "EUR"); err == nil {
-			t.Errorf("parseMoney(%q) accepted", s)
-		}
-	}
-	for _, c := range []struct {
-		n    int64
-		cur  string
-		want string
-	}{{1999, "EUR", "19.99"}, {5, "EUR", "0.05"}, {-310, "USD", "-3.10"}, {1000, "JPY", "1000"}, {1234, "KWD", "1.234"}, {0, "EUR", "0.00"}} {
-		if got := formatMoney(c.n, c.cur); got != c.want {
-			t.Errorf("formatMoney(%d,%s) = %s, want %s", c.n, c.cur, got, c.want)
+		if back := formatMoney(c.want, c.cur); back != c.back {
+			t.Errorf("formatMoney(%d,%s) = %s, want %s", c.want, c.cur, back, c.back)
 		}
 	}
 	if _, err := parseQuantity("2.5"); err == nil {

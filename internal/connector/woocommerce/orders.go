@@ -58,18 +58,18 @@ func orderState(status string) domain.OrderState {
 }
 
 func (c *Client) toLines(items []wcLineItem, cur string) ([]domain.OrderLine, error) {
-	exp := currencyExponent(cur)
+	exp := connector.CurrencyExponent(cur)
 	out := make([]domain.OrderLine, 0, len(items))
 	for _, it := range items {
 		qty := "0"
 		if it.Quantity != nil {
 			qty = it.Quantity.String()
 		}
-		sub, err := parseMinor(str(it.Subtotal), exp)
+		sub, err := connector.ParseMinor(str(it.Subtotal), exp)
 		if err != nil {
 			return nil, fmt.Errorf("line %d subtotal: %w", it.ID, err)
 		}
-		tot, err := parseMinor(str(it.Total), exp)
+		tot, err := connector.ParseMinor(str(it.Total), exp)
 		if err != nil {
 			return nil, fmt.Errorf("line %d total: %w", it.ID, err)
 		}
@@ -95,7 +95,7 @@ func (c *Client) toOrder(o wcOrder) (domain.Order, error) {
 	if err != nil {
 		return domain.Order{}, fmt.Errorf("order %d: %w", o.ID, err)
 	}
-	total, err := parseMinor(o.Total, currencyExponent(o.Currency))
+	total, err := connector.ParseMinor(o.Total, connector.CurrencyExponent(o.Currency))
 	if err != nil {
 		return domain.Order{}, fmt.Errorf("order %d total: %w", o.ID, err)
 	}
@@ -121,10 +121,10 @@ func fromLine(l domain.OrderLine, cur string) (wcLineItem, error) {
 	if l.UnitPrice.Currency != "" && !strings.EqualFold(l.UnitPrice.Currency, cur) {
 		return wcLineItem{}, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("line %q is in %s, the order in %s", l.Name, l.UnitPrice.Currency, cur)}
 	}
-	exp := currencyExponent(cur)
+	exp := connector.CurrencyExponent(cur)
 	total := l.UnitPrice.Amount * q
 	qn := json.Number(strconv.FormatInt(q, 10))
-	it := wcLineItem{Name: l.Name, Quantity: &qn, Subtotal: ptr(formatMinor(total, exp)), Total: ptr(formatMinor(total, exp))}
+	it := wcLineItem{Name: l.Name, Quantity: &qn, Subtotal: ptr(connector.FormatMinor(total, exp)), Total: ptr(connector.FormatMinor(total, exp))}
 	if id, err := strconv.ParseInt(l.ProductID, 10, 64); err == nil && id > 0 {
 		it.ProductID = &id
 	}

@@ -102,12 +102,12 @@ func parseWCTime(s string) time.Time {
 
 // toProduct converts a WooCommerce product and its variations to neutral form.
 func toProduct(p wcProduct, vars []wcVariation, info storeInfo) (domain.Product, error) {
-	exp := currencyExponent(info.Currency)
+	exp := connector.CurrencyExponent(info.Currency)
 	priceStr := str(p.RegularPrice)
 	if priceStr == "" {
 		priceStr = p.Price
 	}
-	amount, err := parseMinor(priceStr, exp)
+	amount, err := connector.ParseMinor(priceStr, exp)
 	if err != nil {
 		return domain.Product{}, fmt.Errorf("product %d price: %w", p.ID, err)
 	}
@@ -134,7 +134,7 @@ func toProduct(p wcProduct, vars []wcVariation, info storeInfo) (domain.Product,
 		if vs == "" {
 			vs = v.Price
 		}
-		va, err := parseMinor(vs, exp)
+		va, err := connector.ParseMinor(vs, exp)
 		if err != nil {
 			return domain.Product{}, fmt.Errorf("variation %d price: %w", v.ID, err)
 		}
@@ -163,13 +163,13 @@ func fromProduct(p domain.Product, info storeInfo) (wcProduct, error) {
 		return wcProduct{}, &connector.Error{Kind: connector.KindInvalid,
 			Message: fmt.Sprintf("the store prices in %s, the product is in %s", info.Currency, p.Price.Currency)}
 	}
-	exp := currencyExponent(info.Currency)
+	exp := connector.CurrencyExponent(info.Currency)
 	w := wcProduct{
 		Name:         p.Name,
 		Type:         "simple",
 		Description:  ptr(p.Description),
 		SKU:          ptr(p.SKU),
-		RegularPrice: ptr(formatMinor(p.Price.Amount, exp)),
+		RegularPrice: ptr(connector.FormatMinor(p.Price.Amount, exp)),
 		ManageStock:  ptr(p.TrackStock),
 	}
 	if p.Barcode != "" {
@@ -213,7 +213,7 @@ func fromVariant(v domain.Variant, info storeInfo) (wcVariation, error) {
 	}
 	w := wcVariation{
 		SKU:          ptr(v.SKU),
-		RegularPrice: ptr(formatMinor(v.Price.Amount, currencyExponent(info.Currency))),
+		RegularPrice: ptr(connector.FormatMinor(v.Price.Amount, connector.CurrencyExponent(info.Currency))),
 		ManageStock:  ptr(v.TrackStock),
 		Attributes:   []wcVariationAttr{{Name: variantAttribute, Option: v.Name}},
 	}

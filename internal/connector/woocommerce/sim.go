@@ -234,7 +234,7 @@ func (s *Simulator) SeedProducts(n int) []string {
 		p.data["name"] = fmt.Sprintf("Sample product %d", id)
 		p.data["slug"] = fmt.Sprintf("sample-product-%d", id)
 		p.data["sku"] = fmt.Sprintf("SIM-%06d", id)
-		p.data["regular_price"] = formatMinor(cents, s.decimals)
+		p.data["regular_price"] = connector.FormatMinor(cents, s.decimals)
 		p.data["price"] = p.data["regular_price"]
 		p.data["description"] = fmt.Sprintf("A sample product, number %d.", id)
 		p.data["manage_stock"] = true

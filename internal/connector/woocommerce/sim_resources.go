@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/posbridge/posbridge/internal/connector"
 )
 
 // Fields a client cannot write.
@@ -79,7 +81,7 @@ func decimalOK(v any) bool {
 	if str == "" {
 		return true
 	}
-	_, err := parseMinor(str, 8)
+	_, err := connector.ParseMinor(str, 8)
 	return err == nil
 }
 
@@ -474,9 +476,9 @@ func (s *Simulator) applyOrder(o *simObj, body map[string]any) *simError {
 			return invalidParam("status", "status is not one of pending, processing, on-hold, completed, cancelled, refunded, failed, trash and checkout-draft.")
 		}
 	}
-	exp := currencyExponent(fmt.Sprint(o.data["currency"]))
+	exp := connector.CurrencyExponent(fmt.Sprint(o.data["currency"]))
 	if c, ok := body["currency"].(string); ok && c != "" {
-		exp = currencyExponent(c)
+		exp = connector.CurrencyExponent(c)
 	}
 	lines, _ := o.data["line_items"].([]any)
 	if in, ok := body["line_items"].([]any); ok {
@@ -545,10 +547,10 @@ func (s *Simulator) applyOrder(o *simObj, body map[string]any) *simError {
 	o.data["line_items"] = lines
 	var total int64
 	for _, l := range lines {
-		t, _ := parseMinor(fmt.Sprint(l.(map[string]any)["total"]), exp)
+		t, _ := connector.ParseMinor(fmt.Sprint(l.(map[string]any)["total"]), exp)
 		total += t
 	}
-	o.data["total"] = formatMinor(total, exp)
+	o.data["total"] = connector.FormatMinor(total, exp)
 	o.modified = s.now().UTC()
 	return nil
 }
@@ -575,8 +577,8 @@ func (s *Simulator) applyLine(l, m map[string]any, exp int) *simError {
 			l["name"] = p.data["name"]
 		}
 		if _, ok := m["subtotal"]; !ok {
-			unit, _ := parseMinor(fmt.Sprint(p.data["price"]), exp)
-			l["subtotal"] = formatMinor(unit*l["quantity"].(int64), exp)
+			unit, _ := connector.ParseMinor(fmt.Sprint(p.data["price"]), exp)
+			l["subtotal"] = connector.FormatMinor(unit*l["quantity"].(int64), exp)
 		}
 	}
 	if vid := numID(m["variation_id"]); vid > 0 {
@@ -585,12 +587,12 @@ func (s *Simulator) applyLine(l, m map[string]any, exp int) *simError {
 	if _, ok := m["total"]; !ok {
 		l["total"] = l["subtotal"]
 	}
-	sub, err := parseMinor(fmt.Sprint(l["subtotal"]), exp)
+	sub, err := connector.ParseMinor(fmt.Sprint(l["subtotal"]), exp)
 	if err != nil {
 		return invalidParam("line_items", "line_items[subtotal] is not a number.")
 	}
 	if q := l["quantity"].(int64); q > 0 {
-		l["price"] = json.Number(formatMinor(sub/q, exp))
+		l["price"] = json.Number(connector.FormatMinor(sub/q, exp))
 	}
 	return nil
 }

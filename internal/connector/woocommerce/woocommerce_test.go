@@ -708,30 +708,9 @@ func TestCustomers(t *testing.T) {
 
 // ---- units ----
 
-func TestMoney(t *testing.T) {
-	cases := []struct {
-		in   string
-		exp  int
-		want int64
-	}{{"12.50", 2, 1250}, {"12.5", 2, 1250}, {"12", 2, 1200}, {"0.005", 2, 1}, {"0.004", 2, 0}, {"-3.10", 2, -310},
-		{"1500", 0, 1500}, {"1.2345", 3, 1235}, {"", 2, 0}, {".5", 2, 50}}
-	for _, c := range cases {
-		got, err := parseMinor(c.in, c.exp)
-		if err != nil || got != c.want {
-			t.Fatalf("parseMinor(%q,%d) = %d %v, want %d", c.in, c.exp, got, err, c.want)
-		}
-	}
-	for _, bad := range []string{"1,50", "abc", "1.2.3", "1e5", "."} {
-		if _, err := parseMinor(bad, 2); err == nil {
-			t.Fatalf("parseMinor(%q) accepted", bad)
-		}
-	}
-	if formatMinor(1250, 2) != "12.50" || formatMinor(5, 2) != "0.05" || formatMinor(-5, 2) != "-0.05" || formatMinor(7, 0) != "7" {
-		t.Fatal("formatMinor")
-	}
-	if currencyExponent("JPY") != 0 || currencyExponent("KWD") != 3 || currencyExponent("eur") != 2 {
-		t.Fatal("exponents")
-	}
+// Money conversions (connector.ParseMinor and friends) are tested in package connector.
+
+func TestConvertWeight(t *testing.T) {
 	for _, c := range [][4]string{{"350", "g", "kg", "0.35"}, {"2", "lbs", "oz", "32"}, {"1", "kg", "g", "1000"}, {"1", "lbs", "kg", "0.4536"}} {
 		if got, err := convertWeight(c[0], c[1], c[2]); err != nil || got != c[3] {
 			t.Fatalf("convertWeight%v = %q %v", c, got, err)
