@@ -47,6 +47,7 @@ type Config struct {
 	PublicURL     string // --public-url: how people and providers reach this server (links, webhooks)
 	DataDir       string // --data-dir, default ./data
 	DatabaseURL   string // --database-url postgres://...
+	MaxConns      int    // --database-max-conns: PostgreSQL connections of this process
 	SecretKey     string // --secret-key; generated into the data dir when empty
 	SMTP          notify.SMTPConfig
 	AdminEmail    string        // the first admin's email on an empty database
@@ -110,7 +111,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a := &App{cfg: cfg, log: cfg.Logger, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, MaxConns: int32(cfg.MaxConns)})
 	if err != nil {
 		return nil, err
 	}

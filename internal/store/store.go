@@ -40,7 +40,7 @@ const (
 type Config struct {
 	DataDir     string // SQLite: posbridge.db inside; created when missing
 	DatabaseURL string // postgres:// or postgresql:// switches to PostgreSQL
-	MaxConns    int32  // PostgreSQL pool size (default 60)
+	MaxConns    int32  // PostgreSQL pool size (default 40)
 }
 
 // Store is the one way into the database. Its query methods run outside any transaction;
@@ -61,7 +61,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parse --database-url: %w", err)
 		}
-		pc.MaxConns = 60 // River workers, API requests and River's own maintenance share it
+		pc.MaxConns = 40 // River workers, API requests and River's own maintenance share it
 		if cfg.MaxConns > 0 {
 			pc.MaxConns = cfg.MaxConns
 		}
