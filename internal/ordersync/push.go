@@ -44,7 +44,11 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		// in case it crashed (its lease runs out).
 		return river.JobSnooze(250 * time.Millisecond)
 	}
+	released := false
 	defer func() {
+		if released {
+			return
+		}
 		if err := s.st.ReleaseDocument(context.WithoutCancel(ctx), a.AccountID, a.DocKind, a.Ref); err != nil {
 			s.log.Error("release document lease", "ref", a.Ref, "err", err)
 		}
@@ -58,8 +62,13 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		if d.Sync.Status != domain.SyncPending && d.Sync.Status != domain.SyncSyncing && !retrying {
 			return nil // synced already (a newer job coalesced into an earlier push), or not to be sent
 		}
-		if err := s.pushOnce(ctx, d); err != nil {
+		done, err := s.pushOnce(ctx, d)
+		if err != nil {
 			return s.failed(ctx, d, err, job.Attempt >= job.MaxAttempts)
+		}
+		if done {
+			released = true // synced, and the lease went back in the same transaction
+			return nil
 		}
 	}
 	return nil
@@ -84,26 +93,27 @@ func order(d domain.Document, storeID string) domain.Order {
 	return o
 }
 
-func (s *Service) pushOnce(ctx context.Context, d domain.Document) error {
+// pushOnce pushes one version; done says the document is synced and its lease already released.
+func (s *Service) pushOnce(ctx context.Context, d domain.Document) (done bool, err error) {
 	i, err := s.lc.Get(ctx, d.AccountID, d.Sync.IntegrationID)
 	if err != nil {
-		return &connector.Error{Kind: connector.KindInvalid, Message: "the integration orders go to is gone: " + err.Error()}
+		return false, &connector.Error{Kind: connector.KindInvalid, Message: "the integration orders go to is gone: " + err.Error()}
 	}
 	if !i.Status.Scheduled() {
-		return &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("the %s integration is %s; nothing is sent to it",
+		return false, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("the %s integration is %s; nothing is sent to it",
 			s.lc.DisplayName(i.Type), i.Status)}
 	}
 	conn, err := s.lc.Connector(ctx, i)
 	if err != nil {
-		return err
+		return false, err
 	}
 	sink, err := connector.As[connector.OrderSink](conn, domain.CapOrders)
 	if err != nil {
-		return err
+		return false, err
 	}
 	settings, err := s.st.GetOrderSyncSettings(ctx, d.AccountID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	action, summary := d.Sync.Action, ""
 	// Send as new: void the old order first if asked, then forget it and bump the generation,
@@ -111,7 +121,7 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document) error {
 	if action == ActionNew || action == ActionNewVoid {
 		if action == ActionNewVoid && d.Sync.ExternalID != "" {
 			if err := sink.CancelOrder(ctx, d.Sync.ExternalID, domain.CancelVoid); err != nil && connector.KindOf(err) != connector.KindNotFound {
-				return fmt.Errorf("void order %s: %w", d.Sync.ExternalID, err)
+				return false, fmt.Errorf("void order %s: %w", d.Sync.ExternalID, err)
 			}
 			summary = "Voided order " + d.Sync.ExternalID + "; "
 		}
@@ -119,7 +129,7 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document) error {
 			cur.Sync.Generation++
 			cur.Sync.ExternalID, cur.Sync.ExternalURL, cur.Sync.Action = "", "", ""
 		}); err != nil {
-			return err
+			return false, err
 		}
 		action = "send_as_new"
 	}
@@ -138,7 +148,7 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document) error {
 			}
 		}, store.HistoryEntry{Action: "skip", Outcome: "ok",
 			Summary: summary + fmt.Sprintf("%s is %s and has no order in the POS; no order is created", d.Kind, d.Status)})
-		return err
+		return false, err
 	}
 	o := order(d, i.StoreID)
 	var result domain.Order
@@ -150,14 +160,14 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document) error {
 			break
 		}
 		if err := sink.CancelOrder(ctx, d.Sync.ExternalID, domain.CancelMode(settings.OnCancel)); err != nil {
-			return fmt.Errorf("%s order %s: %w", settings.OnCancel, d.Sync.ExternalID, err)
+			return false, fmt.Errorf("%s order %s: %w", settings.OnCancel, d.Sync.ExternalID, err)
 		}
 		result = domain.Order{ID: d.Sync.ExternalID, URL: d.Sync.ExternalURL}
 		summary += fmt.Sprintf("Order %s %s in the POS (%s %s)", d.Sync.ExternalID, pastTense(settings.OnCancel), d.Kind, d.Status)
 		action = "cancel"
 	case d.Sync.ExternalID == "":
 		if result, err = sink.CreateOrder(ctx, o, idempotencyKey(d)); err != nil {
-			return fmt.Errorf("create order: %w", err)
+			return false, fmt.Errorf("create order: %w", err)
 		}
 		summary += fmt.Sprintf("Created order %s: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
 		if action == "" || action == ActionResync {
@@ -165,7 +175,7 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document) error {
 		}
 	default:
 		if result, err = sink.UpdateOrder(ctx, o, fmt.Sprintf("%s-v%d", idempotencyKey(d), d.Version)); err != nil {
-			return fmt.Errorf("update order %s: %w", d.Sync.ExternalID, err)
+			return false, fmt.Errorf("update order %s: %w", d.Sync.ExternalID, err)
 		}
 		summary += fmt.Sprintf("Updated order %s: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
 		if action == "" {
@@ -173,7 +183,7 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document) error {
 		}
 	}
 	pushed := d.Version
-	_, err = s.update(ctx, d, func(cur *domain.Document) {
+	final, err := s.updateTx(ctx, d, true, func(cur *domain.Document) {
 		now := s.now()
 		cur.Sync.ExternalID, cur.Sync.IntegrationID = result.ID, i.ID
 		if result.URL != "" {
@@ -189,7 +199,7 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document) error {
 			cur.Sync.Status = domain.SyncPending // a newer write came in meanwhile: the loop pushes it
 		}
 	}, store.HistoryEntry{Action: action, Outcome: "ok", Summary: summary})
-	return err
+	return err == nil && final.Sync.Status == domain.SyncSynced, err
 }
 
 func pastTense(mode string) string {
@@ -218,6 +228,12 @@ func abs(v int64) int64 {
 // update applies fn to the current row in a transaction, with optional history, and publishes
 // document.updated when the sync status changed.
 func (s *Service) update(ctx context.Context, d domain.Document, fn func(*domain.Document), hist ...store.HistoryEntry) (domain.Document, error) {
+	return s.updateTx(ctx, d, false, fn, hist...)
+}
+
+// updateTx is update; with release, a document that ends synced also gives its push lease back
+// in the same transaction (one commit less per push).
+func (s *Service) updateTx(ctx context.Context, d domain.Document, release bool, fn func(*domain.Document), hist ...store.HistoryEntry) (domain.Document, error) {
 	var cur domain.Document
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
@@ -228,6 +244,11 @@ func (s *Service) update(ctx context.Context, d domain.Document, fn func(*domain
 		fn(&cur)
 		if err := tx.SaveDocument(ctx, cur); err != nil {
 			return err
+		}
+		if release && cur.Sync.Status == domain.SyncSynced {
+			if err := tx.ReleaseDocument(ctx, d.AccountID, d.Kind, d.Ref); err != nil {
+				return err
+			}
 		}
 		for _, h := range hist {
 			h.At = s.now()
