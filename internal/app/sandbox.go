@@ -13,25 +13,26 @@ import (
 
 // sandboxPersister keeps the Sandbox POS's tenants in the database, so its orders survive a
 // restart. Tenants are keyed by a hash of their API key and their state is encrypted: the key a
-// merchant typed never lands on disk. The sandbox hands over its whole state on every change, so
-// writes are coalesced: the newest state of a tenant is written at most every flushEvery, and on
-// close.
+// merchant typed never lands on disk. It is a sandbox.DeferredPersister: a change only marks the
+// tenant, and the tenant's whole state is encoded and written at most every flushEvery, and on
+// close; so an order costs the sandbox the same whether the tenant holds ten orders or ten
+// thousand. A crash loses at most the last flushEvery of sandbox changes.
 type sandboxPersister struct {
 	st  *store.Store
 	box *secrets.Box
 
 	mu      sync.Mutex
-	pending map[string][]byte // api key -> newest unsaved state
+	pending map[string]func() ([]byte, error) // api key -> encodes its newest unsaved state
 	wake    chan struct{}
 	done    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
 }
 
-const flushEvery = 200 * time.Millisecond
+const flushEvery = time.Second
 
 func newSandboxPersister(st *store.Store, box *secrets.Box) *sandboxPersister {
-	p := &sandboxPersister{st: st, box: box, pending: map[string][]byte{}, wake: make(chan struct{}, 1),
+	p := &sandboxPersister{st: st, box: box, pending: map[string]func() ([]byte, error){}, wake: make(chan struct{}, 1),
 		done: make(chan struct{}), stopped: make(chan struct{})}
 	go p.loop()
 	return p
@@ -44,9 +45,10 @@ func keyHash(apiKey string) string {
 
 func (p *sandboxPersister) Load(ctx context.Context, apiKey string) ([]byte, bool, error) {
 	p.mu.Lock()
-	if b, ok := p.pending[apiKey]; ok {
+	if encode, ok := p.pending[apiKey]; ok {
 		p.mu.Unlock()
-		return b, true, nil
+		b, err := encode()
+		return b, err == nil, err
 	}
 	p.mu.Unlock()
 	kh := keyHash(apiKey)
@@ -58,15 +60,21 @@ func (p *sandboxPersister) Load(ctx context.Context, apiKey string) ([]byte, boo
 	return b, err == nil, err
 }
 
+// Save implements sandbox.Persister (a new tenant's first state).
 func (p *sandboxPersister) Save(_ context.Context, apiKey string, state []byte) error {
+	p.Changed(apiKey, func() ([]byte, error) { return state, nil })
+	return nil
+}
+
+// Changed implements sandbox.DeferredPersister.
+func (p *sandboxPersister) Changed(apiKey string, encode func() ([]byte, error)) {
 	p.mu.Lock()
-	p.pending[apiKey] = state
+	p.pending[apiKey] = encode
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 func (p *sandboxPersister) loop() {
@@ -91,20 +99,24 @@ func (p *sandboxPersister) loop() {
 func (p *sandboxPersister) flush() {
 	p.mu.Lock()
 	batch := p.pending
-	p.pending = map[string][]byte{}
+	p.pending = map[string]func() ([]byte, error){}
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for key, state := range batch {
+	for key, encode := range batch {
 		kh := keyHash(key)
-		sealed, err := p.box.Seal(state, "sandbox/"+kh)
+		state, err := encode()
+		var sealed string
+		if err == nil {
+			sealed, err = p.box.Seal(state, "sandbox/"+kh)
+		}
 		if err == nil {
 			err = p.st.SaveSandboxState(ctx, kh, sealed, time.Now())
 		}
 		if err != nil {
 			p.mu.Lock()
 			if _, newer := p.pending[key]; !newer {
-				p.pending[key] = state // try again with the next flush
+				p.pending[key] = encode // try again with the next flush
 			}
 			p.mu.Unlock()
 		}

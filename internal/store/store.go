@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,6 +52,7 @@ type Store struct {
 	sqlDB   *sql.DB       // SQLite (and goose on PostgreSQL)
 	pool    *pgxpool.Pool // PostgreSQL
 	path    string
+	stmts   *stmtCache // SQLite's prepared statements
 }
 
 // Open connects to the database the config names. It does not migrate; call Migrate.
@@ -105,7 +107,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{dialect: SQLite, sqlDB: db, path: path}
-	s.queries = queries{q: sqlQuerier{db}, dialect: SQLite}
+	s.stmts = &stmtCache{db: db, m: map[string]*sql.Stmt{}}
+	s.queries = queries{q: sqlQuerier{c: db, stmts: s.stmts}, dialect: SQLite}
 	return s, nil
 }
 
@@ -123,6 +126,9 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close releases the database.
 func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
 	err := s.sqlDB.Close()
 	if s.pool != nil {
 		s.pool.Close()
@@ -183,7 +189,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer stx.Rollback() //nolint:errcheck // no-op after commit
-	if err := fn(&Tx{queries: queries{q: sqlQuerier{stx}, dialect: SQLite}, Raw: stx}); err != nil {
+	if err := fn(&Tx{queries: queries{q: sqlQuerier{c: stx, tx: stx, stmts: s.stmts}, dialect: SQLite}, Raw: stx}); err != nil {
 		return err
 	}
 	return stx.Commit()
@@ -214,10 +220,32 @@ type sqlConn interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-type sqlQuerier struct{ c sqlConn }
+// sqlQuerier runs queries on SQLite through prepared statements: parsing a statement costs
+// SQLite more than running it, and the one connection is the bottleneck.
+type sqlQuerier struct {
+	c     sqlConn
+	tx    *sql.Tx // set inside a transaction
+	stmts *stmtCache
+}
+
+// stmt is q prepared, for this transaction when in one; nil when it is not prepared yet (then
+// q runs unprepared this once).
+func (s sqlQuerier) stmt(ctx context.Context, q string) *sql.Stmt {
+	st := s.stmts.get(q)
+	if st != nil && s.tx != nil {
+		return s.tx.StmtContext(ctx, st) // the connection has it prepared: no new parse
+	}
+	return st
+}
 
 func (s sqlQuerier) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := s.c.ExecContext(ctx, q, args...)
+	var res sql.Result
+	var err error
+	if st := s.stmt(ctx, q); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = s.c.ExecContext(ctx, q, args...)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -225,7 +253,13 @@ func (s sqlQuerier) exec(ctx context.Context, q string, args ...any) (int64, err
 }
 
 func (s sqlQuerier) query(ctx context.Context, q string, args ...any) (rows, error) {
-	r, err := s.c.QueryContext(ctx, q, args...)
+	var r *sql.Rows
+	var err error
+	if st := s.stmt(ctx, q); st != nil {
+		r, err = st.QueryContext(ctx, args...)
+	} else {
+		r, err = s.c.QueryContext(ctx, q, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +267,55 @@ func (s sqlQuerier) query(ctx context.Context, q string, args ...any) (rows, err
 }
 
 func (s sqlQuerier) queryRow(ctx context.Context, q string, args ...any) row {
+	if st := s.stmt(ctx, q); st != nil {
+		return notFoundRow{st.QueryRowContext(ctx, args...)}
+	}
 	return notFoundRow{s.c.QueryRowContext(ctx, q, args...)}
+}
+
+// stmtCache holds every query the store has run, prepared on the database. A query seen for the
+// first time is prepared in the background: the caller may hold the only connection in a
+// transaction, so preparing it there and then would wait for itself.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt // nil value: being prepared
+}
+
+func (c *stmtCache) get(q string) *sql.Stmt {
+	c.mu.Lock()
+	st, ok := c.m[q]
+	if !ok {
+		c.m[q] = nil
+	}
+	c.mu.Unlock()
+	if !ok {
+		go c.prepare(q)
+	}
+	return st
+}
+
+func (c *stmtCache) prepare(q string) {
+	st, err := c.db.Prepare(q)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		delete(c.m, q) // the caller's own run of it reports the error; try again next time
+		return
+	}
+	c.m[q] = st
+}
+
+// close closes every prepared statement.
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.m {
+		if st != nil {
+			st.Close()
+		}
+		delete(c.m, q)
+	}
 }
 
 type sqlRows struct{ *sql.Rows }

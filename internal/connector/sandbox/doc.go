@@ -7,7 +7,8 @@
 // sample data every time (two stores, a bike workshop and bar catalogue with stock, eight customers
 // and a dozen completed sales over the days before the tenant was created). The key "sbx_invalid" is
 // refused as bad credentials. A tenant's state is kept in memory once loaded and saved as JSON through
-// a Persister after each change, so with a durable Persister sandbox orders survive restarts.
+// a Persister after each change (a DeferredPersister, as posbridge's, saves a burst of changes
+// once), so with a durable Persister sandbox orders survive restarts.
 //
 // # API
 //

@@ -14,6 +14,18 @@ type Persister interface {
 	Save(ctx context.Context, apiKey string, state []byte) error
 }
 
+// DeferredPersister is a Persister that saves on its own schedule. After a change the server does
+// not encode the tenant's state; it calls Changed with a function that encodes the state as it is
+// then, and the persister calls that function when it saves (so a burst of changes costs one
+// encoding). A tenant's state is big (every order), so this keeps a write's cost independent of
+// the number of orders; the price is that a crash loses the changes since the last save.
+type DeferredPersister interface {
+	Persister
+	// Changed tells that apiKey's state changed; encode returns it when called (from any
+	// goroutine; it takes the tenant's lock).
+	Changed(apiKey string, encode func() ([]byte, error))
+}
+
 // MemoryPersister is a Persister in memory, safe for concurrent use.
 type MemoryPersister struct {
 	mu sync.Mutex

@@ -316,13 +316,17 @@ func (t *tenant) view(fn func(st *state)) {
 
 // update runs fn on the tenant's state under its lock. fn reports whether it changed the state;
 // it must not change it when it returns an error. A changed state is saved; when saving fails the
-// change is rolled back and a 500 answered.
+// change is rolled back and a 500 answered. A DeferredPersister is only told of the change.
 func (s *Server) update(ctx context.Context, t *tenant, fn func(st *state) (changed bool, err *apiError)) *apiError {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	changed, aerr := fn(t.st)
 	if aerr != nil || !changed {
 		return aerr
+	}
+	if dp, ok := s.opts.Persister.(DeferredPersister); ok {
+		dp.Changed(t.key, t.encode)
+		return nil
 	}
 	b, err := t.st.encode(len(t.saved))
 	if err == nil {
@@ -342,6 +346,17 @@ func (s *Server) update(ctx context.Context, t *tenant, fn func(st *state) (chan
 	}
 	t.saved = b
 	return nil
+}
+
+// encode returns the tenant's state as it is now, for a DeferredPersister.
+func (t *tenant) encode() ([]byte, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b, err := t.st.encode(len(t.saved))
+	if err == nil {
+		t.saved = b
+	}
+	return b, err
 }
 
 // takeFault consumes one injected fault of the key, if any.
