@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 //go:embed migrations
@@ -52,7 +50,6 @@ type Store struct {
 	sqlDB   *sql.DB       // SQLite (and goose on PostgreSQL)
 	pool    *pgxpool.Pool // PostgreSQL
 	path    string
-	stmts   *stmtCache // SQLite's prepared statements
 }
 
 // Open connects to the database the config names. It does not migrate; call Migrate.
@@ -93,7 +90,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	path := filepath.Join(dir, "posbridge.db")
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open(sqliteDriverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -107,8 +104,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{dialect: SQLite, sqlDB: db, path: path}
-	s.stmts = &stmtCache{db: db, m: map[string]*sql.Stmt{}}
-	s.queries = queries{q: sqlQuerier{c: db, stmts: s.stmts}, dialect: SQLite}
+	s.queries = queries{q: sqlQuerier{db}, dialect: SQLite}
 	return s, nil
 }
 
@@ -126,9 +122,6 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close releases the database.
 func (s *Store) Close() error {
-	if s.stmts != nil {
-		s.stmts.close()
-	}
 	err := s.sqlDB.Close()
 	if s.pool != nil {
 		s.pool.Close()
@@ -189,7 +182,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer stx.Rollback() //nolint:errcheck // no-op after commit
-	if err := fn(&Tx{queries: queries{q: sqlQuerier{c: stx, tx: stx, stmts: s.stmts}, dialect: SQLite}, Raw: stx}); err != nil {
+	if err := fn(&Tx{queries: queries{q: sqlQuerier{stx}, dialect: SQLite}, Raw: stx}); err != nil {
 		return err
 	}
 	return stx.Commit()
@@ -220,32 +213,10 @@ type sqlConn interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-// sqlQuerier runs queries on SQLite through prepared statements: parsing a statement costs
-// SQLite more than running it, and the one connection is the bottleneck.
-type sqlQuerier struct {
-	c     sqlConn
-	tx    *sql.Tx // set inside a transaction
-	stmts *stmtCache
-}
-
-// stmt is q prepared, for this transaction when in one; nil when it is not prepared yet (then
-// q runs unprepared this once).
-func (s sqlQuerier) stmt(ctx context.Context, q string) *sql.Stmt {
-	st := s.stmts.get(q)
-	if st != nil && s.tx != nil {
-		return s.tx.StmtContext(ctx, st) // the connection has it prepared: no new parse
-	}
-	return st
-}
+type sqlQuerier struct{ c sqlConn }
 
 func (s sqlQuerier) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	var res sql.Result
-	var err error
-	if st := s.stmt(ctx, q); st != nil {
-		res, err = st.ExecContext(ctx, args...)
-	} else {
-		res, err = s.c.ExecContext(ctx, q, args...)
-	}
+	res, err := s.c.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -253,13 +224,7 @@ func (s sqlQuerier) exec(ctx context.Context, q string, args ...any) (int64, err
 }
 
 func (s sqlQuerier) query(ctx context.Context, q string, args ...any) (rows, error) {
-	var r *sql.Rows
-	var err error
-	if st := s.stmt(ctx, q); st != nil {
-		r, err = st.QueryContext(ctx, args...)
-	} else {
-		r, err = s.c.QueryContext(ctx, q, args...)
-	}
+	r, err := s.c.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -267,55 +232,7 @@ func (s sqlQuerier) query(ctx context.Context, q string, args ...any) (rows, err
 }
 
 func (s sqlQuerier) queryRow(ctx context.Context, q string, args ...any) row {
-	if st := s.stmt(ctx, q); st != nil {
-		return notFoundRow{st.QueryRowContext(ctx, args...)}
-	}
 	return notFoundRow{s.c.QueryRowContext(ctx, q, args...)}
-}
-
-// stmtCache holds every query the store has run, prepared on the database. A query seen for the
-// first time is prepared in the background: the caller may hold the only connection in a
-// transaction, so preparing it there and then would wait for itself.
-type stmtCache struct {
-	db *sql.DB
-	mu sync.Mutex
-	m  map[string]*sql.Stmt // nil value: being prepared
-}
-
-func (c *stmtCache) get(q string) *sql.Stmt {
-	c.mu.Lock()
-	st, ok := c.m[q]
-	if !ok {
-		c.m[q] = nil
-	}
-	c.mu.Unlock()
-	if !ok {
-		go c.prepare(q)
-	}
-	return st
-}
-
-func (c *stmtCache) prepare(q string) {
-	st, err := c.db.Prepare(q)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err != nil {
-		delete(c.m, q) // the caller's own run of it reports the error; try again next time
-		return
-	}
-	c.m[q] = st
-}
-
-// close closes every prepared statement.
-func (c *stmtCache) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for q, st := range c.m {
-		if st != nil {
-			st.Close()
-		}
-		delete(c.m, q)
-	}
 }
 
 type sqlRows struct{ *sql.Rows }
