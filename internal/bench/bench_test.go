@@ -35,6 +35,12 @@ func TestBenchSyncSmall(t *testing.T) {
 	if r.River.Jobs != 100 || r.River.JobsPerSec <= 0 || r.RiverApp.JobsPerSec <= 0 {
 		t.Errorf("river %+v, river with the app's workers %+v", r.River, r.RiverApp)
 	}
+	if r.RiverFed.Jobs != 50 || r.RiverFed.Clients != 16 || r.RiverFed.JobsPerSec <= 0 {
+		t.Errorf("river fed like the app %+v", r.RiverFed)
+	}
+	if want := r.Max.DocsPerSec / r.RiverFed.JobsPerSec; r.Targets.E2EShareOfRiverFed != want || r.Targets.E2EShareMet != (want >= 0.4) {
+		t.Errorf("like-for-like share %v (met %v), want %v", r.Targets.E2EShareOfRiverFed, r.Targets.E2EShareMet, want)
+	}
 	if r.Max.Orders != 50 || r.Max.WithHistory != 50 || r.Max.DocsPerSec <= 0 || r.Max.Tenants != 2 {
 		t.Errorf("max phase %+v", r.Max)
 	}
@@ -48,7 +54,7 @@ func TestBenchSyncSmall(t *testing.T) {
 	if err := bench.WriteTable(&table, r); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"River no-op", "End to end", "p99", "Peak RSS"} {
+	for _, want := range []string{"River no-op", "fed by 16 clients", "End to end", "like for like", "ceiling", "p99", "Peak RSS"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, table.String())
 		}

@@ -86,10 +86,14 @@ func WriteTable(w io.Writer, r Result) error {
 	}
 	_, err := fmt.Fprintf(w, `posbridge bench sync: %s, %d invoices per phase, %d CPUs, %.1f s, load average %.1f -> %.1f
 
-  River no-op, %5d workers        %8.0f jobs/s   (%d jobs; insert %.2f s)
-  River no-op, %5d workers (app)  %8.0f jobs/s   (%d jobs)
-  API writes, %d clients, %d tenant(s) %5.0f PUT/s
-  End to end, %d app workers        %8.0f docs/s   %.1f%% of River's no-op (target >= %.0f%%): %s
+  River no-op, full queue,  %5d workers        %8.0f jobs/s   (%d jobs; insert %.2f s)
+  River no-op, full queue,  %5d workers (app)  %8.0f jobs/s   (%d jobs)
+  River no-op, fed by %d clients, %d workers (app) %6.0f jobs/s   (%d jobs, one per transaction)
+  API writes, %d clients, %d tenant(s)           %8.0f PUT/s
+  End to end, %d app workers                     %8.0f docs/s
+    = %5.1f%% of River fed like the app (like for like; target >= %.0f%%): %s
+    = %5.1f%% of River draining a full queue with the app's workers
+    = %5.1f%% of River's ceiling (target >= %.0f%%): %s
     waits for a database connection %d, %.1f s in all
   Latency at %.0f docs/s (offered %.0f/s)
     API answer -> order in sandbox  p50 %6.1f ms   p99 %6.1f ms   max %.1f ms (target p99 <= %.0f ms): %s
@@ -99,8 +103,12 @@ func WriteTable(w io.Writer, r Result) error {
 `, r.Database, r.Docs, r.CPUs, r.Seconds, r.LoadAvg[0], r.LoadAvg[1],
 		r.River.Workers, r.River.JobsPerSec, r.River.Jobs, r.River.InsertSeconds,
 		r.RiverApp.Workers, r.RiverApp.JobsPerSec, r.RiverApp.Jobs,
+		r.RiverFed.Clients, r.RiverFed.Workers, r.RiverFed.JobsPerSec, r.RiverFed.Jobs,
 		r.Max.Clients, r.Max.Tenants, r.Max.PutsPerSec,
-		r.Max.AppWorkers, r.Max.DocsPerSec, 100*r.Targets.E2EShareOfRiver, 100*r.Targets.E2EShareTarget, met(r.Targets.E2EShareMet),
+		r.Max.AppWorkers, r.Max.DocsPerSec,
+		100*r.Targets.E2EShareOfRiverFed, 100*r.Targets.E2EShareTarget, met(r.Targets.E2EShareMet),
+		100*r.Targets.E2EShareOfRiverApp,
+		100*r.Targets.E2EShareOfRiver, 100*r.Targets.E2EShareTarget, met(r.Targets.E2EShareCeilingMet),
 		r.Max.DBWaits, r.Max.DBWaitSeconds,
 		r.Latency.TargetRate, r.Latency.OfferedRate,
 		r.Latency.P50MS, r.Latency.P99MS, r.Latency.MaxMS, r.Targets.P99TargetMS, met(r.Targets.P99Met),
