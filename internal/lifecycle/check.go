@@ -31,13 +31,19 @@ func (s *Service) Check(ctx context.Context, accountID, actor, id string) (domai
 
 // Connector opens a connector for an integration with its decrypted credentials.
 func (s *Service) Connector(ctx context.Context, i domain.Integration) (connector.Connector, error) {
-	p, ok := s.providers[i.Type]
-	if !ok {
-		return nil, fmt.Errorf("integration %s: provider %q is not available in this build", i.ID, i.Type)
-	}
 	sealed, _, err := s.st.IntegrationSecrets(ctx, i.AccountID, i.ID)
 	if err != nil {
 		return nil, fmt.Errorf("read credentials of %s: %w", i.ID, err)
+	}
+	return s.OpenConnector(i, sealed)
+}
+
+// OpenConnector is Connector with the integration's sealed credentials already read (by
+// store.GetOrderTarget, say).
+func (s *Service) OpenConnector(i domain.Integration, sealed string) (connector.Connector, error) {
+	p, ok := s.providers[i.Type]
+	if !ok {
+		return nil, fmt.Errorf("integration %s: provider %q is not available in this build", i.ID, i.Type)
 	}
 	plain, err := s.box.Open(sealed, i.ID+"/credentials")
 	if err != nil {

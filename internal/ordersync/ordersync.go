@@ -83,12 +83,22 @@ func (s *Service) Put(ctx context.Context, accountID string, kind domain.DocKind
 		return PutResult{}, err
 	}
 	hash := hashContent(in.DocContent)
+	for attempt := 1; ; attempt++ {
+		res, err := s.put(ctx, accountID, kind, ref, in, hash)
+		if !errors.Is(err, errCreatedMeanwhile) || attempt == 5 {
+			return res, err
+		}
+		// Another first write of this ref committed between our look and our insert: start over,
+		// now as an update of what it wrote.
+	}
+}
+
+// errCreatedMeanwhile says a document Put was about to create exists now.
+var errCreatedMeanwhile = errors.New("the document was created meanwhile")
+
+func (s *Service) put(ctx context.Context, accountID string, kind domain.DocKind, ref string, in PutInput, hash string) (PutResult, error) {
 	var res PutResult
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		// Two first writes of one ref at once must not both create it.
-		if err := tx.SerializeDocument(ctx, accountID, kind, ref); err != nil {
-			return err
-		}
 		settings, err := tx.GetOrderSyncSettings(ctx, accountID)
 		if err != nil {
 			return err
@@ -127,7 +137,15 @@ func (s *Service) Put(ctx context.Context, accountID string, kind domain.DocKind
 			res.Document = d
 			return nil
 		}
-		if err := tx.SaveDocument(ctx, d); err != nil {
+		if res.Created {
+			// Two first writes of one ref at once: the insert of the second finds the first's
+			// row (PostgreSQL waits for the first to commit), changes nothing, and starts over.
+			if created, err := tx.InsertDocument(ctx, d); err != nil {
+				return err
+			} else if !created {
+				return errCreatedMeanwhile
+			}
+		} else if err := tx.SaveDocument(ctx, d); err != nil {
 			return err
 		}
 		if res.Queued {

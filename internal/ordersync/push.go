@@ -32,7 +32,7 @@ type pushWorker struct {
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	s, a := w.s, job.Args
 	now := s.now()
-	claimed, err := s.st.ClaimDocument(ctx, a.AccountID, a.DocKind, a.Ref, now, now.Add(s.Lease))
+	d, claimed, err := s.st.ClaimDocument(ctx, a.AccountID, a.DocKind, a.Ref, now, now.Add(s.Lease))
 	if err != nil {
 		return err
 	}
@@ -54,9 +54,10 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		}
 	}()
 	for round := 0; round < 10; round++ {
-		d, err := s.st.GetDocument(ctx, a.AccountID, a.DocKind, a.Ref)
-		if err != nil {
-			return err
+		if round > 0 { // the claim read it the first time
+			if d, err = s.st.GetDocument(ctx, a.AccountID, a.DocKind, a.Ref); err != nil {
+				return err
+			}
 		}
 		retrying := d.Sync.Status == domain.SyncFailed && job.Attempt > 1
 		if d.Sync.Status != domain.SyncPending && d.Sync.Status != domain.SyncSyncing && !retrying {
@@ -95,23 +96,23 @@ func order(d domain.Document, storeID string) domain.Order {
 
 // pushOnce pushes one version; done says the document is synced and its lease already released.
 func (s *Service) pushOnce(ctx context.Context, d domain.Document) (done bool, err error) {
-	i, err := s.lc.Get(ctx, d.AccountID, d.Sync.IntegrationID)
-	if err != nil {
-		return false, &connector.Error{Kind: connector.KindInvalid, Message: "the integration orders go to is gone: " + err.Error()}
+	target, err := s.st.GetOrderTarget(ctx, d.AccountID, d.Sync.IntegrationID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, &connector.Error{Kind: connector.KindInvalid, Message: "the integration orders go to is gone: " + domain.NotFound("integration").Error()}
 	}
+	if err != nil {
+		return false, err
+	}
+	i, settings := target.Integration, target.Settings
 	if !i.Status.Scheduled() {
 		return false, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("the %s integration is %s; nothing is sent to it",
 			s.lc.DisplayName(i.Type), i.Status)}
 	}
-	conn, err := s.lc.Connector(ctx, i)
+	conn, err := s.lc.OpenConnector(i, target.SealedCredentials)
 	if err != nil {
 		return false, err
 	}
 	sink, err := connector.As[connector.OrderSink](conn, domain.CapOrders)
-	if err != nil {
-		return false, err
-	}
-	settings, err := s.st.GetOrderSyncSettings(ctx, d.AccountID)
 	if err != nil {
 		return false, err
 	}
@@ -242,13 +243,12 @@ func (s *Service) updateTx(ctx context.Context, d domain.Document, release bool,
 		}
 		before := cur.Sync.Status
 		fn(&cur)
-		if err := tx.SaveDocument(ctx, cur); err != nil {
-			return err
-		}
+		save := tx.SaveDocument
 		if release && cur.Sync.Status == domain.SyncSynced {
-			if err := tx.ReleaseDocument(ctx, d.AccountID, d.Kind, d.Ref); err != nil {
-				return err
-			}
+			save = tx.SaveDocumentReleasing
+		}
+		if err := save(ctx, cur); err != nil {
+			return err
 		}
 		for _, h := range hist {
 			h.At = s.now()

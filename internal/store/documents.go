@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/posbridge/posbridge/internal/domain"
@@ -54,23 +55,57 @@ func (s queries) DocumentByExternalID(ctx context.Context, accountID, integratio
 
 // SaveDocument inserts or replaces a document with its sync state.
 func (s queries) SaveDocument(ctx context.Context, d domain.Document) error {
-	content, err := json.Marshal(d.DocContent)
-	if err != nil {
-		return err
-	}
-	_, err = s.q.exec(ctx, `INSERT INTO documents (`+docCols+`, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-		ON CONFLICT (account_id, kind, ref) DO UPDATE SET content = excluded.content, status = excluded.status, hash = excluded.hash, version = excluded.version,
+	_, err := s.saveDocument(ctx, d, saveUpsert)
+	return err
+}
+
+// SaveDocumentReleasing is SaveDocument that also gives the push lease back (one statement less
+// at the end of a push).
+func (s queries) SaveDocumentReleasing(ctx context.Context, d domain.Document) error {
+	_, err := s.saveDocument(ctx, d, saveRelease)
+	return err
+}
+
+// InsertDocument inserts a new document; created is false when the document exists already (a
+// concurrent first write made it), and nothing is changed then.
+func (s queries) InsertDocument(ctx context.Context, d domain.Document) (created bool, err error) {
+	n, err := s.saveDocument(ctx, d, saveInsert)
+	return n == 1, err
+}
+
+type saveMode int
+
+const (
+	saveUpsert saveMode = iota
+	saveRelease
+	saveInsert
+)
+
+const docUpsert = ` ON CONFLICT (account_id, kind, ref) DO UPDATE SET content = excluded.content, status = excluded.status, hash = excluded.hash, version = excluded.version,
 		updated_at = excluded.updated_at, sync_status = excluded.sync_status, integration_id = excluded.integration_id,
 		external_id = excluded.external_id, external_url = excluded.external_url, auto_sync = excluded.auto_sync,
 		last_synced_at = excluded.last_synced_at, last_error = excluded.last_error, synced_version = excluded.synced_version,
-		generation = excluded.generation, sync_action = excluded.sync_action`,
+		generation = excluded.generation, sync_action = excluded.sync_action`
+
+var docSave = map[saveMode]string{
+	saveUpsert:  docUpsert,
+	saveRelease: docUpsert + `, lease_until = 0`,
+	saveInsert:  ` ON CONFLICT (account_id, kind, ref) DO NOTHING`,
+}
+
+func (s queries) saveDocument(ctx context.Context, d domain.Document, mode saveMode) (int64, error) {
+	content, err := json.Marshal(d.DocContent)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.q.exec(ctx, `INSERT INTO documents (`+docCols+`, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`+docSave[mode],
 		d.AccountID, string(d.Kind), d.Ref, string(content), d.Hash, d.Version, micros(d.CreatedAt), micros(d.UpdatedAt),
 		string(d.Sync.Status), d.Sync.IntegrationID, d.Sync.ExternalID, d.Sync.ExternalURL, d.Sync.AutoSync,
 		microsPtr(d.Sync.LastSyncedAt), d.Sync.LastError, d.Sync.SyncedVersion, d.Sync.Generation, d.Sync.Action, d.Status)
 	if err != nil {
-		return fmt.Errorf("save document %s/%s: %w", d.Kind, d.Ref, err)
+		return 0, fmt.Errorf("save document %s/%s: %w", d.Kind, d.Ref, err)
 	}
-	return nil
+	return n, nil
 }
 
 // DocumentFilter selects documents of an account.
@@ -121,15 +156,20 @@ func (s queries) CountDocumentsBySync(ctx context.Context, accountID string, sta
 }
 
 // ClaimDocument takes the document's push lease until the given time, when nobody holds it, and
-// marks a pending document syncing.
-// It reports whether this caller holds it now.
-func (s queries) ClaimDocument(ctx context.Context, accountID string, kind domain.DocKind, ref string, now, until time.Time) (bool, error) {
-	// A pending document becomes syncing in the same statement (one commit less per push).
-	n, err := s.q.exec(ctx, `UPDATE documents SET lease_until = $4,
+// marks a pending document syncing. It reports whether this caller holds it now, and the
+// document as it is then.
+func (s queries) ClaimDocument(ctx context.Context, accountID string, kind domain.DocKind, ref string, now, until time.Time) (domain.Document, bool, error) {
+	// A pending document becomes syncing in the same statement (one commit less per push), and
+	// the row comes back with it (one read less).
+	d, err := scanDoc(s.q.queryRow(ctx, `UPDATE documents SET lease_until = $4,
 		sync_status = CASE WHEN sync_status = 'pending' THEN 'syncing' ELSE sync_status END
-		WHERE account_id = $1 AND kind = $2 AND ref = $3 AND lease_until < $5`,
-		accountID, string(kind), ref, micros(until), micros(now))
-	return n == 1, err
+		WHERE account_id = $1 AND kind = $2 AND ref = $3 AND lease_until < $5
+		RETURNING `+docCols,
+		accountID, string(kind), ref, micros(until), micros(now)))
+	if errors.Is(err, ErrNotFound) {
+		return d, false, nil
+	}
+	return d, err == nil, err
 }
 
 // ReleaseDocument gives the push lease back.
@@ -194,6 +234,45 @@ func (s queries) GetOrderSyncSettings(ctx context.Context, accountID string) (do
 		return st, fmt.Errorf("order sync settings of %s: %w", accountID, err)
 	}
 	return st, nil
+}
+
+// OrderTarget is what a push needs besides the document, read in one query: the integration
+// orders go to, its sealed credentials, and the account's order sync settings.
+type OrderTarget struct {
+	Integration       domain.Integration
+	SealedCredentials string
+	Settings          domain.OrderSyncSettings
+}
+
+// GetOrderTarget reads the integration with its sealed credentials and the account's order sync
+// settings (the defaults when none were saved); an integration of another account is
+// ErrNotFound.
+func (s queries) GetOrderTarget(ctx context.Context, accountID, integrationID string) (OrderTarget, error) {
+	var t OrderTarget
+	var raw *string
+	var err error
+	t.Integration, err = scanIntegration(s.q.queryRow(ctx, `SELECT `+prefixed("i.", integrationCols)+`, i.credentials, o.settings
+		FROM integrations i LEFT JOIN order_sync_settings o ON o.account_id = i.account_id
+		WHERE i.account_id = $1 AND i.id = $2`, accountID, integrationID), &t.SealedCredentials, &raw)
+	if err != nil {
+		return t, err
+	}
+	t.Settings = domain.DefaultOrderSyncSettings()
+	if raw != nil {
+		if err := json.Unmarshal([]byte(*raw), &t.Settings); err != nil {
+			return t, fmt.Errorf("order sync settings of %s: %w", accountID, err)
+		}
+	}
+	return t, nil
+}
+
+// prefixed qualifies each of a comma-separated column list with prefix.
+func prefixed(prefix, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SaveOrderSyncSettings writes the account's settings.
@@ -316,12 +395,3 @@ func (s queries) OpenOrderDocuments(ctx context.Context, limit int) ([]domain.Do
 	return out, rs.Err()
 }
 
-// SerializeDocument makes concurrent transactions on one document key (existing or not yet)
-// take turns until commit: an advisory lock on PostgreSQL; SQLite transactions take turns anyway.
-func (s queries) SerializeDocument(ctx context.Context, accountID string, kind domain.DocKind, ref string) error {
-	if s.dialect != Postgres {
-		return nil
-	}
-	_, err := s.q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, accountID+"/"+string(kind)+"/"+ref)
-	return err
-}

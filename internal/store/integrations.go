@@ -12,13 +12,14 @@ const integrationCols = `id, account_id, type, nickname, status, status_reason, 
 	last_check_at, last_success_at, last_sales_check_at, last_sale_imported_at, next_check_at,
 	created_at, updated_at, deactivated_at`
 
-func scanIntegration(r row) (domain.Integration, error) {
+// scanIntegration scans integrationCols, then into extra the columns a query selects after them.
+func scanIntegration(r row, extra ...any) (domain.Integration, error) {
 	var i domain.Integration
 	var status string
 	var created, updated int64
 	var lastCheck, lastSuccess, lastSales, lastSale, nextCheck, deactivated *int64
-	err := r.Scan(&i.ID, &i.AccountID, &i.Type, &i.Nickname, &status, &i.StatusReason, &i.ConsecutiveFailures, &i.StoreID,
-		&lastCheck, &lastSuccess, &lastSales, &lastSale, &nextCheck, &created, &updated, &deactivated)
+	err := r.Scan(append([]any{&i.ID, &i.AccountID, &i.Type, &i.Nickname, &status, &i.StatusReason, &i.ConsecutiveFailures, &i.StoreID,
+		&lastCheck, &lastSuccess, &lastSales, &lastSale, &nextCheck, &created, &updated, &deactivated}, extra...)...)
 	if err != nil {
 		return i, err
 	}
