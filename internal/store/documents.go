@@ -394,4 +394,3 @@ func (s queries) OpenOrderDocuments(ctx context.Context, limit int) ([]domain.Do
 	}
 	return out, rs.Err()
 }
-
