@@ -33,7 +33,8 @@ type state struct {
 	Webhooks  map[string]*hookRec    `json:"webhooks"`
 	Idem      map[string]*idemRec    `json:"idempotency"`
 
-	maxObjects int // Options.MaxObjects; not saved
+	maxObjects int       // Options.MaxObjects; not saved
+	prunedAt   time.Time // when pruneIdem last looked; not saved
 }
 
 type productRec struct {
@@ -248,8 +249,13 @@ func stockKey(productID, variantID, locationID string) string {
 	return productID + "|" + variantID + "|" + locationID
 }
 
-// pruneIdem forgets idempotency keys older than idemTTL.
+// pruneIdem forgets idempotency keys older than idemTTL, looking at most once a minute (each look
+// goes over every key).
 func (st *state) pruneIdem(now time.Time) {
+	if now.Sub(st.prunedAt) < time.Minute {
+		return
+	}
+	st.prunedAt = now
 	for k, r := range st.Idem {
 		if now.Sub(r.At) > idemTTL {
 			delete(st.Idem, k)
