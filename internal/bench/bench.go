@@ -47,6 +47,7 @@ type Options struct {
 	Clients      int           // concurrent API clients of the maximum-rate phase (default 16)
 	Tenants      int           // accounts, each with its own sandbox integration, the documents are spread over (default 1)
 	MaxWorkers   int           // the app's River workers, as `serve --max-workers` (default 50)
+	MaxConns     int           // the app's PostgreSQL connections, as `serve --database-max-conns` (default 40)
 	RiverJobs    int           // no-op jobs of River's ceiling measurement (default 20000)
 	RiverWorkers int           // workers of River's ceiling measurement (default 2000 on PostgreSQL, 1000 on SQLite)
 	Timeout      time.Duration // deadline of each phase (default 10m)
@@ -188,7 +189,7 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	}
 
 	a, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: dir, DatabaseURL: dbURL, AllowPrivate: true,
-		MaxWorkers: o.MaxWorkers, CallOffAfter: domain.DefaultCallOffAfter, CheckInterval: 15 * time.Minute,
+		MaxWorkers: o.MaxWorkers, MaxConns: o.MaxConns, CallOffAfter: domain.DefaultCallOffAfter, CheckInterval: 15 * time.Minute,
 		Logger: o.Logger, Stdout: io.Discard})
 	if err != nil {
 		return res, fmt.Errorf("start posbridge: %w", err)

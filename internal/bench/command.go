@@ -36,6 +36,7 @@ func Command(ctx context.Context, args []string, getenv func(string) string, std
 	fs.IntVar(&o.Clients, "clients", 16, "concurrent API clients of the maximum-rate phase")
 	fs.IntVar(&o.Tenants, "tenants", 1, "accounts, each with its own sandbox integration, the documents are spread over")
 	fs.IntVar(&o.MaxWorkers, "max-workers", 50, "the app's background workers (as serve --max-workers)")
+	fs.IntVar(&o.MaxConns, "database-max-conns", 40, "the app's PostgreSQL connections (as serve --database-max-conns)")
 	fs.IntVar(&o.RiverJobs, "river-jobs", 20000, "no-op jobs of River's own throughput measurement")
 	fs.IntVar(&o.RiverWorkers, "river-workers", 0, "workers of River's own throughput measurement (default 2000 on PostgreSQL, 1000 on SQLite)")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "deadline of each phase")
