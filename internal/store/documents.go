@@ -172,6 +172,32 @@ func (s queries) ClaimDocument(ctx context.Context, accountID string, kind domai
 	return d, err == nil, err
 }
 
+// Synced is what a successful push writes to its document.
+type Synced struct {
+	Version       int64  // the version pushed
+	Action        string // the manual action the push carried out ("" for none)
+	IntegrationID string
+	ExternalID    string
+	ExternalURL   string // "" keeps the one the document has
+	At            time.Time
+}
+
+// MarkSynced records a successful push and gives the lease back, in one statement, when the
+// document is still at the pushed version and no other manual action was asked for meanwhile.
+// It reports false (and changes nothing) otherwise; the caller then merges under a lock.
+func (s queries) MarkSynced(ctx context.Context, accountID string, kind domain.DocKind, ref string, v Synced) (domain.Document, bool, error) {
+	d, err := scanDoc(s.q.queryRow(ctx, `UPDATE documents SET external_id = $4, integration_id = $5,
+		external_url = CASE WHEN $6 = '' THEN external_url ELSE $6 END, synced_version = $7, last_synced_at = $8,
+		last_error = '', sync_action = '', sync_status = 'synced', lease_until = 0
+		WHERE account_id = $1 AND kind = $2 AND ref = $3 AND version = $7 AND (sync_action = $9 OR sync_action = '')
+		RETURNING `+docCols,
+		accountID, string(kind), ref, v.ExternalID, v.IntegrationID, v.ExternalURL, v.Version, micros(v.At), v.Action))
+	if errors.Is(err, ErrNotFound) {
+		return d, false, nil
+	}
+	return d, err == nil, err
+}
+
 // ReleaseDocument gives the push lease back.
 func (s queries) ReleaseDocument(ctx context.Context, accountID string, kind domain.DocKind, ref string) error {
 	_, err := s.q.exec(ctx, `UPDATE documents SET lease_until = 0 WHERE account_id = $1 AND kind = $2 AND ref = $3`, accountID, string(kind), ref)
