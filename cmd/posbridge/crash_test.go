@@ -82,6 +82,24 @@ func (c *child) kill(t *testing.T) {
 	c.cmd.Wait() //nolint:errcheck // killed on purpose
 }
 
+// stop ends the process as an operator would (SIGTERM) and waits for it.
+func (c *child) stop(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the process ended badly after SIGTERM: %v\n%s", err, c.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the process did not stop within 30 s of SIGTERM")
+	}
+}
+
 type client struct {
 	t    *testing.T
 	base string
@@ -114,8 +132,8 @@ func (c client) do(method, path string, body any, out any) int {
 	return res.StatusCode
 }
 
-// TestCrashExactlyOnce queues 2,000 documents, kills the worker process with SIGKILL three times
-// while it pushes them and restarts it each time; at the end every document is synced and the
+// TestCrashExactlyOnce queues 2,000 documents, starts the worker process, kills it with SIGKILL
+// three times while it pushes them and restarts it each time; at the end every document is synced and the
 // simulator holds exactly one order per document.
 func TestCrashExactlyOnce(t *testing.T) {
 	if testing.Short() {
@@ -156,7 +174,9 @@ func TestCrashExactlyOnce(t *testing.T) {
 		t.Fatal("order sync settings")
 	}
 
-	// Queue the documents from 8 clients while the worker already works.
+	// Queue every document first, with no worker running (a worker pushes them faster than 8
+	// clients write them, so there would be little left to kill it over), then start it.
+	worker.stop(t)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
@@ -181,6 +201,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	worker = startChild(t, workerArgs...)
 
 	st, err := store.Open(context.Background(), store.Config{DatabaseURL: db.DatabaseURL})
 	if err != nil {
