@@ -693,6 +693,18 @@ func (h *appHook) seen(kind, ref, status string) bool {
 	return false
 }
 
+// seenSync tells whether a verified document.updated said the document's sync status is status.
+func (h *appHook) seenSync(kind, ref, status string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, ev := range h.events {
+		if ev.Type == "document.updated" && ev.Data.Kind == kind && ev.Data.Ref == ref && ev.Data.Sync.Status == status {
+			return true
+		}
+	}
+	return false
+}
+
 func (h *appHook) check(t *testing.T) {
 	t.Helper()
 	h.mu.Lock()
@@ -744,6 +756,10 @@ func scenCompletion(t *testing.T, e *env) {
 	}
 	poll(t, "document.updated for the invoice, the job and the linked invoice", func() bool {
 		return hook.seen("invoice", "C-inv", "paid") && hook.seen("job", "C-job", "completed") && hook.seen("invoice", "C-job-inv", "paid")
+	})
+	// The pushes themselves were announced too: the sync status became synced.
+	poll(t, "document.updated with sync status synced for the invoice and the job", func() bool {
+		return hook.seenSync("invoice", "C-inv", "synced") && hook.seenSync("job", "C-job", "synced")
 	})
 	hook.check(t)
 	// Marking complete in posbridge does not push the order again (the POS is where it happened).

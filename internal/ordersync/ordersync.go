@@ -99,12 +99,15 @@ var errCreatedMeanwhile = errors.New("the document was created meanwhile")
 func (s *Service) put(ctx context.Context, accountID string, kind domain.DocKind, ref string, in PutInput, hash string) (PutResult, error) {
 	var res PutResult
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		settings, err := tx.GetOrderSyncSettings(ctx, accountID)
+		settings, exists, err := tx.SettingsAndDocumentExists(ctx, accountID, kind, ref)
 		if err != nil {
 			return err
 		}
 		now := s.now()
-		d, err := tx.LockDocument(ctx, accountID, kind, ref)
+		d, err := domain.Document{}, store.ErrNotFound
+		if exists {
+			d, err = tx.LockDocument(ctx, accountID, kind, ref)
+		}
 		change := domain.Change{Override: in.SyncToPOS}
 		switch {
 		case errors.Is(err, store.ErrNotFound):

@@ -185,27 +185,24 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document) (done bool, e
 	}
 	pushed := d.Version
 	hist := store.HistoryEntry{Action: action, Outcome: "ok", Summary: summary}
-	// Nothing changed meanwhile (the common case): one UPDATE marks it synced.
-	var final domain.Document
+	// Nothing changed meanwhile (the common case): the document is marked synced, the history
+	// written and the webhook endpoints read in one round trip.
 	var fast bool
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		final, fast, err = tx.MarkSynced(ctx, d.AccountID, d.Kind, d.Ref, store.Synced{Version: pushed, Action: d.Sync.Action,
-			IntegrationID: i.ID, ExternalID: result.ID, ExternalURL: result.URL, At: s.now()})
-		if err != nil || !fast {
+		now := s.now()
+		hist.At = now
+		f, err := tx.FinishPush(ctx, d.AccountID, d.Kind, d.Ref, store.Synced{Version: pushed, Action: d.Sync.Action,
+			IntegrationID: i.ID, ExternalID: result.ID, ExternalURL: result.URL, At: now}, hist)
+		if fast = f.Synced; err != nil || !fast {
 			return err
 		}
-		hist.At = s.now()
-		if err := tx.AddHistory(ctx, d.AccountID, d.Kind, d.Ref, hist); err != nil {
-			return err
-		}
-		return s.publish(ctx, tx, final)
+		return s.out.PublishTo(ctx, tx, f.Endpoints, d.AccountID, domain.EventDocumentUpdated, DocumentJSONOf(f.Document))
 	})
 	if err != nil || fast {
 		return err == nil, err
 	}
 	// A newer write or another manual action came in meanwhile: merge under the row's lock.
-	final, err = s.updateTx(ctx, d, true, func(cur *domain.Document) {
+	final, err := s.updateTx(ctx, d, true, func(cur *domain.Document) {
 		now := s.now()
 		cur.Sync.ExternalID, cur.Sync.IntegrationID = result.ID, i.ID
 		if result.URL != "" {

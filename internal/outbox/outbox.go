@@ -132,6 +132,11 @@ func (o *Outbox) Publish(ctx context.Context, tx *store.Tx, accountID, eventType
 	if err != nil {
 		return fmt.Errorf("list endpoints: %w", err)
 	}
+	return o.PublishTo(ctx, tx, eps, accountID, eventType, data)
+}
+
+// PublishTo is Publish with the account's endpoints already read in the transaction.
+func (o *Outbox) PublishTo(ctx context.Context, tx *store.Tx, eps []domain.WebhookEndpoint, accountID, eventType string, data any) error {
 	now := o.now()
 	for _, ep := range eps {
 		if !ep.Wants(eventType) {

@@ -186,16 +186,58 @@ type Synced struct {
 // document is still at the pushed version and no other manual action was asked for meanwhile.
 // It reports false (and changes nothing) otherwise; the caller then merges under a lock.
 func (s queries) MarkSynced(ctx context.Context, accountID string, kind domain.DocKind, ref string, v Synced) (domain.Document, bool, error) {
-	d, err := scanDoc(s.q.queryRow(ctx, `UPDATE documents SET external_id = $4, integration_id = $5,
-		external_url = CASE WHEN $6 = '' THEN external_url ELSE $6 END, synced_version = $7, last_synced_at = $8,
-		last_error = '', sync_action = '', sync_status = 'synced', lease_until = 0
-		WHERE account_id = $1 AND kind = $2 AND ref = $3 AND version = $7 AND (sync_action = $9 OR sync_action = '')
-		RETURNING `+docCols,
-		accountID, string(kind), ref, v.ExternalID, v.IntegrationID, v.ExternalURL, v.Version, micros(v.At), v.Action))
+	d, err := scanDoc(s.q.queryRow(ctx, markSynced, markSyncedArgs(accountID, kind, ref, v)...))
 	if errors.Is(err, ErrNotFound) {
 		return d, false, nil
 	}
 	return d, err == nil, err
+}
+
+const markSynced = `UPDATE documents SET external_id = $4, integration_id = $5,
+		external_url = CASE WHEN $6 = '' THEN external_url ELSE $6 END, synced_version = $7, last_synced_at = $8,
+		last_error = '', sync_action = '', sync_status = 'synced', lease_until = 0
+		WHERE account_id = $1 AND kind = $2 AND ref = $3 AND version = $7 AND (sync_action = $9 OR sync_action = '')
+		RETURNING ` + docCols
+
+func markSyncedArgs(accountID string, kind domain.DocKind, ref string, v Synced) []any {
+	return []any{accountID, string(kind), ref, v.ExternalID, v.IntegrationID, v.ExternalURL, v.Version, micros(v.At), v.Action}
+}
+
+// FinishedPush is what FinishPush did and read.
+type FinishedPush struct {
+	Document  domain.Document
+	Synced    bool                     // false: the document moved on meanwhile; nothing was written
+	Endpoints []domain.WebhookEndpoint // the account's webhook endpoints, for document.updated
+}
+
+// FinishPush is MarkSynced, the history entry of the push (written only when MarkSynced
+// applied) and the account's webhook endpoints, in one round trip on PostgreSQL.
+func (s queries) FinishPush(ctx context.Context, accountID string, kind domain.DocKind, ref string, v Synced, h HistoryEntry) (FinishedPush, error) {
+	var f FinishedPush
+	err := s.q.batch(ctx, []step{
+		{q: markSynced, args: markSyncedArgs(accountID, kind, ref, v), row: func(r row) error {
+			var err error
+			f.Document, err = scanDoc(r)
+			f.Synced = err == nil
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			return err
+		}},
+		{q: `INSERT INTO sync_history (account_id, kind, ref, at, action, outcome, summary, error)
+			SELECT $1, $2, $3, CAST($4 AS BIGINT), $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM documents
+			WHERE account_id = $1 AND kind = $2 AND ref = $3 AND sync_status = 'synced' AND synced_version = $9 AND last_synced_at = $10)`,
+			args: []any{accountID, string(kind), ref, micros(h.At), h.Action, h.Outcome, h.Summary, h.Error, v.Version, micros(v.At)}},
+		{q: listEndpoints, args: []any{accountID}, rows: func(rs rows) error {
+			var err error
+			f.Endpoints, err = scanEndpoints(rs)
+			return err
+		}},
+	})
+	if err != nil {
+		return f, fmt.Errorf("finish push of %s/%s: %w", kind, ref, err)
+	}
+	return f, nil
 }
 
 // ReleaseDocument gives the push lease back.
@@ -255,11 +297,34 @@ func (s queries) GetOrderSyncSettings(ctx context.Context, accountID string) (do
 	if err != nil {
 		return domain.OrderSyncSettings{}, err
 	}
+	return parseSettings(accountID, &raw)
+}
+
+// parseSettings decodes saved settings over the defaults; nil is none saved.
+func parseSettings(accountID string, raw *string) (domain.OrderSyncSettings, error) {
 	st := domain.DefaultOrderSyncSettings()
-	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+	if raw == nil {
+		return st, nil
+	}
+	if err := json.Unmarshal([]byte(*raw), &st); err != nil {
 		return st, fmt.Errorf("order sync settings of %s: %w", accountID, err)
 	}
 	return st, nil
+}
+
+// SettingsAndDocumentExists reads, in one query, the account's order sync settings and whether
+// the document exists: what a write of the document needs before it inserts a new one (an
+// existing one it then locks with LockDocument).
+func (s queries) SettingsAndDocumentExists(ctx context.Context, accountID string, kind domain.DocKind, ref string) (domain.OrderSyncSettings, bool, error) {
+	var raw *string
+	var exists bool
+	err := s.q.queryRow(ctx, `SELECT (SELECT settings FROM order_sync_settings WHERE account_id = $1),
+		EXISTS (SELECT 1 FROM documents WHERE account_id = $1 AND kind = $2 AND ref = $3)`, accountID, string(kind), ref).Scan(&raw, &exists)
+	if err != nil {
+		return domain.OrderSyncSettings{}, false, err
+	}
+	st, err := parseSettings(accountID, raw)
+	return st, exists, err
 }
 
 // OrderTarget is what a push needs besides the document, read in one query: the integration
@@ -283,13 +348,8 @@ func (s queries) GetOrderTarget(ctx context.Context, accountID, integrationID st
 	if err != nil {
 		return t, err
 	}
-	t.Settings = domain.DefaultOrderSyncSettings()
-	if raw != nil {
-		if err := json.Unmarshal([]byte(*raw), &t.Settings); err != nil {
-			return t, fmt.Errorf("order sync settings of %s: %w", accountID, err)
-		}
-	}
-	return t, nil
+	t.Settings, err = parseSettings(accountID, raw)
+	return t, err
 }
 
 // prefixed qualifies each of a comma-separated column list with prefix.

@@ -196,6 +196,22 @@ type querier interface {
 	exec(ctx context.Context, q string, args ...any) (int64, error)
 	query(ctx context.Context, q string, args ...any) (rows, error)
 	queryRow(ctx context.Context, q string, args ...any) row
+	batcher
+}
+
+// step is one statement of a batch and what to do with its answer: row for a query of one row,
+// rows for a query of many, neither for a statement without rows.
+type step struct {
+	q    string
+	args []any
+	row  func(row) error
+	rows func(rows) error
+}
+
+// batcher runs statements in order: on PostgreSQL in one round trip (a pgx batch), on SQLite one
+// after the other (the database is in-process; there is no round trip to save).
+type batcher interface {
+	batch(ctx context.Context, steps []step) error
 }
 
 type rows interface {
@@ -243,6 +259,57 @@ type pgxConn interface {
 	Exec(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, q string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, q string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+func (p pgxQuerier) batch(ctx context.Context, steps []step) error {
+	b := &pgx.Batch{}
+	for _, st := range steps {
+		b.Queue(st.q, st.args...)
+	}
+	br := p.c.SendBatch(ctx, b)
+	for _, st := range steps {
+		var err error
+		switch {
+		case st.row != nil:
+			err = st.row(notFoundRow{br.QueryRow()})
+		case st.rows != nil:
+			var rs pgx.Rows
+			if rs, err = br.Query(); err == nil {
+				err = st.rows(rs)
+				rs.Close()
+			}
+		default:
+			_, err = br.Exec()
+		}
+		if err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
+}
+
+func (s sqlQuerier) batch(ctx context.Context, steps []step) error {
+	for _, st := range steps {
+		var err error
+		switch {
+		case st.row != nil:
+			err = st.row(s.queryRow(ctx, st.q, st.args...))
+		case st.rows != nil:
+			var rs rows
+			if rs, err = s.query(ctx, st.q, st.args...); err == nil {
+				err = st.rows(rs)
+				rs.Close()
+			}
+		default:
+			_, err = s.exec(ctx, st.q, st.args...)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type pgxQuerier struct{ c pgxConn }

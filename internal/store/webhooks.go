@@ -38,11 +38,17 @@ const endpointCols = `id, account_id, url, description, events, secret, created_
 
 // ListWebhookEndpoints lists the account's endpoints.
 func (s queries) ListWebhookEndpoints(ctx context.Context, accountID string) ([]domain.WebhookEndpoint, error) {
-	rs, err := s.q.query(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE account_id = $1 ORDER BY created_at, id`, accountID)
+	rs, err := s.q.query(ctx, listEndpoints, accountID)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
+	return scanEndpoints(rs)
+}
+
+const listEndpoints = `SELECT ` + endpointCols + ` FROM webhook_endpoints WHERE account_id = $1 ORDER BY created_at, id`
+
+func scanEndpoints(rs rows) ([]domain.WebhookEndpoint, error) {
 	out := []domain.WebhookEndpoint{}
 	for rs.Next() {
 		w, _, err := scanEndpoint(rs)
