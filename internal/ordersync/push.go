@@ -32,7 +32,7 @@ type pushWorker struct {
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	s, a := w.s, job.Args
 	now := s.now()
-	d, claimed, err := s.st.ClaimDocument(ctx, a.AccountID, a.DocKind, a.Ref, now, now.Add(s.Lease))
+	d, target, claimed, err := s.st.ClaimDocumentWithTarget(ctx, a.AccountID, a.DocKind, a.Ref, now, now.Add(s.Lease))
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,8 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		if d.Sync.Status != domain.SyncPending && d.Sync.Status != domain.SyncSyncing && !retrying {
 			return nil // synced already (a newer job coalesced into an earlier push), or not to be sent
 		}
-		done, err := s.pushOnce(ctx, d)
+		done, err := s.pushOnce(ctx, d, target)
+		target = nil // read afresh in a later round
 		if err != nil {
 			return s.failed(ctx, d, err, job.Attempt >= job.MaxAttempts)
 		}
@@ -95,13 +96,17 @@ func order(d domain.Document, storeID string) domain.Order {
 }
 
 // pushOnce pushes one version; done says the document is synced and its lease already released.
-func (s *Service) pushOnce(ctx context.Context, d domain.Document) (done bool, err error) {
-	target, err := s.st.GetOrderTarget(ctx, d.AccountID, d.Sync.IntegrationID)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, &connector.Error{Kind: connector.KindInvalid, Message: "the integration orders go to is gone: " + domain.NotFound("integration").Error()}
-	}
-	if err != nil {
-		return false, err
+// target is the integration and settings read with the claim, nil to read them here.
+func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store.OrderTarget) (done bool, err error) {
+	if target == nil || target.Integration.ID != d.Sync.IntegrationID {
+		t, err := s.st.GetOrderTarget(ctx, d.AccountID, d.Sync.IntegrationID)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, &connector.Error{Kind: connector.KindInvalid, Message: "the integration orders go to is gone: " + domain.NotFound("integration").Error()}
+		}
+		if err != nil {
+			return false, err
+		}
+		target = &t
 	}
 	i, settings := target.Integration, target.Settings
 	if !i.Status.Scheduled() {

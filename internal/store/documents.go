@@ -155,22 +155,13 @@ func (s queries) CountDocumentsBySync(ctx context.Context, accountID string, sta
 	return n, err
 }
 
-// ClaimDocument takes the document's push lease until the given time, when nobody holds it, and
-// marks a pending document syncing. It reports whether this caller holds it now, and the
-// document as it is then.
-func (s queries) ClaimDocument(ctx context.Context, accountID string, kind domain.DocKind, ref string, now, until time.Time) (domain.Document, bool, error) {
-	// A pending document becomes syncing in the same statement (one commit less per push), and
-	// the row comes back with it (one read less).
-	d, err := scanDoc(s.q.queryRow(ctx, `UPDATE documents SET lease_until = $4,
+// claimDocument takes the document's push lease until $4 when nobody holds it (a lease ends at
+// $5, now); a pending document becomes syncing in the same statement (one commit less per push),
+// and the row comes back with it (one read less).
+const claimDocument = `UPDATE documents SET lease_until = $4,
 		sync_status = CASE WHEN sync_status = 'pending' THEN 'syncing' ELSE sync_status END
 		WHERE account_id = $1 AND kind = $2 AND ref = $3 AND lease_until < $5
-		RETURNING `+docCols,
-		accountID, string(kind), ref, micros(until), micros(now)))
-	if errors.Is(err, ErrNotFound) {
-		return d, false, nil
-	}
-	return d, err == nil, err
-}
+		RETURNING ` + docCols
 
 // Synced is what a successful push writes to its document.
 type Synced struct {
@@ -182,17 +173,9 @@ type Synced struct {
 	At            time.Time
 }
 
-// MarkSynced records a successful push and gives the lease back, in one statement, when the
-// document is still at the pushed version and no other manual action was asked for meanwhile.
-// It reports false (and changes nothing) otherwise; the caller then merges under a lock.
-func (s queries) MarkSynced(ctx context.Context, accountID string, kind domain.DocKind, ref string, v Synced) (domain.Document, bool, error) {
-	d, err := scanDoc(s.q.queryRow(ctx, markSynced, markSyncedArgs(accountID, kind, ref, v)...))
-	if errors.Is(err, ErrNotFound) {
-		return d, false, nil
-	}
-	return d, err == nil, err
-}
-
+// markSynced records a successful push and gives the lease back when the document is still at
+// the pushed version and no other manual action was asked for meanwhile; otherwise it changes
+// nothing and returns no row.
 const markSynced = `UPDATE documents SET external_id = $4, integration_id = $5,
 		external_url = CASE WHEN $6 = '' THEN external_url ELSE $6 END, synced_version = $7, last_synced_at = $8,
 		last_error = '', sync_action = '', sync_status = 'synced', lease_until = 0
@@ -210,8 +193,11 @@ type FinishedPush struct {
 	Endpoints []domain.WebhookEndpoint // the account's webhook endpoints, for document.updated
 }
 
-// FinishPush is MarkSynced, the history entry of the push (written only when MarkSynced
-// applied) and the account's webhook endpoints, in one round trip on PostgreSQL.
+// FinishPush records a successful push in one round trip on PostgreSQL: when the document is
+// still at the pushed version and no other manual action was asked for meanwhile, it is marked
+// synced (order linked, lease given back) and the push's history entry is written; and the
+// account's webhook endpoints are read (for document.updated). When the document moved on,
+// nothing is written and Synced is false: the caller merges under the row's lock.
 func (s queries) FinishPush(ctx context.Context, accountID string, kind domain.DocKind, ref string, v Synced, h HistoryEntry) (FinishedPush, error) {
 	var f FinishedPush
 	err := s.q.batch(ctx, []step{
@@ -339,17 +325,59 @@ type OrderTarget struct {
 // settings (the defaults when none were saved); an integration of another account is
 // ErrNotFound.
 func (s queries) GetOrderTarget(ctx context.Context, accountID, integrationID string) (OrderTarget, error) {
+	return scanOrderTarget(accountID, s.q.queryRow(ctx, orderTarget+` AND i.id = $2`, accountID, integrationID))
+}
+
+var orderTarget = `SELECT ` + prefixed("i.", integrationCols) + `, i.credentials, o.settings
+	FROM integrations i LEFT JOIN order_sync_settings o ON o.account_id = i.account_id
+	WHERE i.account_id = $1`
+
+func scanOrderTarget(accountID string, r row) (OrderTarget, error) {
 	var t OrderTarget
 	var raw *string
 	var err error
-	t.Integration, err = scanIntegration(s.q.queryRow(ctx, `SELECT `+prefixed("i.", integrationCols)+`, i.credentials, o.settings
-		FROM integrations i LEFT JOIN order_sync_settings o ON o.account_id = i.account_id
-		WHERE i.account_id = $1 AND i.id = $2`, accountID, integrationID), &t.SealedCredentials, &raw)
-	if err != nil {
+	if t.Integration, err = scanIntegration(r, &t.SealedCredentials, &raw); err != nil {
 		return t, err
 	}
 	t.Settings, err = parseSettings(accountID, raw)
 	return t, err
+}
+
+// ClaimDocumentWithTarget takes the document's push lease until the given time, when nobody holds
+// it, and marks a pending document syncing. It reports whether this caller holds it now, with the
+// document as it is then and GetOrderTarget for the integration the document names, all in one
+// round trip on PostgreSQL. target is nil when the claim failed, the document names no
+// integration or the integration is gone (GetOrderTarget then tells which).
+func (s queries) ClaimDocumentWithTarget(ctx context.Context, accountID string, kind domain.DocKind, ref string, now, until time.Time) (domain.Document, *OrderTarget, bool, error) {
+	var d domain.Document
+	var t *OrderTarget
+	claimed := false
+	err := s.q.batch(ctx, []step{
+		{q: claimDocument, args: []any{accountID, string(kind), ref, micros(until), micros(now)}, row: func(r row) error {
+			var err error
+			d, err = scanDoc(r)
+			claimed = err == nil
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			return err
+		}},
+		{q: orderTarget + ` AND i.id = (SELECT integration_id FROM documents WHERE account_id = $1 AND kind = $2 AND ref = $3)`,
+			args: []any{accountID, string(kind), ref}, row: func(r row) error {
+				ot, err := scanOrderTarget(accountID, r)
+				if err == nil {
+					t = &ot
+				}
+				if errors.Is(err, ErrNotFound) {
+					return nil
+				}
+				return err
+			}},
+	})
+	if err != nil || !claimed {
+		return d, nil, false, err
+	}
+	return d, t, true, nil
 }
 
 // prefixed qualifies each of a comma-separated column list with prefix.

@@ -94,11 +94,11 @@ func TestStoreTenantScopeAndTimeline(t *testing.T) {
 	})
 }
 
-// TestPushLeaseAndMarkSynced walks one push through the store: the claim returns the row and
-// holds the lease, a second claim is refused, MarkSynced refuses a row that moved on (another
-// version, another manual action) and changes nothing, and on the pushed version it records the
-// order and gives the lease back.
-func TestPushLeaseAndMarkSynced(t *testing.T) {
+// TestPushLeaseAndFinish walks one push through the store: the claim returns the row and the
+// order target and holds the lease, a second claim is refused, FinishPush refuses a row that
+// moved on (another version, another manual action) and writes nothing, and on the pushed
+// version it records the order, writes the history and gives the lease back.
+func TestPushLeaseAndFinish(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		st := open(t, db)
 		ctx := context.Background()
@@ -106,48 +106,65 @@ func TestPushLeaseAndMarkSynced(t *testing.T) {
 		if err := st.CreateAccount(ctx, domain.Account{ID: "acct_a", Name: "A", CreatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
+		if err := st.CreateIntegration(ctx, domain.Integration{ID: "int_1", AccountID: "acct_a", Type: "sandbox",
+			Status: domain.StatusHealthy, CreatedAt: now, UpdatedAt: now}, "sealed-creds", "sealed-secret"); err != nil {
+			t.Fatal(err)
+		}
 		d := domain.Document{AccountID: "acct_a", Kind: domain.KindInvoice, Ref: "INV-1", Version: 2, CreatedAt: now, UpdatedAt: now,
 			DocContent: domain.DocContent{Status: "issued", Lines: []domain.DocLine{}},
-			Sync:       domain.DocSync{Status: domain.SyncPending, AutoSync: true, Action: "resync", ExternalID: "ord_1"}}
+			Sync:       domain.DocSync{Status: domain.SyncPending, AutoSync: true, Action: "resync", ExternalID: "ord_1", IntegrationID: "int_1"}}
 		if created, err := st.InsertDocument(ctx, d); err != nil || !created {
 			t.Fatalf("insert: %v %v", created, err)
 		}
 		if created, err := st.InsertDocument(ctx, d); err != nil || created {
 			t.Fatalf("second insert of one ref: created %v, %v", created, err)
 		}
-		got, ok, err := st.ClaimDocument(ctx, "acct_a", domain.KindInvoice, "INV-1", now, now.Add(time.Minute))
+		got, target, ok, err := st.ClaimDocumentWithTarget(ctx, "acct_a", domain.KindInvoice, "INV-1", now, now.Add(time.Minute))
 		if err != nil || !ok || got.Sync.Status != domain.SyncSyncing || got.Version != 2 || got.Sync.ExternalID != "ord_1" {
 			t.Fatalf("claim: %v %v %+v", ok, err, got.Sync)
 		}
-		if _, ok, err := st.ClaimDocument(ctx, "acct_a", domain.KindInvoice, "INV-1", now.Add(time.Second), now.Add(time.Minute)); err != nil || ok {
+		if target == nil || target.Integration.ID != "int_1" || target.Integration.Status != domain.StatusHealthy ||
+			target.SealedCredentials != "sealed-creds" || target.Settings != domain.DefaultOrderSyncSettings() {
+			t.Fatalf("the claim's order target: %+v", target)
+		}
+		if _, _, ok, err := st.ClaimDocumentWithTarget(ctx, "acct_a", domain.KindInvoice, "INV-1", now.Add(time.Second), now.Add(time.Minute)); err != nil || ok {
 			t.Fatalf("second claim while leased: %v %v", ok, err)
 		}
 		v := store.Synced{Version: 1, Action: "resync", IntegrationID: "int_1", ExternalID: "ord_1", At: now}
-		if _, ok, err := st.MarkSynced(ctx, "acct_a", domain.KindInvoice, "INV-1", v); err != nil || ok {
-			t.Fatalf("mark synced with an older version: %v %v", ok, err)
+		h := store.HistoryEntry{At: now, Action: "update", Outcome: "ok", Summary: "Updated order ord_1"}
+		history := func() int {
+			hs, err := st.ListHistory(ctx, "acct_a", domain.KindInvoice, "INV-1", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(hs)
+		}
+		if f, err := st.FinishPush(ctx, "acct_a", domain.KindInvoice, "INV-1", v, h); err != nil || f.Synced {
+			t.Fatalf("finish a push of an older version: %v %v", f.Synced, err)
 		}
 		v.Version, v.Action = 2, "new"
-		if _, ok, err := st.MarkSynced(ctx, "acct_a", domain.KindInvoice, "INV-1", v); err != nil || ok {
-			t.Fatalf("mark synced while another action is asked for: %v %v", ok, err)
+		if f, err := st.FinishPush(ctx, "acct_a", domain.KindInvoice, "INV-1", v, h); err != nil || f.Synced {
+			t.Fatalf("finish a push while another action is asked for: %v %v", f.Synced, err)
 		}
-		if got, _ := st.GetDocument(ctx, "acct_a", domain.KindInvoice, "INV-1"); got.Sync.Status != domain.SyncSyncing || got.Sync.Action != "resync" {
-			t.Fatalf("a refused MarkSynced changed the row: %+v", got.Sync)
+		if got, _ := st.GetDocument(ctx, "acct_a", domain.KindInvoice, "INV-1"); got.Sync.Status != domain.SyncSyncing || got.Sync.Action != "resync" || history() != 0 {
+			t.Fatalf("a refused FinishPush wrote: %+v, %d history entries", got.Sync, history())
 		}
 		v.Action, v.ExternalURL = "resync", "https://pos.example/orders/ord_1"
-		got, ok, err = st.MarkSynced(ctx, "acct_a", domain.KindInvoice, "INV-1", v)
-		if err != nil || !ok {
-			t.Fatalf("mark synced: %v %v", ok, err)
+		f, err := st.FinishPush(ctx, "acct_a", domain.KindInvoice, "INV-1", v, h)
+		if err != nil || !f.Synced || len(f.Endpoints) != 0 || history() != 1 {
+			t.Fatalf("finish the push: %+v %v, %d history entries", f, err, history())
 		}
+		got = f.Document
 		if s := got.Sync; s.Status != domain.SyncSynced || s.Action != "" || s.SyncedVersion != 2 || s.IntegrationID != "int_1" ||
 			s.ExternalURL != v.ExternalURL || s.LastSyncedAt == nil || !s.LastSyncedAt.Equal(now) {
-			t.Fatalf("after MarkSynced: %+v", s)
+			t.Fatalf("after FinishPush: %+v", s)
 		}
 		// The lease went back: the next push claims at once.
-		if _, ok, err := st.ClaimDocument(ctx, "acct_a", domain.KindInvoice, "INV-1", now.Add(2*time.Second), now.Add(time.Minute)); err != nil || !ok {
-			t.Fatalf("claim after MarkSynced: %v %v", ok, err)
+		if _, _, ok, err := st.ClaimDocumentWithTarget(ctx, "acct_a", domain.KindInvoice, "INV-1", now.Add(2*time.Second), now.Add(time.Minute)); err != nil || !ok {
+			t.Fatalf("claim after FinishPush: %v %v", ok, err)
 		}
 		// Another account's ref is not found.
-		if _, ok, err := st.ClaimDocument(ctx, "acct_b", domain.KindInvoice, "INV-1", now.Add(time.Hour), now.Add(2*time.Hour)); err != nil || ok {
+		if _, _, ok, err := st.ClaimDocumentWithTarget(ctx, "acct_b", domain.KindInvoice, "INV-1", now.Add(time.Hour), now.Add(2*time.Hour)); err != nil || ok {
 			t.Fatalf("claim from another account: %v %v", ok, err)
 		}
 	})
