@@ -43,7 +43,7 @@ import (
 type Options struct {
 	DatabaseURL  string        // postgres://... runs on PostgreSQL in a fresh schema; empty: SQLite
 	DataDir      string        // parent of the run's temporary data directory; empty: the system's temp dir
-	Docs         int           // documents per sync phase (default 2000)
+	Docs         int           // documents per sync phase (default 5000)
 	Clients      int           // concurrent API clients of the maximum-rate phase (default 16)
 	Tenants      int           // accounts, each with its own sandbox integration, the documents are spread over (default 1)
 	MaxWorkers   int           // the app's River workers, as `serve --max-workers` (default 50)
@@ -130,7 +130,7 @@ type Targets struct {
 
 func (o *Options) defaults() {
 	if o.Docs <= 0 {
-		o.Docs = 2000
+		o.Docs = 5000
 	}
 	if o.Clients <= 0 {
 		o.Clients = 16

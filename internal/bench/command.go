@@ -32,7 +32,7 @@ func Command(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fs.StringVar(&o.DatabaseURL, "database-url", "", "a postgres:// URL: run in a fresh schema there (dropped at the end); empty: SQLite")
 	fs.StringVar(&o.DataDir, "data-dir", "", "where the run's temporary data directory is made (default: the system's temp dir)")
-	fs.IntVar(&o.Docs, "docs", 2000, "invoices per sync phase")
+	fs.IntVar(&o.Docs, "docs", 5000, "invoices per sync phase (a few seconds of work at least, or the figures are noise)")
 	fs.IntVar(&o.Clients, "clients", 16, "concurrent API clients of the maximum-rate phase")
 	fs.IntVar(&o.Tenants, "tenants", 1, "accounts, each with its own sandbox integration, the documents are spread over")
 	fs.IntVar(&o.MaxWorkers, "max-workers", 50, "the app's background workers (as serve --max-workers)")

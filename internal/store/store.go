@@ -167,10 +167,12 @@ type Tx struct {
 // InTx runs fn in one transaction, committed when fn returns nil and rolled back otherwise.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if s.pool != nil {
-		ptx, err := s.pool.Begin(ctx)
+		conn, err := s.pool.Acquire(ctx)
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
+		defer conn.Release() // a connection left inside a transaction is closed, not reused
+		ptx := &pgTx{conn: conn.Conn()}
 		defer ptx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
 		if err := fn(&Tx{queries: queries{q: pgxQuerier{ptx}, dialect: Postgres}, Raw: ptx}); err != nil {
 			return err

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -166,6 +167,88 @@ func TestPushLeaseAndFinish(t *testing.T) {
 		// Another account's ref is not found.
 		if _, _, ok, err := st.ClaimDocumentWithTarget(ctx, "acct_b", domain.KindInvoice, "INV-1", now.Add(time.Hour), now.Add(2*time.Hour)); err != nil || ok {
 			t.Fatalf("claim from another account: %v %v", ok, err)
+		}
+	})
+}
+
+// TestTransactions checks InTx on both databases, PostgreSQL's transaction beginning with its
+// first statement included: whichever kind of statement comes first (a row, a batch, a plain
+// statement, a query of rows), a commit keeps every write and an error rolls all of them back; a
+// failing first statement leaves nothing behind; a transaction without statements commits.
+func TestTransactions(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		st := open(t, db)
+		ctx := context.Background()
+		now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+		accounts := func() int {
+			n := 0
+			for _, id := range []string{"acct_1", "acct_2", "acct_3", "acct_4", "acct_5"} {
+				if _, err := st.GetAccount(ctx, id); err == nil {
+					n++
+				}
+			}
+			return n
+		}
+		boom := errors.New("boom")
+		firsts := map[string]func(tx *store.Tx) error{
+			"row": func(tx *store.Tx) error { _, err := tx.GetOrderSyncSettings(ctx, "acct_x"); return err },
+			"batch": func(tx *store.Tx) error {
+				_, err := tx.FinishPush(ctx, "acct_x", domain.KindInvoice, "none", store.Synced{}, store.HistoryEntry{})
+				return err
+			},
+			"exec": func(tx *store.Tx) error {
+				return tx.CreateAccount(ctx, domain.Account{ID: "acct_5", Name: "5", CreatedAt: now})
+			},
+			"rows": func(tx *store.Tx) error { _, err := tx.ListWebhookEndpoints(ctx, "acct_x"); return err },
+		}
+		for name, first := range firsts {
+			// Rolled back: nothing stays.
+			err := st.InTx(ctx, func(tx *store.Tx) error {
+				if err := first(tx); err != nil {
+					return err
+				}
+				if err := tx.CreateAccount(ctx, domain.Account{ID: "acct_1", Name: "1", CreatedAt: now}); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) || accounts() != 0 {
+				t.Fatalf("%s first, rolled back: %v, %d accounts", name, err, accounts())
+			}
+		}
+		// Committed: every write stays.
+		for name, first := range firsts {
+			if err := st.InTx(ctx, func(tx *store.Tx) error {
+				if err := first(tx); err != nil {
+					return err
+				}
+				return tx.CreateAccount(ctx, domain.Account{ID: "acct_" + map[string]string{"row": "1", "batch": "2", "exec": "3", "rows": "4"}[name], Name: name, CreatedAt: now})
+			}); err != nil {
+				t.Fatalf("%s first, committed: %v", name, err)
+			}
+		}
+		if accounts() != 5 {
+			t.Fatalf("after four commits: %d accounts, want 5", accounts())
+		}
+		// A failing first statement (a duplicate key): the error comes back, nothing stays, and the
+		// next transaction works.
+		err := st.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.CreateAccount(ctx, domain.Account{ID: "acct_1", Name: "again", CreatedAt: now}); err != nil {
+				return err
+			}
+			return tx.CreateAccount(ctx, domain.Account{ID: "acct_6", Name: "6", CreatedAt: now})
+		})
+		if err == nil {
+			t.Fatal("a duplicate account was created")
+		}
+		if _, err := st.GetAccount(ctx, "acct_6"); err == nil {
+			t.Fatal("a write after a failed first statement stayed")
+		}
+		if err := st.InTx(ctx, func(*store.Tx) error { return nil }); err != nil {
+			t.Fatalf("a transaction without statements: %v", err)
+		}
+		if a, err := st.GetAccount(ctx, "acct_1"); err != nil || a.Name != "row" {
+			t.Fatalf("acct_1 after all: %+v %v", a, err)
 		}
 	})
 }
