@@ -82,22 +82,39 @@ func riverNoop(ctx context.Context, st *store.Store, jobs, workers, clients int,
 
 func measureNoop[TTx any](ctx context.Context, c *river.Client[TTx], jobs, workers, clients int, timeout time.Duration) (RiverResult, error) {
 	res := RiverResult{Jobs: jobs, Workers: workers, Clients: clients}
-	if clients > 0 {
-		return measureNoopFed(ctx, c, res, timeout)
-	}
-	t0 := time.Now()
-	const batch = 1000
-	params := make([]river.InsertManyParams, 0, batch)
-	for done := 0; done < jobs; done += batch {
-		params = params[:0]
-		for i := done; i < min(done+batch, jobs); i++ {
-			params = append(params, river.InsertManyParams{Args: noopArgs{}, InsertOpts: &river.InsertOpts{Queue: noopQueue}})
+	// feed inserts the jobs: all at once before the client starts, or, with clients, one per
+	// transaction from that many goroutines once it has started.
+	feed := func(ctx context.Context) error {
+		const batch = 1000
+		params := make([]river.InsertManyParams, 0, batch)
+		for done := 0; done < jobs; done += batch {
+			params = params[:0]
+			for i := done; i < min(done+batch, jobs); i++ {
+				params = append(params, river.InsertManyParams{Args: noopArgs{}, InsertOpts: &river.InsertOpts{Queue: noopQueue}})
+			}
+			if _, err := c.InsertMany(ctx, params); err != nil {
+				return err
+			}
 		}
-		if _, err := c.InsertMany(ctx, params); err != nil {
+		return nil
+	}
+	if clients > 0 {
+		feed = func(ctx context.Context) error {
+			return forEach(ctx, clients, make([]int, jobs), func(ctx context.Context, _ int) error {
+				_, err := c.Insert(ctx, noopArgs{}, &river.InsertOpts{Queue: noopQueue})
+				return err
+			})
+		}
+	}
+	insertErr := make(chan error, 1)
+	t0 := time.Now()
+	if clients == 0 {
+		if err := feed(ctx); err != nil {
 			return res, fmt.Errorf("insert no-op jobs: %w", err)
 		}
+		res.InsertSeconds = time.Since(t0).Seconds()
+		insertErr = nil // nothing more to wait for
 	}
-	res.InsertSeconds = time.Since(t0).Seconds()
 
 	events, cancel := c.SubscribeConfig(&river.SubscribeConfig{ChanSize: jobs + 64,
 		Kinds: []river.EventKind{river.EventKindJobCompleted, river.EventKindJobFailed}})
@@ -111,59 +128,16 @@ func measureNoop[TTx any](ctx context.Context, c *river.Client[TTx], jobs, worke
 		defer cancel()
 		c.Stop(sctx) //nolint:errcheck // every job is done; a slow stop changes no figure
 	}()
+	if clients > 0 {
+		t0 = t1 // fed: the time runs from the first insert
+		ictx, stopInserts := context.WithCancel(ctx)
+		defer stopInserts()
+		go func() { insertErr <- feed(ictx) }()
+	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	var last time.Time
 	for n := 0; n < jobs; {
-		select {
-		case ev := <-events:
-			if ev.Kind != river.EventKindJobCompleted {
-				return res, fmt.Errorf("a no-op job failed: %v", ev.Job.Errors)
-			}
-			if ev.Job.Queue == noopQueue {
-				n++
-				last = time.Now()
-			}
-		case <-deadline.C:
-			return res, fmt.Errorf("only %d of %d no-op jobs were worked within %s", n, jobs, timeout)
-		case <-ctx.Done():
-			return res, ctx.Err()
-		}
-	}
-	res.WorkSeconds = last.Sub(t1).Seconds()
-	res.JobsPerSec = float64(jobs) / res.WorkSeconds
-	return res, nil
-}
-
-// measureNoopFed is measureNoop with the jobs inserted one per transaction by res.Clients
-// goroutines while the client works them.
-func measureNoopFed[TTx any](ctx context.Context, c *river.Client[TTx], res RiverResult, timeout time.Duration) (RiverResult, error) {
-	events, cancel := c.SubscribeConfig(&river.SubscribeConfig{ChanSize: res.Jobs + 64,
-		Kinds: []river.EventKind{river.EventKindJobCompleted, river.EventKindJobFailed}})
-	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		return res, fmt.Errorf("start the no-op client: %w", err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		c.Stop(sctx) //nolint:errcheck // every job is done; a slow stop changes no figure
-	}()
-	ictx, stopInserts := context.WithCancel(ctx)
-	defer stopInserts()
-	insertErr := make(chan error, 1)
-	t0 := time.Now()
-	go func() {
-		jobs := make([]int, res.Jobs)
-		insertErr <- forEach(ictx, res.Clients, jobs, func(ctx context.Context, _ int) error {
-			_, err := c.Insert(ctx, noopArgs{}, &river.InsertOpts{Queue: noopQueue})
-			return err
-		})
-	}()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	var last time.Time
-	for n := 0; n < res.Jobs; {
 		select {
 		case ev := <-events:
 			if ev.Kind != river.EventKindJobCompleted {
@@ -180,12 +154,12 @@ func measureNoopFed[TTx any](ctx context.Context, c *river.Client[TTx], res Rive
 			res.InsertSeconds = time.Since(t0).Seconds()
 			insertErr = nil
 		case <-deadline.C:
-			return res, fmt.Errorf("only %d of %d no-op jobs were worked within %s", n, res.Jobs, timeout)
+			return res, fmt.Errorf("only %d of %d no-op jobs were worked within %s", n, jobs, timeout)
 		case <-ctx.Done():
 			return res, ctx.Err()
 		}
 	}
-	res.WorkSeconds = last.Sub(t0).Seconds()
-	res.JobsPerSec = float64(res.Jobs) / res.WorkSeconds
+	res.WorkSeconds = last.Sub(t1).Seconds()
+	res.JobsPerSec = float64(jobs) / res.WorkSeconds
 	return res, nil
 }
