@@ -303,14 +303,16 @@ func parseSettings(accountID string, raw *string) (domain.OrderSyncSettings, err
 // existing one it then locks with LockDocument).
 func (s queries) SettingsAndDocumentExists(ctx context.Context, accountID string, kind domain.DocKind, ref string) (domain.OrderSyncSettings, bool, error) {
 	var raw *string
-	var exists bool
+	var version *int64
+	// A scalar subquery, not EXISTS: PostgreSQL plans EXISTS for its first row, and on a table
+	// without statistics yet it took a sequential scan for that.
 	err := s.q.queryRow(ctx, `SELECT (SELECT settings FROM order_sync_settings WHERE account_id = $1),
-		EXISTS (SELECT 1 FROM documents WHERE account_id = $1 AND kind = $2 AND ref = $3)`, accountID, string(kind), ref).Scan(&raw, &exists)
+		(SELECT version FROM documents WHERE account_id = $1 AND kind = $2 AND ref = $3)`, accountID, string(kind), ref).Scan(&raw, &version)
 	if err != nil {
 		return domain.OrderSyncSettings{}, false, err
 	}
 	st, err := parseSettings(accountID, raw)
-	return st, exists, err
+	return st, version != nil, err
 }
 
 // OrderTarget is what a push needs besides the document, read in one query: the integration

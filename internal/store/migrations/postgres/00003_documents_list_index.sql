@@ -7,6 +7,11 @@
 DROP INDEX documents_list;
 CREATE INDEX documents_list ON documents (account_id, updated_at);
 
+-- A sandbox tenant's state is sealed (encrypted): compressing it on every save costs CPU for
+-- nothing.
+ALTER TABLE sandbox_state ALTER COLUMN state SET STORAGE EXTERNAL;
+
 -- +goose Down
+ALTER TABLE sandbox_state ALTER COLUMN state SET STORAGE EXTENDED;
 DROP INDEX documents_list;
 CREATE INDEX documents_list ON documents (account_id, kind, updated_at);
