@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
 
 	"modernc.org/sqlite"
 )
@@ -30,7 +31,12 @@ func (d cachingDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{Conn: c, stmts: map[string]*cachedStmt{}}, nil
+	fc, ok := c.(fullConn)
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("the SQLite driver's connection (%T) lacks a method posbridge relies on", c)
+	}
+	return &cachingConn{fullConn: fc, stmts: map[string]*cachedStmt{}}, nil
 }
 
 // cachedStmt is a statement prepared on one connection; busy while rows of it are open (a
@@ -43,7 +49,7 @@ type cachedStmt struct {
 // cachingConn is used by one goroutine at a time (database/sql's guarantee), so its map needs no
 // lock.
 type cachingConn struct {
-	driver.Conn
+	fullConn
 	stmts map[string]*cachedStmt
 }
 
@@ -59,8 +65,6 @@ type fullConn interface {
 	driver.Validator
 }
 
-func (c *cachingConn) full() fullConn { return c.Conn.(fullConn) }
-
 // stmt returns q's prepared statement, preparing it the first time; nil when the cache is full
 // or the statement is in use. (A script of several statements is cached too: modernc then parses
 // it statement by statement on each run, as it would uncached.)
@@ -74,7 +78,7 @@ func (c *cachingConn) stmt(ctx context.Context, q string) (*cachedStmt, error) {
 	if len(c.stmts) >= maxCachedStmts {
 		return nil, nil
 	}
-	s, err := c.full().PrepareContext(ctx, q)
+	s, err := c.fullConn.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +101,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.N
 		return nil, err
 	}
 	if cs == nil {
-		return c.full().ExecContext(ctx, q, args)
+		return c.fullConn.ExecContext(ctx, q, args)
 	}
 	res, err := cs.s.(driver.StmtExecContext).ExecContext(ctx, args)
 	if err != nil {
@@ -112,7 +116,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, q string, args []driver.
 		return nil, err
 	}
 	if cs == nil {
-		return c.full().QueryContext(ctx, q, args)
+		return c.fullConn.QueryContext(ctx, q, args)
 	}
 	r, err := cs.s.(driver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
@@ -128,26 +132,14 @@ func (c *cachingConn) QueryContext(ctx context.Context, q string, args []driver.
 	}}, nil
 }
 
-func (c *cachingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	return c.full().PrepareContext(ctx, q)
-}
-
-func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.full().BeginTx(ctx, opts)
-}
-
-func (c *cachingConn) Ping(ctx context.Context) error { return c.full().Ping(ctx) }
-
-func (c *cachingConn) ResetSession(ctx context.Context) error { return c.full().ResetSession(ctx) }
-
-func (c *cachingConn) IsValid() bool { return c.full().IsValid() }
+// PrepareContext, BeginTx, Ping, ResetSession and IsValid are modernc's own (embedded).
 
 func (c *cachingConn) Close() error {
 	for q, cs := range c.stmts {
 		cs.s.Close()
 		delete(c.stmts, q)
 	}
-	return c.Conn.Close()
+	return c.fullConn.Close()
 }
 
 // fullRows is what modernc's rows offer.
