@@ -14,9 +14,10 @@ import (
 // sandboxPersister keeps the Sandbox POS's tenants in the database, so its orders survive a
 // restart. Tenants are keyed by a hash of their API key and their state is encrypted: the key a
 // merchant typed never lands on disk. It is a sandbox.DeferredPersister: a change only marks the
-// tenant, and the tenant's whole state is encoded and written at most every flushEvery, and on
-// close; so an order costs the sandbox the same whether the tenant holds ten orders or ten
-// thousand. A crash loses at most the last flushEvery of sandbox changes.
+// tenant, and the tenant's whole state is encoded and written at most every flushEvery (a second
+// per MiB of state for big tenants, up to maxFlushEvery), and on close; so an order costs the
+// sandbox the same whether the tenant holds ten orders or ten thousand. A crash loses at most
+// that long of sandbox changes.
 type sandboxPersister struct {
 	st  *store.Store
 	box *secrets.Box
@@ -29,7 +30,10 @@ type sandboxPersister struct {
 	once    sync.Once
 }
 
-const flushEvery = time.Second
+const (
+	flushEvery    = time.Second
+	maxFlushEvery = 10 * time.Second
+)
 
 func newSandboxPersister(st *store.Store, box *secrets.Box) *sandboxPersister {
 	p := &sandboxPersister{st: st, box: box, pending: map[string]func() ([]byte, error){}, wake: make(chan struct{}, 1),
@@ -79,6 +83,7 @@ func (p *sandboxPersister) Changed(apiKey string, encode func() ([]byte, error))
 
 func (p *sandboxPersister) loop() {
 	defer close(p.stopped)
+	wait := flushEvery
 	for {
 		select {
 		case <-p.done:
@@ -90,13 +95,21 @@ func (p *sandboxPersister) loop() {
 		case <-p.done:
 			p.flush()
 			return
-		case <-time.After(flushEvery):
+		case <-time.After(wait):
 		}
-		p.flush()
+		wait = flushWait(p.flush())
 	}
 }
 
-func (p *sandboxPersister) flush() {
+// flushWait is how long changes wait before a save when the last save wrote size bytes: a
+// second for each MiB, from flushEvery up to maxFlushEvery, so that a big tenant (thousands of
+// orders) is not rewritten in full every second.
+func flushWait(size int) time.Duration {
+	return min(max(flushEvery, time.Duration(size>>20)*time.Second), maxFlushEvery)
+}
+
+// flush writes every pending tenant and returns the size of the biggest state written.
+func (p *sandboxPersister) flush() (biggest int) {
 	p.mu.Lock()
 	batch := p.pending
 	p.pending = map[string]func() ([]byte, error){}
@@ -112,6 +125,7 @@ func (p *sandboxPersister) flush() {
 		}
 		if err == nil {
 			err = p.st.SaveSandboxState(ctx, kh, sealed, time.Now())
+			biggest = max(biggest, len(sealed))
 		}
 		if err != nil {
 			p.mu.Lock()
@@ -121,6 +135,7 @@ func (p *sandboxPersister) flush() {
 			p.mu.Unlock()
 		}
 	}
+	return biggest
 }
 
 // Close writes what is pending and stops the flusher.
