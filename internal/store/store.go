@@ -2,6 +2,11 @@
 // default) or PostgreSQL (pgx v5), the same schema on both (migrations run by goose at start), and
 // the account id in every query so one tenant never reads another's rows. Queries are written once
 // with $n placeholders, which both databases accept. Times are stored as Unix microseconds.
+//
+// Round trips are the cost that counts: on SQLite every statement stays prepared on its
+// connection (sqlitedriver.go); on PostgreSQL a transaction's BEGIN travels with its first
+// statement (pgtx.go) and statements that do not depend on each other go as one pgx batch
+// (the batcher of a query; FinishPush, ClaimDocumentWithTarget).
 package store
 
 import (
