@@ -22,6 +22,7 @@ package bench
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,6 +38,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/app"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/store"
 )
 
 // Options tune one run. The zero value of every field but Docs picks a default.
@@ -58,7 +60,8 @@ type Options struct {
 
 // Result is what a run measured; --json prints it as one object.
 type Result struct {
-	Database string     `json:"database"` // sqlite or postgres
+	Database string     `json:"database"`               // sqlite or postgres
+	TLS      bool       `json:"database_tls,omitempty"` // the PostgreSQL connection is encrypted (sslmode)
 	Docs     int        `json:"docs"`
 	Started  time.Time  `json:"started_at"`
 	Seconds  float64    `json:"seconds"` // the whole run
@@ -206,6 +209,12 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		}
 	}()
 
+	if a.Store.Dialect() == store.Postgres {
+		if res.TLS, err = usesTLS(ctx, a.Store); err != nil {
+			return res, err
+		}
+	}
+
 	// 1. River's own throughput on no-op jobs, on the same database, before the sync phases.
 	fmt.Fprintf(o.Progress, "river: %d no-op jobs, %d workers ...\n", o.RiverJobs, o.RiverWorkers)
 	if res.River, err = riverNoop(ctx, a.Store, o.RiverJobs, o.RiverWorkers, 0, o.Logger, o.Timeout); err != nil {
@@ -279,6 +288,17 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	res.Targets.E2EShareCeilingMet = res.Targets.E2EShareOfRiver >= res.Targets.E2EShareTarget
 	res.Targets.P99Met = res.Latency.P99MS <= res.Targets.P99TargetMS
 	return res, nil
+}
+
+// usesTLS tells whether the store's PostgreSQL connections are encrypted.
+func usesTLS(ctx context.Context, st *store.Store) (bool, error) {
+	c, err := st.Pool().Acquire(ctx)
+	if err != nil {
+		return false, fmt.Errorf("acquire a connection: %w", err)
+	}
+	defer c.Release()
+	_, ok := c.Conn().PgConn().Conn().(*tls.Conn)
+	return ok, nil
 }
 
 // freshSchema creates a schema of its own on the server at base and returns a URL whose

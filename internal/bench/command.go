@@ -85,6 +85,10 @@ func WriteTable(w io.Writer, r Result) error {
 	if r.PeakRSSSyncBytes > 0 {
 		sync = mib(r.PeakRSSSyncBytes)
 	}
+	db := r.Database
+	if r.TLS {
+		db += " (TLS)"
+	}
 	_, err := fmt.Fprintf(w, `posbridge bench sync: %s, %d invoices per phase, %d CPUs, %.1f s, load average %.1f -> %.1f
 
   River no-op, full queue,  %5d workers        %8.0f jobs/s   (%d jobs; insert %.2f s)
@@ -101,7 +105,7 @@ func WriteTable(w io.Writer, r Result) error {
     API answer -> document synced   p50 %6.1f ms   p99 %6.1f ms
     the PUT itself                  p50 %6.1f ms   p99 %6.1f ms
   Peak RSS                          %s (sync phases alone: %s)
-`, r.Database, r.Docs, r.CPUs, r.Seconds, r.LoadAvg[0], r.LoadAvg[1],
+`, db, r.Docs, r.CPUs, r.Seconds, r.LoadAvg[0], r.LoadAvg[1],
 		r.River.Workers, r.River.JobsPerSec, r.River.Jobs, r.River.InsertSeconds,
 		r.RiverApp.Workers, r.RiverApp.JobsPerSec, r.RiverApp.Jobs,
 		r.RiverFed.Clients, r.RiverFed.Workers, r.RiverFed.JobsPerSec, r.RiverFed.Jobs,
