@@ -149,6 +149,24 @@ func (s *Service) apply(ctx context.Context, ev store.WebhookEvent) (string, str
 	if err != nil {
 		return "", "", fmt.Errorf("read order %s: %w", ev.ObjectID, err)
 	}
+	if o.Reference != d.Ref {
+		// The order is not (or no longer) the linked document's: it must not mark that
+		// document paid or completed, and the merchant sees the broken link. The document
+		// the order does carry, when it is linked to it too, is the one to complete.
+		perr := fmt.Errorf("order %s carries reference %q, the linked %s is %q: %w", o.ID, o.Reference, d.Kind, d.Ref, notLinked(d, o.Reference))
+		if err := s.markNotLinked(ctx, d, ev.ObjectID, perr); err != nil {
+			return "", "", err
+		}
+		other, err := s.st.DocumentByExternalRef(ctx, ev.AccountID, i.ID, ev.ObjectID, o.Reference)
+		if errors.Is(err, store.ErrNotFound) {
+			return "ignored", fmt.Sprintf("order %s carries reference %q, not %s %s's: the %s is left as it is (its sync is marked failed; Send as new gives it an order of its own)",
+				o.ID, o.Reference, d.Kind, d.Ref, d.Kind), nil
+		}
+		if err != nil {
+			return "", "", err
+		}
+		d = other
+	}
 	if o.State != domain.OrderCompleted {
 		return "ignored", fmt.Sprintf("order %s is %s; nothing to do", o.ID, o.State), nil
 	}

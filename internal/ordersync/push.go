@@ -126,10 +126,22 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 	// saved before the create so a retry after a crash replays the same create.
 	if action == ActionNew || action == ActionNewVoid {
 		if action == ActionNewVoid && d.Sync.ExternalID != "" {
-			if err := sink.CancelOrder(ctx, d.Sync.ExternalID, domain.CancelVoid); err != nil && connector.KindOf(err) != connector.KindNotFound {
-				return false, fmt.Errorf("void order %s: %w", d.Sync.ExternalID, err)
+			// The old order is voided only while it is still this document's: another
+			// document's order (or one the POS lost) is left alone.
+			old, err := ownedOrder(ctx, sink, d)
+			switch {
+			case isGone(err):
+				summary = "Order " + d.Sync.ExternalID + " was not voided: it was deleted or lost in the POS; "
+			case isNotLinked(err):
+				summary = fmt.Sprintf("Order %s was not voided: it now belongs to %s; ", d.Sync.ExternalID, old.Reference)
+			case err != nil:
+				return false, err
+			default:
+				if err := sink.CancelOrder(ctx, d.Sync.ExternalID, domain.CancelVoid); err != nil && connector.KindOf(err) != connector.KindNotFound {
+					return false, fmt.Errorf("void order %s: %w", d.Sync.ExternalID, err)
+				}
+				summary = "Voided order " + d.Sync.ExternalID + "; "
 			}
-			summary = "Voided order " + d.Sync.ExternalID + "; "
 		}
 		if d, err = s.update(ctx, d, func(cur *domain.Document) {
 			cur.Sync.Generation++
@@ -165,10 +177,21 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 			result = domain.Order{ID: d.Sync.ExternalID, URL: d.Sync.ExternalURL}
 			break
 		}
+		result = domain.Order{ID: d.Sync.ExternalID, URL: d.Sync.ExternalURL}
+		_, err := ownedOrder(ctx, sink, d)
+		if isGone(err) && settings.OnCancel == string(domain.CancelDelete) {
+			// Deleting an order the POS no longer has (say the delete went through before a
+			// crash): what was asked for holds already.
+			summary += fmt.Sprintf("Order %s is no longer in the POS; nothing to delete (%s %s)", d.Sync.ExternalID, d.Kind, d.Status)
+			action = "cancel"
+			break
+		}
+		if err != nil {
+			return false, err
+		}
 		if err := sink.CancelOrder(ctx, d.Sync.ExternalID, domain.CancelMode(settings.OnCancel)); err != nil {
 			return false, fmt.Errorf("%s order %s: %w", settings.OnCancel, d.Sync.ExternalID, err)
 		}
-		result = domain.Order{ID: d.Sync.ExternalID, URL: d.Sync.ExternalURL}
 		summary += fmt.Sprintf("Order %s %s in the POS (%s %s)", d.Sync.ExternalID, pastTense(settings.OnCancel), d.Kind, d.Status)
 		action = "cancel"
 	case d.Sync.ExternalID == "":
@@ -180,6 +203,11 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 			action = "create"
 		}
 	default:
+		// One GET before every change of an existing order (never before a create): the order
+		// must still carry this document's reference.
+		if _, err := ownedOrder(ctx, sink, d); err != nil {
+			return false, err
+		}
 		if result, err = sink.UpdateOrder(ctx, o, fmt.Sprintf("%s-v%d", idempotencyKey(d), d.Version)); err != nil {
 			return false, fmt.Errorf("update order %s: %w", d.Sync.ExternalID, err)
 		}
@@ -308,7 +336,10 @@ func (s *Service) failed(ctx context.Context, d domain.Document, perr error, las
 	permanent := kind == connector.KindInvalid || kind == connector.KindNotFound || kind == connector.KindUnsupported ||
 		kind == connector.KindCredentials || kind == connector.KindConflict
 	summary := "Sync failed; retrying automatically"
-	if permanent || lastAttempt {
+	switch {
+	case isNotLinked(perr):
+		summary = "Nothing was sent: the POS order is not this " + string(d.Kind) + "'s any more; use Send as new to create a new order"
+	case permanent || lastAttempt:
 		summary = "Sync failed; use Retry once the cause is fixed"
 	}
 	if _, err := s.update(ctx, d, func(cur *domain.Document) {

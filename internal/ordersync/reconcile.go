@@ -30,7 +30,9 @@ type reconcileWorker struct {
 	s *Service
 }
 
-// Work reads the POS state of open orders and applies completions the webhooks did not bring.
+// Work reads the POS state of open orders and applies completions the webhooks did not bring;
+// an order that no longer carries its document's reference completes nothing and marks the
+// document failed.
 func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
 	s := w.s
 	docs, err := s.st.OpenOrderDocuments(ctx, 200)
@@ -47,7 +49,15 @@ func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 		if sink == nil {
 			continue
 		}
-		o, err := sink.GetOrder(ctx, d.Sync.ExternalID)
+		o, err := ownedOrder(ctx, sink, d)
+		if isNotLinked(err) {
+			// The POS lost the order or gave it to another document: the merchant sees it
+			// (failed, Send as new) instead of a link that no longer holds.
+			if err := s.markNotLinked(ctx, d, d.Sync.ExternalID, err); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			s.log.Info("reconcile: read order", "order", d.Sync.ExternalID, "err", err)
 			continue

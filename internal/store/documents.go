@@ -53,6 +53,13 @@ func (s queries) DocumentByExternalID(ctx context.Context, accountID, integratio
 		ORDER BY updated_at DESC LIMIT 1`, accountID, integrationID, externalID))
 }
 
+// DocumentByExternalRef finds the document of reference ref whose POS order has the id (when
+// several documents point at one order, the one the order carries).
+func (s queries) DocumentByExternalRef(ctx context.Context, accountID, integrationID, externalID, ref string) (domain.Document, error) {
+	return scanDoc(s.q.queryRow(ctx, `SELECT `+docCols+` FROM documents WHERE account_id = $1 AND integration_id = $2 AND external_id = $3
+		AND ref = $4 ORDER BY updated_at DESC LIMIT 1`, accountID, integrationID, externalID, ref))
+}
+
 // SaveDocument inserts or replaces a document with its sync state.
 func (s queries) SaveDocument(ctx context.Context, d domain.Document) error {
 	_, err := s.saveDocument(ctx, d, saveUpsert)

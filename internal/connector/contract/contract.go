@@ -242,6 +242,10 @@ func orders(t *testing.T, h Harness) {
 	if err != nil || len(got.Lines) != 2 {
 		t.Fatalf("after update: %+v %v", got, err)
 	}
+	// posbridge checks that an order still carries its document's reference before it changes it.
+	if got.Reference != "INV-7" || created.Reference != "INV-7" {
+		t.Fatalf("GetOrder and CreateOrder must answer the order's reference: got %q and %q, want INV-7", got.Reference, created.Reference)
+	}
 	if err := sink.CancelOrder(ctx(t), created.ID, domain.CancelVoid); err != nil {
 		t.Fatalf("cancel: %v", err)
 	}
