@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posbridge/posbridge/internal/app"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/testdb"
 )
@@ -300,4 +301,32 @@ func scenOwnerCompletion(t *testing.T, e *env) {
 	if d["status"] != "issued" || syncOf(d)["status"] != "failed" || syncOf(d)["last_error"] != notBelongs(ordB, "W-B", "invoice") {
 		t.Fatalf("W-C after W-B's order completed: %v %v", d["status"], syncOf(d))
 	}
+}
+
+// TestReconcileOwnerCheck: the reconciliation poll (no webhook arrives) neither marks a
+// document paid by an order that now carries another reference nor leaves its broken link
+// unseen: the document fails with the sentence.
+func TestReconcileOwnerCheck(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		e := start(t, db, func(c *app.Config) { c.ReconcileInterval = time.Second })
+		s := newScen(t, e, map[string]any{"mark_invoice_paid_on_completion": true})
+		// Take the webhook subscription away, so that only the poll can see the completion.
+		var sub string
+		poll(t, "webhook subscription", func() bool {
+			sub, _ = e.app.Store.WebhookSubscription(context.Background(), s.accountID, s.integration)
+			return sub != ""
+		})
+		mustStatus(t, 204, do(t, e.url, s.sbx, "DELETE", "/sandbox/api/v1/webhooks/"+sub, nil))
+		s.put("invoice", "RC-A", docBody("issued", "Service"))
+		ord := syncOf(s.waitSync("invoice", "RC-A", "synced"))["external_id"].(string)
+		s.reassign(ord, "RC-Z")
+		mustStatus(t, 200, do(t, e.url, s.sbx, "POST", "/sandbox/admin/orders/"+ord+"/complete?api_key="+s.sbx, nil))
+		d := s.waitSync("invoice", "RC-A", "failed")
+		if d["status"] != "issued" || syncOf(d)["last_error"] != notBelongs(ord, "RC-Z", "invoice") {
+			t.Fatalf("after the poll: %v %v", d["status"], syncOf(d))
+		}
+		if evs := s.events(); len(evs) != 0 {
+			t.Fatalf("a webhook arrived after all: %v", evs)
+		}
+	})
 }
