@@ -53,8 +53,16 @@ type child struct {
 
 func startChild(t *testing.T, args ...string) *child {
 	t.Helper()
-	c := &child{cmd: exec.Command(os.Args[0], "-test.run=^$"), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
-	c.cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, "\x1f"))
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, "\x1f"))
+	return startCmd(t, cmd)
+}
+
+// startCmd starts cmd as a child that the test's end stops (SIGTERM, then SIGKILL after 20 s).
+func startCmd(t *testing.T, cmd *exec.Cmd) *child {
+	t.Helper()
+	c := &child{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	args := cmd.Args
 	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("start %v: %v", args, err)
