@@ -182,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 
 	api.New(st, a.Lifecycle, a.Outbox, a.Sync, cfg.Logger).Register(mux)
 	if !cfg.NoSandbox {
-		a.sandboxState = newSandboxPersister(st, box)
+		a.sandboxState = newSandboxPersister(st, box, a.log)
 		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: a.sandboxState, Logger: cfg.Logger,
 			HTTPClient:      connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second}),
 			AllowWebhookURL: a.ownHookURL})
@@ -304,11 +304,11 @@ func (a *App) Close(ctx context.Context) error {
 	if a.Sandbox != nil {
 		a.Sandbox.Close() // lets go of held "timeout" requests and stops webhook retries
 	}
-	if a.sandboxState != nil {
-		a.sandboxState.Close() // writes the sandbox's newest state
-	}
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown(ctx))
+	}
+	if a.sandboxState != nil {
+		a.sandboxState.Close() // commits the sandbox's queued changes
 	}
 	if !a.cfg.NoWorkers {
 		errs = append(errs, a.Queue.Stop(ctx))

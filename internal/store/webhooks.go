@@ -119,20 +119,3 @@ func (s queries) ListDeliveries(ctx context.Context, accountID string, limit int
 	}
 	return out, rs.Err()
 }
-
-// LoadSandboxState reads a sandbox tenant's sealed state by the hash of its key.
-func (s queries) LoadSandboxState(ctx context.Context, keyHash string) (string, bool, error) {
-	var st string
-	err := s.q.queryRow(ctx, `SELECT state FROM sandbox_state WHERE key_hash = $1`, keyHash).Scan(&st)
-	if err == ErrNotFound {
-		return "", false, nil
-	}
-	return st, err == nil, err
-}
-
-// SaveSandboxState writes a sandbox tenant's sealed state.
-func (s queries) SaveSandboxState(ctx context.Context, keyHash, state string, now time.Time) error {
-	_, err := s.q.exec(ctx, `INSERT INTO sandbox_state (key_hash, state, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (key_hash) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`, keyHash, state, micros(now))
-	return err
-}

@@ -137,6 +137,7 @@ func (s *Server) adminOrders(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	defer s.release(t)
 	base := orderBase(r)
 	out := []wireOrder{}
 	t.view(func(st *state) {
@@ -179,6 +180,7 @@ func (s *Server) adminComplete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	defer s.release(t)
 	id, base := r.PathValue("id"), orderBase(r)
 	var (
 		out   wireOrder
@@ -197,6 +199,7 @@ func (s *Server) adminComplete(w http.ResponseWriter, r *http.Request) {
 		o.Version++
 		o.UpdatedAt = s.now()
 		st.Orders[id] = &orderRec{Seq: st.next(), N: cur.N, O: o}
+		st.mark(collOrders, id)
 		out, hooks = orderOut(o, base), s.hooksOf(st)
 		return true, nil
 	})
@@ -225,12 +228,13 @@ func (s *Server) adminSale(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	defer s.release(t)
 	var (
 		out   wireSale
 		hooks []hookRec
 	)
 	e = s.update(r.Context(), t, func(st *state) (bool, *apiError) {
-		if e := full("sales", len(st.Sales), st.maxObjects); e != nil {
+		if e := st.full("sales", len(st.Sales)); e != nil {
 			return false, e
 		}
 		storeID := in.StoreID
@@ -275,6 +279,7 @@ func (s *Server) adminDeliveries(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	defer s.release(t)
 	t.mu.Lock()
 	out := append([]Delivery{}, t.deliveries...)
 	t.mu.Unlock()
@@ -334,6 +339,7 @@ func (s *Server) orderPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not load the sandbox", http.StatusInternalServerError)
 		return
 	}
+	defer s.release(t)
 	var data struct {
 		O     wireOrder
 		Store string

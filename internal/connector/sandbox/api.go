@@ -241,7 +241,7 @@ func (st *state) saveProduct(in wireProduct, id string, now time.Time) (wireProd
 		}
 	}
 	if cur == nil {
-		if e := full("products", len(st.Products), st.maxObjects); e != nil {
+		if e := st.full("products", len(st.Products)); e != nil {
 			return wireProduct{}, e
 		}
 	}
@@ -261,6 +261,7 @@ func (st *state) saveProduct(in wireProduct, id string, now time.Time) (wireProd
 		}
 	}
 	st.Products[p.ID] = &productRec{Seq: st.next(), P: p}
+	st.mark(collProducts, p.ID)
 	return p, nil
 }
 
@@ -396,7 +397,9 @@ func (s *Server) putStock(w http.ResponseWriter, r *http.Request, t *tenant) {
 				continue
 			}
 			l.UpdatedAt = s.now()
-			st.Stock[stockKey(l.ProductID, l.VariantID, l.LocationID)] = &stockRec{Seq: st.next(), S: l}
+			sk := stockKey(l.ProductID, l.VariantID, l.LocationID)
+			st.Stock[sk] = &stockRec{Seq: st.next(), S: l}
+			st.mark(collStock, sk)
 			changed = true
 			out.Results = append(out.Results, wireItemResult{Index: i, ID: l.ProductID, Status: http.StatusOK})
 		}
@@ -493,7 +496,7 @@ func (s *Server) saveCustomer(w http.ResponseWriter, r *http.Request, t *tenant,
 			}
 		}
 		if cur == nil {
-			if e := full("customers", len(st.Customers), st.maxObjects); e != nil {
+			if e := st.full("customers", len(st.Customers)); e != nil {
 				return false, e
 			}
 		}
@@ -509,6 +512,7 @@ func (s *Server) saveCustomer(w http.ResponseWriter, r *http.Request, t *tenant,
 		}
 		c.UpdatedAt = now
 		st.Customers[c.ID] = &custRec{Seq: st.next(), C: c}
+		st.mark(collCustomers, c.ID)
 		out = c
 		return true, nil
 	})
@@ -707,6 +711,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, t *tenant, b
 		if key != "" {
 			st.pruneIdem(now)
 			st.Idem[idk] = &idemRec{BodyHash: hash, Status: status, Answer: b, At: now}
+			st.mark(collIdem, idk)
 		}
 		return true, nil
 	})
@@ -733,7 +738,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, t *tenant) 
 	}
 	base := orderBase(r)
 	s.idempotent(w, r, t, body, func(st *state) (int, any, *apiError) {
-		if e := full("orders", len(st.Orders), st.maxObjects); e != nil {
+		if e := st.full("orders", len(st.Orders)); e != nil {
 			return 0, nil, e
 		}
 		total, e := st.checkOrder(&in)
@@ -745,6 +750,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, t *tenant) 
 			CustomerID: in.CustomerID, Lines: in.Lines, Total: domain.Money{Amount: total, Currency: "EUR"},
 			Note: in.Note, Version: 1, CreatedAt: now, UpdatedAt: now}
 		st.Orders[o.ID] = &orderRec{Seq: st.next(), N: st.NextID, O: o}
+		st.mark(collOrders, o.ID)
 		return http.StatusCreated, orderOut(o, base), nil
 	})
 }
@@ -782,6 +788,7 @@ func (s *Server) putOrder(w http.ResponseWriter, r *http.Request, t *tenant) {
 		o.Version++
 		o.UpdatedAt = s.now()
 		st.Orders[id] = &orderRec{Seq: st.next(), N: cur.N, O: o}
+		st.mark(collOrders, id)
 		return http.StatusOK, orderOut(o, base), nil
 	})
 }
@@ -877,6 +884,7 @@ func (s *Server) orderAction(action string) func(http.ResponseWriter, *http.Requ
 			o.Version++
 			o.UpdatedAt = s.now()
 			st.Orders[id] = &orderRec{Seq: st.next(), N: cur.N, O: o}
+			st.mark(collOrders, id)
 			out = o
 			return true, nil
 		})
@@ -951,6 +959,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, t *tenant
 		}
 		out = wireWebhook{ID: st.newID("wh"), URL: in.URL, Topics: in.Topics, CreatedAt: s.now()}
 		st.Webhooks[out.ID] = &hookRec{W: out, Secret: in.Secret}
+		st.mark(collWebhooks, out.ID)
 		return true, nil
 	})
 	if e != nil {
@@ -967,6 +976,7 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, t *tenant
 			return false, notFound("webhook", id)
 		}
 		delete(st.Webhooks, id)
+		st.mark(collWebhooks, id)
 		return true, nil
 	})
 	if e != nil {

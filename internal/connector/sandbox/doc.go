@@ -6,9 +6,11 @@
 // Every API key starting with "sbx_" is its own sandbox tenant, created on first use with the same
 // sample data every time (two stores, a bike workshop and bar catalogue with stock, eight customers
 // and a dozen completed sales over the days before the tenant was created). The key "sbx_invalid" is
-// refused as bad credentials. A tenant's state is kept in memory once loaded and saved as JSON through
-// a Persister after each change (a DeferredPersister, as posbridge's, saves a burst of changes
-// once), so with a durable Persister sandbox orders survive restarts.
+// refused as bad credentials. A tenant's state is kept in memory once loaded. Like a real POS it commits
+// every change before answering it: the change goes to the tenant's log through a Persister
+// (posbridge's writes it to its database, grouping concurrent changes into one commit), and the
+// log is compacted into a snapshot of the whole state when it has grown as big. So an answered
+// order survives a crash (kill -9) and its id is never handed out again.
 //
 // # API
 //

@@ -5,53 +5,97 @@ import (
 	"sync"
 )
 
-// Persister keeps each tenant's state (JSON) by api key. posbridge's store implements it with a
-// table so sandbox data survives restarts; NewMemoryPersister keeps it in memory.
+// Persister keeps each tenant's state by api key, durably, as a real POS keeps its data: a
+// snapshot of the whole state and a log of the changes made since. Every change is appended to
+// the log before the request that made it is answered, so an answered change survives a crash
+// (kill -9) and an id handed out is never handed out again. posbridge's store implements it
+// with tables; NewMemoryPersister keeps it in memory.
 type Persister interface {
-	// Load returns the state saved for apiKey; found is false when there is none.
-	Load(ctx context.Context, apiKey string) (state []byte, found bool, err error)
-	// Save replaces the state saved for apiKey.
-	Save(ctx context.Context, apiKey string, state []byte) error
+	// Load returns what is saved for apiKey: the newest snapshot and the log entries after it,
+	// in order. Changes appended before Load was called are included.
+	Load(ctx context.Context, apiKey string) (Saved, error)
+	// Append queues entry as change seq of apiKey's log and returns a function that waits until
+	// it is durable (nil) or lost (an error). Appends of one key come in seq order, one after the
+	// other, and must be committed in that order.
+	Append(apiKey string, seq int64, entry []byte) (wait func() error)
+	// Compact queues state, which holds every change of apiKey's log up to seq, as the new
+	// snapshot (the log up to seq may go), and returns a function that waits until it is durable.
+	// Every change up to seq was appended before; a snapshot must never be stored before them.
+	Compact(apiKey string, seq int64, state []byte) (wait func() error)
 }
 
-// DeferredPersister is a Persister that saves on its own schedule. After a change the server does
-// not encode the tenant's state; it calls Changed with a function that encodes the state as it is
-// then, and the persister calls that function when it saves (so a burst of changes costs one
-// encoding). A tenant's state is big (every order), so this keeps a write's cost independent of
-// the number of orders; the price is that a crash loses the changes since the last save.
-type DeferredPersister interface {
-	Persister
-	// Changed tells that apiKey's state changed; encode returns it when called (from any
-	// goroutine; it takes the tenant's lock).
-	Changed(apiKey string, encode func() ([]byte, error))
+// Saved is what a Persister holds of one tenant.
+type Saved struct {
+	Found bool       // false: a tenant never saved
+	State []byte     // the snapshot (JSON)
+	Seq   int64      // the last change the snapshot holds
+	Log   []LogEntry // the changes after Seq, in order
+}
+
+// LogEntry is one change of a tenant's log.
+type LogEntry struct {
+	Seq   int64
+	Entry []byte
 }
 
 // MemoryPersister is a Persister in memory, safe for concurrent use.
 type MemoryPersister struct {
 	mu sync.Mutex
-	m  map[string][]byte
+	m  map[string]*Saved
 }
 
 // NewMemoryPersister returns an empty in-memory Persister.
 func NewMemoryPersister() *MemoryPersister {
-	return &MemoryPersister{m: map[string][]byte{}}
+	return &MemoryPersister{m: map[string]*Saved{}}
 }
+
+func done() error { return nil }
 
 // Load implements Persister.
-func (p *MemoryPersister) Load(_ context.Context, apiKey string) ([]byte, bool, error) {
+func (p *MemoryPersister) Load(_ context.Context, apiKey string) (Saved, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	b, ok := p.m[apiKey]
-	if !ok {
-		return nil, false, nil
+	s := p.m[apiKey]
+	if s == nil {
+		return Saved{}, nil
 	}
-	return append([]byte(nil), b...), true, nil
+	out := *s
+	out.Log = append([]LogEntry(nil), s.Log...)
+	return out, nil
 }
 
-// Save implements Persister.
-func (p *MemoryPersister) Save(_ context.Context, apiKey string, state []byte) error {
+// Append implements Persister.
+func (p *MemoryPersister) Append(apiKey string, seq int64, entry []byte) func() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.m[apiKey] = append([]byte(nil), state...)
-	return nil
+	s := p.m[apiKey]
+	if s == nil {
+		s = &Saved{}
+		p.m[apiKey] = s
+	}
+	s.Log = append(s.Log, LogEntry{Seq: seq, Entry: append([]byte(nil), entry...)})
+	return done
+}
+
+// Compact implements Persister.
+func (p *MemoryPersister) Compact(apiKey string, seq int64, state []byte) func() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.m[apiKey]
+	if s == nil {
+		s = &Saved{}
+		p.m[apiKey] = s
+	}
+	if s.Found && s.Seq > seq {
+		return done
+	}
+	s.Found, s.State, s.Seq = true, append([]byte(nil), state...), seq
+	kept := s.Log[:0]
+	for _, e := range s.Log {
+		if e.Seq > seq {
+			kept = append(kept, e)
+		}
+	}
+	s.Log = kept
+	return done
 }

@@ -156,6 +156,7 @@ func sampleState(apiKey string, now time.Time, nProducts int) *state {
 		}
 		st.addSale(st.Stores[i%2].ID, customer, lines, at)
 	}
+	st.changes = nil // a new tenant is saved whole
 	return st
 }
 
@@ -185,5 +186,6 @@ func (st *state) addSale(storeID, customerID string, lines []wireLine, at time.T
 		CompletedAt: at, UpdatedAt: at}
 	r := &saleRec{Seq: st.next(), S: s}
 	st.Sales[id] = r
+	st.mark(collSales, id)
 	return r
 }

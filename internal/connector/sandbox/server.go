@@ -40,9 +40,14 @@ type Options struct {
 	// AllowWebhookURL, when set, vets each URL a webhook is subscribed to (posbridge should allow
 	// only its own inbound webhook URLs, since anyone may use the sandbox). An error refuses it.
 	AllowWebhookURL func(u *url.URL) error
-	// MaxObjects caps each collection of a tenant (products, customers, orders, sales), since
-	// anyone may use the sandbox and every change saves the whole tenant; default 10000.
+	// MaxObjects caps each collection of a tenant (products, customers, orders, sales); default
+	// 10000.
 	MaxObjects int
+	// MaxStateBytes caps the size of a tenant's saved state; default 32 MiB.
+	MaxStateBytes int
+	// IdleAfter is how long a tenant unused stays in memory; default 10 minutes. Its state stays
+	// saved and is loaded again on its next use.
+	IdleAfter time.Duration
 	// SampleProducts is how many products a new tenant starts with; 0 means the 24-product
 	// catalogue of a bike workshop and bar.
 	SampleProducts int
@@ -67,6 +72,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	tenants map[string]*tenant
+	swept   time.Time         // when idle tenants were last looked for
 	tags    map[string]string // order id tag -> api key, for the order page
 	faults  map[string]*fault
 
@@ -84,9 +90,17 @@ type tenant struct {
 	once sync.Once
 	err  error
 
+	// Under Server.mu: requests (and compactions) using the tenant, and when it was last let go.
+	refs     int
+	lastUsed time.Time
+
 	mu         sync.Mutex
 	st         *state
-	saved      []byte     // the last state saved, to roll back to when a save fails
+	logSeq     int64      // the last change appended to the log
+	snapBytes  int        // size of the last snapshot
+	logBytes   int        // size of the log entries after it
+	compacting bool       // a compaction is under way
+	broken     bool       // a change was not saved: this copy is dropped and the tenant loaded again
 	deliveries []Delivery // in memory only
 }
 
@@ -121,6 +135,12 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.MaxObjects <= 0 {
 		opts.MaxObjects = 10000
+	}
+	if opts.MaxStateBytes <= 0 {
+		opts.MaxStateBytes = 32 << 20
+	}
+	if opts.IdleAfter <= 0 {
+		opts.IdleAfter = 10 * time.Minute
 	}
 	if opts.WebhookAttempts <= 0 {
 		opts.WebhookAttempts = 4
@@ -234,6 +254,7 @@ func (s *Server) api(h func(http.ResponseWriter, *http.Request, *tenant)) http.H
 			writeErr(w, errf(http.StatusInternalServerError, "internal_error", "", "could not load the sandbox"))
 			return
 		}
+		defer s.release(t)
 		h(w, r, t)
 	}
 }
@@ -256,17 +277,21 @@ func errUnauthorized() *apiError {
 }
 
 // tenantFor returns the key's tenant, loading it (or creating it with sample data) on first use.
+// The caller holds the tenant until it calls release.
 func (s *Server) tenantFor(ctx context.Context, key string) (*tenant, error) {
 	s.mu.Lock()
+	s.sweepIdle()
 	t := s.tenants[key]
 	if t == nil {
 		t = &tenant{key: key}
 		s.tenants[key] = t
 	}
+	t.refs++
 	s.mu.Unlock()
 	t.once.Do(func() { t.err = s.load(ctx, t) })
 	if t.err != nil {
 		s.mu.Lock()
+		t.refs--
 		if s.tenants[key] == t {
 			delete(s.tenants, key) // try again next time
 		}
@@ -276,29 +301,75 @@ func (s *Server) tenantFor(ctx context.Context, key string) (*tenant, error) {
 	return t, nil
 }
 
+// release lets go of a tenant got from tenantFor.
+func (s *Server) release(t *tenant) {
+	s.mu.Lock()
+	t.refs--
+	t.lastUsed = s.opts.Now()
+	s.mu.Unlock()
+}
+
+// sweepIdle drops from memory the tenants nobody used for IdleAfter (their state is saved), at
+// most once a minute. Call it under s.mu.
+func (s *Server) sweepIdle() {
+	now := s.opts.Now()
+	if now.Sub(s.swept) < min(time.Minute, s.opts.IdleAfter) {
+		return
+	}
+	s.swept = now
+	for k, t := range s.tenants {
+		if t.refs == 0 && now.Sub(t.lastUsed) >= s.opts.IdleAfter {
+			delete(s.tenants, k)
+		}
+	}
+}
+
+// Tenants tells how many tenants are in memory.
+func (s *Server) Tenants() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tenants)
+}
+
+// load reads the tenant's snapshot and replays its log, or creates it with sample data and saves
+// that before anyone sees it.
 func (s *Server) load(ctx context.Context, t *tenant) error {
-	b, found, err := s.opts.Persister.Load(ctx, t.key)
+	saved, err := s.opts.Persister.Load(ctx, t.key)
 	if err != nil {
 		return fmt.Errorf("load sandbox state: %w", err)
 	}
 	var st *state
-	if found {
+	if saved.Found {
 		st = &state{}
-		if err := json.Unmarshal(b, st); err != nil {
+		if err := json.Unmarshal(saved.State, st); err != nil {
 			return fmt.Errorf("decode sandbox state: %w", err)
 		}
 		st.fixMaps()
+		t.logSeq, t.snapBytes = saved.Seq, len(saved.State)
+		for _, e := range saved.Log {
+			if e.Seq <= t.logSeq {
+				continue
+			}
+			if err := st.apply(e.Entry); err != nil {
+				return err
+			}
+			t.logSeq = e.Seq
+			t.logBytes += len(e.Entry)
+		}
 	} else {
 		st = sampleState(t.key, s.now(), s.opts.SampleProducts)
-		if b, err = st.encode(0); err != nil {
+		b, err := st.encode(0)
+		if err != nil {
 			return fmt.Errorf("encode sandbox state: %w", err)
 		}
-		if err := s.opts.Persister.Save(ctx, t.key, b); err != nil {
+		if err := s.opts.Persister.Compact(t.key, 0, b)(); err != nil {
 			return fmt.Errorf("save new sandbox state: %w", err)
 		}
+		t.snapBytes = len(b)
 	}
-	st.maxObjects = s.opts.MaxObjects
-	t.st, t.saved = st, b
+	st.maxObjects, st.maxBytes = s.opts.MaxObjects, s.opts.MaxStateBytes
+	st.size = t.snapBytes + t.logBytes
+	t.st = st
 	s.mu.Lock()
 	s.tags[st.Tag] = t.key
 	s.mu.Unlock()
@@ -314,49 +385,102 @@ func (t *tenant) view(fn func(st *state)) {
 	fn(t.st)
 }
 
+// compactMin is the least log a tenant gathers before it is compacted into a snapshot.
+const compactMin = 256 << 10
+
 // update runs fn on the tenant's state under its lock. fn reports whether it changed the state;
-// it must not change it when it returns an error. A changed state is saved; when saving fails the
-// change is rolled back and a 500 answered. A DeferredPersister is only told of the change.
+// it must not change it when it returns an error, and it marks every record it sets or deletes.
+// The changes go to the tenant's log as one entry, and update returns once that entry is
+// durable: an answered change survives a crash. Concurrent updates of one tenant are applied
+// one after the other but wait for the disk together (the persister commits them in one go).
+// When the log has grown as big as the snapshot, a compaction writes a new snapshot in the
+// background, so a change costs the same however many orders the tenant holds.
 func (s *Server) update(ctx context.Context, t *tenant, fn func(st *state) (changed bool, err *apiError)) *apiError {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	if t.broken {
+		t.mu.Unlock()
+		return errReloading()
+	}
+	t.st.changes = t.st.changes[:0]
 	changed, aerr := fn(t.st)
 	if aerr != nil || !changed {
+		t.st.changes = t.st.changes[:0]
+		t.mu.Unlock()
 		return aerr
 	}
-	if dp, ok := s.opts.Persister.(DeferredPersister); ok {
-		dp.Changed(t.key, t.encode)
-		return nil
-	}
-	b, err := t.st.encode(len(t.saved))
-	if err == nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err = s.opts.Persister.Save(sctx, t.key, b)
-		cancel()
-	}
+	entry, err := t.st.logEntry()
 	if err != nil {
-		s.log.Error("save sandbox state", "err", err)
-		old := &state{}
-		if uerr := json.Unmarshal(t.saved, old); uerr == nil {
-			old.fixMaps()
-			old.maxObjects = t.st.maxObjects
-			t.st = old
-		}
+		t.broken = true
+		t.mu.Unlock()
+		s.drop(t)
+		s.log.Error("encode sandbox change", "err", err)
 		return errf(http.StatusInternalServerError, "internal_error", "", "could not save the sandbox state")
 	}
-	t.saved = b
+	t.logSeq++
+	wait := s.opts.Persister.Append(t.key, t.logSeq, entry)
+	t.logBytes += len(entry)
+	t.st.size += len(entry)
+	compact := !t.compacting && t.logBytes >= max(compactMin, t.snapBytes)
+	if compact {
+		t.compacting = true
+		s.mu.Lock()
+		t.refs++
+		s.mu.Unlock()
+	}
+	t.mu.Unlock()
+	if compact {
+		go s.compact(t)
+	}
+	if err := wait(); err != nil {
+		s.log.Error("save sandbox change", "err", err)
+		t.mu.Lock()
+		t.broken = true
+		t.mu.Unlock()
+		s.drop(t)
+		return errf(http.StatusInternalServerError, "internal_error", "", "could not save the sandbox state")
+	}
 	return nil
 }
 
-// encode returns the tenant's state as it is now, for a DeferredPersister.
-func (t *tenant) encode() ([]byte, error) {
+func errReloading() *apiError {
+	return errf(http.StatusServiceUnavailable, "unavailable", "", "the sandbox is reloading its data; try again")
+}
+
+// drop forgets a broken tenant: its next use loads it again from what was saved.
+func (s *Server) drop(t *tenant) {
+	s.mu.Lock()
+	if s.tenants[t.key] == t {
+		delete(s.tenants, t.key)
+	}
+	s.mu.Unlock()
+}
+
+// compact writes the tenant's whole state as its new snapshot, which lets the persister drop
+// the log up to it. The caller took a reference for it.
+func (s *Server) compact(t *tenant) {
+	defer s.release(t)
+	t.mu.Lock()
+	if t.broken {
+		t.compacting = false
+		t.mu.Unlock()
+		return
+	}
+	b, err := t.st.encode(t.snapBytes)
+	seq, logBytes := t.logSeq, t.logBytes
+	t.mu.Unlock()
+	if err == nil {
+		err = s.opts.Persister.Compact(t.key, seq, b)()
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	b, err := t.st.encode(len(t.saved))
-	if err == nil {
-		t.saved = b
+	t.compacting = false
+	if err != nil {
+		s.log.Error("compact sandbox state", "err", err)
+		return
 	}
-	return b, err
+	t.snapBytes = len(b)
+	t.logBytes -= logBytes
+	t.st.size = t.snapBytes + t.logBytes
 }
 
 // takeFault consumes one injected fault of the key, if any.
@@ -414,12 +538,18 @@ func errf(status int, code, field, format string, args ...any) *apiError {
 	return &apiError{status: status, code: code, field: field, message: fmt.Sprintf(format, args...)}
 }
 
-// full refuses a new object when a tenant's collection holds max already.
-func full(what string, n, max int) *apiError {
-	if n < max {
-		return nil
+// full refuses a new object when a tenant's collection holds maxObjects already, or its saved
+// state has reached maxBytes. The error names the limit.
+func (st *state) full(what string, n int) *apiError {
+	if n >= st.maxObjects {
+		return errf(http.StatusUnprocessableEntity, "sandbox_full", "",
+			"this sandbox holds %d %s, the most it keeps (limit: %d %s per sandbox)", n, what, st.maxObjects, what)
 	}
-	return errf(http.StatusUnprocessableEntity, "sandbox_full", "", "this sandbox holds %d %s, the most it keeps; use another api key", n, what)
+	if st.maxBytes > 0 && st.size >= st.maxBytes {
+		return errf(http.StatusUnprocessableEntity, "sandbox_full", "",
+			"this sandbox holds %d MiB of data, the most it keeps (limit: %d MiB per sandbox)", st.size>>20, st.maxBytes>>20)
+	}
+	return nil
 }
 
 func invalid(field, format string, args ...any) *apiError {

@@ -467,17 +467,17 @@ func TestUpdatedSinceFilter(t *testing.T) {
 	}
 }
 
-// failingPersister fails saves while fail is set.
+// failingPersister loses appended changes while fail is set.
 type failingPersister struct {
 	*MemoryPersister
 	fail atomic.Bool
 }
 
-func (f *failingPersister) Save(ctx context.Context, key string, b []byte) error {
+func (f *failingPersister) Append(key string, seq int64, b []byte) func() error {
 	if f.fail.Load() {
-		return errors.New("disk full")
+		return func() error { return errors.New("disk full") }
 	}
-	return f.MemoryPersister.Save(ctx, key, b)
+	return f.MemoryPersister.Append(key, seq, b)
 }
 
 func TestFailedSaveRollsBack(t *testing.T) {
@@ -505,9 +505,9 @@ type loadFailPersister struct {
 	fails atomic.Int32
 }
 
-func (f *loadFailPersister) Load(ctx context.Context, key string) ([]byte, bool, error) {
+func (f *loadFailPersister) Load(ctx context.Context, key string) (Saved, error) {
 	if f.fails.Add(-1) >= 0 {
-		return nil, false, errors.New("database away")
+		return Saved{}, errors.New("database away")
 	}
 	return f.MemoryPersister.Load(ctx, key)
 }

@@ -34,7 +34,30 @@ type state struct {
 	Idem      map[string]*idemRec    `json:"idempotency"`
 
 	maxObjects int       // Options.MaxObjects; not saved
+	maxBytes   int       // Options.MaxStateBytes; not saved
+	size       int       // about how many bytes the tenant's saved state and log hold; not saved
 	prunedAt   time.Time // when pruneIdem last looked; not saved
+	changes    []change  // what the running update changed, for its log entry; not saved
+}
+
+// change names one record an update set or deleted.
+type change struct{ coll, key string }
+
+// The collections of a state, as named in the snapshot and in log entries.
+const (
+	collProducts  = "products"
+	collStock     = "stock"
+	collCustomers = "customers"
+	collOrders    = "orders"
+	collSales     = "sales"
+	collWebhooks  = "webhooks"
+	collIdem      = "idempotency"
+)
+
+// mark records that the record key of coll was set or deleted by the running update. Every
+// change to a collection must be marked: only marked records reach the log.
+func (st *state) mark(coll, key string) {
+	st.changes = append(st.changes, change{coll, key})
 }
 
 type productRec struct {
