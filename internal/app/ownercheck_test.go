@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -33,6 +35,7 @@ func TestOrderOwnerCheck(t *testing.T) {
 			{"deleted_order", scenOwnerGone},
 			{"cancel_of_foreign_order", scenOwnerCancel},
 			{"completion_of_foreign_order", scenOwnerCompletion},
+			{"create_replayed_after_an_edit", scenCreateReplayedAfterEdit},
 		} {
 			t.Run(sc.name, func(t *testing.T) {
 				t.Parallel()
@@ -329,4 +332,33 @@ func TestReconcileOwnerCheck(t *testing.T) {
 			t.Fatalf("a webhook arrived after all: %v", evs)
 		}
 	})
+}
+
+// scenCreateReplayedAfterEdit: a create reached the POS and the process died before it recorded
+// the order; the document was edited meanwhile, so the retry's body differs and the POS refuses
+// the idempotency key. The push finds the order by its reference and brings it up to date: one
+// order, at the latest version.
+func scenCreateReplayedAfterEdit(t *testing.T, e *env) {
+	s := newScen(t, e, nil)
+	s.put("invoice", "KR-1", with(docBody("issued", "Service"), "sync_to_pos", false))
+	// The dead process's create, with the key posbridge uses for this document's first order.
+	h := sha256.Sum256([]byte(fmt.Sprintf("posbridge/%s/invoice/KR-1/0", s.accountID)))
+	key := "pb-" + hex.EncodeToString(h[:16])
+	stores := mustStatus(t, 200, do(t, e.url, s.sbx, "GET", "/sandbox/api/v1/stores", nil)).json(t)["data"].([]any)
+	body := map[string]any{"reference": "KR-1", "store_id": stores[0].(map[string]any)["id"], "note": "invoice KR-1",
+		"lines": []map[string]any{{"name": "Service", "quantity": "1", "unit_price": map[string]any{"amount": 2500, "currency": "EUR"}}}}
+	first := mustStatus(t, 201, do(t, e.url, s.sbx, "POST", "/sandbox/api/v1/orders", body, "Idempotency-Key", key)).json(t)["id"].(string)
+
+	s.put("invoice", "KR-1", docBody("issued", "Service", "Chain")) // its auto-sync is off: not sent
+	s.must(202, "POST", "/api/v1/documents/invoice/KR-1/sync/resync", nil)
+	d := s.waitSync("invoice", "KR-1", "synced")
+	if syncOf(d)["external_id"] != first {
+		t.Fatalf("linked to %v, want the earlier attempt's order %s", syncOf(d)["external_id"], first)
+	}
+	if o := s.apiOrder(first); len(o.Lines) != 2 || o.Reference != "KR-1" {
+		t.Fatalf("the order: %+v", o)
+	}
+	if n := len(s.orders()); n != 1 {
+		t.Fatalf("%d sandbox orders, want 1", n)
+	}
 }

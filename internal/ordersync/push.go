@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -195,7 +196,27 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 		summary += fmt.Sprintf("Order %s %s in the POS (%s %s)", d.Sync.ExternalID, pastTense(settings.OnCancel), d.Kind, d.Status)
 		action = "cancel"
 	case d.Sync.ExternalID == "":
-		if result, err = sink.CreateOrder(ctx, o, idempotencyKey(d)); err != nil {
+		result, err = sink.CreateOrder(ctx, o, idempotencyKey(d))
+		if keyReused(err) {
+			// An earlier attempt of this create reached the POS with an older version of the
+			// document, and the process died before it recorded the order: the key cannot
+			// replay it with the new content. The order carries the reference; bring it up
+			// to date instead of creating a second one.
+			found, ferr := sink.FindOrderByReference(ctx, d.Ref)
+			if ferr != nil {
+				return false, fmt.Errorf("create order: %w (and the order of the earlier attempt was not found: %v)", err, ferr)
+			}
+			o.ID = found.ID
+			if result, err = sink.UpdateOrder(ctx, o, fmt.Sprintf("%s-v%d", idempotencyKey(d), d.Version)); err != nil {
+				return false, fmt.Errorf("update order %s of an earlier attempt: %w", found.ID, err)
+			}
+			summary += fmt.Sprintf("Created order %s (by an earlier attempt) and brought it up to date: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
+			if action == "" || action == ActionResync {
+				action = "create"
+			}
+			break
+		}
+		if err != nil {
 			return false, fmt.Errorf("create order: %w", err)
 		}
 		summary += fmt.Sprintf("Created order %s: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
@@ -252,6 +273,13 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 		}
 	}, hist)
 	return err == nil && final.Sync.Status == domain.SyncSynced, err
+}
+
+// keyReused tells whether the POS refused a create because its idempotency key was used with
+// another body (the sandbox's idempotency_key_reused, Square's IDEMPOTENCY_KEY_REUSED).
+func keyReused(err error) bool {
+	var ce *connector.Error
+	return errors.As(err, &ce) && strings.EqualFold(ce.Code, "idempotency_key_reused")
 }
 
 func pastTense(mode string) string {
