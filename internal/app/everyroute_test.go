@@ -75,7 +75,9 @@ func allRoutes(t *testing.T) []route {
 func requestFields(t *testing.T, method, path string) []string {
 	var doc struct {
 		Paths      map[string]map[string]json.RawMessage
-		Components struct{ Schemas map[string]struct{ Properties map[string]any } }
+		Components struct {
+			Schemas map[string]struct{ Properties map[string]any }
+		}
 	}
 	if err := json.Unmarshal(api.OpenAPI(), &doc); err != nil {
 		t.Fatal(err)
