@@ -26,7 +26,8 @@ type HTTPOptions struct {
 const MaxResponseBytes = 16 << 20
 
 // ErrForbiddenHost is returned when a merchant-supplied host resolves to an address
-// posbridge refuses to call (loopback, private, link-local, metadata).
+// posbridge refuses to call (loopback, private, link-local, metadata, and every IPv6 form that
+// embeds or routes to IPv4; see AddrRefusal).
 var ErrForbiddenHost = errors.New("provider host is not allowed: it resolves to a loopback, private, link-local or metadata address")
 
 // NewHTTPClient returns the client connectors use: bounded time, no redirects to other hosts,
@@ -72,40 +73,10 @@ func guardControl(network, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrForbiddenHost, host)
 	}
-	if !PublicAddr(ip) {
-		return fmt.Errorf("%w: %s", ErrForbiddenHost, ip)
+	if r := AddrRefusal(ip); r != "" {
+		return fmt.Errorf("%w: %s is a %s", ErrForbiddenHost, ip, r)
 	}
 	return nil
-}
-
-// PublicAddr tells whether ip is an address posbridge may call on a merchant's behalf.
-func PublicAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsValid() || ip.IsUnspecified() || ip.IsLoopback() || ip.IsPrivate() ||
-		ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() ||
-		ip.IsInterfaceLocalMulticast() {
-		return false
-	}
-	for _, p := range forbiddenPrefixes {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
-}
-
-var forbiddenPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),    // reserved
-	netip.MustParsePrefix("fc00::/7"),       // unique local
-	netip.MustParsePrefix("fd00:ec2::/32"),  // cloud metadata (IPv6)
-	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64 may reach private v4
-	netip.MustParsePrefix("2001:db8::/32"),  // documentation
-	netip.MustParsePrefix("169.254.0.0/16"), // link-local, metadata 169.254.169.254
-	netip.MustParsePrefix("255.255.255.255/32"),
 }
 
 // ReadBody reads at most MaxResponseBytes of a response body and closes it.
