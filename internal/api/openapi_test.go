@@ -999,7 +999,7 @@ func oasStartLive(t *testing.T, db testdb.Target) *oasLive {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	out := outbox.New(st, box, outbox.Config{Logger: log})
+	out := outbox.New(st, box, outbox.Config{Logger: log, AllowPrivate: true})
 	lc := lifecycle.New(st, box, out, lifecycle.Config{Providers: registry.All(), SelfURL: base, AllowPrivate: true, Logger: log})
 	sy := ordersync.New(st, lc, out, log)
 	workers := river.NewWorkers()

@@ -156,7 +156,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if !cfg.NoSandbox {
 		sandboxes = a.sandboxStores(providers, mux)
 	}
-	a.Outbox = outbox.New(st, box, outbox.Config{SMTP: cfg.SMTP, Logger: cfg.Logger,
+	a.Outbox = outbox.New(st, box, outbox.Config{SMTP: cfg.SMTP, Logger: cfg.Logger, AllowPrivate: cfg.AllowPrivate,
 		HTTPClient: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: cfg.AllowPrivate, Timeout: 15 * time.Second})})
 	a.Lifecycle = lifecycle.New(st, box, a.Outbox, lifecycle.Config{Providers: providers, CallOffAfter: cfg.CallOffAfter,
 		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), HookBaseURL: cfg.PublicURL, Sandboxes: sandboxes, AllowPrivate: cfg.AllowPrivate, Logger: cfg.Logger, Registerer: a.Metrics})
