@@ -192,7 +192,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	mac.Write([]byte("posbridge console csrf"))
 	csrfKey := mac.Sum(nil)
 	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, CSRFKey: csrfKey,
-		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version})
+		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version, Registerer: a.Metrics})
 	if err != nil {
 		st.Close()
 		return nil, err

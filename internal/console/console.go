@@ -32,6 +32,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
@@ -65,6 +67,7 @@ type Deps struct {
 	SecureCookies bool               // set the Secure attribute (posbridge behind HTTPS)
 	Logger        *slog.Logger
 	Version       string
+	Registerer    prometheus.Registerer // where the console's metrics go (nil: not exported)
 }
 
 // Console serves the merchant console's pages.
@@ -74,7 +77,7 @@ type Console struct {
 	pages  map[string]*template.Template
 	static fs.FS
 	now    func() time.Time
-	logins *loginLimiter
+	logins *loginThrottle
 
 	dummyOnce sync.Once
 	dummyHash string // checked when an unknown email logs in, so timing does not tell
@@ -98,7 +101,8 @@ func New(d Deps) (*Console, error) {
 	if d.Version == "" {
 		d.Version = "dev"
 	}
-	c := &Console{d: d, log: d.Logger, pages: map[string]*template.Template{}, now: time.Now, logins: newLoginLimiter()}
+	c := &Console{d: d, log: d.Logger, pages: map[string]*template.Template{}, now: time.Now}
+	c.logins = newLoginThrottle(d.Store, func() time.Time { return c.now() }, d.Registerer)
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: parse layout: %w", err)
