@@ -131,15 +131,25 @@ func StatusOf(code domain.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case domain.CodeUnsupported:
 		return http.StatusUnprocessableEntity
+	case domain.CodeUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var de *domain.Error
-	if !errors.As(err, &de) {
+	switch {
+	case errors.As(err, &de):
+	case store.IsUnavailable(err):
+		a.log.Warn("api request: the database does not answer", "method", r.Method, "path", r.URL.Path, "err", err)
+		de = &domain.Error{Code: domain.CodeUnavailable, Message: "the database does not answer for the moment; retry after the seconds in Retry-After"}
+	default:
 		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		de = &domain.Error{Code: domain.CodeInternal, Message: "internal error; the server log has the details"}
+	}
+	if de.Code == domain.CodeUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(store.UnavailableRetryAfter))
 	}
 	body := map[string]any{"code": de.Code, "message": de.Message}
 	if de.Field != "" {

@@ -53,7 +53,7 @@ var oasCodes = []domain.Code{
 	domain.CodeBadRequest, domain.CodeInvalid, domain.CodeUnauthorized, domain.CodeForbidden,
 	domain.CodeNotFound, domain.CodeConflict, domain.CodeTooLarge, domain.CodeInactiveExists,
 	domain.CodeNicknameRequired, domain.CodeCalledOff, domain.CodeInactive, domain.CodeUnsupported,
-	domain.CodeInternal,
+	domain.CodeUnavailable, domain.CodeInternal,
 }
 
 var oasStatuses = []domain.Status{
@@ -643,7 +643,7 @@ func TestOpenAPIErrorBodies(t *testing.T) {
 	a := oasAPI()
 	req := httptest.NewRequest("GET", "/api/v1/integrations", nil)
 	errs := map[string]error{
-		"plain error":     errors.New("database is locked"),
+		"plain error":     errors.New("no such column: x"),
 		"wrapped invalid": fmtWrap(domain.Invalid("credentials.api_key", "API key is required")),
 		"inactive_exists": &domain.Error{Code: domain.CodeInactiveExists, Message: "an inactive Sandbox POS integration exists",
 			Details: map[string]any{"inactive_ids": []string{"int_a", "int_b"}}},

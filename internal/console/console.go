@@ -28,6 +28,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -353,6 +354,13 @@ func (c *Console) notFound(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (c *Console) serverError(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	if store.IsUnavailable(err) {
+		c.log.Warn("console: the database does not answer", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(store.UnavailableRetryAfter))
+		c.errorPage(w, r, s, http.StatusServiceUnavailable, "Try again in a moment",
+			"posbridge cannot reach its database right now. Nothing was changed; try again in a few seconds.")
+		return
+	}
 	c.log.Error("console: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	c.errorPage(w, r, s, http.StatusInternalServerError, "Something went wrong",
 		"posbridge could not complete this request. The details are in the server log; try again in a moment.")
