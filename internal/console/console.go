@@ -37,6 +37,7 @@ import (
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/retention"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
@@ -65,6 +66,7 @@ type Deps struct {
 	SecureCookies bool               // set the Secure attribute (posbridge behind HTTPS)
 	Logger        *slog.Logger
 	Version       string
+	Retention     retention.Policy // how long history is kept, said on the history pages
 }
 
 // Console serves the merchant console's pages.
@@ -95,6 +97,7 @@ func New(d Deps) (*Console, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	d.Retention = d.Retention.WithDefaults()
 	if d.Version == "" {
 		d.Version = "dev"
 	}
