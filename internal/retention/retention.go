@@ -191,7 +191,8 @@ type Result struct {
 }
 
 // Prune removes rows older than their window from every history table, a batch at a time,
-// until nothing old is left or the budget is spent (then Result.More is true).
+// until nothing old is left or the budget is spent (then Result.More is true). Each statement
+// deletes at most BatchSize rows and commits on its own.
 func (s *Service) Prune(ctx context.Context) (Result, error) {
 	res := Result{Deleted: map[store.HistoryTable]int64{}}
 	deadline := time.Now().Add(s.cfg.Budget)
@@ -199,10 +200,6 @@ func (s *Service) Prune(ctx context.Context) (Result, error) {
 	for _, t := range store.HistoryTables {
 		before := now.Add(-s.cfg.Window(t))
 		for {
-			if time.Now().After(deadline) {
-				res.More = true
-				return res, nil
-			}
 			n, err := s.st.PruneHistory(ctx, t, before, s.cfg.BatchSize)
 			if err != nil {
 				return res, err
@@ -210,7 +207,11 @@ func (s *Service) Prune(ctx context.Context) (Result, error) {
 			res.Deleted[t] += n
 			s.pruned.WithLabelValues(string(t)).Add(float64(n))
 			if n < int64(s.cfg.BatchSize) {
-				break
+				break // nothing old left in this table
+			}
+			if time.Now().After(deadline) {
+				res.More = true // a batch always runs, so every run makes progress
+				return res, nil
 			}
 		}
 	}
@@ -223,10 +224,10 @@ type PruneArgs struct{}
 // Kind implements river.JobArgs.
 func (PruneArgs) Kind() string { return "prune_history" }
 
-// insertOpts keeps at most one prune_history job waiting or running: a run that snoozes is
-// not joined by the next periodic one.
-func insertOpts() *river.InsertOpts {
-	return &river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+// InsertOpts keeps at most one prune_history job waiting or running, however it is inserted:
+// a run that snoozes is not joined by the next periodic one.
+func (PruneArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
 		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 		rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
 }
@@ -237,7 +238,7 @@ func (s *Service) Register(w *river.Workers) { river.AddWorker(w, &pruneWorker{s
 // PeriodicJobs runs prune_history every interval, and once when the workers start.
 func (s *Service) PeriodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(s.cfg.Interval),
-		func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, insertOpts() },
+		func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
 		&river.PeriodicJobOpts{RunOnStart: true})}
 }
 
