@@ -38,12 +38,13 @@ func pruneSQL(t HistoryTable, d Dialect) (string, error) {
 	default:
 		return "", fmt.Errorf("no such history table %q", t)
 	}
-	lock := ""
+	pick := fmt.Sprintf(`SELECT %[1]s FROM %[2]s WHERE %[3]s < $1%[4]s ORDER BY %[3]s LIMIT $2`, key, t, at, filter)
 	if d == Postgres {
-		lock = ` FOR UPDATE SKIP LOCKED`
+		// An array, not IN (subquery): PostgreSQL would hash-join IN against a scan of the
+		// whole table; = ANY of an array is one primary key look-up per row.
+		return fmt.Sprintf(`DELETE FROM %s WHERE %s = ANY(ARRAY(%s FOR UPDATE SKIP LOCKED))%s`, t, key, pick, filter), nil
 	}
-	return fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE %[3]s < $1%[4]s ORDER BY %[3]s LIMIT $2%[5]s)%[4]s`,
-		t, key, at, filter, lock), nil
+	return fmt.Sprintf(`DELETE FROM %s WHERE %s IN (%s)%s`, t, key, pick, filter), nil
 }
 
 // PruneHistory deletes at most limit rows of the table that are older than before (pending
