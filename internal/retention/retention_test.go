@@ -201,3 +201,60 @@ func prunedMetric(t *testing.T, reg *prometheus.Registry, tb store.HistoryTable)
 	t.Fatalf("no posbridge_retention_pruned_rows_total{table=%q}", tb)
 	return 0
 }
+
+// BenchmarkPruneVsInsert: how fast prune_history removes rows compared with how fast the app
+// writes them (one timeline insert per statement, the baseline in the same run), and the
+// longest single prune statement, which is the longest any row lock (or SQLite's connection)
+// is held. Run with -bench PruneVsInsert -benchtime 1x.
+func BenchmarkPruneVsInsert(b *testing.B) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			var db testdb.Target
+			if name == "sqlite" {
+				db = testdb.SQLite(b)
+			} else {
+				db = testdb.Postgres(b)
+			}
+			ctx := context.Background()
+			st, err := store.Open(ctx, store.Config{DataDir: db.DataDir, DatabaseURL: db.DatabaseURL})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			if err := st.Migrate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			if err := st.CreateAccount(ctx, domain.Account{ID: "acct_1", Name: "Shop", CreatedAt: base}); err != nil {
+				b.Fatal(err)
+			}
+			const rows = 20000
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				for j := 0; j < rows; j++ {
+					if err := st.AddTimeline(ctx, domain.TimelineEntry{AccountID: "acct_1", At: base.Add(time.Duration(j) * time.Millisecond),
+						Kind: "k", Actor: "system", Message: "an entry of some length, like a check's outcome"}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				insert := time.Since(start)
+				start = time.Now()
+				var longest time.Duration
+				for {
+					t0 := time.Now()
+					n, err := st.PruneHistory(ctx, store.TimelineTable, base.Add(time.Hour), 1000)
+					if err != nil {
+						b.Fatal(err)
+					}
+					longest = max(longest, time.Since(t0))
+					if n < 1000 {
+						break
+					}
+				}
+				prune := time.Since(start)
+				b.ReportMetric(insert.Seconds()/prune.Seconds(), "prune_speed/insert_speed")
+				b.ReportMetric(float64(longest.Microseconds())/1000, "longest_batch_ms")
+			}
+		})
+	}
+}
