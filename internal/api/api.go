@@ -23,6 +23,7 @@ import (
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/retention"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
@@ -43,11 +44,13 @@ type API struct {
 	sync    *ordersync.Service
 	log     *slog.Logger
 	hookURL func(integrationID string) string // the URL providers sign (Square), "" = as received
+	// Retention says how far back history goes (retained_since in the history lists).
+	Retention retention.Policy
 }
 
 // New returns the API.
 func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, sync *ordersync.Service, log *slog.Logger) *API {
-	return &API{st: st, lc: lc, out: out, sync: sync, log: log, hookURL: lc.HookURL}
+	return &API{st: st, lc: lc, out: out, sync: sync, log: log, hookURL: lc.HookURL, Retention: retention.Policy{}.WithDefaults()}
 }
 
 // Route is one entry of the routes table (also checked against the OpenAPI document).
@@ -383,7 +386,7 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request, acct string) erro
 	for _, e := range entries {
 		out = append(out, TimelineJSON{ID: e.ID, At: e.At, Kind: e.Kind, IntegrationID: e.IntegrationID, Actor: e.Actor, Message: e.Message})
 	}
-	resp := map[string]any{"data": out, "next_before": nil}
+	resp := map[string]any{"data": out, "next_before": nil, "retained_since": a.Retention.RetainedSince(store.TimelineTable)}
 	if len(out) == f.Limit {
 		resp["next_before"] = out[len(out)-1].ID
 	}

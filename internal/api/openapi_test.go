@@ -40,6 +40,7 @@ import (
 	"github.com/posbridge/posbridge/internal/notify"
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/retention"
 	"github.com/posbridge/posbridge/internal/secrets"
 	"github.com/posbridge/posbridge/internal/store"
 	"github.com/posbridge/posbridge/internal/testdb"
@@ -506,8 +507,8 @@ func TestOpenAPIResponseShapes(t *testing.T) {
 		{"integration with every time set", "Integration", full, true},
 		{"integration list", "IntegrationList", map[string]any{"data": []IntegrationJSON{fresh, full}}, true},
 		{"empty integration list", "IntegrationList", map[string]any{"data": []IntegrationJSON{}}, true},
-		{"timeline page", "TimelinePage", map[string]any{"data": []TimelineJSON{entry}, "next_before": int64(42)}, true},
-		{"last timeline page", "TimelinePage", map[string]any{"data": []TimelineJSON{}, "next_before": nil}, true},
+		{"timeline page", "TimelinePage", map[string]any{"data": []TimelineJSON{entry}, "next_before": int64(42), "retained_since": created}, true},
+		{"last timeline page", "TimelinePage", map[string]any{"data": []TimelineJSON{}, "next_before": nil, "retained_since": created}, true},
 		{"account-wide timeline entry", "TimelineEntry", TimelineJSON{ID: 1, At: created, Kind: domain.KindWebhookEndpoint,
 			Actor: domain.ActorUser("owner@example.com"), Message: "Webhook endpoint added"}, true},
 		{"endpoint list", "WebhookEndpointList", map[string]any{"data": []EndpointJSON{endpoint}}, true},
@@ -524,7 +525,8 @@ func TestOpenAPIResponseShapes(t *testing.T) {
 		{"integration with a time that is not RFC 3339", "Integration", oasWith(t, fresh, "last_check_at", "yesterday"), false},
 		{"integration with a null created_at", "Integration", oasWith(t, fresh, "created_at", nil), false},
 		{"integration with a numeric time", "Integration", oasWith(t, fresh, "deactivated_at", 1700000000), false},
-		{"timeline page without next_before", "TimelinePage", map[string]any{"data": []TimelineJSON{}}, false},
+		{"timeline page without next_before", "TimelinePage", map[string]any{"data": []TimelineJSON{}, "retained_since": created}, false},
+		{"timeline page without retained_since", "TimelinePage", map[string]any{"data": []TimelineJSON{}, "next_before": nil}, false},
 		{"timeline id as text", "TimelineEntry", oasWith(t, entry, "id", "42"), false},
 		{"endpoint with an unknown event", "WebhookEndpoint", oasWith(t, endpoint, "events", []string{"sale.created"}), false},
 	}
@@ -788,6 +790,7 @@ func TestOpenAPIOrderSyncShapes(t *testing.T) {
 	on := settings
 	on.IntegrationID, on.AutoSync, on.SyncOnBooking, on.OnCancel = "int_1", true, "accepted", "archive"
 	yes := true
+	since := retention.Policy{Now: func() time.Time { return created }}.RetainedSince(store.SyncHistoryTable)
 
 	type sample struct {
 		name, schema string
@@ -800,14 +803,16 @@ func TestOpenAPIOrderSyncShapes(t *testing.T) {
 		{"failed document", "Document", failed, true},
 		{"document list", "DocumentList", map[string]any{"data": []ordersync.DocumentJSON{full, bare}}, true},
 		{"empty document list", "DocumentList", map[string]any{"data": []ordersync.DocumentJSON{}}, true},
-		{"sync history", "SyncHistory", map[string]any{"data": hist}, true},
-		{"empty sync history", "SyncHistory", map[string]any{"data": []store.HistoryEntry{}}, true},
+		{"sync history", "SyncHistory", map[string]any{"data": hist, "retained_since": since}, true},
+		{"empty sync history", "SyncHistory", map[string]any{"data": []store.HistoryEntry{}, "retained_since": since}, true},
+		{"sync history without retained_since", "SyncHistory", map[string]any{"data": hist}, false},
 		{"default settings", "OrderSyncSettings", settings, true},
 		{"settings turned on", "OrderSyncSettings", on, true},
 		{"settings as a full update", "OrderSyncSettingsUpdate", on, true},
 		{"settings update of one field", "OrderSyncSettingsUpdate", map[string]any{"on_cancel": "delete"}, true},
 		{"empty settings update", "OrderSyncSettingsUpdate", map[string]any{}, true},
-		{"webhook events", "WebhookEventList", map[string]any{"data": []store.WebhookEvent{evProcessed, evReceived}}, true},
+		{"webhook events", "WebhookEventList", map[string]any{"data": []store.WebhookEvent{evProcessed, evReceived}, "retained_since": since}, true},
+		{"webhook events without retained_since", "WebhookEventList", map[string]any{"data": []store.WebhookEvent{evProcessed}}, false},
 		{"hook receipt", "HookReceipt", map[string]int{"received": 1, "duplicates": 4}, true},
 		{"document request", "DocumentRequest", DocumentRequest{Status: "issued", Customer: full.Customer, Lines: full.Lines, Links: full.Links, SyncToPOS: &yes}, true},
 		{"document request with nulls", "DocumentRequest", DocumentRequest{Status: "open"}, true},

@@ -34,6 +34,7 @@ import (
 	"github.com/posbridge/posbridge/internal/notify"
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/retention"
 	"github.com/posbridge/posbridge/internal/secrets"
 	"github.com/posbridge/posbridge/internal/store"
 )
@@ -66,9 +67,16 @@ type Config struct {
 	DocumentLease     time.Duration // how long a crashed worker holds a document (default 1m)
 	RescueAfter       time.Duration // River: when a job of a crashed worker runs again (default 5m)
 	SecureCookies     bool
-	Logger            *slog.Logger
-	Stdout            io.Writer            // where first-start credentials are printed
-	Providers         []connector.Provider // default: registry.All()
+	// Retention is how long history is kept (--retention-*; zero windows take the defaults:
+	// webhook events and deliveries 30 days, timeline and sync history 365 days).
+	Retention retention.Policy
+	// RetentionInterval is how often prune_history runs (default 10m).
+	RetentionInterval time.Duration
+	// Clock, when set, is the clock of every service's timestamps and of retention (tests).
+	Clock     func() time.Time
+	Logger    *slog.Logger
+	Stdout    io.Writer            // where first-start credentials are printed
+	Providers []connector.Provider // default: registry.All()
 }
 
 // App is one posbridge process.
@@ -79,6 +87,7 @@ type App struct {
 	Lifecycle    *lifecycle.Service
 	Outbox       *outbox.Outbox
 	Sync         *ordersync.Service
+	Retention    *retention.Service
 	Sandbox      *sandbox.Server
 	sandboxState *sandboxPersister
 	Metrics      *prometheus.Registry
@@ -165,12 +174,23 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DocumentLease > 0 {
 		a.Sync.Lease = cfg.DocumentLease
 	}
+	if cfg.Clock != nil {
+		a.Outbox.SetClock(cfg.Clock)
+		a.Lifecycle.SetClock(cfg.Clock)
+		a.Sync.SetClock(cfg.Clock)
+		cfg.Retention.Now = cfg.Clock
+	}
+	a.Retention = retention.New(st, retention.Config{Policy: cfg.Retention, Interval: cfg.RetentionInterval,
+		Budget: pruneBudget(cfg.RescueAfter), Logger: cfg.Logger, Registerer: a.Metrics})
 	workers := river.NewWorkers()
 	a.Lifecycle.Register(workers)
 	a.Outbox.Register(workers)
 	a.Sync.Register(workers)
+	a.Retention.Register(workers)
+	periodic := append(a.Lifecycle.PeriodicJobs(cfg.SweepInterval), a.Sync.PeriodicJobs(cfg.ReconcileInterval)...)
+	periodic = append(periodic, a.Retention.PeriodicJobs()...)
 	q, err := jobs.New(st, jobs.Config{RunWorkers: !cfg.NoWorkers, MaxWorkers: cfg.MaxWorkers, Logger: cfg.Logger, RescueAfter: cfg.RescueAfter,
-		PeriodicJobs: append(a.Lifecycle.PeriodicJobs(cfg.SweepInterval), a.Sync.PeriodicJobs(cfg.ReconcileInterval)...)}, workers)
+		PeriodicJobs: periodic}, workers)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -180,7 +200,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Outbox.SetQueue(q)
 	a.Sync.SetQueue(q)
 
-	api.New(st, a.Lifecycle, a.Outbox, a.Sync, cfg.Logger).Register(mux)
+	apiHandler := api.New(st, a.Lifecycle, a.Outbox, a.Sync, cfg.Logger)
+	apiHandler.Retention = a.Retention.Policy()
+	apiHandler.Register(mux)
 	if !cfg.NoSandbox {
 		a.sandboxState = newSandboxPersister(st, box, a.log)
 		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: a.sandboxState, Logger: cfg.Logger,
@@ -192,7 +214,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	mac.Write([]byte("posbridge console csrf"))
 	csrfKey := mac.Sum(nil)
 	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, CSRFKey: csrfKey,
-		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version, Registerer: a.Metrics})
+		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version, Registerer: a.Metrics,
+		Retention: a.Retention.Policy()})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -202,6 +225,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{}))
 	a.handler = recoverer(cfg.Logger, mux)
 	return a, nil
+}
+
+// pruneBudget is how long one prune_history run deletes before it snoozes: 30s, and well
+// inside River's job timeout when a short --job-rescue-after shortens that.
+func pruneBudget(rescueAfter time.Duration) time.Duration {
+	b := 30 * time.Second
+	if rescueAfter > 0 && rescueAfter/4 < b {
+		b = rescueAfter / 4
+	}
+	return b
 }
 
 // Handler is the whole HTTP surface.

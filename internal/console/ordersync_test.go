@@ -411,6 +411,16 @@ func testOrderSyncGuards(t *testing.T, db testdb.Target) {
 	if resp, body := staff.get("/integrations/" + it.ID + "/webhooks"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="no-webhooks"`) {
 		t.Fatalf("staff webhooks: %d", resp.StatusCode)
 	}
+	// Each history says how far back it goes (the default windows).
+	for path, want := range map[string]string{
+		"/documents/invoice/INV-1":             "History is kept for 365 days; older entries are removed.",
+		"/timeline":                            "History is kept for 365 days; older entries are removed.",
+		"/integrations/" + it.ID + "/webhooks": "History is kept for 30 days; older entries are removed.",
+	} {
+		if resp, body := staff.get(path); resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+			t.Fatalf("staff GET %s: %d, want %q on the page", path, resp.StatusCode, want)
+		}
+	}
 	form := url.Values{"csrf": {csrf}, "integration_id": {it.ID}, "auto_sync": {"on"}, "on_cancel": {"void"}, "void_existing": {"no"}}
 	for _, path := range []string{"/documents/invoice/INV-1/resync", "/documents/invoice/INV-1/retry", "/documents/invoice/INV-1/send-as-new",
 		"/documents/invoice/INV-1/auto-sync", "/order-sync"} {

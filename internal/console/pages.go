@@ -459,8 +459,9 @@ func (c *Console) disconnect(w http.ResponseWriter, r *http.Request, s *session)
 
 // timelineData is the body of the Timeline tab.
 type timelineData struct {
-	Entries []timelineView
-	Older   string // link to the next page, "" at the end
+	Entries   []timelineView
+	Older     string // link to the next page, "" at the end
+	Retention string // how long the timeline is kept
 }
 
 const timelinePage = 50
@@ -489,7 +490,7 @@ func (c *Console) timeline(w http.ResponseWriter, r *http.Request, s *session) {
 	for _, i := range all {
 		labels[i.ID] = i.Label(c.d.Lifecycle.DisplayName(i.Type))
 	}
-	d := timelineData{Entries: c.timelineViews(entries, labels)}
+	d := timelineData{Entries: c.timelineViews(entries, labels), Retention: c.d.Retention.Notice(store.TimelineTable)}
 	if len(entries) == timelinePage {
 		d.Older = "/timeline?before=" + strconv.FormatInt(entries[len(entries)-1].ID, 10)
 	}
