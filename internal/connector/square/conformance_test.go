@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/posbridge/posbridge/internal/connector/contract"
+	"github.com/posbridge/posbridge/internal/connector/fidelity"
 	"github.com/posbridge/posbridge/internal/domain"
 )
 
@@ -460,6 +461,21 @@ func TestConformance(t *testing.T) {
 			e := startEnv(t, wrap, nil)
 			return contract.Env{Conn: e.client, Sim: harnessSim{e.sim}}
 		}})
+	})
+	// The recorded conversations of testdata/fidelity: their requests are Square's documented
+	// shape and every answer of the simulator to them too.
+	t.Run("replays", func(t *testing.T) {
+		fidelity.RunDir(t, "testdata/fidelity", func(t *testing.T) fidelity.Target {
+			sim := NewSimulator()
+			srv := httptest.NewServer(validating(t, s, &seen)(sim))
+			t.Cleanup(srv.Close)
+			t.Cleanup(sim.Close)
+			return fidelity.Target{BaseURL: srv.URL, Client: srv.Client(), Vars: map[string]string{"location": sim.LocationIDs()[0]},
+				Auth: func(r *http.Request) {
+					r.Header.Set("Authorization", "Bearer "+sim.AccessToken())
+					r.Header.Set("Square-Version", SquareVersion)
+				}}
+		})
 	})
 	t.Run("every capability", func(t *testing.T) {
 		rx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
