@@ -93,9 +93,9 @@ type listCatalogResponse struct {
 }
 
 type searchCatalogRequest struct {
-	Cursor                string   `json:"cursor,omitempty"`
-	ObjectTypes           []string `json:"object_types,omitempty"`
-	IncludeDeletedObjects bool     `json:"include_deleted_objects,omitempty"`
+	Cursor                string        `json:"cursor,omitempty"`
+	ObjectTypes           []string      `json:"object_types,omitempty"`
+	IncludeDeletedObjects bool          `json:"include_deleted_objects,omitempty"`
 	BeginTime             string        `json:"begin_time,omitempty"`
 	Query                 *catalogQuery `json:"query,omitempty"`
 	Limit                 int           `json:"limit,omitempty"`
