@@ -258,13 +258,54 @@ type IntegrationJSON struct {
 	StoreID             string     `json:"store_id"`
 	CreatedAt           time.Time  `json:"created_at"`
 	DeactivatedAt       *time.Time `json:"deactivated_at"`
+	// Circuit is the breaker of the integration's provider calls: open while posbridge holds
+	// calls back after repeated timeouts or server errors.
+	Circuit CircuitJSON `json:"circuit"`
 }
 
-func (a *API) integrationJSON(i domain.Integration) IntegrationJSON {
+// CircuitJSON is an integration's circuit breaker as the API shows it.
+type CircuitJSON struct {
+	State               string     `json:"state"`   // closed, open or half_open
+	Reason              string     `json:"reason"`  // timeout, server_error or connection; "" when closed
+	Message             string     `json:"message"` // a sentence for the merchant; "" when closed
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	OpenedAt            *time.Time `json:"opened_at"`
+	NextAttemptAt       *time.Time `json:"next_attempt_at"`
+}
+
+// CircuitJSONOf renders a circuit.
+func CircuitJSONOf(c domain.Circuit) CircuitJSON {
+	state := c.State
+	if state == "" {
+		state = domain.CircuitClosed
+	}
+	return CircuitJSON{State: string(state), Reason: c.Reason, Message: c.Message, ConsecutiveFailures: c.ConsecutiveFailures,
+		OpenedAt: c.OpenedAt, NextAttemptAt: c.NextAttemptAt}
+}
+
+// integrationJSON renders an integration with its circuit, read here.
+func (a *API) integrationJSON(ctx context.Context, i domain.Integration) (IntegrationJSON, error) {
+	c, err := a.st.GetCircuit(ctx, i.AccountID, i.ID)
+	if err != nil {
+		return IntegrationJSON{}, err
+	}
+	return a.integrationJSONWith(i, c), nil
+}
+
+func (a *API) integrationJSONWith(i domain.Integration, c domain.Circuit) IntegrationJSON {
 	return IntegrationJSON{ID: i.ID, Type: i.Type, DisplayName: a.lc.DisplayName(i.Type), Nickname: i.Nickname,
 		Status: string(i.Status), StatusReason: i.StatusReason, ConsecutiveFailures: i.ConsecutiveFailures,
 		LastCheckAt: i.LastCheckAt, LastSalesCheckAt: i.LastSalesCheckAt, LastSaleImportedAt: i.LastSaleImportedAt,
-		StoreID: i.StoreID, CreatedAt: i.CreatedAt, DeactivatedAt: i.DeactivatedAt}
+		StoreID: i.StoreID, CreatedAt: i.CreatedAt, DeactivatedAt: i.DeactivatedAt, Circuit: CircuitJSONOf(c)}
+}
+
+// writeIntegration answers an integration with its circuit.
+func (a *API) writeIntegration(w http.ResponseWriter, r *http.Request, status int, i domain.Integration) error {
+	out, err := a.integrationJSON(r.Context(), i)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, status, out)
 }
 
 func (a *API) addIntegration(w http.ResponseWriter, r *http.Request, acct string) error {
@@ -292,7 +333,7 @@ func (a *API) addIntegration(w http.ResponseWriter, r *http.Request, acct string
 	if in.OnConflict == "restore" {
 		status = http.StatusOK
 	}
-	return writeJSON(w, status, a.integrationJSON(i))
+	return a.writeIntegration(w, r, status, i)
 }
 
 func (a *API) listIntegrations(w http.ResponseWriter, r *http.Request, acct string) error {
@@ -300,9 +341,13 @@ func (a *API) listIntegrations(w http.ResponseWriter, r *http.Request, acct stri
 	if err != nil {
 		return err
 	}
+	circuits, err := a.st.ListCircuits(r.Context(), acct)
+	if err != nil {
+		return err
+	}
 	out := make([]IntegrationJSON, 0, len(list))
 	for _, i := range list {
-		out = append(out, a.integrationJSON(i))
+		out = append(out, a.integrationJSONWith(i, circuits[i.ID]))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"data": out})
 }
@@ -312,7 +357,7 @@ func (a *API) getIntegration(w http.ResponseWriter, r *http.Request, acct string
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.integrationJSON(i))
+	return a.writeIntegration(w, r, http.StatusOK, i)
 }
 
 func (a *API) updateIntegration(w http.ResponseWriter, r *http.Request, acct string) error {
@@ -329,7 +374,7 @@ func (a *API) updateIntegration(w http.ResponseWriter, r *http.Request, acct str
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.integrationJSON(i))
+	return a.writeIntegration(w, r, http.StatusOK, i)
 }
 
 func (a *API) listStores(w http.ResponseWriter, r *http.Request, acct string) error {
@@ -347,7 +392,7 @@ func lifecycleAction(fn func(s *lifecycle.Service, ctx context.Context, acct, ac
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, a.integrationJSON(i))
+		return a.writeIntegration(w, r, http.StatusOK, i)
 	}
 }
 

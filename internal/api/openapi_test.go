@@ -390,6 +390,7 @@ func TestOpenAPIStructFields(t *testing.T) {
 		required []string // with request
 	}{
 		{schema: "Integration", typ: reflect.TypeFor[IntegrationJSON]()},
+		{schema: "IntegrationCircuit", typ: reflect.TypeFor[CircuitJSON]()},
 		{schema: "Provider", typ: reflect.TypeFor[ProviderJSON]()},
 		{schema: "TimelineEntry", typ: reflect.TypeFor[TimelineJSON]()},
 		{schema: "NewWebhookEndpoint", typ: reflect.TypeFor[EndpointJSON]()},
@@ -485,11 +486,14 @@ func TestOpenAPIResponseShapes(t *testing.T) {
 	created := time.Date(2026, 3, 2, 10, 15, 30, 123456789, time.UTC)
 	later := created.Add(90 * time.Minute).In(time.FixedZone("CET", 3600))
 	fresh := IntegrationJSON{ID: "int_01jf8q2m4na7k3x9vbcd", Type: "sandbox", DisplayName: "Sandbox POS",
-		Status: string(domain.StatusInitializing), StatusReason: "Verifying credentials", CreatedAt: created}
+		Status: string(domain.StatusInitializing), StatusReason: "Verifying credentials", CreatedAt: created,
+		Circuit: CircuitJSONOf(domain.Circuit{})}
 	full := IntegrationJSON{ID: "int_01jf8q2m4na7k3x9vbce", Type: "woocommerce", DisplayName: "WooCommerce",
 		Nickname: "Front counter", Status: string(domain.StatusInactive), StatusReason: "Deactivated",
 		ConsecutiveFailures: 3, LastCheckAt: &later, LastSalesCheckAt: &later, LastSaleImportedAt: &created,
-		StoreID: "store_1", CreatedAt: created, DeactivatedAt: &later}
+		StoreID: "store_1", CreatedAt: created, DeactivatedAt: &later,
+		Circuit: CircuitJSONOf(domain.Circuit{State: domain.CircuitOpen, Reason: domain.CircuitReasonTimeout,
+			Message: "Sending to the POS is paused.", ConsecutiveFailures: 3, OpenedAt: &created, NextAttemptAt: &later})}
 	entry := TimelineJSON{ID: 42, At: later, Kind: domain.KindStatusChanged, IntegrationID: fresh.ID,
 		Actor: domain.ActorSystem, Message: "Status changed from Initializing to Healthy"}
 	endpoint := EndpointJSON{ID: "whe_01jf8q3b5ca1b2c3d4e5", URL: "https://app.example.com/hooks/posbridge",

@@ -77,6 +77,10 @@ type Config struct {
 	Logger    *slog.Logger
 	Stdout    io.Writer            // where first-start credentials are printed
 	Providers []connector.Provider // default: registry.All()
+
+	// ProviderTimeout bounds one provider call (its answer; connecting is bounded to 5 s
+	// apart); default 30 s.
+	ProviderTimeout time.Duration
 }
 
 // App is one posbridge process.
@@ -168,7 +172,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Outbox = outbox.New(st, box, outbox.Config{SMTP: cfg.SMTP, Logger: cfg.Logger, AllowPrivate: cfg.AllowPrivate,
 		HTTPClient: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: cfg.AllowPrivate, Timeout: 15 * time.Second})})
 	a.Lifecycle = lifecycle.New(st, box, a.Outbox, lifecycle.Config{Providers: providers, CallOffAfter: cfg.CallOffAfter,
-		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), HookBaseURL: cfg.PublicURL, Sandboxes: sandboxes, AllowPrivate: cfg.AllowPrivate, Logger: cfg.Logger, Registerer: a.Metrics})
+		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), HookBaseURL: cfg.PublicURL, Sandboxes: sandboxes, AllowPrivate: cfg.AllowPrivate, CheckTimeout: cfg.ProviderTimeout, Logger: cfg.Logger, Registerer: a.Metrics})
 
 	a.Sync = ordersync.New(st, a.Lifecycle, a.Outbox, cfg.Logger)
 	if cfg.DocumentLease > 0 {
