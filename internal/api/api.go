@@ -9,8 +9,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -20,6 +18,7 @@ import (
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jsonin"
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
@@ -170,52 +169,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-// decode reads a JSON body strictly: unknown fields and wrong types name the field.
+// decode reads a JSON body strictly (internal/jsonin): unknown, duplicate and case-variant keys,
+// nulls and trailing data are refused, naming the field.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
-			return &domain.Error{Code: domain.CodeBadRequest, Message: "the body must hold a single JSON object"}
-		}
-		return nil
-	}
-	var maxErr *http.MaxBytesError
-	var typeErr *json.UnmarshalTypeError
-	var synErr *json.SyntaxError
-	switch {
-	case errors.As(err, &maxErr):
-		return &domain.Error{Code: domain.CodeTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", MaxBody)}
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return &domain.Error{Code: domain.CodeBadRequest, Message: "the body must be a JSON object"}
-		}
-		return domain.Invalid(field, "%s must be %s, not %s", field, jsonType(typeErr.Type.Kind().String()), typeErr.Value)
-	case errors.As(err, &synErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return &domain.Error{Code: domain.CodeBadRequest, Message: "malformed JSON: " + err.Error()}
-	case errors.Is(err, io.EOF):
-		return &domain.Error{Code: domain.CodeBadRequest, Message: "the body is empty; send a JSON object"}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return domain.Invalid(f, "unknown field %q", f)
-	}
-	return &domain.Error{Code: domain.CodeBadRequest, Message: "malformed JSON: " + err.Error()}
-}
-
-func jsonType(kind string) string {
-	switch kind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "true or false"
-	case "map", "struct":
-		return "an object"
-	case "slice", "array":
-		return "an array"
-	}
-	return "a number"
+	return jsonin.Decode(r.Body, v)
 }
 
 // ProviderJSON is a provider as GET /api/v1/providers shows it.

@@ -227,7 +227,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	con.Register(mux)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{}))
-	a.handler = recoverer(cfg.Logger, mux)
+	a.handler = recoverer(cfg.Logger, api.Guard(mux))
 	return a, nil
 }
 

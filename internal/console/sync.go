@@ -90,12 +90,11 @@ func docTotal(d domain.Document) string {
 	if len(d.Lines) == 0 {
 		return "—"
 	}
-	var sum int64
-	cur := ""
-	for _, l := range d.Lines {
-		sum += l.LineTotal()
-		cur = l.UnitPrice.Currency
+	t, err := d.Total() // overflow-checked: never a wrapped total
+	if err != nil {
+		return "out of range"
 	}
+	sum, cur := t.Amount, t.Currency
 	sign := ""
 	if sum < 0 {
 		sign, sum = "-", -sum

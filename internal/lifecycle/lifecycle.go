@@ -158,6 +158,11 @@ func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput)
 	default:
 		return domain.Integration{}, domain.Invalid("on_conflict", `on_conflict must be "restore" or "new"`)
 	}
+	for _, t := range [][2]string{{"store_id", in.StoreID}, {"restore_id", in.RestoreID}} {
+		if err := domain.CheckText(t[0], t[1], domain.TextID); err != nil {
+			return domain.Integration{}, err
+		}
+	}
 	if in.OnConflict == "restore" && in.RestoreID == "" {
 		return domain.Integration{}, domain.Invalid("restore_id", `restore_id is required with on_conflict "restore"`)
 	}
@@ -235,8 +240,8 @@ func checkCredentials(p connector.Provider, in map[string]string) (map[string]st
 		if v == "" && f.Required {
 			return nil, domain.Invalid("credentials."+f.Name, "%s is required", f.Label)
 		}
-		if len(v) > 4096 {
-			return nil, domain.Invalid("credentials."+f.Name, "%s is longer than 4096 characters", f.Label)
+		if err := domain.CheckText("credentials."+f.Name, v, domain.TextSecret); err != nil {
+			return nil, err
 		}
 		if v != "" {
 			out[f.Name] = v
@@ -404,6 +409,11 @@ func (s *Service) Update(ctx context.Context, accountID, actor, id string, in Up
 				}
 				changed = append(changed, fmt.Sprintf("nickname to %q", nick))
 				i.Nickname = nick
+			}
+		}
+		if in.StoreID != nil {
+			if err := domain.CheckText("store_id", *in.StoreID, domain.TextID); err != nil {
+				return err
 			}
 		}
 		if in.StoreID != nil && *in.StoreID != i.StoreID {

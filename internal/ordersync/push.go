@@ -126,17 +126,23 @@ func idempotencyKey(d domain.Document) string {
 	return "pb-" + hex.EncodeToString(h[:16])
 }
 
-// order maps a document to a POS order.
-func order(d domain.Document, storeID string) domain.Order {
+// order maps a document to a POS order; line and order totals are overflow-checked (a total out
+// of range is the document's fault: the push fails with that reason, nothing wraps).
+func order(d domain.Document, storeID string) (domain.Order, error) {
 	o := domain.Order{ID: d.Sync.ExternalID, Reference: d.Ref, StoreID: storeID, Note: fmt.Sprintf("%s %s", d.Kind, d.Ref)}
-	for _, l := range d.Lines {
-		total := l.LineTotal()
+	for i, l := range d.Lines {
+		total, err := l.LineTotal()
+		if err == nil {
+			o.Total.Amount, err = domain.AddAmounts(o.Total.Amount, total)
+		}
+		if err != nil {
+			return o, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("line %d: the total is beyond what posbridge sends (%d minor units)", i+1, domain.MaxAmount), Err: err}
+		}
 		o.Lines = append(o.Lines, domain.OrderLine{SKU: l.ProductRef, Name: l.Description, Quantity: l.Quantity, UnitPrice: l.UnitPrice,
 			Total: domain.Money{Amount: total, Currency: l.UnitPrice.Currency}, TaxRate: l.TaxRate})
-		o.Total.Amount += total
 		o.Total.Currency = l.UnitPrice.Currency
 	}
-	return o
+	return o, nil
 }
 
 // pushOnce pushes one version; done says the document is synced and its lease already released.
@@ -212,7 +218,10 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 			Summary: summary + fmt.Sprintf("%s is %s and has no order in the POS; no order is created", d.Kind, d.Status)})
 		return false, err
 	}
-	o := order(d, i.StoreID)
+	o, err := order(d, i.StoreID)
+	if err != nil {
+		return false, err
+	}
 	var result domain.Order
 	switch {
 	case d.Cancelled() && d.Sync.ExternalID != "":

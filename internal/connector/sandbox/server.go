@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jsonin"
 )
 
 // Options configure a sandbox Server. The zero value works.
@@ -597,23 +598,21 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	return b, nil
 }
 
-// decode parses a JSON body into v: 400 for malformed JSON, 422 naming the field of a wrong type.
+// decode parses a JSON body into v strictly (internal/jsonin): 400 for malformed JSON, 422
+// naming the field of a wrong type, an unknown, duplicate or case-variant key, or a null.
 func decode(b []byte, v any) *apiError {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return errf(http.StatusBadRequest, "bad_request", "", "the request body is empty; JSON expected")
+	err := jsonin.Unmarshal(b, v)
+	if err == nil {
+		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return invalid(te.Field, "%s must be a JSON %s", te.Field, te.Type.Kind())
-		}
-		return errf(http.StatusBadRequest, "bad_request", "", "invalid JSON: %v", err)
+	var de *domain.Error
+	if errors.As(err, &de) && de.Code == domain.CodeInvalid {
+		return invalid(de.Field, "%s", de.Message)
 	}
-	if dec.More() {
-		return errf(http.StatusBadRequest, "bad_request", "", "invalid JSON: data after the object")
+	if errors.As(err, &de) {
+		return errf(http.StatusBadRequest, "bad_request", "", "invalid JSON: %s", de.Message)
 	}
-	return nil
+	return errf(http.StatusBadRequest, "bad_request", "", "invalid JSON: %v", err)
 }
 
 // readJSON reads and decodes a JSON body.
