@@ -129,7 +129,7 @@ func StatusOf(code domain.Code) int {
 		return http.StatusConflict
 	case domain.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case domain.CodeUnsupported:
+	case domain.CodeUnsupported, domain.CodeTenantLimit:
 		return http.StatusUnprocessableEntity
 	}
 	return http.StatusInternalServerError
