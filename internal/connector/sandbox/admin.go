@@ -133,15 +133,16 @@ type faultAnswer struct {
 
 func (s *Server) postFaults(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		adminRef
-		FailNext int             `json:"fail_next"`
-		Status   json.RawMessage `json:"status"`
+		APIKey        string          `json:"api_key"`
+		IntegrationID string          `json:"integration_id"`
+		FailNext      int             `json:"fail_next"`
+		Status        json.RawMessage `json:"status"`
 	}
 	if e := readJSON(w, r, &in); e != nil {
 		writeErr(w, e)
 		return
 	}
-	t, ok := s.adminTenant(w, r, in.adminRef.ref(r))
+	t, ok := s.adminTenant(w, r, adminRef{in.APIKey, in.IntegrationID}.ref(r))
 	if !ok {
 		return
 	}
@@ -234,7 +235,7 @@ func (s *Server) adminOrders(w http.ResponseWriter, r *http.Request) {
 
 // adminBody reads an optional JSON body of an admin POST into v and returns the sandbox the
 // request names (see adminRef), the query's parameters before the body's.
-func adminBody(w http.ResponseWriter, r *http.Request, v any, body *adminRef) (adminRef, *apiError) {
+func adminBody(w http.ResponseWriter, r *http.Request, v any, body func() adminRef) (adminRef, *apiError) {
 	b, e := readBody(w, r)
 	if e != nil {
 		return adminRef{}, e
@@ -244,15 +245,13 @@ func adminBody(w http.ResponseWriter, r *http.Request, v any, body *adminRef) (a
 			return adminRef{}, e
 		}
 	}
-	return body.ref(r), nil
+	return body().ref(r), nil
 }
 
 // adminComplete completes an open order and sends the order.completed webhook.
 func (s *Server) adminComplete(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		adminRef
-	}
-	ref, e := adminBody(w, r, &in, &in.adminRef)
+	var in adminRef
+	ref, e := adminBody(w, r, &in, func() adminRef { return in })
 	if e != nil {
 		writeErr(w, e)
 		return
@@ -295,12 +294,13 @@ func (s *Server) adminComplete(w http.ResponseWriter, r *http.Request) {
 // adminSale records a completed sale now; without lines it sells a few catalogue items.
 func (s *Server) adminSale(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		adminRef
-		StoreID    string     `json:"store_id"`
-		CustomerID string     `json:"customer_id"`
-		Lines      []wireLine `json:"lines"`
+		APIKey        string     `json:"api_key"`
+		IntegrationID string     `json:"integration_id"`
+		StoreID       string     `json:"store_id"`
+		CustomerID    string     `json:"customer_id"`
+		Lines         []wireLine `json:"lines"`
 	}
-	ref, e := adminBody(w, r, &in, &in.adminRef)
+	ref, e := adminBody(w, r, &in, func() adminRef { return adminRef{in.APIKey, in.IntegrationID} })
 	if e != nil {
 		writeErr(w, e)
 		return
