@@ -308,7 +308,7 @@ func (a *App) bootstrap(ctx context.Context) error {
 			Credentials: map[string]string{"api_key": sbx}}); err != nil {
 			return fmt.Errorf("connect the demo Sandbox POS: %w", err)
 		}
-		fmt.Fprintf(a.cfg.Stdout, "A demo Sandbox POS is connected (its API key, shown once): %s\n\n", sbx)
+		fmt.Fprintf(a.cfg.Stdout, "A demo Sandbox POS is connected (its key is shown once):\n  sandbox key: %s\n\n", sbx)
 	}
 	return nil
 }

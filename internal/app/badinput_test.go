@@ -27,7 +27,7 @@ func TestBadInput(t *testing.T) {
 		{"nickname not a string", "POST", "/api/v1/integrations", `{"type":"sandbox","nickname":5,"credentials":{"api_key":"sbx_a"}}`, 422, "invalid", "nickname"},
 		{"credentials not an object", "POST", "/api/v1/integrations", `{"type":"sandbox","credentials":"sbx_a"}`, 422, "invalid", "credentials"},
 		{"credential not a string", "POST", "/api/v1/integrations", `{"type":"sandbox","credentials":{"api_key":7}}`, 422, "invalid", "credentials"},
-		{"missing credential", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{}}, 422, "invalid", "credentials.api_key"},
+		{"credential too long", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_" + strings.Repeat("a", 5000)}}, 422, "invalid", "credentials.api_key"},
 		{"unknown credential", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_a", "pin": "1"}}, 422, "invalid", "credentials.pin"},
 		{"unknown field", "POST", "/api/v1/integrations", `{"type":"sandbox","credentials":{"api_key":"sbx_a"},"colour":"red"}`, 422, "invalid", "colour"},
 		{"bad on_conflict", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_a"}, "on_conflict": "merge"}, 422, "invalid", "on_conflict"},
