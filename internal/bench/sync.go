@@ -90,7 +90,14 @@ func (h *harness) setup(ctx context.Context, name string) (target, error) {
 	if err != nil {
 		return target{}, fmt.Errorf("create the bench account: %w", err)
 	}
-	t := target{key: c.APIKey, sbx: "sbx_bench_" + name}
+	t := target{key: c.APIKey}
+	var tenant struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := h.call(ctx, t.key, "POST", "/sandbox/admin/tenants", nil, http.StatusCreated, &tenant); err != nil {
+		return t, fmt.Errorf("mint a sandbox: %w", err)
+	}
+	t.sbx = tenant.APIKey
 	var in struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
