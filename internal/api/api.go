@@ -131,7 +131,7 @@ func StatusOf(code domain.Code) int {
 		return http.StatusConflict
 	case domain.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case domain.CodeUnsupported:
+	case domain.CodeUnsupported, domain.CodeTenantLimit:
 		return http.StatusUnprocessableEntity
 	case domain.CodeUnavailable:
 		return http.StatusServiceUnavailable

@@ -53,7 +53,7 @@ var oasExtraPaths = []string{"GET /healthz", "GET /metrics", "GET /api/v1/openap
 var oasCodes = []domain.Code{
 	domain.CodeBadRequest, domain.CodeInvalid, domain.CodeUnauthorized, domain.CodeForbidden,
 	domain.CodeNotFound, domain.CodeConflict, domain.CodeTooLarge, domain.CodeInactiveExists,
-	domain.CodeNicknameRequired, domain.CodeCalledOff, domain.CodeInactive, domain.CodeUnsupported,
+	domain.CodeNicknameRequired, domain.CodeCalledOff, domain.CodeInactive, domain.CodeUnsupported, domain.CodeTenantLimit,
 	domain.CodeUnavailable, domain.CodeInternal,
 }
 
@@ -982,6 +982,7 @@ type oasLive struct {
 	t    *testing.T
 	url  string
 	key  string
+	sbx  string // a sandbox key minted for the account
 	http *http.Client
 }
 
@@ -1024,7 +1025,8 @@ func oasStartLive(t *testing.T, db testdb.Target) *oasLive {
 	sy.SetQueue(q)
 	mux := http.NewServeMux()
 	New(st, lc, out, sy, log).Register(mux)
-	sbx := sandbox.NewServer(sandbox.Options{Logger: log, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+	tenants := sandbox.NewMemoryTenants()
+	sbx := sandbox.NewServer(sandbox.Options{Logger: log, Tenants: tenants, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 	mux.Handle("/sandbox/", sbx)
 	srv.Config.Handler = mux
 	srv.Start()
@@ -1044,7 +1046,11 @@ func oasStartLive(t *testing.T, db testdb.Target) *oasLive {
 	if err != nil {
 		t.Fatalf("create account: %v", err)
 	}
-	return &oasLive{t: t, url: base, key: acct.APIKey, http: &http.Client{Timeout: 10 * time.Second}}
+	sbxKey, err := tenants.Mint(ctx, acct.AccountID)
+	if err != nil {
+		t.Fatalf("mint a sandbox: %v", err)
+	}
+	return &oasLive{t: t, url: base, key: acct.APIKey, sbx: sbxKey, http: &http.Client{Timeout: 10 * time.Second}}
 }
 
 // raw sends a request and answers the status, the body and the headers.
@@ -1193,7 +1199,7 @@ func TestOpenAPILiveOrderSync(t *testing.T) {
 		if got := l.call("GET", settings, settings, nil, 200); got["auto_sync"] != false || got["on_cancel"] != "void" {
 			t.Errorf("default settings %v", got)
 		}
-		sbx := "sbx_oas_" + db.Name
+		sbx := l.sbx
 		in := l.call("POST", "/api/v1/integrations", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": sbx}}, 201)
 		id, _ := in["id"].(string)
 		l.poll("/api/v1/integrations/{id}", "/api/v1/integrations/"+id, "a healthy integration", func(m map[string]any) bool { return m["status"] == "healthy" })

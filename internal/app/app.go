@@ -85,20 +85,21 @@ type Config struct {
 
 // App is one posbridge process.
 type App struct {
-	cfg          Config
-	Store        *store.Store
-	Queue        *jobs.Queue
-	Lifecycle    *lifecycle.Service
-	Outbox       *outbox.Outbox
-	Sync         *ordersync.Service
-	Retention    *retention.Service
-	Sandbox      *sandbox.Server
-	sandboxState *sandboxPersister
-	Metrics      *prometheus.Registry
-	handler      http.Handler
-	log          *slog.Logger
-	listener     net.Listener
-	server       *http.Server
+	cfg            Config
+	Store          *store.Store
+	Queue          *jobs.Queue
+	Lifecycle      *lifecycle.Service
+	Outbox         *outbox.Outbox
+	Sync           *ordersync.Service
+	Retention      *retention.Service
+	Sandbox        *sandbox.Server
+	sandboxState   *sandboxPersister
+	sandboxTenants *sandboxTenants
+	Metrics        *prometheus.Registry
+	handler        http.Handler
+	log            *slog.Logger
+	listener       net.Listener
+	server         *http.Server
 }
 
 // New opens the database, runs migrations and builds every part. Nothing runs until Start.
@@ -164,6 +165,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		providers = kept
 	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("posbridge console csrf"))
+	csrfKey := mac.Sum(nil)
+	var tenants *sandboxTenants
+	var prepare func(context.Context, *store.Tx, string, connector.Provider, map[string]string) (map[string]string, error)
+	if !cfg.NoSandbox {
+		tenants = &sandboxTenants{st: st, box: box, csrfKey: csrfKey, max: sandbox.DefaultMaxTenants, now: time.Now}
+		prepare = tenants.prepareCredentials
+	}
+	a.sandboxTenants = tenants
 	mux := http.NewServeMux()
 	var sandboxes map[string]connector.Simulator
 	if !cfg.NoSandbox {
@@ -172,7 +183,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Outbox = outbox.New(st, box, outbox.Config{SMTP: cfg.SMTP, Logger: cfg.Logger, AllowPrivate: cfg.AllowPrivate,
 		HTTPClient: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: cfg.AllowPrivate, Timeout: 15 * time.Second})})
 	a.Lifecycle = lifecycle.New(st, box, a.Outbox, lifecycle.Config{Providers: providers, CallOffAfter: cfg.CallOffAfter,
-		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), HookBaseURL: cfg.PublicURL, Sandboxes: sandboxes, AllowPrivate: cfg.AllowPrivate, CheckTimeout: cfg.ProviderTimeout, Logger: cfg.Logger, Registerer: a.Metrics})
+		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), HookBaseURL: cfg.PublicURL, Sandboxes: sandboxes, AllowPrivate: cfg.AllowPrivate, CheckTimeout: cfg.ProviderTimeout, Logger: cfg.Logger, Registerer: a.Metrics,
+		PrepareCredentials: prepare})
 
 	a.Sync = ordersync.New(st, a.Lifecycle, a.Outbox, cfg.Logger)
 	if cfg.DocumentLease > 0 {
@@ -209,14 +221,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	apiHandler.Register(mux)
 	if !cfg.NoSandbox {
 		a.sandboxState = newSandboxPersister(st, box, a.log)
-		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: a.sandboxState, Logger: cfg.Logger,
+		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: a.sandboxState, Tenants: tenants, Logger: cfg.Logger,
 			HTTPClient:      connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second}),
 			AllowWebhookURL: a.ownHookURL})
 		mux.Handle("/sandbox/", a.Sandbox)
 	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("posbridge console csrf"))
-	csrfKey := mac.Sum(nil)
 	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, CSRFKey: csrfKey,
 		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version, Registerer: a.Metrics,
 		Retention: a.Retention.Policy()})
@@ -327,12 +336,28 @@ func (a *App) bootstrap(ctx context.Context) error {
 	fmt.Fprintf(a.cfg.Stdout, "\nposbridge is ready. Log in to the console (this password is shown once):\n"+
 		"  console:   %s/login\n  email:     %s\n  password:  %s\n  API key:   %s\n\n", a.URL(), c.AdminEmail, c.AdminPassword, c.APIKey)
 	if a.cfg.Demo && !a.cfg.NoSandbox {
+		// The demo's sandbox key is minted like any other: random, the account's own.
+		sbx, err := a.MintSandbox(ctx, c.AccountID)
+		if err != nil {
+			return fmt.Errorf("create the demo Sandbox POS: %w", err)
+		}
 		if _, err := a.Lifecycle.Add(ctx, c.AccountID, "system", lifecycle.AddInput{Type: "sandbox", Nickname: "Demo",
-			Credentials: map[string]string{"api_key": "sbx_demo"}}); err != nil {
+			Credentials: map[string]string{"api_key": sbx}}); err != nil {
 			return fmt.Errorf("connect the demo Sandbox POS: %w", err)
 		}
+		fmt.Fprintf(a.cfg.Stdout, "A demo Sandbox POS is connected (its key is shown once):\n  sandbox key: %s\n\n", sbx)
 	}
 	return nil
+}
+
+// MintSandbox creates a new Sandbox POS tenant for the account and returns its API key (as
+// POST /sandbox/admin/tenants does). An error wraps sandbox.ErrTenantLimit when the account has
+// as many as it may.
+func (a *App) MintSandbox(ctx context.Context, accountID string) (string, error) {
+	if a.sandboxTenants == nil {
+		return "", errors.New("this server runs without the sandbox (--no-sandbox)")
+	}
+	return a.sandboxTenants.Mint(ctx, accountID)
 }
 
 // Close stops the HTTP server and the workers (waiting for running jobs up to ctx) and closes the database.

@@ -85,8 +85,14 @@ type target struct {
 
 // sandboxKey is the api key of the Sandbox POS tenant an account's integration uses. It is the
 // one place that says how a bench gets one.
-func (h *harness) sandboxKey(_ context.Context, _ string, name string) (string, error) {
-	return "sbx_bench_" + name, nil
+func (h *harness) sandboxKey(ctx context.Context, apiKey, _ string) (string, error) {
+	var tenant struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := h.call(ctx, apiKey, "POST", "/sandbox/admin/tenants", nil, http.StatusCreated, &tenant); err != nil {
+		return "", fmt.Errorf("mint a sandbox: %w", err)
+	}
+	return tenant.APIKey, nil
 }
 
 // setup creates an account, a sandbox integration (waiting until it is healthy) and the order

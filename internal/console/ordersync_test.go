@@ -181,7 +181,7 @@ func TestConsoleOrderSyncWalk(t *testing.T) {
 	srv := startServer(t)
 	ctx := context.Background()
 	acct := srv.acct.AccountID
-	const key = "sbx_console_sync"
+	key := mintSandbox(t, srv, acct)
 	it := healthySandbox(t, srv, key)
 
 	b := browser(t)
@@ -368,7 +368,7 @@ func testOrderSyncGuards(t *testing.T, db testdb.Target) {
 	srv := startServerOn(t, db)
 	ctx := context.Background()
 	acct := srv.acct.AccountID
-	it, err := srv.app.Lifecycle.Add(ctx, acct, "system", lifecycleAdd("sbx_guards"))
+	it, err := srv.app.Lifecycle.Add(ctx, acct, "system", lifecycleAdd(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,7 +511,7 @@ func testOrderSyncGuards(t *testing.T, db testdb.Target) {
 	if _, err := srv.app.Sync.Put(ctx, other.AccountID, domain.KindInvoice, "INV-X", ordersync.PutInput{DocContent: domain.DocContent{Status: "draft"}}); err != nil {
 		t.Fatal(err)
 	}
-	foreign, err := srv.app.Lifecycle.Add(ctx, other.AccountID, "system", lifecycleAdd("sbx_foreign"))
+	foreign, err := srv.app.Lifecycle.Add(ctx, other.AccountID, "system", lifecycleAdd(""))
 	if err != nil {
 		t.Fatal(err)
 	}
