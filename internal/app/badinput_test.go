@@ -37,7 +37,7 @@ func TestBadInput(t *testing.T) {
 		{"case-variant document status", "PUT", "/api/v1/documents/invoice/INV-1", `{"STATUS":"issued","lines":[]}`, 422, "invalid", "STATUS"},
 		{"duplicate document status", "PUT", "/api/v1/documents/invoice/INV-1", `{"status":"draft","status":"paid","lines":[]}`, 422, "invalid", "status"},
 		{"null document body", "PUT", "/api/v1/documents/invoice/INV-1", `null`, 400, "bad_request", ""},
-		{"missing credential", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{}}, 422, "invalid", "credentials.api_key"},
+		{"credential too long", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_" + strings.Repeat("a", 5000)}}, 422, "invalid", "credentials.api_key"},
 		{"unknown credential", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_a", "pin": "1"}}, 422, "invalid", "credentials.pin"},
 		{"unknown field", "POST", "/api/v1/integrations", `{"type":"sandbox","credentials":{"api_key":"sbx_a"},"colour":"red"}`, 422, "invalid", "colour"},
 		{"bad on_conflict", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_a"}, "on_conflict": "merge"}, 422, "invalid", "on_conflict"},

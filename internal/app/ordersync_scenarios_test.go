@@ -143,7 +143,7 @@ func newAccount(t *testing.T, e *env) accounts.Created {
 func newScen(t *testing.T, e *env, settings map[string]any) *scen {
 	t.Helper()
 	c := newAccount(t, e)
-	s := &scen{t: t, e: e, key: c.APIKey, accountID: c.AccountID, sbx: fmt.Sprintf("sbx_scen_%d_%d", scenSeq.Add(1), time.Now().UnixNano())}
+	s := &scen{t: t, e: e, key: c.APIKey, accountID: c.AccountID, sbx: e.sandboxKey(c.AccountID)}
 	in := mustStatus(t, 201, s.call("POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": s.sbx}})).json(t)
 	s.integration = in["id"].(string)
 	poll(t, "integration healthy", func() bool {
@@ -1137,7 +1137,7 @@ func scenBadInput(t *testing.T, e *env) {
 	good := s.waitSync("invoice", "OK-1", "synced")
 	settingsBefore := s.must(200, "GET", "/api/v1/order-sync", nil)
 	// An integration without the orders capability.
-	cat := s.must(201, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox_catalog", "credentials": map[string]string{"api_key": s.sbx + "_cat"}})
+	cat := s.must(201, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox_catalog", "credentials": map[string]string{"api_key": s.e.sandboxKey(s.accountID)}})
 	eur := func(q string) map[string]any {
 		return map[string]any{"status": "issued", "lines": []map[string]any{{"description": "x", "quantity": q, "unit_price": map[string]any{"amount": 100, "currency": "EUR"}}}}
 	}

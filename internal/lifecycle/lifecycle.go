@@ -42,6 +42,11 @@ type Config struct {
 	CheckTimeout time.Duration // bound on one check's provider calls (default 30s)
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
+	// PrepareCredentials, when set, checks and completes the credentials given for a new or
+	// changed integration, in the transaction that stores them, before they are sealed. posbridge
+	// mints a Sandbox POS key here when none is given and refuses another account's key (a
+	// *domain.Error naming the field). It returns the credentials to store.
+	PrepareCredentials func(ctx context.Context, tx *store.Tx, accountID string, p connector.Provider, creds map[string]string) (map[string]string, error)
 }
 
 // Service runs the integration lifecycle for every account.
@@ -200,6 +205,12 @@ func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput)
 				Message: fmt.Sprintf("an inactive %s integration exists: restore it (on_conflict \"restore\" with restore_id) or create a new one (on_conflict \"new\")", p.DisplayName),
 				Details: map[string]any{"inactive_ids": inactive}}
 		}
+		if !in.Sandbox && (in.OnConflict != "restore" || creds != nil) {
+			// In the transaction: what it records (a minted sandbox) goes if the add fails.
+			if creds, err = s.prepare(ctx, tx, accountID, p, creds); err != nil {
+				return err
+			}
+		}
 		if in.OnConflict == "restore" {
 			result, err = s.restoreTx(ctx, tx, accountID, actor, in.RestoreID, p.Type, creds, nick)
 			return err
@@ -211,6 +222,17 @@ func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput)
 		return err
 	})
 	return result, err
+}
+
+// prepare runs Config.PrepareCredentials, if any.
+func (s *Service) prepare(ctx context.Context, tx *store.Tx, accountID string, p connector.Provider, creds map[string]string) (map[string]string, error) {
+	if s.cfg.PrepareCredentials == nil {
+		return creds, nil
+	}
+	if creds == nil {
+		creds = map[string]string{}
+	}
+	return s.cfg.PrepareCredentials(ctx, tx, accountID, p, creds)
 }
 
 func nicknameFree(active []domain.Integration, exceptID, nick, display string) error {
@@ -432,6 +454,9 @@ func (s *Service) Update(ctx context.Context, accountID, actor, id string, in Up
 		if in.Credentials != nil {
 			creds, err := checkCredentials(p, in.Credentials)
 			if err != nil {
+				return err
+			}
+			if creds, err = s.prepare(ctx, tx, accountID, p, creds); err != nil {
 				return err
 			}
 			sealed, err := s.sealCredentials(i.ID, creds)
