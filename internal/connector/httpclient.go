@@ -22,6 +22,10 @@ type HTTPOptions struct {
 	AllowPrivate bool          // --allow-private-provider-hosts: let merchants name loopback/private hosts
 }
 
+// DialTimeout bounds connecting to a provider and its TLS handshake, each; it is shorter than
+// the read timeout (HTTPOptions.Timeout) so a POS that is down fails fast.
+const DialTimeout = 5 * time.Second
+
 // MaxResponseBytes caps any provider answer that connectors read.
 const MaxResponseBytes = 16 << 20
 
@@ -37,7 +41,9 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
 	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	// Connecting is quick or it is not happening: a POS that does not take the connection within
+	// DialTimeout fails fast, well before the read timeout a slow answer is given.
+	dialer := &net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}
 	if !o.AllowPrivate {
 		dialer.Control = guardControl
 	}
@@ -46,7 +52,7 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 		DialContext:           dialer.DialContext,
 		MaxIdleConnsPerHost:   16,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
+		TLSHandshakeTimeout:   DialTimeout,
 		ResponseHeaderTimeout: o.Timeout,
 	}
 	return &http.Client{
@@ -116,15 +122,37 @@ func NewLimiter(rps float64, burst int) *Limiter {
 	return &Limiter{rl: rate.NewLimiter(rate.Limit(rps), burst)}
 }
 
-// Wait blocks until a call may go out, or ctx ends.
+// PacedError says the integration's rate limiter would hold the call longer than the caller
+// wants to wait (WithMaxWait): a worker snoozes its job for Wait instead of sleeping.
+type PacedError struct{ Wait time.Duration }
+
+func (e *PacedError) Error() string {
+	return fmt.Sprintf("calls to the provider are paced; the next one may go in %s", e.Wait.Round(time.Millisecond))
+}
+
+type maxWaitKey struct{}
+
+// WithMaxWait bounds how long Limiter.Wait may block under ctx: a longer wait is a *PacedError
+// at once (background workers snooze rather than sleep; a request of a person waits).
+func WithMaxWait(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, maxWaitKey{}, d)
+}
+
+// Wait blocks until a call may go out, or ctx ends. When ctx carries WithMaxWait and the wait
+// would be longer, it returns a *PacedError without taking a token.
 func (l *Limiter) Wait(ctx context.Context) error {
 	if l == nil {
 		return nil
 	}
+	maxWait, bounded := ctx.Value(maxWaitKey{}).(time.Duration)
 	l.mu.Lock()
 	until := l.until
 	l.mu.Unlock()
-	if d := time.Until(until); d > 0 {
+	d := time.Until(until)
+	if bounded && d > maxWait {
+		return &PacedError{Wait: d}
+	}
+	if d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
@@ -133,7 +161,30 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
-	return l.rl.Wait(ctx)
+	if !bounded {
+		return l.rl.Wait(ctx)
+	}
+	r := l.rl.Reserve()
+	if !r.OK() {
+		return &PacedError{Wait: maxWait}
+	}
+	wait := r.Delay()
+	if wait > maxWait {
+		r.Cancel()
+		return &PacedError{Wait: wait}
+	}
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Pause holds every call until d has passed (a provider's Retry-After).

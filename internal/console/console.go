@@ -40,6 +40,7 @@ import (
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/retention"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
@@ -69,6 +70,7 @@ type Deps struct {
 	Logger        *slog.Logger
 	Version       string
 	Registerer    prometheus.Registerer // where the console's metrics go (nil: not exported)
+	Retention     retention.Policy      // how long history is kept, said on the history pages
 }
 
 // Console serves the merchant console's pages.
@@ -99,6 +101,7 @@ func New(d Deps) (*Console, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	d.Retention = d.Retention.WithDefaults()
 	if d.Version == "" {
 		d.Version = "dev"
 	}

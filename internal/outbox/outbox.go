@@ -166,6 +166,15 @@ func (o *Outbox) PublishTo(ctx context.Context, tx *store.Tx, eps []domain.Webho
 
 // CreateEndpoint validates and stores a webhook endpoint; the signing secret is returned once.
 func (o *Outbox) CreateEndpoint(ctx context.Context, accountID, actor, rawURL, description string, events []string) (domain.WebhookEndpoint, string, error) {
+	if err := domain.CheckText("url", rawURL, domain.TextURL); err != nil {
+		return domain.WebhookEndpoint{}, "", err
+	}
+	if err := domain.CheckText("description", description, domain.TextDescription); err != nil {
+		return domain.WebhookEndpoint{}, "", err
+	}
+	if len(events) > 50 {
+		return domain.WebhookEndpoint{}, "", domain.Invalid("events", "at most 50 event types")
+	}
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return domain.WebhookEndpoint{}, "", domain.Invalid("url", "url must be an absolute http or https URL")
