@@ -16,12 +16,6 @@ import (
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
-// restartSandboxKey is the Sandbox POS tenant key of the restart test. Keys are fixed here,
-// in one place, so a change to how sandbox keys are minted is a change to this function only.
-func restartSandboxKey(t *testing.T) string {
-	return "sbx_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))
-}
-
 // TestPostgresRestartDuringSync: a PostgreSQL the test starts on a port of its own is restarted
 // (pg_ctl restart -m fast, every connection cut) while invoices are written and synced to a
 // Sandbox POS. Requests while the database is away answer 503 unavailable with Retry-After and
@@ -36,7 +30,7 @@ func TestPostgresRestartDuringSync(t *testing.T) {
 		c.MaxConns = 30
 	})
 	owner := e.account("Spoke & Chain", "owner@spoke.test")
-	sbx := restartSandboxKey(t)
+	sbx := e.sandboxKey(owner.AccountID) // minted by the server, as POST /sandbox/admin/tenants does
 	in := e.must(201, e.call(owner.APIKey, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": sbx}})).json(t)
 	e.waitStatus(owner.APIKey, in["id"].(string), "healthy")
 	e.must(200, e.call(owner.APIKey, "PUT", "/api/v1/order-sync", map[string]any{"integration_id": in["id"], "auto_sync": true}))
