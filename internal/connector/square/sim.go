@@ -36,8 +36,15 @@ import (
 // key (SignatureKey, the webhook secret `posbridge sim` prints) signs only the notifications a
 // test builds with SignedNotification.
 //
+// Every writable Order field round-trips, with Square's sparse-update rules (a field left out
+// is kept, one sent as null or named in fields_to_clear is cleared). SearchCatalogObjects
+// filters by exact, prefix, set, range and text queries and sorts by sorted_attribute_query;
+// a query it cannot answer is refused with Square's 400 rather than ignored.
+//
 // Deviations, kept on purpose: the catalog holds ITEM objects with nested ITEM_VARIATIONs only;
-// orders may be completed without payments through CompleteOrder.
+// orders are not priced with taxes, discounts or service charges (a request that carries them is
+// refused with a 400 naming the field); orders may be completed without payments through
+// CompleteOrder.
 type Simulator struct {
 	mu sync.Mutex
 
