@@ -71,3 +71,24 @@ func TestWebhookFieldsFilterDelivery(t *testing.T) {
 		}
 	}
 }
+
+// Behind a proxy that ends TLS (X-Forwarded-Proto: https) the Link header names https URLs.
+func TestLinkHonoursForwardedProto(t *testing.T) {
+	t.Parallel()
+	sim := NewSimulator()
+	sim.SeedProducts(3)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	t.Cleanup(sim.Close)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin/api/"+APIVersion+"/products.json?limit=1", nil)
+	req.Header.Set("X-Shopify-Access-Token", sim.AccessToken())
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if link := resp.Header.Get("Link"); !strings.Contains(link, "<https://") || strings.Contains(link, "http://") {
+		t.Fatalf("Link %q", link)
+	}
+}

@@ -583,7 +583,7 @@ func (s *Simulator) list(w http.ResponseWriter, r *http.Request, key string, fil
 		out = append(out, pick(it.v, fields))
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") { // TLS ended at a proxy in front
 		scheme = "https"
 	}
 	base := scheme + "://" + r.Host + r.URL.Path
