@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"hash"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -105,4 +106,11 @@ func signOAuth(method string, u *url.URL, key, secret string, now time.Time) {
 	base := oauthBaseString(method, u.Scheme+"://"+u.Host+u.EscapedPath(), q)
 	q.Set("oauth_signature", oauthSign(oauthSignatureMethod, secret, base))
 	u.RawQuery = q.Encode()
+}
+
+// SignOAuth signs a request to a plain-HTTP WooCommerce store with OAuth 1.0a (one-legged,
+// HMAC-SHA256, parameters in the query string), as the connector does; for scripts and tests
+// that talk to `posbridge sim woocommerce` directly.
+func SignOAuth(req *http.Request, key, secret string, now time.Time) {
+	signOAuth(req.Method, req.URL, key, secret, now)
 }
