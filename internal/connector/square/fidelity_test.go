@@ -166,13 +166,16 @@ func TestOrderReferenceRoundTrip(t *testing.T) {
 	if err != nil || u.Note != "Table 9" || u.Reference != "INV-77" {
 		t.Fatalf("updated: %+v %v", u, err)
 	}
-	// Someone clears reference_id in Square: the metadata still names the owner.
+	// Another application rewrites reference_id: posbridge's own metadata still names the owner.
 	e.sim.mu.Lock()
-	e.sim.orders[o.ID].ReferenceID = ""
+	e.sim.orders[o.ID].ReferenceID = "OTHER-APP-9"
 	e.sim.mu.Unlock()
 	found, err := e.client.FindOrderByReference(ctx, "INV-77")
 	if err != nil || found.ID != o.ID || found.Reference != "INV-77" {
 		t.Fatalf("find by metadata: %+v %v", found, err)
+	}
+	if got, err := e.client.GetOrder(ctx, o.ID); err != nil || got.Reference != "INV-77" {
+		t.Fatalf("get: %+v %v", got, err)
 	}
 	u, err = e.client.UpdateOrder(ctx, domain.Order{ID: o.ID, Lines: line}, "k-update-2")
 	if err != nil || u.Note != "" || u.Reference != "INV-77" {
