@@ -14,6 +14,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jsonin"
 )
 
 // SignatureHeader is the header Square signs notifications with.
@@ -73,6 +74,9 @@ func (c *Client) ParseWebhook(header http.Header, body []byte, notificationURL, 
 
 // ParseEvent parses a verified notification body into a neutral event.
 func ParseEvent(body []byte) ([]domain.ProviderEvent, error) {
+	if err := jsonin.CheckPayload(body); err != nil {
+		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "invalid_body", Message: "the notification body is not one JSON object with each key once: " + err.Error(), Err: err}
+	}
 	var ev webhookEvent
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "invalid_body", Message: "the notification body is not JSON: " + err.Error(), Err: err}
