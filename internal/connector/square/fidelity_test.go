@@ -83,6 +83,28 @@ func TestSubscriptionKeysPerSubscription(t *testing.T) {
 			t.Fatal("deliveries did not arrive before the deadline")
 		}
 	}
+	// A rotated key signs what follows; the old one no longer does.
+	var rot struct {
+		SignatureKey string `json:"signature_key"`
+	}
+	if err := e.client.call(ctx, "rotate", http.MethodPost, "/v2/webhooks/subscriptions/"+idA+"/signature-key", nil,
+		map[string]string{"idempotency_key": "rot-1"}, &rot); err != nil || rot.SignatureKey == "" || rot.SignatureKey == keyA {
+		t.Fatalf("rotate: %q %v", rot.SignatureKey, err)
+	}
+	if err := e.client.Unsubscribe(ctx, idB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.CreateCustomer(ctx, domain.Customer{FirstName: "Bo", Email: "bo@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case h := <-hits:
+		if !VerifySignature(h.sig, rot.SignatureKey, urlA, h.body) || VerifySignature(h.sig, keyA, urlA, h.body) {
+			t.Fatal("after rotation the delivery is not signed with the new key alone")
+		}
+	case <-ctx.Done():
+		t.Fatal("no delivery after rotation before the deadline")
+	}
 }
 
 // range_query ranges numeric attributes (here a variation's price) and other names are refused.

@@ -418,6 +418,11 @@ func (s *Simulator) route(r *http.Request, body []byte) (int, json.RawMessage) {
 		a = s.idempotent(r, body, s.createSubscription)
 	case p == "/v2/webhooks/subscriptions" && m == http.MethodGet:
 		a = s.listSubscriptions()
+	case strings.HasPrefix(p, "/v2/webhooks/subscriptions/") && strings.HasSuffix(p, "/signature-key") && m == http.MethodPost:
+		id := strings.TrimSuffix(strings.TrimPrefix(p, "/v2/webhooks/subscriptions/"), "/signature-key")
+		a = s.idempotent(r, body, func([]byte) answer { return s.rotateSignatureKey(id) })
+	case strings.HasPrefix(p, "/v2/webhooks/subscriptions/") && m == http.MethodPut:
+		a = s.updateSubscription(strings.TrimPrefix(p, "/v2/webhooks/subscriptions/"), body)
 	case strings.HasPrefix(p, "/v2/webhooks/subscriptions/") && m == http.MethodGet:
 		a = s.getSubscription(strings.TrimPrefix(p, "/v2/webhooks/subscriptions/"))
 	case strings.HasPrefix(p, "/v2/webhooks/subscriptions/") && m == http.MethodDelete:

@@ -863,6 +863,61 @@ func (s *Simulator) getSubscription(rawID string) answer {
 	return ok(subscriptionResponse{Subscription: sub})
 }
 
+// updateSubscription changes the fields sent (name, enabled, event_types, notification_url,
+// api_version); the answer does not show the signature key.
+func (s *Simulator) updateSubscription(rawID string, body []byte) answer {
+	id, _ := url.PathUnescape(rawID)
+	sub := s.subs[id]
+	if sub == nil {
+		return fail(http.StatusNotFound, "INVALID_REQUEST_ERROR", "NOT_FOUND", fmt.Sprintf("Subscription with ID `%s` not found.", id), "")
+	}
+	var req struct {
+		Subscription webhookSubscription `json:"subscription"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return badValue("The request body does not match UpdateWebhookSubscriptionRequest: "+err.Error(), "")
+	}
+	in, next := req.Subscription, *sub
+	if in.NotificationURL != "" {
+		u, err := url.Parse(in.NotificationURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return badValue("The notification URL is not valid.", "subscription.notification_url")
+		}
+		next.NotificationURL = in.NotificationURL
+	}
+	if in.Name != "" {
+		next.Name = in.Name
+	}
+	if in.Enabled != nil {
+		on := *in.Enabled
+		next.Enabled = &on
+	}
+	if in.EventTypes != nil {
+		next.EventTypes = append([]string(nil), in.EventTypes...)
+	}
+	if in.APIVersion != "" {
+		next.APIVersion = in.APIVersion
+	}
+	next.UpdatedAt = s.tick().Format(timeLayout)
+	*sub = next
+	c := next
+	c.SignatureKey = ""
+	return ok(subscriptionResponse{Subscription: &c})
+}
+
+// rotateSignatureKey gives a subscription a new signature key; deliveries from now on are
+// signed with it.
+func (s *Simulator) rotateSignatureKey(id string) answer {
+	id, _ = url.PathUnescape(id)
+	sub := s.subs[id]
+	if sub == nil {
+		return fail(http.StatusNotFound, "INVALID_REQUEST_ERROR", "NOT_FOUND", fmt.Sprintf("Subscription with ID `%s` not found.", id), "")
+	}
+	sub.SignatureKey = s.newSignatureKey()
+	sub.UpdatedAt = s.tick().Format(timeLayout)
+	return ok(map[string]string{"signature_key": sub.SignatureKey})
+}
+
 func (s *Simulator) deleteSubscription(rawID string) answer {
 	id, _ := url.PathUnescape(rawID)
 	if s.subs[id] == nil {
