@@ -93,6 +93,20 @@ func jitter(d time.Duration) time.Duration {
 // circuit is open (until its next attempt), when another job's trial is out, or when the
 // integration has its cap of calls in flight in this process; the caller snoozes its job.
 func (g *Guard) Acquire(ctx context.Context, accountID, integrationID string) (*Call, error) {
+	return g.acquire(ctx, accountID, integrationID, false)
+}
+
+// AcquireManual is Acquire for a call a person asked for (Policy.DecideManual): an open circuit
+// lets it go at once as the trial.
+func (g *Guard) AcquireManual(ctx context.Context, accountID, integrationID string) (*Call, error) {
+	return g.acquire(ctx, accountID, integrationID, true)
+}
+
+func (g *Guard) acquire(ctx context.Context, accountID, integrationID string, manual bool) (*Call, error) {
+	decide := g.p.Decide
+	if manual {
+		decide = g.p.DecideManual
+	}
 	now := g.now()
 	c := &Call{g: g, accountID: accountID, IntegrationID: integrationID}
 	g.mu.Lock()
@@ -125,10 +139,10 @@ func (g *Guard) Acquire(ctx context.Context, accountID, integrationID string) (*
 		}
 		known = g.remember(integrationID, cur, now)
 	}
-	d := g.p.Decide(known, now)
+	d := decide(known, now)
 	if d.Go && d.Trial {
 		var err error
-		if d, err = g.claimTrial(ctx, accountID, integrationID); err != nil {
+		if d, err = g.claimTrial(ctx, accountID, integrationID, decide); err != nil {
 			g.release(c)
 			return nil, err
 		}
@@ -146,7 +160,7 @@ func (g *Guard) Acquire(ctx context.Context, accountID, integrationID string) (*
 }
 
 // claimTrial makes this call the half-open trial, if no other job of any process claimed it first.
-func (g *Guard) claimTrial(ctx context.Context, accountID, integrationID string) (Decision, error) {
+func (g *Guard) claimTrial(ctx context.Context, accountID, integrationID string, decide func(domain.Circuit, time.Time) Decision) (Decision, error) {
 	var d Decision
 	var cur domain.Circuit
 	now := g.now()
@@ -155,7 +169,7 @@ func (g *Guard) claimTrial(ctx context.Context, accountID, integrationID string)
 		if cur, err = tx.LockCircuit(ctx, accountID, integrationID, now); err != nil {
 			return err
 		}
-		if d = g.p.Decide(cur, now); !d.Go || !d.Trial {
+		if d = decide(cur, now); !d.Go || !d.Trial {
 			return nil // closed meanwhile (go), or another job holds the trial (wait)
 		}
 		cur = g.p.ClaimTrial(cur, now)
