@@ -27,7 +27,7 @@ func NeighbourCommand(ctx context.Context, args []string, getenv func(string) st
 	}
 	fs.StringVar(&o.DatabaseURL, "database-url", "", "a postgres:// URL: run in a fresh schema there (dropped at the end); empty: SQLite")
 	fs.StringVar(&o.DataDir, "data-dir", "", "where the run's temporary data directory is made (default: the system's temp dir)")
-	fs.IntVar(&o.Docs, "docs", 60, "account B's invoices per phase")
+	fs.IntVar(&o.Docs, "docs", 60, "account B's invoices with A idle (with A broken: as many, or enough for the provider timeout and 10 s more)")
 	fs.Float64Var(&o.Rate, "rate", 4, "account B's invoices a second")
 	fs.IntVar(&o.NoisyDocs, "noisy-docs", 600, "account A's invoices queued while its POS hangs")
 	fs.IntVar(&o.MaxWorkers, "max-workers", 50, "the app's background workers (as serve --max-workers)")
@@ -68,13 +68,13 @@ func NeighbourCommand(ctx context.Context, args []string, getenv func(string) st
 		return json.NewEncoder(stdout).Encode(res)
 	}
 	_, err = fmt.Fprintf(stdout, `posbridge bench neighbour: %s, %d CPUs, %d app workers, %.1f s, load average %.1f -> %.1f
-  account B, %d invoices at %.0f/s, API answer -> order in B's sandbox
+  account B, %d + %d invoices at %.0f/s, API answer -> order in B's sandbox
     A idle                               p50 %7.1f ms   p99 %7.1f ms
     A's POS hanging, %4d invoices queued p50 %7.1f ms   p99 %7.1f ms
     ratio (A hanging / A idle)           p50 %7.2f      p99 %7.2f      (target p99 <= 2)
   account A: circuit %s, %d orders reached its POS
 `, res.Database, res.CPUs, res.Workers, res.Seconds, res.LoadAvg[0], res.LoadAvg[1],
-		res.Alone.Docs, res.Rate, res.Alone.P50MS, res.Alone.P99MS,
+		res.Alone.Docs, res.WithBroken.Docs, res.Rate, res.Alone.P50MS, res.Alone.P99MS,
 		res.NoisyDocs, res.WithBroken.P50MS, res.WithBroken.P99MS, res.RatioP50, res.RatioP99,
 		res.NoisyCircuit, res.NoisySynced)
 	return err
