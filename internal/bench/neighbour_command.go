@@ -69,13 +69,14 @@ func NeighbourCommand(ctx context.Context, args []string, getenv func(string) st
 	}
 	_, err = fmt.Fprintf(stdout, `posbridge bench neighbour: %s, %d CPUs, %d app workers, %.1f s, load average %.1f -> %.1f
   account B, %d + %d invoices at %.0f/s, API answer -> order in B's sandbox
-    A idle                               p50 %7.1f ms   p99 %7.1f ms
-    A's POS hanging, %4d invoices queued p50 %7.1f ms   p99 %7.1f ms
-    ratio (A hanging / A idle)           p50 %7.2f      p99 %7.2f      (target p99 <= 2)
+    %-38s p50 %7.1f ms   p99 %7.1f ms
+    %-38s p50 %7.1f ms   p99 %7.1f ms
+    %-38s p50 %7.2f      p99 %7.2f      (target p99 <= 2)
   account A: circuit %s, %d orders reached its POS
 `, res.Database, res.CPUs, res.Workers, res.Seconds, res.LoadAvg[0], res.LoadAvg[1],
-		res.Alone.Docs, res.WithBroken.Docs, res.Rate, res.Alone.P50MS, res.Alone.P99MS,
-		res.NoisyDocs, res.WithBroken.P50MS, res.WithBroken.P99MS, res.RatioP50, res.RatioP99,
+		res.Alone.Docs, res.WithBroken.Docs, res.Rate, "A idle", res.Alone.P50MS, res.Alone.P99MS,
+		fmt.Sprintf("A's POS hanging, %d invoices queued", res.NoisyDocs), res.WithBroken.P50MS, res.WithBroken.P99MS,
+		"ratio (A hanging / A idle)", res.RatioP50, res.RatioP99,
 		res.NoisyCircuit, res.NoisySynced)
 	return err
 }
