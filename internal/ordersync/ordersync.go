@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -38,6 +39,16 @@ type Service struct {
 	// Lease is how long a worker holds a document while pushing it (a crashed worker's lease
 	// runs out after this).
 	Lease time.Duration
+	// NoGroupCommit makes each inbound webhook request commit its events in a transaction of
+	// its own (the baseline of `bench hooks`); by default concurrent requests share commits.
+	NoGroupCommit bool
+	// IntakeCommitters is how many transactions storing inbound webhooks may be in flight at
+	// once (default 1 on SQLite, 2 on PostgreSQL).
+	IntakeCommitters int
+
+	verifiers  verifierCache
+	intakeOnce sync.Once
+	intakeQ    *intakeQueue
 }
 
 // New returns the engine. SetQueue connects it to River.
