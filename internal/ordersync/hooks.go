@@ -74,13 +74,25 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 			}
 			continue
 		}
+		var orderIDs []string
+		for _, ev := range evs {
+			if appliesTo(ev.Type) && ev.ObjectID != "" {
+				orderIDs = append(orderIDs, ev.ObjectID)
+			}
+		}
+		var linked map[string]domain.Document
+		if !gone {
+			if linked, err = s.st.DocumentsByExternalIDs(ctx, a.AccountID, a.IntegrationID, orderIDs); err != nil {
+				return err
+			}
+		}
 		outs := make([]store.EventOutcome, 0, len(evs))
 		var stop error
 		for _, ev := range evs {
 			status, reason := "ignored", "the integration was removed"
 			if !gone {
 				var err error
-				status, reason, err = s.apply(ctx, i, ev)
+				status, reason, err = s.apply(ctx, i, ev, linked)
 				if err != nil {
 					if job.Attempt < job.MaxAttempts && connector.KindOf(err) == connector.KindTemporary {
 						stop = err // later events wait: they are applied in order
@@ -134,7 +146,7 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	if err != nil {
 		return err
 	}
-	status, reason, err := s.apply(ctx, i, ev)
+	status, reason, err := s.apply(ctx, i, ev, nil)
 	if err != nil {
 		if job.Attempt < job.MaxAttempts && connector.KindOf(err) == connector.KindTemporary {
 			return err
@@ -144,14 +156,27 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	return s.st.FinishWebhookEvent(ctx, ev.AccountID, ev.ID, status, reason, s.now())
 }
 
+// appliesTo tells whether apply acts on events of the type (and reads their linked document).
+func appliesTo(typ string) bool {
+	return typ == domain.ProviderOrderCreated || typ == domain.ProviderOrderUpdated
+}
+
 // apply brings one event of integration i about; it answers the event's final status and why.
-func (s *Service) apply(ctx context.Context, i domain.Integration, ev store.WebhookEvent) (string, string, error) {
-	switch ev.Type {
-	case domain.ProviderOrderCreated, domain.ProviderOrderUpdated:
-	default:
+// linked, when not nil, holds the documents linked to the chunk's orders, read in one query.
+func (s *Service) apply(ctx context.Context, i domain.Integration, ev store.WebhookEvent, linked map[string]domain.Document) (string, string, error) {
+	if !appliesTo(ev.Type) {
 		return "ignored", "posbridge does not act on " + ev.Topic + " events yet", nil
 	}
-	d, err := s.st.DocumentByExternalID(ctx, ev.AccountID, i.ID, ev.ObjectID)
+	var d domain.Document
+	var err error
+	if linked != nil {
+		var ok bool
+		if d, ok = linked[ev.ObjectID]; !ok {
+			err = store.ErrNotFound
+		}
+	} else {
+		d, err = s.st.DocumentByExternalID(ctx, ev.AccountID, i.ID, ev.ObjectID)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return "ignored", "no document is linked to order " + ev.ObjectID, nil
 	}

@@ -154,7 +154,7 @@ func (s *Service) Receive(ctx context.Context, integrationID string, header http
 	if len(it.events) == 0 {
 		return 0, 0, nil
 	}
-	if s.NoGroupCommit {
+	if s.noGroupCommit.Load() {
 		err := s.commitIntake(ctx, []*hookItem{it})
 		return it.fresh, it.dup, err
 	}
@@ -171,6 +171,10 @@ func (s *Service) Receive(ctx context.Context, integrationID string, header http
 		return 0, 0, ctx.Err()
 	}
 }
+
+// SetGroupCommit turns group commit of inbound webhooks on (the default) or off: off, each
+// request commits its events in a transaction of its own (the baseline of `bench hooks`).
+func (s *Service) SetGroupCommit(on bool) { s.noGroupCommit.Store(!on) }
 
 // hookItem is one request's events, waiting for their commit.
 type hookItem struct {

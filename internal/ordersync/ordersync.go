@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -39,16 +40,14 @@ type Service struct {
 	// Lease is how long a worker holds a document while pushing it (a crashed worker's lease
 	// runs out after this).
 	Lease time.Duration
-	// NoGroupCommit makes each inbound webhook request commit its events in a transaction of
-	// its own (the baseline of `bench hooks`); by default concurrent requests share commits.
-	NoGroupCommit bool
 	// IntakeCommitters is how many transactions storing inbound webhooks may be in flight at
 	// once (default 1 on SQLite, 2 on PostgreSQL).
 	IntakeCommitters int
 
-	verifiers  verifierCache
-	intakeOnce sync.Once
-	intakeQ    *intakeQueue
+	noGroupCommit atomic.Bool
+	verifiers     verifierCache
+	intakeOnce    sync.Once
+	intakeQ       *intakeQueue
 }
 
 // New returns the engine. SetQueue connects it to River.

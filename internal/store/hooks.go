@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/posbridge/posbridge/internal/domain"
 )
 
 // Inbound webhook intake at volume: the receiving side stores the events of many requests in one
@@ -167,4 +170,36 @@ func (s queries) CountWebhookEvents(ctx context.Context, accountID, integrationI
 		err = fmt.Errorf("count webhook events: %w", err)
 	}
 	return total, pending, err
+}
+
+// DocumentsByExternalIDs finds, for each of the POS order ids, the integration's document most
+// recently linked to it (one query for a chunk of webhook events; ids without one are absent).
+func (s queries) DocumentsByExternalIDs(ctx context.Context, accountID, integrationID string, externalIDs []string) (map[string]domain.Document, error) {
+	out := map[string]domain.Document{}
+	if len(externalIDs) == 0 {
+		return out, nil
+	}
+	var arg any = externalIDs
+	in := `external_id = ANY($3::text[])`
+	if s.dialect != Postgres {
+		b, err := json.Marshal(externalIDs)
+		if err != nil {
+			return nil, err
+		}
+		arg, in = string(b), `external_id IN (SELECT value FROM json_each($3))`
+	}
+	rs, err := s.q.query(ctx, `SELECT `+docCols+` FROM documents WHERE account_id = $1 AND integration_id = $2 AND `+in+`
+		ORDER BY updated_at`, accountID, integrationID, arg)
+	if err != nil {
+		return nil, fmt.Errorf("documents by order ids: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		d, err := scanDoc(rs)
+		if err != nil {
+			return nil, err
+		}
+		out[d.Sync.ExternalID] = d // the newest last
+	}
+	return out, rs.Err()
 }
