@@ -203,3 +203,21 @@ func (s queries) DocumentsByExternalIDs(ctx context.Context, accountID, integrat
 	}
 	return out, rs.Err()
 }
+
+// WebhookProviderEventIDs lists the provider event ids of the integration's stored events.
+func (s queries) WebhookProviderEventIDs(ctx context.Context, accountID, integrationID string) ([]string, error) {
+	rs, err := s.q.query(ctx, `SELECT provider_event_id FROM webhook_events WHERE account_id = $1 AND integration_id = $2`, accountID, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("webhook event ids: %w", err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rs.Err()
+}
