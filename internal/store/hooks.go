@@ -136,26 +136,38 @@ type EventOutcome struct {
 	ID, Status, Reason string
 }
 
-// FinishWebhookEvents records how applying each event ended, in one statement on PostgreSQL.
+// FinishWebhookEvents records how applying each event ended, in one statement (one commit).
 func (s queries) FinishWebhookEvents(ctx context.Context, accountID string, outs []EventOutcome, now time.Time) error {
 	if len(outs) == 0 {
 		return nil
 	}
+	var err error
 	if s.dialect != Postgres {
-		for _, o := range outs {
-			if err := s.FinishWebhookEvent(ctx, accountID, o.ID, o.Status, o.Reason, now); err != nil {
-				return fmt.Errorf("finish webhook event %s: %w", o.ID, err)
-			}
+		type out struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+			Reason string `json:"reason"`
 		}
-		return nil
+		list := make([]out, len(outs))
+		for k, o := range outs {
+			list[k] = out(o)
+		}
+		b, jerr := json.Marshal(list)
+		if jerr != nil {
+			return jerr
+		}
+		_, err = s.q.exec(ctx, `UPDATE webhook_events SET status = u.status, reason = u.reason, processed_at = $3
+			FROM (SELECT value ->> 'id' AS id, value ->> 'status' AS status, value ->> 'reason' AS reason FROM json_each($2)) AS u
+			WHERE webhook_events.account_id = $1 AND webhook_events.id = u.id`, accountID, string(b), micros(now))
+	} else {
+		ids, sts, reasons := make([]string, len(outs)), make([]string, len(outs)), make([]string, len(outs))
+		for k, o := range outs {
+			ids[k], sts[k], reasons[k] = o.ID, o.Status, o.Reason
+		}
+		_, err = s.q.exec(ctx, `UPDATE webhook_events AS w SET status = u.status, reason = u.reason, processed_at = $5
+			FROM unnest($2::text[], $3::text[], $4::text[]) AS u(id, status, reason) WHERE w.account_id = $1 AND w.id = u.id`,
+			accountID, ids, sts, reasons, micros(now))
 	}
-	ids, sts, reasons := make([]string, len(outs)), make([]string, len(outs)), make([]string, len(outs))
-	for k, o := range outs {
-		ids[k], sts[k], reasons[k] = o.ID, o.Status, o.Reason
-	}
-	_, err := s.q.exec(ctx, `UPDATE webhook_events AS w SET status = u.status, reason = u.reason, processed_at = $5
-		FROM unnest($2::text[], $3::text[], $4::text[]) AS u(id, status, reason) WHERE w.account_id = $1 AND w.id = u.id`,
-		accountID, ids, sts, reasons, micros(now))
 	if err != nil {
 		return fmt.Errorf("finish webhook events: %w", err)
 	}
