@@ -21,6 +21,7 @@ import (
 func (s *Service) Register(w *river.Workers) {
 	river.AddWorker(w, &pushWorker{s: s})
 	river.AddWorker(w, &eventWorker{s: s})
+	river.AddWorker(w, &applyWorker{s: s})
 	river.AddWorker(w, &reconcileWorker{s: s})
 }
 
