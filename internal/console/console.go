@@ -73,7 +73,7 @@ type Deps struct {
 	Registerer    prometheus.Registerer // where the console's metrics go (nil: not exported)
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client (login throttle).
 	TrustedProxies []netip.Prefix
-	Retention     retention.Policy      // how long history is kept, said on the history pages
+	Retention      retention.Policy // how long history is kept, said on the history pages
 }
 
 // Console serves the merchant console's pages.
