@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -217,6 +218,15 @@ func TestRetentionKeepsTablesFlat(t *testing.T) {
 		}
 		if _, err := e.app.Store.GetWebhookEvent(ctx, s.accountID, pending.ID); err != nil {
 			t.Errorf("the pending webhook event is gone: %v", err)
+		}
+
+		// /metrics counts what was pruned, per table.
+		metrics := string(mustStatus(t, 200, do(t, e.url, "", "GET", "/metrics", nil)).Body)
+		for _, tb := range store.HistoryTables {
+			if !strings.Contains(metrics, `posbridge_retention_pruned_rows_total{table="`+string(tb)+`"}`) ||
+				strings.Contains(metrics, `posbridge_retention_pruned_rows_total{table="`+string(tb)+`"} 0`+"\n") {
+				t.Errorf("/metrics shows no pruned %s rows", tb)
+			}
 		}
 	})
 }
