@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/posbridge/posbridge/internal/app"
@@ -27,5 +28,26 @@ func TestWebhookEndpointAddressForms(t *testing.T) {
 	eps := e.must(200, e.call(key, "GET", "/api/v1/webhook-endpoints", nil)).json(t)["data"].([]any)
 	if len(eps) != len(ssrftest.Public) {
 		t.Fatalf("%d endpoints stored, want the %d public ones", len(eps), len(ssrftest.Public))
+	}
+}
+
+// TestProviderAddressForms: without --allow-private-provider-hosts, a provider pointed at a
+// non-public address (IPv6 forms embedding IPv4 among them) is never called: the check the
+// integration starts with fails with the refusal, naming why.
+func TestProviderAddressForms(t *testing.T) {
+	e := start(t, testdb.SQLite(t), func(c *app.Config) { c.AllowPrivate = false })
+	key := e.account("Shop", "a@shop.test").APIKey
+	for i, addr := range []string{"::a00:1", "2002:7f00:1::", "64:ff9b::7f00:1", "2001:0:4136:e378:8000:63bf:80ff:fffe", "fec0::1", "::ffff:127.0.0.1", "169.254.169.254"} {
+		f := ssrftest.Form{Addr: addr}
+		in := e.must(201, e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "woocommerce", "nickname": "Shop " + string(rune('A'+i)),
+			"credentials": map[string]string{"store_url": "http://" + f.URLHost() + ":8080", "consumer_key": "ck_x", "consumer_secret": "cs_x"}})).json(t)
+		var got map[string]any
+		waitFor(t, addr+" refused", func() bool {
+			got = e.must(200, e.call(key, "GET", "/api/v1/integrations/"+in["id"].(string), nil)).json(t)
+			return got["status"] != "initializing"
+		})
+		if got["status"] == "healthy" || !strings.Contains(got["status_reason"].(string), "not allowed") {
+			t.Errorf("%s: %v %q", addr, got["status"], got["status_reason"])
+		}
 	}
 }
