@@ -39,7 +39,8 @@ import (
 // Every writable Order field round-trips, with Square's sparse-update rules (a field left out
 // is kept, one sent as null or named in fields_to_clear is cleared). SearchCatalogObjects
 // filters by exact, prefix, set, range and text queries and sorts by sorted_attribute_query;
-// a query it cannot answer is refused with Square's 400 rather than ignored.
+// a query it cannot answer is refused with Square's 400 rather than ignored. SearchCatalogItems
+// filters whole items by text, category, stock level, location, product type and archived state.
 //
 // Deviations, kept on purpose: the catalog holds ITEM objects with nested ITEM_VARIATIONs only;
 // orders are not priced with taxes, discounts or service charges (a request that carries them is
@@ -381,6 +382,8 @@ func (s *Simulator) route(r *http.Request, body []byte) (int, json.RawMessage) {
 		a = s.listCatalog(r)
 	case p == "/v2/catalog/search" && m == http.MethodPost:
 		a = s.searchCatalog(body)
+	case p == "/v2/catalog/search-catalog-items" && m == http.MethodPost:
+		a = s.searchCatalogItems(body)
 	case p == "/v2/catalog/object" && m == http.MethodPost:
 		a = s.idempotent(r, body, s.upsertObject)
 	case p == "/v2/catalog/batch-upsert" && m == http.MethodPost:
