@@ -76,8 +76,11 @@ func TestRetentionKeepsTablesFlat(t *testing.T) {
 		s.waitSubscribed()
 		hook := s.appHook()
 
-		// A webhook event stored but not yet applied (its job has not run), from long ago.
-		pending := store.WebhookEvent{ID: "whev_pending_retention", AccountID: s.accountID, IntegrationID: s.integration,
+		// A webhook event stored but not yet applied (its job has not run), from long ago. It
+		// belongs to a quiet account: the stream's own intake drains s's pending events.
+		quiet := newScen(t, e, nil)
+		quiet.waitSubscribed()
+		pending := store.WebhookEvent{ID: "whev_pending_retention", AccountID: quiet.accountID, IntegrationID: quiet.integration,
 			ProviderEventID: "evt_pending_retention", Type: domain.ProviderOrderUpdated, Topic: "order.completed", ObjectID: "ord_none",
 			Status: "received", Payload: "{}", ReceivedAt: clk.now().Add(-time.Hour)}
 		if _, err := e.app.Store.InsertWebhookEvent(ctx, pending); err != nil {
@@ -216,7 +219,7 @@ func TestRetentionKeepsTablesFlat(t *testing.T) {
 				t.Errorf("%s holds %d rows after a prune past every window", tb, n)
 			}
 		}
-		if _, err := e.app.Store.GetWebhookEvent(ctx, s.accountID, pending.ID); err != nil {
+		if _, err := e.app.Store.GetWebhookEvent(ctx, quiet.accountID, pending.ID); err != nil {
 			t.Errorf("the pending webhook event is gone: %v", err)
 		}
 
