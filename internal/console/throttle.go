@@ -27,8 +27,8 @@ const (
 // attempt is claimed in the database (one atomic upsert per counter) before the password is
 // checked, so concurrent guesses past the limit are refused without a check.
 type loginThrottle struct {
-	st     *store.Store
-	now    func() time.Time
+	st      *store.Store
+	now     func() time.Time
 	checks  prometheus.Counter // password checks done (bcrypt), the work the throttle bounds
 	claims  atomic.Int64
 	proxies []netip.Prefix // reverse proxies whose X-Forwarded-For is believed
