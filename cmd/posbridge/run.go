@@ -33,6 +33,8 @@ Usage:
   posbridge account create --name N --admin-email E [--json]
   posbridge sim <provider> --addr HOST:PORT [--seed-products N]
   posbridge bench sync [--database-url URL] [--docs N] [--data-dir DIR] [--json]
+  posbridge bench neighbour [--database-url URL] [--docs N] [--noisy-docs N] [--json]
+  posbridge bench hooks [--database-url URL] [--clients N] [--duration D] [--json]
   posbridge version
 
 Run "posbridge <command> -h" for a command's flags. Every flag has an environment twin:

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"sort"
@@ -8,6 +9,9 @@ import (
 
 	"github.com/posbridge/posbridge/internal/domain"
 )
+
+// MaxForm is the largest console form accepted (the console's own limit).
+const MaxForm = 64 << 10
 
 // Guard stands in front of every route (/api, /hooks, /sandbox and the console) and turns away
 // requests whose path or query holds bytes no id or parameter of posbridge's can hold, before
@@ -30,8 +34,13 @@ func Guard(next http.Handler) http.Handler {
 		}
 		if !jsonRoute(r.URL.Path) && r.Method == http.MethodPost &&
 			strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
 			if err := r.ParseForm(); err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					http.Error(w, "the form is larger than 64 KiB", http.StatusRequestEntityTooLarge)
+					return
+				}
 				http.Error(w, "the form could not be read", http.StatusBadRequest)
 				return
 			}

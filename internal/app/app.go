@@ -373,6 +373,7 @@ func (a *App) Close(ctx context.Context) error {
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown(ctx))
 	}
+	a.Sync.Close() // commits the inbound webhooks already taken
 	if a.sandboxState != nil {
 		a.sandboxState.Close() // commits the sandbox's queued changes
 	}

@@ -38,6 +38,7 @@ var kinPaths = map[string]bool{
 	"/v2/orders": true, "/v2/orders/{order_id}": true, "/v2/orders/search": true,
 	"/v2/customers": true, "/v2/customers/{customer_id}": true, "/v2/customers/search": true,
 	"/v2/webhooks/subscriptions": true, "/v2/webhooks/subscriptions/{subscription_id}": true,
+	"/v2/webhooks/subscriptions/{subscription_id}/signature-key": true,
 }
 
 var (
