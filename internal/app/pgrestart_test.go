@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -101,9 +104,17 @@ func TestPostgresRestartDuringSync(t *testing.T) {
 	for accepted.Load() < 2*n/3 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
+	loginForm := consoleLoginForm(t, e.url)
 	stopped := time.Now()
 	seen := unavailable.Load()
 	cl.Stop()
+	// While it is down, the API answers 503 unavailable with Retry-After, and so does a console login.
+	if r := e.call(owner.APIKey, "GET", "/api/v1/integrations", nil); r.Status != http.StatusServiceUnavailable || r.errCode(t) != "unavailable" {
+		t.Errorf("API with the database down: %d %s", r.Status, r.Body)
+	}
+	if res := loginForm("owner@spoke.test", "wrong password"); res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Errorf("console login with the database down: %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
+	}
 	for unavailable.Load() < seen+20 && time.Since(stopped) < 5*time.Second {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -176,4 +187,30 @@ func TestPostgresRestartDuringSync(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("%d invoices, %d orders, all linked to their own; %v in all", n, len(os), time.Since(began).Round(100*time.Millisecond))
+}
+
+// consoleLoginForm opens the console's login page and returns a function that posts it.
+func consoleLoginForm(t *testing.T, base string) func(email, password string) *http.Response {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := hc.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no CSRF token on the login page: %s", b)
+	}
+	return func(email, password string) *http.Response {
+		res, err := hc.PostForm(base+"/login", url.Values{"csrf": {string(m[1])}, "email": {email}, "password": {password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
 }

@@ -71,9 +71,10 @@ type Deps struct {
 	Logger        *slog.Logger
 	Version       string
 	Registerer    prometheus.Registerer // where the console's metrics go (nil: not exported)
+	Retention     retention.Policy      // how long history is kept, said on the history pages
+
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client (login throttle).
 	TrustedProxies []netip.Prefix
-	Retention      retention.Policy // how long history is kept, said on the history pages
 }
 
 // Console serves the merchant console's pages.
