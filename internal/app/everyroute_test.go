@@ -109,7 +109,8 @@ func TestEveryRouteRefusesHostileInput(t *testing.T) {
 		e := start(t, db, nil)
 		acct := e.account("Shop", "a@shop.test")
 		key := acct.APIKey
-		integ := e.must(201, e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_strictinput"}})).json(t)["id"].(string)
+		sbxKey := e.mintOverHTTP(key)
+		integ := e.must(201, e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": sbxKey}})).json(t)["id"].(string)
 		e.waitStatus(key, integ, "healthy") // its check picks the default store: done before the snapshot
 		e.must(201, e.call(key, "PUT", "/api/v1/documents/invoice/INV-1", map[string]any{"status": "issued",
 			"lines": []any{map[string]any{"description": "Tea", "quantity": "2", "unit_price": map[string]any{"amount": 350, "currency": "EUR"}}}}))
@@ -117,7 +118,7 @@ func TestEveryRouteRefusesHostileInput(t *testing.T) {
 		if r := e.call(key, "POST", "/api/v1/webhook-endpoints", map[string]any{"url": "https://app.example/hook"}); r.Status == 201 {
 			endpoint = r.json(t)["id"].(string)
 		}
-		before := snapshot(t, e, key)
+		before := snapshot(t, e, key, sbxKey)
 
 		// A console session.
 		jar, _ := cookiejar.New(nil)
@@ -173,7 +174,7 @@ func TestEveryRouteRefusesHostileInput(t *testing.T) {
 			case strings.HasPrefix(path, "/api/"):
 				req.Header.Set("Authorization", "Bearer "+key)
 			case strings.HasPrefix(path, "/sandbox/"):
-				req.Header.Set("Authorization", "Bearer sbx_strictinput")
+				req.Header.Set("Authorization", "Bearer "+sbxKey)
 			case !strings.HasPrefix(path, "/hooks/"):
 				client = browser
 			}
@@ -249,8 +250,11 @@ func TestEveryRouteRefusesHostileInput(t *testing.T) {
 		for _, f := range fails {
 			t.Error(f)
 		}
-		if after := snapshot(t, e, key); !reflect.DeepEqual(before, after) {
-			t.Errorf("hostile input changed the account:\nbefore %v\nafter  %v", before, after)
+		after := snapshot(t, e, key, sbxKey)
+		for k := range before {
+			if !reflect.DeepEqual(before[k], after[k]) {
+				t.Errorf("hostile input changed %s:\nbefore %.2000v\nafter  %.2000v", k, before[k], after[k])
+			}
 		}
 		if strings.Contains(e.logs.String(), "panic") || strings.Contains(e.logs.String(), "22021") {
 			t.Errorf("the log shows a panic or a PostgreSQL text refusal")
@@ -260,9 +264,13 @@ func TestEveryRouteRefusesHostileInput(t *testing.T) {
 }
 
 // snapshot is what hostile input must not change: the account's integrations, documents,
-// webhook endpoints and order sync settings.
-func snapshot(t *testing.T, e *env, key string) map[string]any {
+// webhook endpoints and order sync settings, and its Sandbox POS's orders, customers, products
+// and webhook subscriptions.
+func snapshot(t *testing.T, e *env, key, sbxKey string) map[string]any {
 	out := map[string]any{}
+	for _, c := range []string{"orders", "customers", "products", "webhooks", "stock"} {
+		out["sandbox "+c] = string(e.must(200, e.call(sbxKey, "GET", "/sandbox/api/v1/"+c, nil)).Body)
+	}
 	var ints []any
 	for _, i := range e.must(200, e.call(key, "GET", "/api/v1/integrations", nil)).json(t)["data"].([]any) {
 		m := i.(map[string]any)

@@ -4,7 +4,8 @@
 // Strict decoding (Decode, Unmarshal) refuses what encoding/json lets through silently: unknown
 // keys, duplicate keys (encoding/json keeps the last), keys whose case differs from the field's
 // ("STATUS" for "status"), data after the value, a null body, null for a field that is not
-// nullable (only pointer and interface fields may be null), and invalid UTF-8. Every refusal is a
+// nullable (only pointer and interface fields may be null), invalid UTF-8, and strings holding a
+// NUL or another control character (\t, \n and \r aside). Every refusal is a
 // *domain.Error: CodeBadRequest for malformed JSON or a body of the wrong shape (HTTP 400),
 // CodeInvalid naming the field as a dotted path such as "lines[0].unit_price.amount" (HTTP 422),
 // CodeTooLarge when the reader stopped at its size limit (HTTP 413).
@@ -78,7 +79,80 @@ func Unmarshal(b []byte, v any) error {
 	if err := json.Unmarshal(b, v, strict); err != nil {
 		return describe(err, v)
 	}
+	return checkStrings(reflect.ValueOf(v), "")
+}
+
+// checkStrings refuses, naming the field, a decoded string with a NUL or another control
+// character other than \t, \n and \r: no text field of posbridge's takes one. (Per-field
+// limits, and whether a field may hold line breaks, are the domain's to check.)
+func checkStrings(v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return checkStrings(v.Elem(), path)
+		}
+	case reflect.String:
+		for _, r := range v.String() {
+			if r != '\t' && r != '\n' && r != '\r' && domain.IsControl(r) {
+				field := path
+				if field == "" {
+					field = "body"
+				}
+				return &domain.Error{Code: domain.CodeInvalid, Field: field,
+					Message: fmt.Sprintf("%s must not contain control characters (found U+%04X)", field, r)}
+			}
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			p := path
+			if !f.Anonymous || name != "" {
+				if name == "" {
+					name = f.Name
+				}
+				p = join(path, name)
+			}
+			if err := checkStrings(v.Field(i), p); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return nil // bytes (json.RawMessage, base64) are not text
+		}
+		for i := 0; i < v.Len(); i++ {
+			if err := checkStrings(v.Index(i), path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			k := fmt.Sprint(it.Key().Interface())
+			if domain.HasControl(k) {
+				return &domain.Error{Code: domain.CodeInvalid, Field: path, Message: fmt.Sprintf("%s has a key with control characters", path)}
+			}
+			if err := checkStrings(it.Value(), join(path, k)); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
 }
 
 // CheckPayload checks a provider's payload before it is parsed with the provider's own types:

@@ -116,3 +116,23 @@ func TestCheckPayload(t *testing.T) {
 		t.Errorf("oversize payload: %v", err)
 	}
 }
+
+func TestControlCharactersRefused(t *testing.T) {
+	for in, field := range map[string]string{
+		`{"status":"a\u0000b"}`:                                  "status",
+		`{"lines":[{"description":"ok"},{"quantity":"\u001b"}]}`: "lines[1].quantity",
+		`{"credentials":{"api_key":"x\u0085"}}`:                  "credentials.api_key",
+		`{"lines":[{"unit_price":{"currency":"E\u007fR"}}]}`:     "lines[0].unit_price.currency",
+	} {
+		var b body
+		err := jsonin.Unmarshal([]byte(in), &b)
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Code != domain.CodeInvalid || de.Field != field {
+			t.Errorf("%s: %v, want invalid %s", in, err, field)
+		}
+	}
+	var b body
+	if err := jsonin.Unmarshal([]byte(`{"status":"two\nlines\tand\ra tab"}`), &b); err != nil {
+		t.Errorf("line breaks and tabs refused: %v", err)
+	}
+}
