@@ -7,7 +7,11 @@ import (
 	syncbench "github.com/posbridge/posbridge/internal/bench"
 )
 
-// bench runs `posbridge bench sync`: the order sync benchmark of internal/bench.
+// bench runs `posbridge bench sync`, the order sync benchmark of internal/bench, and
+// `posbridge bench neighbour`, the noisy-neighbour measurement.
 func bench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "neighbour" {
+		return syncbench.NeighbourCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
 	return syncbench.Command(ctx, args, getenv, stdout, stderr)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/posbridge/posbridge/internal/accounts"
 	"github.com/posbridge/posbridge/internal/app"
 	"github.com/posbridge/posbridge/internal/connector/registry"
+	"github.com/posbridge/posbridge/internal/console"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/jobs"
 	"github.com/posbridge/posbridge/internal/retention"
@@ -32,6 +33,8 @@ Usage:
   posbridge account create --name N --admin-email E [--json]
   posbridge sim <provider> --addr HOST:PORT [--seed-products N]
   posbridge bench sync [--database-url URL] [--docs N] [--data-dir DIR] [--json]
+  posbridge bench neighbour [--database-url URL] [--docs N] [--noisy-docs N] [--json]
+  posbridge bench hooks [--database-url URL] [--clients N] [--duration D] [--json]
   posbridge version
 
 Run "posbridge <command> -h" for a command's flags. Every flag has an environment twin:
@@ -175,7 +178,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	s.str(&cfg.SMTP.TLS, "smtp-tls", "starttls", "none, starttls or tls")
 	s.boolean(&cfg.Demo, "demo", "on first start, connect a Sandbox POS with sample data")
 	s.boolean(&cfg.NoSandbox, "no-sandbox", "turn the sandbox POS and its admin routes off (production)")
-	s.boolean(&cfg.AllowPrivate, "allow-private-provider-hosts", "let merchants point integrations at loopback and private addresses")
+	s.boolean(&cfg.AllowPrivate, "allow-private-provider-hosts", "let merchants point integrations and outbound webhook endpoints at loopback, private and other non-public addresses")
+	var trustedProxies string
+	s.str(&trustedProxies, "trusted-proxies", "", "reverse proxies (IPs or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client, for the per-address login throttle")
 	s.boolean(&cfg.SecureCookies, "secure-cookies", "mark console cookies Secure (behind HTTPS)")
 	s.integer(&cfg.CallOffAfter, "call-off-after", domain.DefaultCallOffAfter, "consecutive failures that call an integration off")
 	s.duration(&cfg.CheckInterval, "check-interval", 15*time.Minute, "how often each active integration is checked")
@@ -197,6 +202,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if envErr != nil {
 		return envErr
+	}
+	var err error
+	if cfg.TrustedProxies, err = console.ParseTrustedProxies(trustedProxies); err != nil {
+		return err
 	}
 	cfg.SMTP.Port = smtpPort
 	cfg.NoHTTP = workerOnly

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posbridge/posbridge/internal/connector/woocommerce"
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
@@ -185,7 +186,8 @@ func TestSimCommand(t *testing.T) {
 			c := info["credentials"].(map[string]any)
 			req, err := http.NewRequest("GET", info["base_url"].(string)+"/wp-json/wc/v3/products", nil)
 			if err == nil {
-				req.SetBasicAuth(c["consumer_key"].(string), c["consumer_secret"].(string))
+				// A plain-HTTP store takes OAuth 1.0a signatures, not Basic auth.
+				woocommerce.SignOAuth(req, c["consumer_key"].(string), c["consumer_secret"].(string), time.Now())
 			}
 			return req, err
 		},

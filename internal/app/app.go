@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -67,6 +68,9 @@ type Config struct {
 	DocumentLease     time.Duration // how long a crashed worker holds a document (default 1m)
 	RescueAfter       time.Duration // River: when a job of a crashed worker runs again (default 5m)
 	SecureCookies     bool
+	// TrustedProxies (--trusted-proxies) are the reverse proxies whose X-Forwarded-For names the
+	// client, for the per-address login throttle; empty: the connection's peer is the client.
+	TrustedProxies []netip.Prefix
 	// Retention is how long history is kept (--retention-*; zero windows take the defaults:
 	// webhook events and deliveries 30 days, timeline and sync history 365 days).
 	Retention retention.Policy
@@ -227,7 +231,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		mux.Handle("/sandbox/", a.Sandbox)
 	}
 	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, CSRFKey: csrfKey,
-		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version, Registerer: a.Metrics,
+		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version, Registerer: a.Metrics, TrustedProxies: cfg.TrustedProxies,
 		Retention: a.Retention.Policy()})
 	if err != nil {
 		st.Close()
@@ -369,6 +373,7 @@ func (a *App) Close(ctx context.Context) error {
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown(ctx))
 	}
+	a.Sync.Close() // commits the inbound webhooks already taken
 	if a.sandboxState != nil {
 		a.sandboxState.Close() // commits the sandbox's queued changes
 	}

@@ -34,7 +34,7 @@ func TestNoisyNeighbour(t *testing.T) {
 		})
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		defer cancel()
-		res, err := bench.NeighbourOn(ctx, e.app, bench.NeighbourOptions{Docs: 40, Rate: 5, NoisyDocs: 600, MaxWorkers: 50,
+		res, err := bench.NeighbourOn(ctx, e.app, bench.NeighbourOptions{Docs: 100, Rate: 10, NoisyDocs: 600, MaxWorkers: 50,
 			ProviderTimeout: 2 * time.Second, Timeout: 2 * time.Minute})
 		if err != nil {
 			t.Fatalf("measure: %v", err)

@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"bytes"
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/posbridge/posbridge/internal/app"
@@ -14,13 +16,26 @@ import (
 // accepted and stored as an event.
 func TestSquareIssuedWebhookKey(t *testing.T) {
 	e := start(t, testdb.SQLite(t), func(c *app.Config) { c.AllowPrivate = false })
-	key := e.account("Shop", "sq@shop.test").APIKey
+	acct := e.account("Shop", "sq@shop.test")
+	key := acct.APIKey
 	in := e.must(201, e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "square", "sandbox": true})).json(t)
 	id := in["id"].(string)
 	e.waitStatus(key, id, "healthy")
 	poll(t, "webhook subscription", func() bool {
 		return bytes.Contains(e.must(200, e.call(key, "GET", "/api/v1/timeline?limit=500&integration_id="+id, nil)).Body, []byte("Subscribed to the POS"))
 	})
+	// The key Square issued is stored sealed: not in the clear, and not the secret posbridge made.
+	subs := e.must(200, e.call("EAAAsim-square-access-token", "GET", "/sandbox/square/v2/webhooks/subscriptions", nil)).json(t)["subscriptions"].([]any)
+	if len(subs) != 1 {
+		t.Fatalf("subscriptions: %v", subs)
+	}
+	subID := subs[0].(map[string]any)["id"].(string)
+	sub := e.must(200, e.call("EAAAsim-square-access-token", "GET", "/sandbox/square/v2/webhooks/subscriptions/"+subID, nil)).json(t)["subscription"].(map[string]any)
+	issued, _ := sub["signature_key"].(string)
+	_, sealed, err := e.app.Store.IntegrationSecrets(context.Background(), acct.AccountID, id)
+	if err != nil || issued == "" || sealed == "" || strings.Contains(sealed, issued) {
+		t.Fatalf("issued key %q stored as %q (%v)", issued, sealed, err)
+	}
 	// A customer created in the Square sandbox is notified (customer.created) to /hooks/{id},
 	// signed with the subscription's own key.
 	r := e.call("EAAAsim-square-access-token", "POST", "/sandbox/square/v2/customers",

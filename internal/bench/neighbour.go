@@ -20,7 +20,8 @@ import (
 // The noisy-neighbour measurement (`posbridge bench neighbour`, issue 13 item 5): two accounts on
 // one posbridge, each with a Sandbox POS and Automatic Sync on. Account B writes invoices at a
 // steady pace twice: once with account A idle, once with A's POS answering no call (sandbox fault
-// "timeout") and A's documents queued in front of B's. B's latency, from the API write's answer
+// "timeout") and A's documents queued in front of B's; the second phase lasts longer than the
+// provider timeout (10 s more), so it sees A's calls hang and then A's circuit open. B's latency, from the API write's answer
 // to the order's creation in B's sandbox, is reported as p50 and p99 of each phase and as their
 // ratio: a fair hub keeps it near 1; a hub whose workers all sit in A's hung calls shows B
 // starved (the issue saw more than 120 s against 48 ms).
@@ -29,7 +30,7 @@ import (
 type NeighbourOptions struct {
 	DatabaseURL     string        // postgres://... runs on PostgreSQL in a fresh schema; empty: SQLite
 	DataDir         string        // parent of the run's temporary data directory
-	Docs            int           // B's invoices per phase (default 60)
+	Docs            int           // B's invoices with A idle, and at least as many with A broken (default 60)
 	Rate            float64       // B's invoices a second (default 4)
 	NoisyDocs       int           // A's invoices queued while its POS hangs (default 600)
 	MaxWorkers      int           // the app's River workers (default 50)
@@ -176,8 +177,11 @@ func NeighbourOn(ctx context.Context, a *app.App, o NeighbourOptions) (Neighbour
 	}); err != nil {
 		return res, fmt.Errorf("queue A's invoices: %w", err)
 	}
-	fmt.Fprintf(o.Progress, "broken neighbour: %d of B's invoices at %.0f/s ...\n", o.Docs, o.Rate)
-	if res.WithBroken, err = h.paced(ctx, quiet, "BROKEN", o.Docs, o.Rate); err != nil {
+	// B writes for longer than A's calls take to time out, so that the phase sees both regimes:
+	// A's calls hanging (its cap of calls in flight reached) and A's circuit open.
+	n := max(o.Docs, int(o.Rate*(o.ProviderTimeout.Seconds()+10)))
+	fmt.Fprintf(o.Progress, "broken neighbour: %d of B's invoices at %.0f/s ...\n", n, o.Rate)
+	if res.WithBroken, err = h.paced(ctx, quiet, "BROKEN", n, o.Rate); err != nil {
 		return res, fmt.Errorf("B with a broken neighbour: %w", err)
 	}
 	if res.Alone.P50MS > 0 {

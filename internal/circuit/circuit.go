@@ -145,6 +145,16 @@ func (p Policy) Decide(c domain.Circuit, now time.Time) Decision {
 	return Decision{Go: true}
 }
 
+// DecideManual is Decide for a call a person asked for (Retry, Re-sync in the console or the
+// API): an open circuit lets it go at once as the trial, without waiting for the next attempt;
+// while another trial is out it waits like any call.
+func (p Policy) DecideManual(c domain.Circuit, now time.Time) Decision {
+	if c.State == domain.CircuitOpen {
+		return Decision{Go: true, Trial: true}
+	}
+	return p.Decide(c, now)
+}
+
 // ClaimTrial turns a due open circuit into a half-open one whose trial is out until the lease runs
 // out (a trial whose process died is claimed again after that).
 func (p Policy) ClaimTrial(c domain.Circuit, now time.Time) domain.Circuit {

@@ -62,6 +62,10 @@ func TestBreakerStateMachine(t *testing.T) {
 	if opened || straggler.State != domain.CircuitOpen || !straggler.NextAttemptAt.Equal(*c.NextAttemptAt) || straggler.ConsecutiveFailures != 4 {
 		t.Fatalf("a straggler's failure: %+v", straggler)
 	}
+	// A person's Retry goes at once as the trial, before the next attempt.
+	if d := p.DecideManual(c, now.Add(time.Second)); !d.Go || !d.Trial {
+		t.Fatalf("manual call while open: %+v", d)
+	}
 	// Due: one trial, claimed; the others wait for its lease.
 	now = now.Add(30 * time.Second)
 	d := p.Decide(c, now)
@@ -74,6 +78,9 @@ func TestBreakerStateMachine(t *testing.T) {
 	}
 	if d := p.Decide(c, now.Add(time.Second)); d.Go {
 		t.Fatalf("a second trial while the first is out: %+v", d)
+	}
+	if d := p.DecideManual(c, now.Add(time.Second)); d.Go {
+		t.Fatalf("a manual call while the trial is out: %+v", d)
 	}
 	if d := p.Decide(c, now.Add(p.TrialLease)); !d.Go || !d.Trial {
 		t.Fatalf("a trial whose lease ran out is claimed again: %+v", d)

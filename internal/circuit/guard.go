@@ -13,6 +13,14 @@ import (
 	"github.com/posbridge/posbridge/internal/store"
 )
 
+// A job held back by an open circuit comes back at its next attempt, but after a minute at most
+// (a person's Retry may have closed it meanwhile); one held back by another job's trial looks
+// again after a few seconds (the trial usually answers in moments).
+const (
+	maxOpenWait  = time.Minute
+	maxTrialWait = 5 * time.Second
+)
+
 // WaitError says a call must not go now: the job snoozes for After instead of holding a worker.
 type WaitError struct {
 	After  time.Duration
@@ -93,6 +101,20 @@ func jitter(d time.Duration) time.Duration {
 // circuit is open (until its next attempt), when another job's trial is out, or when the
 // integration has its cap of calls in flight in this process; the caller snoozes its job.
 func (g *Guard) Acquire(ctx context.Context, accountID, integrationID string) (*Call, error) {
+	return g.acquire(ctx, accountID, integrationID, false)
+}
+
+// AcquireManual is Acquire for a call a person asked for (Policy.DecideManual): an open circuit
+// lets it go at once as the trial.
+func (g *Guard) AcquireManual(ctx context.Context, accountID, integrationID string) (*Call, error) {
+	return g.acquire(ctx, accountID, integrationID, true)
+}
+
+func (g *Guard) acquire(ctx context.Context, accountID, integrationID string, manual bool) (*Call, error) {
+	decide := g.p.Decide
+	if manual {
+		decide = g.p.DecideManual
+	}
 	now := g.now()
 	c := &Call{g: g, accountID: accountID, IntegrationID: integrationID}
 	g.mu.Lock()
@@ -108,7 +130,7 @@ func (g *Guard) Acquire(ctx context.Context, accountID, integrationID string) (*
 		}
 		wait := min(max(now.Sub(oldest), time.Second), 15*time.Second)
 		if l.known.NextAttemptAt != nil && l.known.State == domain.CircuitOpen {
-			wait = max(wait, l.known.NextAttemptAt.Sub(now))
+			wait = max(wait, min(l.known.NextAttemptAt.Sub(now), maxOpenWait))
 		}
 		g.mu.Unlock()
 		return nil, &WaitError{After: jitter(wait), Reason: "in_flight_cap"}
@@ -125,28 +147,30 @@ func (g *Guard) Acquire(ctx context.Context, accountID, integrationID string) (*
 		}
 		known = g.remember(integrationID, cur, now)
 	}
-	d := g.p.Decide(known, now)
+	d := decide(known, now)
 	if d.Go && d.Trial {
 		var err error
-		if d, err = g.claimTrial(ctx, accountID, integrationID); err != nil {
+		if d, known, err = g.claimTrial(ctx, accountID, integrationID, decide); err != nil {
 			g.release(c)
 			return nil, err
 		}
 	}
 	if !d.Go {
 		g.release(c)
-		reason := "circuit_open"
+		wait, reason := min(d.Until.Sub(now), maxOpenWait), "circuit_open"
 		if known.State == domain.CircuitHalfOpen {
-			reason = "trial_out"
+			// The trial usually answers in moments: look again soon rather than at the end
+			// of its lease.
+			wait, reason = min(wait, maxTrialWait), "trial_out"
 		}
-		return nil, &WaitError{After: jitter(max(d.Until.Sub(now), 100*time.Millisecond)), Reason: reason}
+		return nil, &WaitError{After: jitter(max(wait, 100*time.Millisecond)), Reason: reason}
 	}
 	c.Trial = d.Trial
 	return c, nil
 }
 
 // claimTrial makes this call the half-open trial, if no other job of any process claimed it first.
-func (g *Guard) claimTrial(ctx context.Context, accountID, integrationID string) (Decision, error) {
+func (g *Guard) claimTrial(ctx context.Context, accountID, integrationID string, decide func(domain.Circuit, time.Time) Decision) (Decision, domain.Circuit, error) {
 	var d Decision
 	var cur domain.Circuit
 	now := g.now()
@@ -155,23 +179,23 @@ func (g *Guard) claimTrial(ctx context.Context, accountID, integrationID string)
 		if cur, err = tx.LockCircuit(ctx, accountID, integrationID, now); err != nil {
 			return err
 		}
-		if d = g.p.Decide(cur, now); !d.Go || !d.Trial {
+		if d = decide(cur, now); !d.Go || !d.Trial {
 			return nil // closed meanwhile (go), or another job holds the trial (wait)
 		}
 		cur = g.p.ClaimTrial(cur, now)
 		return tx.SaveCircuit(ctx, cur)
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return Decision{Go: true}, nil // the integration is gone: the push finds out and says so
+		return Decision{Go: true}, cur, nil // the integration is gone: the push finds out and says so
 	}
 	if err != nil {
-		return d, fmt.Errorf("claim the trial call of %s: %w", integrationID, err)
+		return d, cur, fmt.Errorf("claim the trial call of %s: %w", integrationID, err)
 	}
 	g.remember(integrationID, cur, now)
 	if d.Go && d.Trial {
 		g.log.Info("circuit half-open: one trial call", "integration", integrationID)
 	}
-	return d, nil
+	return d, cur, nil
 }
 
 func (g *Guard) remember(integrationID string, c domain.Circuit, at time.Time) domain.Circuit {

@@ -144,6 +144,11 @@ func TestGuardSharedState(t *testing.T) {
 		if cur, _ := st.GetCircuit(ctx, acct, id); cur.State != domain.CircuitHalfOpen {
 			t.Fatalf("state while the trial is out: %+v", cur)
 		}
+		// The others look again within seconds, not at the end of the trial's minute.
+		clk.add(2 * time.Second)
+		if _, err := p2.Acquire(ctx, acct, id); AsWait(err) == nil || AsWait(err).Reason != "trial_out" || AsWait(err).After > 6250*time.Millisecond {
+			t.Fatalf("while the trial is out: %v", err)
+		}
 		// The trial fails: open again for twice as long.
 		if err := trial.Done(ctx, timeout()); err != nil {
 			t.Fatal(err)

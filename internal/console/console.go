@@ -28,6 +28,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,6 +72,9 @@ type Deps struct {
 	Version       string
 	Registerer    prometheus.Registerer // where the console's metrics go (nil: not exported)
 	Retention     retention.Policy      // how long history is kept, said on the history pages
+
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client (login throttle).
+	TrustedProxies []netip.Prefix
 }
 
 // Console serves the merchant console's pages.
@@ -106,7 +110,7 @@ func New(d Deps) (*Console, error) {
 		d.Version = "dev"
 	}
 	c := &Console{d: d, log: d.Logger, pages: map[string]*template.Template{}, now: time.Now}
-	c.logins = newLoginThrottle(d.Store, func() time.Time { return c.now() }, d.Registerer)
+	c.logins = newLoginThrottle(d.Store, func() time.Time { return c.now() }, d.Registerer, d.TrustedProxies)
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: parse layout: %w", err)

@@ -242,6 +242,7 @@ type editData struct {
 	Fields    []fieldView
 	SetupURL  string
 	Timeline  []timelineView
+	Retention string // how long the timeline is kept
 	Errors    map[string]string
 	SyncOn    bool          // order sync is available: the "View Webhook" button shows
 	Webhooks  *webhooksData // the "View Webhook" modal, open over the page
@@ -338,6 +339,7 @@ func (c *Console) buildEdit(ctx context.Context, s *session, id string, errs map
 		return d, fmt.Errorf("timeline of %s: %w", i.ID, err)
 	}
 	d.Timeline = c.timelineViews(entries, map[string]string{i.ID: d.I.Label})
+	d.Retention = c.d.Retention.Notice(store.TimelineTable)
 	return d, nil
 }
 

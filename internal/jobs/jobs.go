@@ -161,3 +161,21 @@ func (q *Queue) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()
 	}
 	return q.lite.Subscribe(kinds...)
 }
+
+// CompleteTx marks the running job completed in the transaction tx (River's JobCompleteTx), so
+// that the job leaves its unique states exactly when tx commits. Call it from the job's Work.
+func CompleteTx[T river.JobArgs](ctx context.Context, tx *store.Tx, job *river.Job[T]) error {
+	var err error
+	switch raw := tx.Raw.(type) {
+	case *sql.Tx:
+		_, err = river.JobCompleteTx[*riversqlite.Driver](ctx, raw, job)
+	case pgx.Tx:
+		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, raw, job)
+	default:
+		err = fmt.Errorf("unknown transaction type %T", tx.Raw)
+	}
+	if err != nil {
+		return fmt.Errorf("complete %s job %d: %w", job.Kind, job.ID, err)
+	}
+	return nil
+}

@@ -4,73 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"time"
 
 	"github.com/riverqueue/river"
 
-	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jobs"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
 // ErrBadSignature is returned when an inbound webhook's signature does not verify.
 var ErrBadSignature = errors.New("the webhook signature does not verify")
-
-// Receive verifies an inbound provider webhook over its raw body and stores its events durably
-// (deduplicated on the provider's event id) before the caller answers 2xx; processing happens
-// in the background. It reports how many events were new.
-func (s *Service) Receive(ctx context.Context, integrationID string, header http.Header, body []byte, url string) (int, int, error) {
-	i, err := s.st.IntegrationByID(ctx, integrationID)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, 0, domain.NotFound("integration")
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	conn, err := s.lc.Connector(ctx, i)
-	if err != nil {
-		return 0, 0, err
-	}
-	rx, err := connector.As[connector.WebhookReceiver](conn, domain.CapWebhooks)
-	if err != nil {
-		return 0, 0, &domain.Error{Code: domain.CodeUnsupported, Message: "this provider sends no webhooks"}
-	}
-	secret, err := s.lc.WebhookSecret(ctx, i)
-	if err != nil {
-		return 0, 0, err
-	}
-	events, err := rx.ParseWebhook(header, body, url, secret)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%w: %v", ErrBadSignature, err)
-	}
-	fresh, dup := 0, 0
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		for _, ev := range events {
-			e := store.WebhookEvent{ID: auth.NewID("whev"), AccountID: i.AccountID, IntegrationID: i.ID, ProviderEventID: ev.ID,
-				Type: ev.Type, Topic: ev.Topic, ObjectID: ev.ObjectID, Status: "received", Payload: string(ev.Payload), ReceivedAt: s.now()}
-			if i.Status == domain.StatusInactive {
-				e.Status, e.Reason = "ignored", "the integration is inactive"
-			}
-			isNew, err := tx.InsertWebhookEvent(ctx, e)
-			if err != nil {
-				return err
-			}
-			if !isNew {
-				dup++
-				continue
-			}
-			fresh++
-			if e.Status == "received" {
-				if err := s.q.InsertTx(ctx, tx, EventArgs{AccountID: i.AccountID, EventID: e.ID}, &river.InsertOpts{MaxAttempts: 10}); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	return fresh, dup, err
-}
 
 // Events lists an integration's inbound webhook events ("View Webhook").
 func (s *Service) Events(ctx context.Context, accountID, integrationID string, limit int) ([]store.WebhookEvent, error) {
@@ -83,7 +28,95 @@ func (s *Service) Events(ctx context.Context, accountID, integrationID string, l
 	return s.st.ListWebhookEvents(ctx, accountID, integrationID, limit)
 }
 
-// EventArgs asks for one stored webhook event to be applied.
+// applyChunk is how many pending events the apply job reads, applies and finishes at a time.
+const applyChunk = 200
+
+// applyBudget is how long one run of the apply job drains before it yields its worker (and
+// runs again at once).
+const applyBudget = 30 * time.Second
+
+type applyWorker struct {
+	river.WorkerDefaults[ApplyArgs]
+	s *Service
+}
+
+// Work applies the integration's pending events in arrival order until none is left. It
+// completes itself in the transaction that finds none under the intake lock, so that events an
+// intake commits meanwhile either are found or enqueue the next job.
+func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error {
+	s, a := w.s, job.Args
+	until := time.Now().Add(applyBudget)
+	i, err := s.lc.Get(ctx, a.AccountID, a.IntegrationID)
+	gone := domain.IsCode(err, domain.CodeNotFound)
+	if err != nil && !gone {
+		return err
+	}
+	for {
+		evs, err := s.st.PendingWebhookEvents(ctx, a.AccountID, a.IntegrationID, applyChunk)
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			done := false
+			err := s.st.InTx(ctx, func(tx *store.Tx) error {
+				if err := tx.LockWebhookDrain(ctx, a.IntegrationID); err != nil {
+					return err
+				}
+				more, err := tx.HasPendingWebhookEvents(ctx, a.AccountID, a.IntegrationID)
+				if err != nil || more {
+					return err
+				}
+				done = true
+				return jobs.CompleteTx(ctx, tx, job)
+			})
+			if err != nil || done {
+				return err
+			}
+			continue
+		}
+		var orderIDs []string
+		for _, ev := range evs {
+			if appliesTo(ev.Type) && ev.ObjectID != "" {
+				orderIDs = append(orderIDs, ev.ObjectID)
+			}
+		}
+		var linked map[string]domain.Document
+		if !gone {
+			if linked, err = s.st.DocumentsByExternalIDs(ctx, a.AccountID, a.IntegrationID, orderIDs); err != nil {
+				return err
+			}
+		}
+		outs := make([]store.EventOutcome, 0, len(evs))
+		var stop error
+		for _, ev := range evs {
+			status, reason := "ignored", "the integration was removed"
+			if !gone {
+				var err error
+				status, reason, err = s.apply(ctx, i, ev, linked)
+				if err != nil {
+					if job.Attempt < job.MaxAttempts && connector.KindOf(err) == connector.KindTemporary {
+						stop = err // later events wait: they are applied in order
+						break
+					}
+					status, reason = "failed", err.Error()
+				}
+			}
+			outs = append(outs, store.EventOutcome{ID: ev.ID, Status: status, Reason: reason})
+		}
+		if err := s.st.FinishWebhookEvents(ctx, a.AccountID, outs, s.now()); err != nil {
+			return err
+		}
+		if stop != nil {
+			return stop
+		}
+		if time.Now().After(until) {
+			return river.JobSnooze(time.Millisecond)
+		}
+	}
+}
+
+// EventArgs asks for one stored webhook event to be applied (the jobs of posbridge versions
+// before apply_webhook_events; still worked so that none queued by them is lost).
 type EventArgs struct {
 	AccountID string `json:"account_id"`
 	EventID   string `json:"event_id"`
@@ -109,7 +142,11 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	if ev.Status != "received" {
 		return nil
 	}
-	status, reason, err := s.apply(ctx, ev)
+	i, err := s.lc.Get(ctx, ev.AccountID, ev.IntegrationID)
+	if err != nil {
+		return err
+	}
+	status, reason, err := s.apply(ctx, i, ev, nil)
 	if err != nil {
 		if job.Attempt < job.MaxAttempts && connector.KindOf(err) == connector.KindTemporary {
 			return err
@@ -119,18 +156,27 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	return s.st.FinishWebhookEvent(ctx, ev.AccountID, ev.ID, status, reason, s.now())
 }
 
-// apply brings one event's effect about; it answers the event's final status and why.
-func (s *Service) apply(ctx context.Context, ev store.WebhookEvent) (string, string, error) {
-	switch ev.Type {
-	case domain.ProviderOrderCreated, domain.ProviderOrderUpdated:
-	default:
+// appliesTo tells whether apply acts on events of the type (and reads their linked document).
+func appliesTo(typ string) bool {
+	return typ == domain.ProviderOrderCreated || typ == domain.ProviderOrderUpdated
+}
+
+// apply brings one event of integration i about; it answers the event's final status and why.
+// linked, when not nil, holds the documents linked to the chunk's orders, read in one query.
+func (s *Service) apply(ctx context.Context, i domain.Integration, ev store.WebhookEvent, linked map[string]domain.Document) (string, string, error) {
+	if !appliesTo(ev.Type) {
 		return "ignored", "posbridge does not act on " + ev.Topic + " events yet", nil
 	}
-	i, err := s.lc.Get(ctx, ev.AccountID, ev.IntegrationID)
-	if err != nil {
-		return "", "", err
+	var d domain.Document
+	var err error
+	if linked != nil {
+		var ok bool
+		if d, ok = linked[ev.ObjectID]; !ok {
+			err = store.ErrNotFound
+		}
+	} else {
+		d, err = s.st.DocumentByExternalID(ctx, ev.AccountID, i.ID, ev.ObjectID)
 	}
-	d, err := s.st.DocumentByExternalID(ctx, ev.AccountID, i.ID, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "ignored", "no document is linked to order " + ev.ObjectID, nil
 	}

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -42,6 +44,14 @@ type Service struct {
 	// Circuit caps each integration's calls in flight and breaks its circuit after repeated
 	// timeouts, so that one merchant's hanging POS never holds the workers of the others.
 	Circuit *circuit.Guard
+	// IntakeCommitters is how many transactions storing inbound webhooks may be in flight at
+	// once (default 1 on SQLite, 2 on PostgreSQL).
+	IntakeCommitters int
+
+	noGroupCommit atomic.Bool
+	verifiers     verifierCache
+	intakeOnce    sync.Once
+	intakeQ       *intakeQueue
 }
 
 // New returns the engine. SetQueue connects it to River.

@@ -21,6 +21,7 @@ import (
 func (s *Service) Register(w *river.Workers) {
 	river.AddWorker(w, &pushWorker{s: s})
 	river.AddWorker(w, &eventWorker{s: s})
+	river.AddWorker(w, &applyWorker{s: s})
 	river.AddWorker(w, &reconcileWorker{s: s})
 }
 
@@ -44,8 +45,14 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) (err er
 			s.log.Error("record provider call outcome", "integration", call.IntegrationID, "err", derr)
 		}
 	}()
+	// A person's Retry or Re-sync goes at once as the circuit's trial call; River's own retries
+	// and automatic pushes wait for the next attempt.
+	acquire := s.Circuit.Acquire
+	if a.Reason != "auto" && job.Attempt <= 1 {
+		acquire = s.Circuit.AcquireManual
+	}
 	if a.IntegrationID != "" {
-		if call, err = s.Circuit.Acquire(ctx, a.AccountID, a.IntegrationID); err != nil {
+		if call, err = acquire(ctx, a.AccountID, a.IntegrationID); err != nil {
 			return snoozeOr(err)
 		}
 	}
@@ -90,7 +97,7 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) (err er
 				s.log.Error("record provider call outcome", "integration", call.IntegrationID, "err", derr)
 			}
 			call = nil
-			if call, err = s.Circuit.Acquire(ctx, a.AccountID, id); err != nil {
+			if call, err = acquire(ctx, a.AccountID, id); err != nil {
 				return snoozeOr(err) // the deferred release gives the document's lease back
 			}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/posbridge/posbridge/internal/circuit"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
 )
@@ -49,7 +50,24 @@ func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 		if sink == nil {
 			continue
 		}
+		// One hanging POS must not hold this run for the others: an integration whose circuit
+		// is open (or whose calls are at their cap) waits for the next run, and so does the rest
+		// of an integration after one call of this run timed out or failed.
+		call, err := s.Circuit.Acquire(ctx, d.AccountID, d.Sync.IntegrationID)
+		if err != nil {
+			if circuit.AsWait(err) == nil {
+				s.log.Error("reconcile: circuit", "integration", d.Sync.IntegrationID, "err", err)
+			}
+			conns[d.Sync.IntegrationID] = nil
+			continue
+		}
 		o, err := ownedOrder(ctx, sink, d)
+		if derr := call.Done(ctx, err); derr != nil {
+			s.log.Error("record provider call outcome", "integration", d.Sync.IntegrationID, "err", derr)
+		}
+		if outcome, _ := circuit.Classify(err); outcome == circuit.Failure {
+			conns[d.Sync.IntegrationID] = nil
+		}
 		if isNotLinked(err) {
 			// The POS lost the order or gave it to another document: the merchant sees it
 			// (failed, Send as new) instead of a link that no longer holds.

@@ -304,6 +304,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if errors.As(err, &de) {
 		status, retryable = de.Status, de.Retryable
 	}
+	if errors.Is(err, connector.ErrForbiddenHost) {
+		retryable = false // the endpoint's address is not public (an endpoint from before the check at creation, or DNS that changed): no retry helps
+	}
 	final := !retryable || job.Attempt >= job.MaxAttempts
 	state := "retrying"
 	if final {

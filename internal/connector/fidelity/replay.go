@@ -42,12 +42,14 @@ type Step struct {
 	Save    map[string]string `json:"save,omitempty"`
 }
 
-// Request is an HTTP request; Body is sent as JSON unless Form is set (form-encoded).
+// Request is an HTTP request with a JSON body. Target.Auth adds the credentials unless the
+// step is Unauthenticated (then only its own headers go, to replay a refused request).
 type Request struct {
-	Method string            `json:"method"`
-	Path   string            `json:"path"`
-	Header map[string]string `json:"header,omitempty"`
-	Body   json.RawMessage   `json:"body,omitempty"`
+	Method          string            `json:"method"`
+	Path            string            `json:"path"`
+	Header          map[string]string `json:"header,omitempty"`
+	Body            json.RawMessage   `json:"body,omitempty"`
+	Unauthenticated bool              `json:"unauthenticated,omitempty"`
 }
 
 // Answer is the documented answer: status, headers that must be present (a value of "<any>"
@@ -131,11 +133,11 @@ func Replay(t *testing.T, s Script, tg Target) {
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		if tg.Auth != nil {
-			tg.Auth(req)
-		}
 		for k, v := range st.Request.Header {
 			req.Header.Set(k, expand(v, vars))
+		}
+		if tg.Auth != nil && !st.Request.Unauthenticated {
+			tg.Auth(req)
 		}
 		resp, err := client.Do(req)
 		if err != nil {

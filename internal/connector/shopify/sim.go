@@ -45,7 +45,7 @@ type Simulator struct {
 	levelSeq  int64
 	customers map[int64]*customerJSON
 	orders    map[int64]*simOrder
-	webhooks  map[int64]*webhookJSON
+	webhooks  map[int64]*simWebhook
 	edits     map[string]*simEdit
 	now       func() time.Time
 
@@ -136,7 +136,7 @@ func NewSimulator(opts ...SimOption) *Simulator {
 		currency: "EUR", appID: 1966818, nextID: 632910392, orderNo: 1000,
 		products: map[int64]*productJSON{}, pUpdated: map[int64]time.Time{},
 		levels: map[[2]int64]*simLevel{}, customers: map[int64]*customerJSON{}, orders: map[int64]*simOrder{},
-		webhooks: map[int64]*webhookJSON{}, edits: map[string]*simEdit{}, now: time.Now,
+		webhooks: map[int64]*simWebhook{}, edits: map[string]*simEdit{}, now: time.Now,
 		size: 40, leak: 2, hookClient: &http.Client{Timeout: 5 * time.Second}, closed: make(chan struct{}),
 	}
 	s.last = s.now()
@@ -496,28 +496,8 @@ func (s *Simulator) route(w http.ResponseWriter, r *http.Request, rest string) {
 		s.createOrder(w, r)
 	case len(seg) >= 2 && seg[0] == "orders":
 		s.oneOrder(w, r, seg[1:])
-	case len(seg) == 1 && seg[0] == "webhooks" && m == http.MethodGet:
-		s.mu.Lock()
-		var list []webhookJSON
-		for _, h := range s.webhooks {
-			list = append(list, *h)
-		}
-		s.mu.Unlock()
-		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-		writeJSON(w, http.StatusOK, map[string]any{"webhooks": list})
-	case len(seg) == 1 && seg[0] == "webhooks" && m == http.MethodPost:
-		s.createWebhook(w, r)
-	case len(seg) == 2 && seg[0] == "webhooks" && m == http.MethodDelete:
-		id, _ := strconv.ParseInt(seg[1], 10, 64)
-		s.mu.Lock()
-		_, ok := s.webhooks[id]
-		delete(s.webhooks, id)
-		s.mu.Unlock()
-		if !ok {
-			writeJSON(w, http.StatusNotFound, errorsBody(msgNotFound))
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{})
+	case len(seg) >= 1 && seg[0] == "webhooks":
+		s.webhooksRoute(w, r, seg[1:])
 	default:
 		writeJSON(w, http.StatusNotFound, errorsBody(msgNotFound))
 	}
@@ -603,7 +583,7 @@ func (s *Simulator) list(w http.ResponseWriter, r *http.Request, key string, fil
 		out = append(out, pick(it.v, fields))
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") { // TLS ended at a proxy in front
 		scheme = "https"
 	}
 	base := scheme + "://" + r.Host + r.URL.Path
@@ -1252,69 +1232,6 @@ func (s *Simulator) oneOrder(w http.ResponseWriter, r *http.Request, seg []strin
 	}
 }
 
-var webhookTopics = map[string]bool{
-	"orders/create": true, "orders/updated": true, "orders/cancelled": true, "orders/delete": true, "orders/paid": true,
-	"orders/edited": true, "products/create": true, "products/update": true, "products/delete": true,
-	"inventory_levels/update": true, "customers/create": true, "customers/update": true,
-}
-
-func (s *Simulator) createWebhook(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Webhook *webhookJSON `json:"webhook"`
-	}
-	if err := decodeBody(r, &body); err != nil || body.Webhook == nil {
-		badJSON(w)
-		return
-	}
-	h := *body.Webhook
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	errs := map[string][]string{}
-	if !webhookTopics[h.Topic] {
-		errs["topic"] = []string{"Invalid topic specified: " + h.Topic}
-	}
-	if u, err := url.Parse(h.Address); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		errs["address"] = []string{"is invalid"}
-	}
-	for _, x := range s.webhooks {
-		if x.Topic == h.Topic && x.Address == h.Address {
-			errs["address"] = []string{"for this topic has already been taken"}
-		}
-	}
-	if len(errs) > 0 {
-		writeJSON(w, http.StatusUnprocessableEntity, errorsBody(errs))
-		return
-	}
-	if h.Format == "" {
-		h.Format = "json"
-	}
-	h.ID = s.id()
-	s.webhooks[h.ID] = &h
-	writeJSON(w, http.StatusCreated, map[string]any{"webhook": h})
-}
-
-// notify sends topic to every subscription of it, signed as Shopify signs. Callers hold s.mu.
-func (s *Simulator) notify(topic string, payload any) {
-	var subs []webhookJSON
-	for _, h := range s.webhooks {
-		if h.Topic == topic {
-			subs = append(subs, *h)
-		}
-	}
-	if len(subs) == 0 {
-		return
-	}
-	body, err := json.Marshal(payload)
-	if err != nil {
-		return
-	}
-	for _, h := range subs {
-		header := s.deliveryHeader(topic, body, s.id())
-		s.pending.Add(1)
-		go s.deliver(h, topic, header, body)
-	}
-}
-
 func (s *Simulator) deliveryHeader(topic string, body []byte, eventID int64) http.Header {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
@@ -1328,7 +1245,7 @@ func (s *Simulator) deliveryHeader(topic string, body []byte, eventID int64) htt
 	return h
 }
 
-func (s *Simulator) deliver(h webhookJSON, topic string, header http.Header, body []byte) {
+func (s *Simulator) deliver(h simWebhook, topic string, header http.Header, body []byte) {
 	defer s.pending.Done()
 	d := Delivery{Topic: topic, Address: h.Address, Header: header, Body: body}
 	ctx, cancel := context.WithCancel(context.Background())

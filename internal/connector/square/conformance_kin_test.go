@@ -32,12 +32,13 @@ import (
 )
 
 var kinPaths = map[string]bool{
-	"/v2/locations": true, "/v2/catalog/list": true, "/v2/catalog/search": true, "/v2/catalog/object": true,
+	"/v2/locations": true, "/v2/catalog/list": true, "/v2/catalog/search": true, "/v2/catalog/search-catalog-items": true, "/v2/catalog/object": true,
 	"/v2/catalog/object/{object_id}": true, "/v2/catalog/batch-upsert": true, "/v2/catalog/batch-retrieve": true,
 	"/v2/inventory/counts/batch-retrieve": true, "/v2/inventory/changes/batch-create": true,
 	"/v2/orders": true, "/v2/orders/{order_id}": true, "/v2/orders/search": true,
 	"/v2/customers": true, "/v2/customers/{customer_id}": true, "/v2/customers/search": true,
 	"/v2/webhooks/subscriptions": true, "/v2/webhooks/subscriptions/{subscription_id}": true,
+	"/v2/webhooks/subscriptions/{subscription_id}/signature-key": true,
 }
 
 var (

@@ -83,6 +83,28 @@ func TestSubscriptionKeysPerSubscription(t *testing.T) {
 			t.Fatal("deliveries did not arrive before the deadline")
 		}
 	}
+	// A rotated key signs what follows; the old one no longer does.
+	var rot struct {
+		SignatureKey string `json:"signature_key"`
+	}
+	if err := e.client.call(ctx, "rotate", http.MethodPost, "/v2/webhooks/subscriptions/"+idA+"/signature-key", nil,
+		map[string]string{"idempotency_key": "rot-1"}, &rot); err != nil || rot.SignatureKey == "" || rot.SignatureKey == keyA {
+		t.Fatalf("rotate: %q %v", rot.SignatureKey, err)
+	}
+	if err := e.client.Unsubscribe(ctx, idB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.CreateCustomer(ctx, domain.Customer{FirstName: "Bo", Email: "bo@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case h := <-hits:
+		if !VerifySignature(h.sig, rot.SignatureKey, urlA, h.body) || VerifySignature(h.sig, keyA, urlA, h.body) {
+			t.Fatal("after rotation the delivery is not signed with the new key alone")
+		}
+	case <-ctx.Done():
+		t.Fatal("no delivery after rotation before the deadline")
+	}
 }
 
 // range_query ranges numeric attributes (here a variation's price) and other names are refused.
@@ -166,13 +188,16 @@ func TestOrderReferenceRoundTrip(t *testing.T) {
 	if err != nil || u.Note != "Table 9" || u.Reference != "INV-77" {
 		t.Fatalf("updated: %+v %v", u, err)
 	}
-	// Someone clears reference_id in Square: the metadata still names the owner.
+	// Another application rewrites reference_id: posbridge's own metadata still names the owner.
 	e.sim.mu.Lock()
-	e.sim.orders[o.ID].ReferenceID = ""
+	e.sim.orders[o.ID].ReferenceID = "OTHER-APP-9"
 	e.sim.mu.Unlock()
 	found, err := e.client.FindOrderByReference(ctx, "INV-77")
 	if err != nil || found.ID != o.ID || found.Reference != "INV-77" {
 		t.Fatalf("find by metadata: %+v %v", found, err)
+	}
+	if got, err := e.client.GetOrder(ctx, o.ID); err != nil || got.Reference != "INV-77" {
+		t.Fatalf("get: %+v %v", got, err)
 	}
 	u, err = e.client.UpdateOrder(ctx, domain.Order{ID: o.ID, Lines: line}, "k-update-2")
 	if err != nil || u.Note != "" || u.Reference != "INV-77" {

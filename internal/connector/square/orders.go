@@ -17,7 +17,8 @@ const (
 	// orderSourceName marks orders posbridge creates (order.source.name).
 	orderSourceName = "posbridge"
 	// MetadataReference is the order metadata key that carries the posbridge reference beside
-	// reference_id, so the order's owner can be checked even when reference_id is edited.
+	// reference_id. Square keeps an application's metadata private to it, so the entry tells the
+	// order's owner even when reference_id is edited elsewhere.
 	MetadataReference = "posbridge_reference"
 	// maxOrderKey and maxReference are Square's limits on idempotency_key and reference_id.
 	maxOrderKey  = 192
@@ -67,12 +68,13 @@ func referenceMetadata(ref string) map[string]string {
 	return map[string]string{MetadataReference: ref}
 }
 
-// referenceOf is the posbridge reference an order carries: reference_id, else the metadata entry.
+// referenceOf is the posbridge reference an order carries: its posbridge_reference metadata
+// entry, which only the application that wrote it can read or change, else reference_id.
 func referenceOf(o order) string {
-	if o.ReferenceID != "" {
-		return o.ReferenceID
+	if r := o.Metadata[MetadataReference]; r != "" {
+		return r
 	}
-	return o.Metadata[MetadataReference]
+	return o.ReferenceID
 }
 
 // ticketName keeps a note within Square's 30 characters of ticket_name.

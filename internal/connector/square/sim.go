@@ -36,8 +36,16 @@ import (
 // key (SignatureKey, the webhook secret `posbridge sim` prints) signs only the notifications a
 // test builds with SignedNotification.
 //
+// Every writable Order field round-trips, with Square's sparse-update rules (a field left out
+// is kept, one sent as null or named in fields_to_clear is cleared). SearchCatalogObjects
+// filters by exact, prefix, set, range and text queries and sorts by sorted_attribute_query;
+// a query it cannot answer is refused with Square's 400 rather than ignored. SearchCatalogItems
+// filters whole items by text, category, stock level, location, product type and archived state.
+//
 // Deviations, kept on purpose: the catalog holds ITEM objects with nested ITEM_VARIATIONs only;
-// orders may be completed without payments through CompleteOrder.
+// orders are not priced with taxes, discounts or service charges (a request that carries them is
+// refused with a 400 naming the field); orders may be completed without payments through
+// CompleteOrder.
 type Simulator struct {
 	mu sync.Mutex
 
@@ -374,6 +382,8 @@ func (s *Simulator) route(r *http.Request, body []byte) (int, json.RawMessage) {
 		a = s.listCatalog(r)
 	case p == "/v2/catalog/search" && m == http.MethodPost:
 		a = s.searchCatalog(body)
+	case p == "/v2/catalog/search-catalog-items" && m == http.MethodPost:
+		a = s.searchCatalogItems(body)
 	case p == "/v2/catalog/object" && m == http.MethodPost:
 		a = s.idempotent(r, body, s.upsertObject)
 	case p == "/v2/catalog/batch-upsert" && m == http.MethodPost:
@@ -411,6 +421,11 @@ func (s *Simulator) route(r *http.Request, body []byte) (int, json.RawMessage) {
 		a = s.idempotent(r, body, s.createSubscription)
 	case p == "/v2/webhooks/subscriptions" && m == http.MethodGet:
 		a = s.listSubscriptions()
+	case strings.HasPrefix(p, "/v2/webhooks/subscriptions/") && strings.HasSuffix(p, "/signature-key") && m == http.MethodPost:
+		id := strings.TrimSuffix(strings.TrimPrefix(p, "/v2/webhooks/subscriptions/"), "/signature-key")
+		a = s.idempotent(r, body, func([]byte) answer { return s.rotateSignatureKey(id) })
+	case strings.HasPrefix(p, "/v2/webhooks/subscriptions/") && m == http.MethodPut:
+		a = s.updateSubscription(strings.TrimPrefix(p, "/v2/webhooks/subscriptions/"), body)
 	case strings.HasPrefix(p, "/v2/webhooks/subscriptions/") && m == http.MethodGet:
 		a = s.getSubscription(strings.TrimPrefix(p, "/v2/webhooks/subscriptions/"))
 	case strings.HasPrefix(p, "/v2/webhooks/subscriptions/") && m == http.MethodDelete:

@@ -1,6 +1,7 @@
 package square
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -277,4 +278,189 @@ func queryPage(objs []catalogObject, cursor string, limit int, latest string) an
 		resp.Cursor = encodeCursor(fmt.Sprintf("query:%d", start+limit))
 	}
 	return ok(resp)
+}
+
+// searchItemsRequest is SearchCatalogItemsRequest.
+type searchItemsRequest struct {
+	TextFilter             string            `json:"text_filter,omitempty"`
+	CategoryIDs            []string          `json:"category_ids,omitempty"`
+	StockLevels            []string          `json:"stock_levels,omitempty"`
+	EnabledLocationIDs     []string          `json:"enabled_location_ids,omitempty"`
+	Cursor                 string            `json:"cursor,omitempty"`
+	Limit                  int               `json:"limit,omitempty"`
+	SortOrder              string            `json:"sort_order,omitempty"`
+	ProductTypes           []string          `json:"product_types,omitempty"`
+	CustomAttributeFilters []json.RawMessage `json:"custom_attribute_filters,omitempty"`
+	ArchivedState          string            `json:"archived_state,omitempty"`
+}
+
+type searchItemsResponse struct {
+	Errors              []sqError       `json:"errors,omitempty"`
+	Items               []catalogObject `json:"items,omitempty"`
+	Cursor              string          `json:"cursor,omitempty"`
+	MatchedVariationIDs []string        `json:"matched_variation_ids,omitempty"`
+}
+
+// searchCatalogItems answers SearchCatalogItems: items (with their variations) filtered by text,
+// category, stock level, enabled location, product type and archived state, sorted by name.
+// The simulator holds no custom attributes and no inventory alert thresholds: a custom
+// attribute filter is refused, and stock level LOW matches nothing.
+func (s *Simulator) searchCatalogItems(body []byte) answer {
+	var req searchItemsRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return badValue("The request body does not match SearchCatalogItemsRequest: "+err.Error(), "")
+	}
+	if len(req.CustomAttributeFilters) > 0 {
+		return badValue("The simulator holds no custom attributes and does not support custom_attribute_filters.", "custom_attribute_filters")
+	}
+	if req.SortOrder != "" && req.SortOrder != "ASC" && req.SortOrder != "DESC" {
+		return fail(http.StatusBadRequest, "INVALID_REQUEST_ERROR", "INVALID_ENUM_VALUE", fmt.Sprintf("Expected sort_order to be one of ASC, DESC; got %q.", req.SortOrder), "sort_order")
+	}
+	for i, l := range req.StockLevels {
+		if l != "OUT" && l != "LOW" {
+			return fail(http.StatusBadRequest, "INVALID_REQUEST_ERROR", "INVALID_ENUM_VALUE", fmt.Sprintf("Expected stock_levels to be OUT or LOW; got %q.", l), fmt.Sprintf("stock_levels[%d]", i))
+		}
+	}
+	switch req.ArchivedState {
+	case "", "ARCHIVED_STATE_NOT_ARCHIVED", "ARCHIVED_STATE_ALL", "ARCHIVED_STATE_ARCHIVED":
+	default:
+		return fail(http.StatusBadRequest, "INVALID_REQUEST_ERROR", "INVALID_ENUM_VALUE", fmt.Sprintf("Unknown archived_state %q.", req.ArchivedState), "archived_state")
+	}
+	limit := req.Limit
+	if limit <= 0 || limit > 100 {
+		limit = 100
+	}
+	words := tokens(req.TextFilter)
+	textHit := func(o catalogObject, attrs ...string) bool {
+		var have []string
+		for _, a := range attrs {
+			if v, ok := textAttr(o, a); ok {
+				have = append(have, tokens(v)...)
+			}
+		}
+		for _, w := range words {
+			found := false
+			for _, h := range have {
+				if strings.HasPrefix(h, w) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	}
+	locs := s.LocationIDs()
+	if len(req.EnabledLocationIDs) > 0 {
+		locs = nil
+		for _, l := range req.EnabledLocationIDs {
+			if s.hasLocation(l) {
+				locs = append(locs, l)
+			}
+		}
+	}
+	out := func(v catalogObject) bool { // a tracked variation with nothing in stock at the locations
+		if v.ItemVariationData == nil || !v.ItemVariationData.TrackInventory {
+			return false
+		}
+		var sum int64
+		for _, l := range locs {
+			if c := s.counts[countKey{v.ID, l}]; c != nil {
+				sum += c.qty
+			}
+		}
+		return sum <= 0
+	}
+	var items []catalogObject
+	var matched []string
+	for _, id := range s.itemOrder {
+		it := s.items[id]
+		o := it.obj
+		if o.IsDeleted || req.ArchivedState == "ARCHIVED_STATE_ARCHIVED" || len(locs) == 0 {
+			continue
+		}
+		if len(req.ProductTypes) > 0 {
+			pt := o.ItemData.ProductType
+			if pt == "" {
+				pt = "REGULAR"
+			}
+			if !containsString(req.ProductTypes, pt) {
+				continue
+			}
+		}
+		if len(req.CategoryIDs) > 0 {
+			in := false
+			for _, c := range o.ItemData.Categories {
+				in = in || containsString(req.CategoryIDs, c.ID)
+			}
+			if !in {
+				continue
+			}
+		}
+		itemText := len(words) == 0 || textHit(o, "name", "description", "abbreviation")
+		var vars []string
+		for _, v := range o.ItemData.Variations {
+			if len(words) > 0 && !itemText && !textHit(v, "name", "sku", "upc") {
+				continue
+			}
+			if len(req.StockLevels) > 0 && !(containsString(req.StockLevels, "OUT") && out(v)) {
+				continue
+			}
+			vars = append(vars, v.ID)
+		}
+		if len(vars) == 0 && (len(words) > 0 && !itemText || len(req.StockLevels) > 0) {
+			continue
+		}
+		items = append(items, o)
+		if len(words) > 0 || len(req.StockLevels) > 0 {
+			matched = append(matched, vars...)
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := strings.ToLower(items[i].ItemData.Name), strings.ToLower(items[j].ItemData.Name)
+		if a != b {
+			if req.SortOrder == "DESC" {
+				return a > b
+			}
+			return a < b
+		}
+		return items[i].ID < items[j].ID
+	})
+	start := 0
+	if req.Cursor != "" {
+		v, okc := decodeCursor(req.Cursor)
+		n, err := strconv.Atoi(strings.TrimPrefix(v, "items:"))
+		if !okc || !strings.HasPrefix(v, "items:") || err != nil || n < 0 || n > len(items) {
+			return invalidCursor()
+		}
+		start = n
+	}
+	page := items[start:]
+	resp := searchItemsResponse{Items: page[:min(limit, len(page))]}
+	if len(page) > limit {
+		resp.Cursor = encodeCursor(fmt.Sprintf("items:%d", start+limit))
+	}
+	onPage := map[string]bool{}
+	for _, it := range resp.Items {
+		for _, v := range it.ItemData.Variations {
+			onPage[v.ID] = true
+		}
+	}
+	for _, id := range matched {
+		if onPage[id] {
+			resp.MatchedVariationIDs = append(resp.MatchedVariationIDs, id)
+		}
+	}
+	return ok(resp)
+}
+
+func containsString(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

@@ -301,6 +301,10 @@ func (s *Simulator) createOrder(body []byte) answer {
 	}
 	o := req.Order
 	o.Metadata = cleanMetadata(raw["metadata"])
+	o.Fulfillments = s.newFulfillments(o.Fulfillments)
+	if len(o.Fulfillments) == 0 {
+		o.Fulfillments = nil
+	}
 	var rawLines []rawOrder
 	_ = json.Unmarshal(raw["line_items"], &rawLines)
 	for i := range o.LineItems {
@@ -399,6 +403,22 @@ func (s *Simulator) updateOrder(rawID string, body []byte) answer {
 			next.Metadata = withoutKey(next.Metadata, strings.TrimPrefix(f, "metadata."))
 		case f == "line_items":
 			next.LineItems = nil
+		case f == "fulfillments":
+			next.Fulfillments = nil
+		case f == "pricing_options":
+			next.PricingOptions = nil
+		case strings.HasPrefix(f, "fulfillments[") && strings.HasSuffix(f, "]"):
+			uid := strings.TrimSuffix(strings.TrimPrefix(f, "fulfillments["), "]")
+			var kept []map[string]any
+			for _, fl := range next.Fulfillments {
+				if fl["uid"] != uid {
+					kept = append(kept, fl)
+				}
+			}
+			if len(kept) == len(next.Fulfillments) {
+				return badValue(fmt.Sprintf("No fulfillment with uid %s to clear.", uid), "fields_to_clear")
+			}
+			next.Fulfillments = kept
 		case strings.HasPrefix(f, "line_items[") && (strings.HasSuffix(f, "].note") || strings.HasSuffix(f, "].metadata")):
 			uid, sub, _ := strings.Cut(strings.TrimPrefix(f, "line_items["), "].")
 			found := false
@@ -458,6 +478,16 @@ func (s *Simulator) updateOrder(rawID string, body []byte) answer {
 	if in.TicketName != "" {
 		next.TicketName = in.TicketName
 	}
+	if f, has := raw["fulfillments"]; has {
+		if isNull(f) {
+			next.Fulfillments = nil
+		} else {
+			next.Fulfillments = s.mergeFulfillments(next.Fulfillments, in.Fulfillments)
+		}
+	}
+	if _, has := raw["pricing_options"]; has {
+		next.PricingOptions = in.PricingOptions // null clears
+	}
 	if m, has := raw["metadata"]; has {
 		next.Metadata = mergeMetadata(next.Metadata, m)
 		if len(next.Metadata) > 10 {
@@ -503,6 +533,9 @@ func (s *Simulator) updateOrder(rawID string, body []byte) answer {
 		}
 		if li.Note != "" {
 			merged.Note = li.Note
+		}
+		if li.QuantityUnit != nil {
+			merged.QuantityUnit = li.QuantityUnit
 		}
 		if i < len(rawLines) {
 			if m, has := rawLines[i]["metadata"]; has {
@@ -828,6 +861,61 @@ func (s *Simulator) getSubscription(rawID string) answer {
 		return fail(http.StatusNotFound, "INVALID_REQUEST_ERROR", "NOT_FOUND", fmt.Sprintf("Subscription with ID `%s` not found.", id), "")
 	}
 	return ok(subscriptionResponse{Subscription: sub})
+}
+
+// updateSubscription changes the fields sent (name, enabled, event_types, notification_url,
+// api_version); the answer does not show the signature key.
+func (s *Simulator) updateSubscription(rawID string, body []byte) answer {
+	id, _ := url.PathUnescape(rawID)
+	sub := s.subs[id]
+	if sub == nil {
+		return fail(http.StatusNotFound, "INVALID_REQUEST_ERROR", "NOT_FOUND", fmt.Sprintf("Subscription with ID `%s` not found.", id), "")
+	}
+	var req struct {
+		Subscription webhookSubscription `json:"subscription"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return badValue("The request body does not match UpdateWebhookSubscriptionRequest: "+err.Error(), "")
+	}
+	in, next := req.Subscription, *sub
+	if in.NotificationURL != "" {
+		u, err := url.Parse(in.NotificationURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return badValue("The notification URL is not valid.", "subscription.notification_url")
+		}
+		next.NotificationURL = in.NotificationURL
+	}
+	if in.Name != "" {
+		next.Name = in.Name
+	}
+	if in.Enabled != nil {
+		on := *in.Enabled
+		next.Enabled = &on
+	}
+	if in.EventTypes != nil {
+		next.EventTypes = append([]string(nil), in.EventTypes...)
+	}
+	if in.APIVersion != "" {
+		next.APIVersion = in.APIVersion
+	}
+	next.UpdatedAt = s.tick().Format(timeLayout)
+	*sub = next
+	c := next
+	c.SignatureKey = ""
+	return ok(subscriptionResponse{Subscription: &c})
+}
+
+// rotateSignatureKey gives a subscription a new signature key; deliveries from now on are
+// signed with it.
+func (s *Simulator) rotateSignatureKey(id string) answer {
+	id, _ = url.PathUnescape(id)
+	sub := s.subs[id]
+	if sub == nil {
+		return fail(http.StatusNotFound, "INVALID_REQUEST_ERROR", "NOT_FOUND", fmt.Sprintf("Subscription with ID `%s` not found.", id), "")
+	}
+	sub.SignatureKey = s.newSignatureKey()
+	sub.UpdatedAt = s.tick().Format(timeLayout)
+	return ok(map[string]string{"signature_key": sub.SignatureKey})
 }
 
 func (s *Simulator) deleteSubscription(rawID string) answer {

@@ -9,18 +9,19 @@ import (
 	"unicode/utf8"
 )
 
-// The simulator models these writable Order fields; read-only fields a caller echoes back are
-// ignored, as Square ignores them. Any other field (taxes, discounts, service_charges,
-// fulfillments, pricing_options, rewards, ...) is refused with a 400 naming it rather than
-// dropped without a word, since a dropped field is a difference from Square a user would meet.
+// The simulator keeps every writable Order field but those that price an order (taxes,
+// discounts, service_charges and a line item's modifiers, applied_* and pricing_blocklists): it
+// does not compute prices with them, so it refuses them with a 400 naming the field rather than
+// answer totals Square would not. Read-only fields a caller echoes back are ignored.
 var (
 	orderWritable = map[string]bool{"location_id": true, "reference_id": true, "source": true, "customer_id": true,
-		"line_items": true, "state": true, "ticket_name": true, "metadata": true, "version": true}
+		"line_items": true, "state": true, "ticket_name": true, "metadata": true, "version": true,
+		"fulfillments": true, "pricing_options": true}
 	orderReadOnly = map[string]bool{"id": true, "created_at": true, "updated_at": true, "closed_at": true,
 		"total_money": true, "total_tax_money": true, "total_discount_money": true, "total_tip_money": true,
 		"total_service_charge_money": true, "net_amount_due_money": true, "net_amounts": true}
 	lineWritable = map[string]bool{"uid": true, "name": true, "quantity": true, "note": true, "catalog_object_id": true,
-		"catalog_version": true, "item_type": true, "base_price_money": true, "metadata": true}
+		"catalog_version": true, "item_type": true, "base_price_money": true, "metadata": true, "quantity_unit": true}
 	lineReadOnly = map[string]bool{"variation_name": true, "gross_sales_money": true, "total_tax_money": true,
 		"total_discount_money": true, "total_money": true, "variation_total_price_money": true}
 	metadataKey = regexp.MustCompile(`^[A-Za-z0-9_-]{1,60}$`)
@@ -60,6 +61,18 @@ func checkOrderFields(body []byte) (rawOrder, *answer) {
 		if utf8.RuneCountInString(t) > maxTicketName {
 			a := fail(http.StatusBadRequest, "INVALID_REQUEST_ERROR", "VALUE_TOO_LONG", fmt.Sprintf("Field must not be greater than %d length.", maxTicketName), "order.ticket_name")
 			return nil, &a
+		}
+	}
+	if raw, has := req.Order["fulfillments"]; has && !isNull(raw) {
+		var fs []map[string]json.RawMessage
+		if json.Unmarshal(raw, &fs) != nil {
+			return refuse("fulfillments must be an array of fulfillments.", "order.fulfillments")
+		}
+		for i, f := range fs {
+			if t, has := f["type"]; (!has || isNull(t)) && f["uid"] == nil {
+				a := fail(http.StatusBadRequest, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER", "Field must be set", fmt.Sprintf("order.fulfillments[%d].type", i))
+				return nil, &a
+			}
 		}
 	}
 	if raw, has := req.Order["metadata"]; has && !isNull(raw) {
@@ -159,4 +172,61 @@ func cleanMetadata(raw json.RawMessage) map[string]string {
 		return nil
 	}
 	return mergeMetadata(nil, raw)
+}
+
+// newFulfillments gives fulfillments of a create their uid and the PROPOSED state.
+func (s *Simulator) newFulfillments(fs []map[string]any) []map[string]any {
+	out := make([]map[string]any, 0, len(fs))
+	for _, f := range fs {
+		c := map[string]any{}
+		for k, v := range f {
+			if v != nil {
+				c[k] = v
+			}
+		}
+		if c["uid"] == nil || c["uid"] == "" {
+			c["uid"] = s.newID()[:22]
+		}
+		if c["state"] == nil {
+			c["state"] = "PROPOSED"
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// mergeFulfillments applies a sparse update: an entry whose uid is known has its fields set (a
+// field sent as null is removed), any other is a new fulfillment.
+func (s *Simulator) mergeFulfillments(cur, in []map[string]any) []map[string]any {
+	out := make([]map[string]any, 0, len(cur)+len(in))
+	for _, f := range cur {
+		c := map[string]any{}
+		for k, v := range f {
+			c[k] = v
+		}
+		out = append(out, c)
+	}
+	for _, f := range in {
+		pos := -1
+		for i := range out {
+			if uid, _ := f["uid"].(string); uid != "" && out[i]["uid"] == uid {
+				pos = i
+			}
+		}
+		if pos < 0 {
+			out = append(out, s.newFulfillments([]map[string]any{f})...)
+			continue
+		}
+		for k, v := range f {
+			if v == nil {
+				delete(out[pos], k)
+			} else {
+				out[pos][k] = v
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

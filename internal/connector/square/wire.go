@@ -287,7 +287,8 @@ type orderLineItem struct {
 	TotalDiscMoney  *money `json:"total_discount_money,omitempty"`
 	TotalMoney      *money `json:"total_money,omitempty"`
 	// Metadata is the application's own key-value data on the line item.
-	Metadata map[string]string `json:"metadata,omitempty"`
+	Metadata     map[string]string `json:"metadata,omitempty"`
+	QuantityUnit map[string]any    `json:"quantity_unit,omitempty"`
 }
 
 type order struct {
@@ -310,6 +311,10 @@ type order struct {
 	// Metadata is the application's own key-value data (at most 10 entries; keys of 1 to 60
 	// characters of [A-Za-z0-9_-], values of at most 255 characters).
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// Fulfillments and PricingOptions are kept as the caller wrote them (the simulator assigns
+	// fulfillment uids and the PROPOSED state); posbridge itself sets neither.
+	Fulfillments   []map[string]any `json:"fulfillments,omitempty"`
+	PricingOptions map[string]any   `json:"pricing_options,omitempty"`
 }
 
 type createOrderRequest struct {

@@ -183,7 +183,7 @@ func wcError(status int, ae apiError) *connector.Error {
 	}
 	e := &connector.Error{Kind: connector.KindForStatus(status), Status: status, Code: ae.Code, Message: ae.Message}
 	switch ae.Code {
-	case "woocommerce_rest_authentication_error", "woocommerce_rest_cannot_view",
+	case "woocommerce_rest_authentication_error", "woocommerce_rest_authentication_missing_parameter", "woocommerce_rest_cannot_view",
 		"woocommerce_rest_cannot_create", "woocommerce_rest_cannot_edit",
 		"woocommerce_rest_cannot_delete", "woocommerce_rest_cannot_batch", "rest_forbidden":
 		if status == 401 || status == 403 {
@@ -298,7 +298,13 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte) (*r
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
 	}
-	req.SetBasicAuth(c.key, c.secret)
+	// WooCommerce takes Basic auth over HTTPS only; a plain-HTTP store (a shop on the LAN) wants
+	// each request signed with OAuth 1.0a, a fresh nonce and timestamp per attempt.
+	if req.URL.Scheme == "https" {
+		req.SetBasicAuth(c.key, c.secret)
+	} else {
+		signOAuth(method, req.URL, c.key, c.secret, c.now())
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "posbridge")
 	if payload != nil {

@@ -33,6 +33,7 @@ func startEnv(t testing.TB, simOpts []SimOption, opts ...Option) *env {
 		IntegrationID: "test",
 		Credentials:   info.Credentials,
 		HTTP:          connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 1 * time.Second}),
+		Now:           sim.now, // OAuth 1.0a timestamps are checked against the store's clock
 	}, opts...)
 	if err != nil {
 		t.Fatalf("open: %v", err)

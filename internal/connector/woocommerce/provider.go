@@ -1,5 +1,6 @@
 // Package woocommerce connects posbridge to WooCommerce stores through the WooCommerce REST API v3
-// ({store_url}/wp-json/wc/v3) with consumer key and secret over HTTP Basic auth, and ships a
+// ({store_url}/wp-json/wc/v3) with consumer key and secret (HTTP Basic auth over HTTPS, OAuth 1.0a
+// one-legged signatures over plain HTTP, as WooCommerce core wants), and ships a
 // stateful simulator of the documented subset of that API (pagination, error bodies, batch limits,
 // signed webhook delivery, fault injection) for tests, the demo and the sandbox.
 package woocommerce
@@ -25,7 +26,7 @@ var Provider = connector.Provider{
 	SetupURL:    "https://woocommerce.com/document/woocommerce-rest-api/",
 	Fields: []connector.Field{
 		{Name: FieldStoreURL, Label: "Store URL", Required: true,
-			Help: "The address of your WordPress site, e.g. https://shop.example.com (a full URL such as http://127.0.0.1:9101 also works)."},
+			Help: "The address of your WordPress site, e.g. https://shop.example.com (a full URL such as http://127.0.0.1:9101 also works; plain http:// requests are signed with OAuth 1.0a)."},
 		{Name: FieldConsumerKey, Label: "Consumer key", Required: true,
 			Help: "WooCommerce > Settings > Advanced > REST API > Add key, with Read/Write permission; starts with ck_."},
 		{Name: FieldConsumerSecret, Label: "Consumer secret", Required: true, Secret: true,

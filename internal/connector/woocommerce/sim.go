@@ -3,6 +3,7 @@ package woocommerce
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
@@ -43,6 +44,7 @@ type Simulator struct {
 	orders    map[int64]*simObj
 	customers map[int64]*simObj
 	webhooks  map[int64]*simHook
+	nonces    map[string]time.Time // OAuth 1.0a nonces seen, with their timestamps
 
 	calls     int
 	failN     int
@@ -125,7 +127,7 @@ func NewSimulator(opts ...SimOption) *Simulator {
 		currency: "EUR", decimals: 2, weightUnit: "kg", searchMeta: true,
 		deliver:  &http.Client{Timeout: 5 * time.Second},
 		products: map[int64]*simObj{}, variants: map[int64]*simObj{}, orders: map[int64]*simObj{},
-		customers: map[int64]*simObj{}, webhooks: map[int64]*simHook{},
+		customers: map[int64]*simObj{}, webhooks: map[int64]*simHook{}, nonces: map[string]time.Time{},
 		rlN: 10, rlWindow: time.Second,
 		wake: make(chan struct{}, 1), closed: make(chan struct{}),
 	}
@@ -422,22 +424,105 @@ func readAll(r *http.Request) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// auth accepts HTTP Basic (ck as user, cs as password) or the consumer_key/consumer_secret query
-// fallback. Core wants OAuth 1.0a over plain HTTP; the simulator accepts Basic there too.
+// secure tells whether the request reached the store over HTTPS: TLS here, or TLS ended by a
+// proxy in front that says so with X-Forwarded-Proto (as a WordPress behind a proxy is set up).
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// auth authenticates as WooCommerce core does: over HTTPS, HTTP Basic (ck as user, cs as
+// password) or the consumer_key/consumer_secret query fallback, else OAuth 1.0a; over plain
+// HTTP, OAuth 1.0a only (Basic and the query keys are not looked at, so the request is
+// anonymous and refused with woocommerce_rest_cannot_view).
 func (s *Simulator) auth(r *http.Request) *simError {
-	k, sec, ok := r.BasicAuth()
-	if !ok {
-		k, sec = r.URL.Query().Get("consumer_key"), r.URL.Query().Get("consumer_secret")
+	if secure(r) {
+		k, sec, ok := r.BasicAuth()
+		if !ok {
+			k, sec = r.URL.Query().Get("consumer_key"), r.URL.Query().Get("consumer_secret")
+		}
+		if k != "" {
+			if k != s.key {
+				return errBody(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
+			}
+			if sec != s.secret {
+				return errBody(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
+			}
+			return nil
+		}
 	}
-	if k == "" {
+	return s.oauth(r)
+}
+
+// oauth checks a one-legged OAuth 1.0a request (parameters in the query string or an
+// "Authorization: OAuth ..." header) the way WooCommerce's REST authentication does.
+func (s *Simulator) oauth(r *http.Request) *simError {
+	params := r.URL.Query()
+	if h := strings.TrimSpace(r.Header.Get("Authorization")); len(h) > 6 && strings.EqualFold(h[:6], "OAuth ") {
+		for _, part := range strings.Split(h[6:], ",") {
+			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok || !strings.HasPrefix(k, "oauth_") {
+				continue
+			}
+			v, _ = url.QueryUnescape(strings.Trim(v, `"`))
+			params.Set(k, v)
+		}
+	}
+	var missing []string
+	for _, p := range oauthParams {
+		if params.Get(p) == "" {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) == len(oauthParams) { // not even trying: an anonymous request
 		return errBody(401, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
 	}
-	if k != s.key {
+	if len(missing) > 0 {
+		word := "parameter"
+		if len(missing) > 1 {
+			word = "parameters"
+		}
+		return errBody(401, "woocommerce_rest_authentication_missing_parameter", "Missing OAuth "+word+" "+strings.Join(missing, ", "))
+	}
+	if params.Get("oauth_consumer_key") != s.key {
 		return errBody(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
 	}
-	if sec != s.secret {
-		return errBody(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
+	method := params.Get("oauth_signature_method")
+	if method != "HMAC-SHA1" && method != "HMAC-SHA256" {
+		return errBody(401, "woocommerce_rest_authentication_error", "Invalid signature - signature method is invalid.")
 	}
+	// The URL signed is the one the client sent: the request URI as received (a simulator
+	// mounted below a prefix still sees the full path there), on this host and scheme.
+	path := r.URL.EscapedPath()
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil && r.RequestURI != "" {
+		path = u.EscapedPath()
+	}
+	scheme := "http"
+	if secure(r) {
+		scheme = "https"
+	}
+	signed := params.Get("oauth_signature")
+	params.Del("oauth_signature")
+	want := oauthSign(method, s.secret, oauthBaseString(r.Method, scheme+"://"+r.Host+path, params))
+	if !hmac.Equal([]byte(want), []byte(signed)) {
+		return errBody(401, "woocommerce_rest_authentication_error", "Invalid signature - provided signature does not match.")
+	}
+	ts, err := strconv.ParseInt(params.Get("oauth_timestamp"), 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if err != nil || time.Unix(ts, 0).Before(now.Add(-oauthWindow)) || time.Unix(ts, 0).After(now.Add(oauthWindow)) {
+		return errBody(401, "woocommerce_rest_authentication_error", "Invalid timestamp.")
+	}
+	for n, at := range s.nonces { // forget nonces whose timestamps left the window
+		if at.Before(now.Add(-oauthWindow)) {
+			delete(s.nonces, n)
+		}
+	}
+	nonce := params.Get("oauth_nonce")
+	if _, used := s.nonces[nonce]; used {
+		return errBody(401, "woocommerce_rest_authentication_error", "Invalid nonce - nonce has already been used.")
+	}
+	s.nonces[nonce] = time.Unix(ts, 0)
 	return nil
 }
 
@@ -448,7 +533,7 @@ func (s *Simulator) route(w http.ResponseWriter, r *http.Request, path string, b
 		m = http.MethodPut
 	}
 	root := "http://" + r.Host
-	if r.TLS != nil {
+	if secure(r) {
 		root = "https://" + r.Host
 	}
 	s.mu.Lock()
@@ -653,7 +738,7 @@ func (s *Simulator) page(q url.Values, root, path string, items []*simObj, rende
 	link := func(n int, rel string) string {
 		qq := url.Values{}
 		for k, v := range q {
-			if k != "consumer_key" && k != "consumer_secret" {
+			if k != "consumer_key" && k != "consumer_secret" && !strings.HasPrefix(k, "oauth_") {
 				qq[k] = v
 			}
 		}

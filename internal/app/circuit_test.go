@@ -1,0 +1,105 @@
+package app_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/posbridge/posbridge/internal/ordersync"
+	"github.com/posbridge/posbridge/internal/testdb"
+)
+
+// TestCircuitBreaker: after 3 pushes answered 503 the integration's circuit opens; the API and
+// the timeline say so in words; a new invoice's push snoozes without calling the POS; once the
+// POS is fixed a person's Retry goes at once as the trial and closes the circuit.
+func TestCircuitBreaker(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		e := start(t, db, nil)
+		s := newScen(t, e, map[string]any{"sync_on_invoice_created": true})
+		mustStatus(t, 200, do(t, e.url, "", "POST", "/sandbox/admin/faults", map[string]any{"api_key": s.sbx, "fail_next": 1000, "status": 503}))
+		for _, ref := range []string{"C-1", "C-2", "C-3"} {
+			s.put("invoice", ref, docBody("issued", "Service"))
+			s.waitSync("invoice", ref, "failed")
+		}
+		var circ map[string]any
+		poll(t, "the circuit open", func() bool {
+			circ = s.must(200, "GET", "/api/v1/integrations/"+s.integration, nil)["circuit"].(map[string]any)
+			return circ["state"] == "open"
+		})
+		next, err := time.Parse(time.RFC3339Nano, circ["next_attempt_at"].(string))
+		if err != nil || circ["reason"] != "server_error" || circ["consecutive_failures"].(float64) < 3 || circ["opened_at"] == nil ||
+			time.Until(next) < 15*time.Second || time.Until(next) > 31*time.Second {
+			t.Fatalf("open circuit: %v (%v)", circ, err)
+		}
+		if msg, _ := circ["message"].(string); !strings.Contains(msg, "server error") || !strings.HasSuffix(msg, ".") {
+			t.Fatalf("merchant message: %q", msg)
+		}
+		if kinds := e.timelineKinds(s.key, s.integration); !slices.Contains(kinds, "integration.circuit_opened") {
+			t.Fatalf("timeline: %v", kinds)
+		}
+		list := s.must(200, "GET", "/api/v1/integrations", nil)["data"].([]any)
+		if st := list[0].(map[string]any)["circuit"].(map[string]any)["state"]; st != "open" {
+			t.Fatalf("the list shows the circuit %v", st)
+		}
+
+		// A new invoice waits: its job snoozes and the POS is not called.
+		before := faultsLeft(t, e, s.sbx)
+		events, cancel := e.app.Queue.Subscribe(river.EventKindJobSnoozed)
+		defer cancel()
+		s.put("invoice", "C-4", docBody("issued", "Service"))
+		deadline := time.After(scenarioWait)
+	wait:
+		for {
+			select {
+			case ev := <-events:
+				var a ordersync.PushArgs
+				if json.Unmarshal(ev.Job.EncodedArgs, &a) == nil && a.Ref == "C-4" {
+					if a.IntegrationID != s.integration {
+						t.Fatalf("the push job's integration_id is %q", a.IntegrationID)
+					}
+					break wait
+				}
+			case <-deadline:
+				t.Fatal("C-4's push did not snooze")
+			}
+		}
+		if st := syncOf(s.doc("invoice", "C-4"))["status"]; st != "pending" {
+			t.Fatalf("C-4 is %v while the circuit is open", st)
+		}
+		if after := faultsLeft(t, e, s.sbx); after != before {
+			t.Fatalf("the POS was called while the circuit was open (%d faults left, was %d)", after, before)
+		}
+
+		// Fixed; Retry goes now as the trial and closes the circuit.
+		mustStatus(t, 200, do(t, e.url, "", "DELETE", "/sandbox/admin/faults?api_key="+s.sbx, nil))
+		s.must(202, "POST", "/api/v1/documents/invoice/C-1/sync/retry", nil)
+		s.waitSync("invoice", "C-1", "synced")
+		poll(t, "the circuit closed", func() bool {
+			circ = s.must(200, "GET", "/api/v1/integrations/"+s.integration, nil)["circuit"].(map[string]any)
+			return circ["state"] == "closed"
+		})
+		if circ["consecutive_failures"].(float64) != 0 || circ["next_attempt_at"] != nil || circ["message"] != "" {
+			t.Fatalf("closed circuit: %v", circ)
+		}
+		if kinds := e.timelineKinds(s.key, s.integration); !slices.Contains(kinds, "integration.circuit_closed") {
+			t.Fatalf("timeline: %v", kinds)
+		}
+	})
+}
+
+// faultsLeft reads how many injected faults the sandbox tenant has left.
+func faultsLeft(t *testing.T, e *env, key string) int {
+	t.Helper()
+	var f struct {
+		FailNext int `json:"fail_next"`
+	}
+	r := mustStatus(t, 200, do(t, e.url, "", "GET", "/sandbox/admin/faults?api_key="+key, nil))
+	if err := json.Unmarshal(r.Body, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f.FailNext
+}

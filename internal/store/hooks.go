@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/domain"
+)
+
+// Inbound webhook intake at volume: the receiving side stores the events of many requests in one
+// transaction (IntakeWebhookEvents), and one apply job per integration drains what is pending in
+// arrival order (PendingWebhookEvents, FinishWebhookEvents). The two meet under a per-integration
+// lock (shared for intake, exclusive for the drain's last look, LockWebhookDrain) so that a drain
+// that found nothing and completes its job cannot miss events committed meanwhile: either it sees
+// them, or it completed before their transaction enqueued the next job.
+
+// IntakeWebhookEvents stores events in the transaction it is called in, skipping any whose
+// (integration, provider event id) is stored already, and takes the shared intake lock of every
+// integration among them. It reports, event by event, whether it was new. The events must not
+// repeat a (integration, provider event id) pair among themselves.
+func (s queries) IntakeWebhookEvents(ctx context.Context, evs []WebhookEvent) ([]bool, error) {
+	fresh := make([]bool, len(evs))
+	if len(evs) == 0 {
+		return fresh, nil
+	}
+	if s.dialect != Postgres {
+		// In-process database and one writer: the prepared one-row insert, once per event, is
+		// as fast as any multi-row form, and the write lock the transaction holds is the lock.
+		for k, e := range evs {
+			n, err := s.q.exec(ctx, insertWebhookEvent,
+				e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, e.Status, e.Reason, e.Payload, micros(e.ReceivedAt))
+			if err != nil {
+				return nil, fmt.Errorf("store webhook event: %w", err)
+			}
+			fresh[k] = n == 1
+		}
+		return fresh, nil
+	}
+	n := len(evs)
+	ids, accts, ints, peids, types, topics, objs, sts, reasons, payloads := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	recv := make([]int64, n)
+	index := make(map[string]int, n)
+	seen := map[string]bool{}
+	var integrations []string
+	for k, e := range evs {
+		ids[k], accts[k], ints[k], peids[k], types[k], topics[k], objs[k], sts[k], reasons[k], payloads[k], recv[k] =
+			e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, e.Status, e.Reason, e.Payload, micros(e.ReceivedAt)
+		index[e.ID] = k
+		if !seen[e.IntegrationID] {
+			seen[e.IntegrationID] = true
+			integrations = append(integrations, e.IntegrationID)
+		}
+	}
+	// One round trip: the rows as arrays (one statement text whatever the count, so it stays
+	// prepared), then the intake locks.
+	err := s.q.batch(ctx, []step{
+		{q: `INSERT INTO webhook_events (id, account_id, integration_id, provider_event_id, type, topic, object_id, status, reason, payload, received_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])
+			ON CONFLICT (integration_id, provider_event_id) DO NOTHING RETURNING id`,
+			args: []any{ids, accts, ints, peids, types, topics, objs, sts, reasons, payloads, recv},
+			rows: func(rs rows) error {
+				for rs.Next() {
+					var id string
+					if err := rs.Scan(&id); err != nil {
+						return err
+					}
+					if k, ok := index[id]; ok {
+						fresh[k] = true
+					}
+				}
+				return rs.Err()
+			}},
+		{q: `SELECT pg_advisory_xact_lock_shared(hashtextextended(x, ` + hookLockSeed + `)) FROM unnest($1::text[]) AS x`,
+			args: []any{integrations}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store webhook events: %w", err)
+	}
+	return fresh, nil
+}
+
+// hookLockSeed separates the webhook locks' keys from any other advisory lock's.
+const hookLockSeed = "7031"
+
+const insertWebhookEvent = `INSERT INTO webhook_events (id, account_id, integration_id, provider_event_id, type, topic, object_id, status, reason, payload, received_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (integration_id, provider_event_id) DO NOTHING`
+
+// LockWebhookDrain takes the integration's intake lock exclusively until the transaction ends:
+// no intake of its events commits meanwhile. (SQLite: the transaction's write lock is it.)
+func (s queries) LockWebhookDrain(ctx context.Context, integrationID string) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	if _, err := s.q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, `+hookLockSeed+`))`, integrationID); err != nil {
+		return fmt.Errorf("lock webhook intake of %s: %w", integrationID, err)
+	}
+	return nil
+}
+
+// PendingWebhookEvents lists up to limit of the integration's events still to be applied, oldest
+// first.
+func (s queries) PendingWebhookEvents(ctx context.Context, accountID, integrationID string, limit int) ([]WebhookEvent, error) {
+	rs, err := s.q.query(ctx, `SELECT `+eventCols+` FROM webhook_events WHERE integration_id = $2 AND status = 'received' AND account_id = $1
+		ORDER BY received_at, id LIMIT $3`, accountID, integrationID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending webhook events: %w", err)
+	}
+	defer rs.Close()
+	var out []WebhookEvent
+	for rs.Next() {
+		e, err := scanEvent(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rs.Err()
+}
+
+// HasPendingWebhookEvents tells whether the integration has an event still to be applied.
+func (s queries) HasPendingWebhookEvents(ctx context.Context, accountID, integrationID string) (bool, error) {
+	var n int
+	err := s.q.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM webhook_events WHERE integration_id = $2 AND status = 'received' AND account_id = $1 LIMIT 1) AS p`,
+		accountID, integrationID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("pending webhook events: %w", err)
+	}
+	return n > 0, nil
+}
+
+// EventOutcome is how applying one webhook event ended.
+type EventOutcome struct {
+	ID, Status, Reason string
+}
+
+// FinishWebhookEvents records how applying each event ended, in one statement (one commit).
+func (s queries) FinishWebhookEvents(ctx context.Context, accountID string, outs []EventOutcome, now time.Time) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	var err error
+	if s.dialect != Postgres {
+		type out struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+			Reason string `json:"reason"`
+		}
+		list := make([]out, len(outs))
+		for k, o := range outs {
+			list[k] = out(o)
+		}
+		b, jerr := json.Marshal(list)
+		if jerr != nil {
+			return jerr
+		}
+		_, err = s.q.exec(ctx, `UPDATE webhook_events SET status = u.status, reason = u.reason, processed_at = $3
+			FROM (SELECT value ->> 'id' AS id, value ->> 'status' AS status, value ->> 'reason' AS reason FROM json_each($2)) AS u
+			WHERE webhook_events.account_id = $1 AND webhook_events.id = u.id`, accountID, string(b), micros(now))
+	} else {
+		ids, sts, reasons := make([]string, len(outs)), make([]string, len(outs)), make([]string, len(outs))
+		for k, o := range outs {
+			ids[k], sts[k], reasons[k] = o.ID, o.Status, o.Reason
+		}
+		_, err = s.q.exec(ctx, `UPDATE webhook_events AS w SET status = u.status, reason = u.reason, processed_at = $5
+			FROM unnest($2::text[], $3::text[], $4::text[]) AS u(id, status, reason) WHERE w.account_id = $1 AND w.id = u.id`,
+			accountID, ids, sts, reasons, micros(now))
+	}
+	if err != nil {
+		return fmt.Errorf("finish webhook events: %w", err)
+	}
+	return nil
+}
+
+// CountWebhookEvents counts the integration's stored events and those still to be applied.
+func (s queries) CountWebhookEvents(ctx context.Context, accountID, integrationID string) (total, pending int, err error) {
+	err = s.q.queryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE status = 'received') FROM webhook_events WHERE account_id = $1 AND integration_id = $2`,
+		accountID, integrationID).Scan(&total, &pending)
+	if err != nil {
+		err = fmt.Errorf("count webhook events: %w", err)
+	}
+	return total, pending, err
+}
+
+// DocumentsByExternalIDs finds, for each of the POS order ids, the integration's document most
+// recently linked to it (one query for a chunk of webhook events; ids without one are absent).
+func (s queries) DocumentsByExternalIDs(ctx context.Context, accountID, integrationID string, externalIDs []string) (map[string]domain.Document, error) {
+	out := map[string]domain.Document{}
+	if len(externalIDs) == 0 {
+		return out, nil
+	}
+	var arg any = externalIDs
+	in := `external_id = ANY($3::text[])`
+	if s.dialect != Postgres {
+		b, err := json.Marshal(externalIDs)
+		if err != nil {
+			return nil, err
+		}
+		arg, in = string(b), `external_id IN (SELECT value FROM json_each($3))`
+	}
+	rs, err := s.q.query(ctx, `SELECT `+docCols+` FROM documents WHERE account_id = $1 AND integration_id = $2 AND `+in+`
+		ORDER BY updated_at`, accountID, integrationID, arg)
+	if err != nil {
+		return nil, fmt.Errorf("documents by order ids: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		d, err := scanDoc(rs)
+		if err != nil {
+			return nil, err
+		}
+		out[d.Sync.ExternalID] = d // the newest last
+	}
+	return out, rs.Err()
+}
+
+// WebhookProviderEventIDs lists the provider event ids of the integration's stored events.
+func (s queries) WebhookProviderEventIDs(ctx context.Context, accountID, integrationID string) ([]string, error) {
+	rs, err := s.q.query(ctx, `SELECT provider_event_id FROM webhook_events WHERE account_id = $1 AND integration_id = $2`, accountID, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("webhook event ids: %w", err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rs.Err()
+}

@@ -1,0 +1,114 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/store"
+	"github.com/posbridge/posbridge/internal/testdb"
+)
+
+// TestWebhookIntakeAndDrain: events stored in one intake transaction are deduplicated on
+// (integration, provider event id) against the table, listed for applying in arrival order and
+// finished in one statement; and an intake of an integration's events does not commit while a
+// drain holds that integration's lock, so a drain that finds nothing pending under the lock can
+// complete its job without missing events.
+func TestWebhookIntakeAndDrain(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		st := open(t, db)
+		ctx := context.Background()
+		now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		for _, a := range []string{"acct_a", "acct_b"} {
+			if err := st.CreateAccount(ctx, domain.Account{ID: a, Name: a, CreatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ev := func(n int, acct, integ, peid string) store.WebhookEvent {
+			return store.WebhookEvent{ID: fmt.Sprintf("whev_%s_%03d", integ, n), AccountID: acct, IntegrationID: integ, ProviderEventID: peid,
+				Type: domain.ProviderOrderUpdated, Topic: "order.completed", ObjectID: "ord_1", Status: "received", Payload: "{}",
+				ReceivedAt: now.Add(time.Duration(n) * time.Millisecond)}
+		}
+		intake := func(evs ...store.WebhookEvent) []bool {
+			t.Helper()
+			var fresh []bool
+			if err := st.InTx(ctx, func(tx *store.Tx) error {
+				var err error
+				fresh, err = tx.IntakeWebhookEvents(ctx, evs)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return fresh
+		}
+		got := intake(ev(1, "acct_a", "int_a", "evt_1"), ev(2, "acct_a", "int_a", "evt_2"), ev(3, "acct_b", "int_b", "evt_1"))
+		if fmt.Sprint(got) != "[true true true]" {
+			t.Fatalf("first intake: %v", got)
+		}
+		got = intake(ev(4, "acct_a", "int_a", "evt_2"), ev(5, "acct_a", "int_a", "evt_3"))
+		if fmt.Sprint(got) != "[false true]" {
+			t.Fatalf("second intake (evt_2 again): %v", got)
+		}
+		pend, err := st.PendingWebhookEvents(ctx, "acct_a", "int_a", 10)
+		if err != nil || len(pend) != 3 || pend[0].ProviderEventID != "evt_1" || pend[2].ProviderEventID != "evt_3" {
+			t.Fatalf("pending of int_a: %+v %v", pend, err)
+		}
+		if other, _ := st.PendingWebhookEvents(ctx, "acct_b", "int_a", 10); len(other) != 0 {
+			t.Fatalf("another account lists int_a's events: %+v", other)
+		}
+		if err := st.FinishWebhookEvents(ctx, "acct_a", []store.EventOutcome{{ID: pend[0].ID, Status: "processed", Reason: "done"},
+			{ID: pend[1].ID, Status: "ignored", Reason: "nothing"}}, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FinishWebhookEvents(ctx, "acct_b", []store.EventOutcome{{ID: pend[2].ID, Status: "processed"}}, now); err != nil {
+			t.Fatal(err)
+		}
+		if total, pending, err := st.CountWebhookEvents(ctx, "acct_a", "int_a"); err != nil || total != 3 || pending != 1 {
+			t.Fatalf("int_a: %d stored, %d pending, %v; want 3 and 1 (another account cannot finish its events)", total, pending, err)
+		}
+
+		// The drain's lock holds an intake of the same integration back until the drain ends.
+		drainHolds := make(chan struct{})
+		drainEnd := make(chan struct{})
+		drained := make(chan error, 1)
+		go func() {
+			drained <- st.InTx(ctx, func(tx *store.Tx) error {
+				if err := tx.LockWebhookDrain(ctx, "int_c"); err != nil {
+					return err
+				}
+				close(drainHolds)
+				<-drainEnd
+				more, err := tx.HasPendingWebhookEvents(ctx, "acct_a", "int_c")
+				if err == nil && more {
+					err = fmt.Errorf("the drain sees an event whose intake had to wait for it")
+				}
+				return err
+			})
+		}()
+		<-drainHolds
+		committed := make(chan error, 1)
+		go func() {
+			committed <- st.InTx(ctx, func(tx *store.Tx) error {
+				_, err := tx.IntakeWebhookEvents(ctx, []store.WebhookEvent{ev(6, "acct_a", "int_c", "evt_1")})
+				return err
+			})
+		}()
+		select {
+		case <-committed:
+			t.Fatal("an intake committed while the drain held the integration's lock")
+		case <-time.After(300 * time.Millisecond):
+		}
+		close(drainEnd)
+		if err := <-drained; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-committed; err != nil {
+			t.Fatal(err)
+		}
+		if more, err := st.HasPendingWebhookEvents(ctx, "acct_a", "int_c"); err != nil || !more {
+			t.Fatalf("after the drain, the intake's event: pending %v %v", more, err)
+		}
+	})
+}
