@@ -27,3 +27,39 @@ func FuzzParseWebhook(f *testing.F) {
 		c.ParseWebhook(h, body, "", secret) //nolint:errcheck // must not panic
 	})
 }
+
+// FuzzOrderBody: any body of POST /sandbox/api/v1/orders is refused with a 4xx or checked into an
+// order whose total is the sum of its lines, never a wrapped number or a panic.
+func FuzzOrderBody(f *testing.F) {
+	f.Add([]byte(`{"reference":"INV-1","store_id":"st_main","lines":[{"name":"Tea","quantity":"2","unit_price":{"amount":350,"currency":"EUR"}}]}`))
+	f.Add([]byte(`{"reference":"X","lines":[{"name":"a","quantity":"999999999.99999","unit_price":{"amount":100000000000,"currency":"EUR"}},{"name":"b","quantity":"999999999","unit_price":{"amount":100000000000,"currency":"EUR"}}]}`))
+	f.Add([]byte(`{"reference":"X","reference":"Y"}`))
+	f.Add([]byte(`{"Reference":"X","lines":null}`))
+	base := sampleState("sbx_fuzz", time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), 5)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var in orderIn
+		if e := decode(body, &in); e != nil {
+			if e.status < 400 || e.status >= 500 {
+				t.Fatalf("status %d for a bad body", e.status)
+			}
+			return
+		}
+		total, e := base.checkOrder(&in) // checkOrder only reads the state
+		if e != nil {
+			if e.status < 400 || e.status >= 500 {
+				t.Fatalf("status %d for a bad order", e.status)
+			}
+			return
+		}
+		var sum int64
+		for _, l := range in.Lines {
+			if l.Total.Amount > 1e15 || l.Total.Amount < -1e15 {
+				t.Fatalf("line total %d out of range", l.Total.Amount)
+			}
+			sum += l.Total.Amount
+		}
+		if sum != total {
+			t.Fatalf("total %d, lines sum to %d", total, sum)
+		}
+	})
+}
