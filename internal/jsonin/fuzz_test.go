@@ -31,6 +31,19 @@ type addIntegration struct {
 	Sandbox     bool              `json:"sandbox"`
 }
 
+// updateIntegration mirrors the body of PATCH /api/v1/integrations/{id}.
+type updateIntegration struct {
+	Nickname    *string           `json:"nickname"`
+	StoreID     *string           `json:"store_id"`
+	Credentials map[string]string `json:"credentials"`
+}
+
+// flags mirrors the bodies of PATCH .../sync and POST .../sync/send-as-new.
+type flags struct {
+	AutoSync     *bool `json:"auto_sync"`
+	VoidExisting *bool `json:"void_existing"`
+}
+
 // endpoint mirrors the body of POST /api/v1/webhook-endpoints.
 type endpoint struct {
 	URL         string   `json:"url"`
@@ -99,6 +112,10 @@ func FuzzDecode(f *testing.F) {
 		checkErr(t, jsonin.Unmarshal(b, &a))
 		var e endpoint
 		checkErr(t, jsonin.Unmarshal(b, &e))
+		var u updateIntegration
+		checkErr(t, jsonin.Unmarshal(b, &u))
+		var fl flags
+		checkErr(t, jsonin.Unmarshal(b, &fl))
 	})
 }
 
