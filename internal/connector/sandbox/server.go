@@ -582,9 +582,18 @@ func (st *state) full(what string, n int) *apiError {
 	}
 	if st.maxBytes > 0 && st.size >= st.maxBytes {
 		return errf(http.StatusUnprocessableEntity, "sandbox_full", "",
-			"this sandbox holds %d MiB of data, the most it keeps (limit: %d MiB per sandbox)", st.size>>20, st.maxBytes>>20)
+			"this sandbox holds %s of data, the most it keeps (limit: %s per sandbox); start a new sandbox or use this one without adding %s",
+			sizeText(st.size), sizeText(st.maxBytes), what)
 	}
 	return nil
+}
+
+// sizeText writes a size in MiB, or KiB below one MiB.
+func sizeText(n int) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
 }
 
 func invalid(field, format string, args ...any) *apiError {
