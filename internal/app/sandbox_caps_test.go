@@ -30,7 +30,9 @@ func TestSandboxStateIsCapped(t *testing.T) {
 		for ; created < 1000; created++ {
 			st, b := p.do(t, "POST", "/sandbox/api/v1/orders", k, "", body(created))
 			if st == 422 {
-				var e struct{ Error struct{ Code, Message string } }
+				var e struct {
+					Error struct{ Code, Message string }
+				}
 				_ = json.Unmarshal(b, &e)
 				if e.Error.Code != "sandbox_full" || !strings.Contains(e.Error.Message, "96 KiB") {
 					t.Fatalf("refusal at the cap: %s", b)
