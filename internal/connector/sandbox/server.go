@@ -163,7 +163,27 @@ func NewServer(opts Options) *Server {
 		closing: make(chan struct{}),
 	}
 	s.routes()
+	s.wg.Add(1)
+	go s.sweeper()
 	return s
+}
+
+// sweeper looks for idle tenants every minute, so they leave memory also when no request comes
+// (requests look too). It stops when the server is closed.
+func (s *Server) sweeper() {
+	defer s.wg.Done()
+	tick := time.NewTicker(min(time.Minute, s.opts.IdleAfter))
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-tick.C:
+			s.mu.Lock()
+			s.sweepIdle()
+			s.mu.Unlock()
+		}
+	}
 }
 
 // ServeHTTP implements http.Handler.

@@ -606,3 +606,19 @@ func TestTenantSizeIsCapped(t *testing.T) {
 		t.Fatalf("update at cap: %v", err)
 	}
 }
+
+// TestIdleTenantLeavesMemoryWithoutRequests: the sweeper evicts an idle tenant even when no
+// request comes; its next request loads it again from what was saved.
+func TestIdleTenantLeavesMemoryWithoutRequests(t *testing.T) {
+	e := newEnv(t, Options{IdleAfter: 50 * time.Millisecond})
+	c := e.conn(t, e.key("sbx_idle"), 0)
+	o, err := c.CreateOrder(ctx(t), domain.Order{Reference: "IDLE-1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the idle tenant to leave memory", 10*time.Second, func() bool { return e.srv.Tenants() == 0 })
+	got, err := c.GetOrder(ctx(t), o.ID)
+	if err != nil || got.Reference != "IDLE-1" {
+		t.Fatalf("after eviction: %+v %v", got, err)
+	}
+}
