@@ -118,13 +118,14 @@ type SandboxTenant struct {
 var ErrSandboxTenantLimit = errors.New("the account has as many sandbox tenants as it may")
 
 // CreateSandboxTenant records a tenant unless its account holds limit tenants already
-// (ErrSandboxTenantLimit). In a transaction on PostgreSQL it locks the account's row first, so
-// concurrent calls for one account cannot both take the last place; SQLite transactions are
-// serialised already. Store.MintSandboxTenant runs it in a transaction of its own.
+// (ErrSandboxTenantLimit). In a transaction on PostgreSQL it locks the account's row first (FOR
+// NO KEY UPDATE: it does not hold up the account's other writes, whose foreign keys take only KEY
+// SHARE), so concurrent calls for one account cannot both take the last place; SQLite
+// transactions are serialised already. Store.MintSandboxTenant runs it in a transaction of its own.
 func (s queries) CreateSandboxTenant(ctx context.Context, t SandboxTenant, limit int) error {
 	if s.dialect == Postgres {
 		var id string
-		if err := s.q.queryRow(ctx, `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, t.AccountID).Scan(&id); err != nil {
+		if err := s.q.queryRow(ctx, `SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, t.AccountID).Scan(&id); err != nil {
 			return fmt.Errorf("lock account of sandbox tenant: %w", err)
 		}
 	}
