@@ -309,12 +309,18 @@ func errUnauthorized() *apiError {
 	return errf(http.StatusUnauthorized, "unauthorized", "", "Invalid API key")
 }
 
+// errUnknownKey refuses a key that is not a tenant's, saying where keys come from.
+func errUnknownKey() *apiError {
+	return errf(http.StatusUnauthorized, "unauthorized", "",
+		"Invalid API key: this sandbox does not exist. Sandbox keys are created by posbridge: leave the API key empty to get a new sandbox")
+}
+
 // tenantOrErr is tenantFor with its failure as an answer: 401 for a key that is not a tenant's.
 func (s *Server) tenantOrErr(ctx context.Context, key string) (*tenant, *apiError) {
 	t, err := s.tenantFor(ctx, key)
 	switch {
 	case errors.Is(err, ErrUnknownTenant):
-		return nil, errUnauthorized()
+		return nil, errUnknownKey()
 	case err != nil:
 		s.log.Error("load sandbox tenant", "err", err)
 		return nil, errf(http.StatusInternalServerError, "internal_error", "", "could not load the sandbox")
