@@ -265,6 +265,7 @@ func (s *Server) routes() {
 	}))
 
 	m.HandleFunc("POST /sandbox/admin/tenants", s.postTenants)
+	m.HandleFunc("DELETE /sandbox/admin/tenants", s.deleteTenant)
 	m.HandleFunc("POST /sandbox/admin/faults", s.postFaults)
 	m.HandleFunc("GET /sandbox/admin/faults", s.getFaults)
 	m.HandleFunc("DELETE /sandbox/admin/faults", s.deleteFaults)
@@ -505,6 +506,27 @@ func (s *Server) update(ctx context.Context, t *tenant, fn func(st *state) (chan
 
 func errReloading() *apiError {
 	return errf(http.StatusServiceUnavailable, "unavailable", "", "the sandbox is reloading its data; try again")
+}
+
+// evict forgets a deleted tenant: out of memory, its faults gone, and a copy still held by a
+// request answers its changes with an error (nothing more of it is saved).
+func (s *Server) evict(key string) {
+	s.mu.Lock()
+	t := s.tenants[key]
+	delete(s.tenants, key)
+	delete(s.faults, key)
+	if s.tags[keyTag(key)] == key {
+		delete(s.tags, keyTag(key))
+	}
+	if s.infoKey == key {
+		s.infoKey = ""
+	}
+	s.mu.Unlock()
+	if t != nil {
+		t.mu.Lock()
+		t.broken = true
+		t.mu.Unlock()
+	}
 }
 
 // drop forgets a broken tenant: its next use loads it again from what was saved.
