@@ -622,3 +622,24 @@ func TestIdleTenantLeavesMemoryWithoutRequests(t *testing.T) {
 		t.Fatalf("after eviction: %+v %v", got, err)
 	}
 }
+
+// TestMemoryPersisterDelete: a deleted tenant's saved state is gone, and writes queued after the
+// deletion are refused, not saved.
+func TestMemoryPersisterDelete(t *testing.T) {
+	p := NewMemoryPersister()
+	if err := p.Append("k", 1, []byte(`{}`))(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Delete("k")(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Append("k", 2, []byte(`{}`))(); !errors.Is(err, ErrTenantDeleted) {
+		t.Fatalf("append after delete: %v", err)
+	}
+	if err := p.Compact("k", 2, []byte(`{}`))(); !errors.Is(err, ErrTenantDeleted) {
+		t.Fatalf("compact after delete: %v", err)
+	}
+	if saved, _ := p.Load(context.Background(), "k"); saved.Found || len(saved.Log) > 0 {
+		t.Fatalf("saved after delete: %+v", saved)
+	}
+}
