@@ -40,14 +40,16 @@ type sandboxPersister struct {
 	once    sync.Once
 }
 
-// sbxOp is one queued write: a change (entry), a snapshot (state), or a barrier (neither) that
-// Load uses to wait for the writes queued before it.
+// sbxOp is one queued write: a change (entry), a snapshot (state), the removal of a deleted
+// tenant (del), or a barrier (none of these) that Load uses to wait for the writes queued
+// before it.
 type sbxOp struct {
 	kh    string
 	seq   int64
 	entry string // sealed change
 	state string // sealed snapshot
 	snap  bool
+	del   bool
 	done  chan error
 }
 
@@ -132,9 +134,15 @@ func (p *sandboxPersister) Compact(apiKey string, seq int64, state []byte) func(
 	return p.enqueue(&sbxOp{kh: kh, seq: seq, state: sealed, snap: true})
 }
 
+// Delete implements sandbox.Persister.
+func (p *sandboxPersister) Delete(apiKey string) func() error {
+	return p.enqueue(&sbxOp{kh: keyHash(apiKey), del: true})
+}
+
 func (p *sandboxPersister) loop() {
 	defer close(p.stopped)
-	failed := map[string]bool{} // tenants that lost a change since their last Load
+	failed := map[string]bool{}  // tenants that lost a change since their last Load
+	deleted := map[string]bool{} // tenants deleted by this process: their later writes are dropped
 	for {
 		p.mu.Lock()
 		for len(p.queue) == 0 {
@@ -150,20 +158,29 @@ func (p *sandboxPersister) loop() {
 		batch := p.queue[:n:n]
 		p.queue = p.queue[n:]
 		p.mu.Unlock()
-		p.commit(batch, failed)
+		p.commit(batch, failed, deleted)
 	}
 }
 
 // commit writes one batch. A snapshot of a tenant that lost a change is not written (it holds
 // that change, which was answered with an error); the tenant's next Load (its barrier) clears
-// the mark, since the sandbox loads a tenant again after a lost change.
-func (p *sandboxPersister) commit(batch []*sbxOp, failed map[string]bool) {
+// the mark, since the sandbox loads a tenant again after a lost change. A deleted tenant's
+// saved state goes after the batch's writes (its earlier ones included); its writes queued after
+// the deletion are dropped.
+func (p *sandboxPersister) commit(batch []*sbxOp, failed, deleted map[string]bool) {
 	var (
-		logs  []store.SandboxLogRow
-		snaps []store.SandboxSnapshot
+		logs    []store.SandboxLogRow
+		snaps   []store.SandboxSnapshot
+		dels    []string
+		dropped = map[*sbxOp]bool{}
 	)
 	for _, op := range batch {
 		switch {
+		case op.del:
+			deleted[op.kh] = true
+			dels = append(dels, op.kh)
+		case (op.snap || op.entry != "") && deleted[op.kh]:
+			dropped[op] = true
 		case op.snap && !failed[op.kh]:
 			snaps = append(snaps, store.SandboxSnapshot{KeyHash: op.kh, Seq: op.seq, State: op.state})
 		case op.entry != "":
@@ -171,13 +188,19 @@ func (p *sandboxPersister) commit(batch []*sbxOp, failed map[string]bool) {
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	err := p.st.CommitSandbox(ctx, logs, snaps, time.Now())
+	err := p.st.CommitSandbox(ctx, logs, snaps, dels, time.Now())
 	cancel()
 	if err != nil {
-		p.log.Error("commit sandbox changes", "err", err, "changes", len(logs), "snapshots", len(snaps))
+		p.log.Error("commit sandbox changes", "err", err, "changes", len(logs), "snapshots", len(snaps), "deleted", len(dels))
 	}
 	for _, op := range batch {
 		switch {
+		case dropped[op]:
+			op.done <- sandbox.ErrTenantDeleted
+			continue
+		case op.del:
+			op.done <- err
+			continue
 		case op.snap && failed[op.kh]:
 			op.done <- errors.New("a change of this sandbox was lost; its snapshot is not written")
 			continue

@@ -127,6 +127,42 @@ func (t *sandboxTenants) IntegrationKey(ctx context.Context, accountID, integrat
 	return creds["api_key"], nil
 }
 
+// Delete implements sandbox.TenantAuthority: the account's tenant row goes, unless an
+// integration of the account that is not deactivated uses its key. (An integration given the
+// key in the same instant is not seen: it then finds the key refused, as for any deleted key.)
+func (t *sandboxTenants) Delete(ctx context.Context, accountID, apiKey string) error {
+	if !sandbox.WellFormedKey(apiKey) {
+		return sandbox.ErrUnknownTenant
+	}
+	owner, err := t.st.SandboxTenantAccount(ctx, keyHash(apiKey))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && owner != accountID) {
+		return sandbox.ErrUnknownTenant
+	}
+	if err != nil {
+		return fmt.Errorf("read sandbox tenant: %w", err)
+	}
+	active := true
+	ints, err := t.st.ListIntegrations(ctx, accountID, store.IntegrationFilter{Type: sandbox.Provider.Type, Active: &active})
+	if err != nil {
+		return err
+	}
+	for _, i := range ints {
+		key, err := t.IntegrationKey(ctx, accountID, i.ID)
+		if err != nil {
+			return err
+		}
+		if key == apiKey {
+			return fmt.Errorf("%w: your integration %s (%s) uses it; deactivate it or give it another key first",
+				sandbox.ErrTenantInUse, i.Label(sandbox.Provider.DisplayName), i.ID)
+		}
+	}
+	err = t.st.DeleteSandboxTenant(ctx, accountID, keyHash(apiKey))
+	if errors.Is(err, store.ErrNotFound) {
+		return sandbox.ErrUnknownTenant
+	}
+	return err
+}
+
 // Mint implements sandbox.TenantAuthority.
 func (t *sandboxTenants) Mint(ctx context.Context, accountID string) (string, error) {
 	var key string
@@ -165,7 +201,7 @@ func (t *sandboxTenants) prepareCredentials(ctx context.Context, tx *store.Tx, a
 		key, err := t.mint(ctx, tx, accountID)
 		if errors.Is(err, sandbox.ErrTenantLimit) {
 			return nil, &domain.Error{Code: domain.CodeTenantLimit, Field: "credentials.api_key",
-				Message: fmt.Sprintf("your account has %d sandboxes, the most it may have: give the API key of one of them", t.max)}
+				Message: fmt.Sprintf("your account has %d sandboxes, the most it may have: give the API key of one of them, or delete one you no longer need", t.max)}
 		}
 		if err != nil {
 			return nil, err

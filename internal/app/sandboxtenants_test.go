@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -288,4 +289,102 @@ func TestDemoSandboxKeyIsRandom(t *testing.T) {
 	if keys[0] == keys[1] {
 		t.Fatal("two fresh installs got the same demo sandbox key")
 	}
+}
+
+// TestSandboxTenantDelete: the owning account deletes a sandbox (by its key or by the integration
+// that uses it) with everything it saved, which frees its place under the limit; its key is
+// refused from then on. A sandbox an active integration uses is refused (409 in_use); another
+// account's is not found.
+func TestSandboxTenantDelete(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		e := start(t, db, nil)
+		ctx := context.Background()
+		a := e.account("Spoke & Chain", "owner@spoke.test")
+		b := e.account("Other Shop", "boss@other.test")
+		keys := make([]string, sandbox.DefaultMaxTenants)
+		for i := range keys {
+			keys[i] = e.sandboxKey(a.AccountID)
+		}
+		if _, err := e.app.MintSandbox(ctx, a.AccountID); !errors.Is(err, sandbox.ErrTenantLimit) {
+			t.Fatalf("mint over the limit: %v", err)
+		}
+		// keys[0]: used directly (an order), then deleted with everything it saved.
+		e.must(201, e.call(keys[0], "POST", "/sandbox/api/v1/orders", map[string]any{"reference": "DEL-1"}))
+		if snaps, logs, _ := e.app.Store.CountSandboxState(ctx, sandboxKeyHash(keys[0])); snaps+logs == 0 {
+			t.Fatal("nothing saved for a used sandbox")
+		}
+		for _, c := range []struct {
+			key, path string
+			status    int
+			field     string
+		}{
+			{"", "/sandbox/admin/tenants?api_key=" + keys[0], 401, ""},
+			{keys[0], "/sandbox/admin/tenants?api_key=" + keys[0], 401, ""},
+			{b.APIKey, "/sandbox/admin/tenants?api_key=" + keys[0], 404, "api_key"},
+			{a.APIKey, "/sandbox/admin/tenants", 422, "api_key"},
+			{a.APIKey, "/sandbox/admin/tenants?api_key=" + sandbox.NewAPIKey(), 404, "api_key"},
+		} {
+			if r := e.call(c.key, "DELETE", c.path, nil); r.Status != c.status || r.errField(t) != c.field {
+				t.Fatalf("DELETE %s: %d %s, want %d field %q", c.path, r.Status, r.Body, c.status, c.field)
+			}
+		}
+		e.must(204, e.call(a.APIKey, "DELETE", "/sandbox/admin/tenants?api_key="+keys[0], nil))
+		if r := e.call(keys[0], "GET", "/sandbox/api/v1/orders", nil); r.Status != 401 {
+			t.Fatalf("deleted key: %d", r.Status)
+		}
+		if snaps, logs, err := e.app.Store.CountSandboxState(ctx, sandboxKeyHash(keys[0])); err != nil || snaps+logs != 0 {
+			t.Fatalf("a deleted sandbox left %d snapshots and %d changes (%v)", snaps, logs, err)
+		}
+		e.must(404, e.call(a.APIKey, "DELETE", "/sandbox/admin/tenants?api_key="+keys[0], nil))
+		// Its place is free again.
+		e.sandboxKey(a.AccountID)
+
+		// keys[1]: used by an integration; refused while the integration is active.
+		in := e.must(201, e.call(a.APIKey, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox",
+			"credentials": map[string]string{"api_key": keys[1]}})).json(t)
+		id := in["id"].(string)
+		e.waitStatus(a.APIKey, id, "healthy")
+		r := e.call(a.APIKey, "DELETE", "/sandbox/admin/tenants?integration_id="+id, nil)
+		if r.Status != 409 || r.errCode(t) != "in_use" || !regexp.MustCompile(id).Match(r.Body) {
+			t.Fatalf("deleting a sandbox in use: %d %s", r.Status, r.Body)
+		}
+		e.must(200, e.call(a.APIKey, "POST", "/api/v1/integrations/"+id+"/deactivate", nil))
+		e.must(404, e.call(b.APIKey, "DELETE", "/sandbox/admin/tenants?integration_id="+id, nil))
+		e.must(204, e.call(a.APIKey, "DELETE", "/sandbox/admin/tenants?integration_id="+id, nil))
+		if snaps, logs, _ := e.app.Store.CountSandboxState(ctx, sandboxKeyHash(keys[1])); snaps+logs != 0 {
+			t.Fatalf("a deleted sandbox left %d snapshots and %d changes", snaps, logs)
+		}
+		if n, _ := e.app.Store.CountSandboxTenants(ctx, a.AccountID); n != sandbox.DefaultMaxTenants-1 {
+			t.Fatalf("the account holds %d sandboxes", n)
+		}
+
+		// keys[2]: deleted while clients write to it (enough that its log is compacted on the
+		// way): once they stop, nothing of it is left, even what was in flight.
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			created int
+		)
+		for c := 0; c < 8; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					r := do(t, e.url, keys[2], "POST", "/sandbox/api/v1/orders", map[string]any{"reference": "RACE", "note": strings.Repeat("n", 2000)})
+					if r.Status != 201 {
+						return // refused once deleted (401), or while it goes (503)
+					}
+					mu.Lock()
+					created++
+					mu.Unlock()
+				}
+			}()
+		}
+		waitFor(t, "300 orders in the sandbox being deleted", func() bool { mu.Lock(); defer mu.Unlock(); return created >= 300 })
+		e.must(204, e.call(a.APIKey, "DELETE", "/sandbox/admin/tenants?api_key="+keys[2], nil))
+		wg.Wait()
+		if snaps, logs, _ := e.app.Store.CountSandboxState(ctx, sandboxKeyHash(keys[2])); snaps+logs != 0 {
+			t.Fatalf("a sandbox deleted under load left %d snapshots and %d changes (%d orders were made)", snaps, logs, created)
+		}
+	})
 }

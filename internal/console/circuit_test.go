@@ -12,15 +12,12 @@ import (
 	"github.com/posbridge/posbridge/internal/store"
 )
 
-// sandboxTestKey is the one place this file names a Sandbox POS key.
-func sandboxTestKey() string { return "sbx_circuit_page" }
-
 // TestIntegrationPageShowsCircuit: while an integration's circuit is open, its page says why in a
 // sentence and when posbridge tries again; once closed, nothing of it shows.
 func TestIntegrationPageShowsCircuit(t *testing.T) {
 	srv := startServer(t)
 	ctx := context.Background()
-	it, err := srv.app.Lifecycle.Add(ctx, srv.acct.AccountID, "system", lifecycleAdd(sandboxTestKey()))
+	it, err := srv.app.Lifecycle.Add(ctx, srv.acct.AccountID, "system", lifecycleAdd("")) // a key minted for the account
 	if err != nil {
 		t.Fatal(err)
 	}

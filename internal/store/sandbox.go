@@ -38,10 +38,11 @@ type SandboxSaved struct {
 const maxSandboxRowsPerInsert = 300
 
 // CommitSandbox writes changes and snapshots in one transaction: the log rows first, then each
-// snapshot, which replaces the tenant's state and drops its log up to the snapshot's Seq. When it
-// returns nil all of it is durable; on error none of it is.
-func (s *Store) CommitSandbox(ctx context.Context, logs []SandboxLogRow, snaps []SandboxSnapshot, now time.Time) error {
-	if len(logs) == 0 && len(snaps) == 0 {
+// snapshot, which replaces the tenant's state and drops its log up to the snapshot's Seq, then
+// the removal of everything saved of the deleted tenants (by key hash). When it returns nil all
+// of it is durable; on error none of it is.
+func (s *Store) CommitSandbox(ctx context.Context, logs []SandboxLogRow, snaps []SandboxSnapshot, deleted []string, now time.Time) error {
+	if len(logs) == 0 && len(snaps) == 0 && len(deleted) == 0 {
 		return nil
 	}
 	return s.InTx(ctx, func(tx *Tx) error {
@@ -67,6 +68,11 @@ func (s *Store) CommitSandbox(ctx context.Context, logs []SandboxLogRow, snaps [
 				ON CONFLICT (key_hash) DO UPDATE SET state = excluded.state, log_seq = excluded.log_seq, updated_at = excluded.updated_at
 				WHERE sandbox_state.log_seq <= excluded.log_seq`, args: []any{sn.KeyHash, sn.State, sn.Seq, micros(now)}},
 				step{q: `DELETE FROM sandbox_log WHERE key_hash = $1 AND seq <= $2`, args: []any{sn.KeyHash, sn.Seq}})
+		}
+		for _, kh := range deleted {
+			steps = append(steps,
+				step{q: `DELETE FROM sandbox_log WHERE key_hash = $1`, args: []any{kh}},
+				step{q: `DELETE FROM sandbox_state WHERE key_hash = $1`, args: []any{kh}})
 		}
 		if err := tx.q.batch(ctx, steps); err != nil {
 			return fmt.Errorf("commit sandbox changes: %w", err)
@@ -118,13 +124,14 @@ type SandboxTenant struct {
 var ErrSandboxTenantLimit = errors.New("the account has as many sandbox tenants as it may")
 
 // CreateSandboxTenant records a tenant unless its account holds limit tenants already
-// (ErrSandboxTenantLimit). In a transaction on PostgreSQL it locks the account's row first, so
-// concurrent calls for one account cannot both take the last place; SQLite transactions are
-// serialised already. Store.MintSandboxTenant runs it in a transaction of its own.
+// (ErrSandboxTenantLimit). In a transaction on PostgreSQL it locks the account's row first (FOR
+// NO KEY UPDATE: it does not hold up the account's other writes, whose foreign keys take only KEY
+// SHARE), so concurrent calls for one account cannot both take the last place; SQLite
+// transactions are serialised already. Store.MintSandboxTenant runs it in a transaction of its own.
 func (s queries) CreateSandboxTenant(ctx context.Context, t SandboxTenant, limit int) error {
 	if s.dialect == Postgres {
 		var id string
-		if err := s.q.queryRow(ctx, `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, t.AccountID).Scan(&id); err != nil {
+		if err := s.q.queryRow(ctx, `SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, t.AccountID).Scan(&id); err != nil {
 			return fmt.Errorf("lock account of sandbox tenant: %w", err)
 		}
 	}
@@ -145,6 +152,19 @@ func (s queries) CreateSandboxTenant(ctx context.Context, t SandboxTenant, limit
 // MintSandboxTenant is CreateSandboxTenant in a transaction of its own.
 func (s *Store) MintSandboxTenant(ctx context.Context, t SandboxTenant, limit int) error {
 	return s.InTx(ctx, func(tx *Tx) error { return tx.CreateSandboxTenant(ctx, t, limit) })
+}
+
+// DeleteSandboxTenant removes the account's tenant with the key hash; ErrNotFound when the
+// account has no such tenant. Its state goes through CommitSandbox (in order with its writes).
+func (s queries) DeleteSandboxTenant(ctx context.Context, accountID, keyHash string) error {
+	n, err := s.q.exec(ctx, `DELETE FROM sandbox_tenants WHERE key_hash = $1 AND account_id = $2`, keyHash, accountID)
+	if err != nil {
+		return fmt.Errorf("delete sandbox tenant: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // SandboxTenantAccount returns the account of the tenant with the key hash, or ErrNotFound.

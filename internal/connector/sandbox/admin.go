@@ -110,7 +110,7 @@ func (s *Server) postTenants(w http.ResponseWriter, r *http.Request) {
 	key, err := s.opts.Tenants.Mint(r.Context(), account)
 	if errors.Is(err, ErrTenantLimit) {
 		writeErr(w, errf(http.StatusUnprocessableEntity, "tenant_limit", "",
-			"this account has as many sandboxes as it may (%d); use one of them", DefaultMaxTenants))
+			"this account has as many sandboxes as it may (%d): use one of them, or delete one it no longer needs (DELETE /sandbox/admin/tenants)", DefaultMaxTenants))
 		return
 	}
 	if err != nil {
@@ -121,6 +121,61 @@ func (s *Server) postTenants(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, struct {
 		APIKey string `json:"api_key"`
 	}{key})
+}
+
+// deleteTenant deletes one of the account's sandboxes (named by api_key, or by integration_id
+// of the integration that uses it) with everything it holds, so it no longer counts against the
+// account's limit. Only the owning account may, with its API key or console session; a sandbox
+// an active integration uses is refused (409).
+func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request) {
+	account, err := s.opts.Tenants.Account(r)
+	if errors.Is(err, ErrNoAccount) {
+		writeErr(w, errf(http.StatusUnauthorized, "unauthorized", "", "send your posbridge API key as Authorization: Bearer <key>"))
+		return
+	}
+	if err != nil {
+		s.log.Error("authenticate sandbox admin request", "err", err)
+		writeErr(w, errf(http.StatusInternalServerError, "internal_error", "", "could not check the credentials"))
+		return
+	}
+	q := r.URL.Query()
+	key, integrationID := q.Get("api_key"), q.Get("integration_id")
+	if key == "" && integrationID != "" {
+		key, err = s.opts.Tenants.IntegrationKey(r.Context(), account, integrationID)
+		if errors.Is(err, ErrNoIntegration) {
+			writeErr(w, errf(http.StatusNotFound, "not_found", "integration_id", "Sandbox POS integration %s not found", integrationID))
+			return
+		}
+		if err != nil {
+			s.log.Error("read sandbox integration", "err", err)
+			writeErr(w, errf(http.StatusInternalServerError, "internal_error", "", "could not read the integration"))
+			return
+		}
+	}
+	if key == "" {
+		writeErr(w, invalid("api_key", "api_key is required: the key of the sandbox to delete (or integration_id)"))
+		return
+	}
+	err = s.opts.Tenants.Delete(r.Context(), account, key)
+	switch {
+	case errors.Is(err, ErrUnknownTenant):
+		writeErr(w, errf(http.StatusNotFound, "not_found", "api_key", "your account has no such sandbox"))
+		return
+	case errors.Is(err, ErrTenantInUse):
+		writeErr(w, errf(http.StatusConflict, "in_use", "api_key", "%s", err.Error()))
+		return
+	case err != nil:
+		s.log.Error("delete sandbox tenant", "err", err)
+		writeErr(w, errf(http.StatusInternalServerError, "internal_error", "", "could not delete the sandbox"))
+		return
+	}
+	s.evict(key)
+	if err := s.opts.Persister.Delete(key)(); err != nil {
+		s.log.Error("delete sandbox state", "err", err)
+		writeErr(w, errf(http.StatusInternalServerError, "internal_error", "", "the sandbox was deleted but its data could not be removed yet"))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // faultAnswer is the answer of POST /sandbox/admin/faults. The key is not echoed (keys are

@@ -63,7 +63,7 @@ func TestInvalidKeys(t *testing.T) {
 	for _, key := range []string{"sbx_invalid", "live_123", "sbx_", "sbx_demo", unknown, strings.ToUpper(e.key("real"))} {
 		err := e.conn(t, key, 0).Verify(ctx(t))
 		ce := wantKind(t, err, connector.KindCredentials)
-		if ce.Message != "Invalid API key" || ce.Status != 401 {
+		if !strings.HasPrefix(ce.Message, "Invalid API key") || !strings.Contains(ce.Message, "leave the API key empty") || ce.Status != 401 {
 			t.Fatalf("%s: %+v", key, ce)
 		}
 		for _, path := range []string{"/sandbox/api/v1/orders", "/sandbox/api/v1/webhooks", "/sandbox/admin/orders?api_key=" + key} {

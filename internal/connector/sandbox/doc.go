@@ -22,8 +22,8 @@
 // The connector API lives under /sandbox/api/v1/ with "Authorization: Bearer <api_key>": account,
 // stores, products (cursor pagination, incremental reads, batch writes), stock, customers, orders
 // (with Idempotency-Key), sales and webhook subscriptions. Errors are JSON
-// {"error":{"code","message","field"}}. Admin routes under /sandbox/admin/ mint tenants (POST
-// tenants), inject faults (POST/DELETE faults), list and complete orders, record sales and list
+// {"error":{"code","message","field"}}. Admin routes under /sandbox/admin/ mint and delete tenants
+// (POST and DELETE tenants, with the owning account's credentials), inject faults (POST/DELETE faults), list and complete orders, record sales and list
 // webhook deliveries; they take the tenant's key (api_key), or the owning account's API key or
 // console session with integration_id.
 // A person sees an order at /sandbox/orders/{id}.

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -22,6 +23,11 @@ type Persister interface {
 	// snapshot (the log up to seq may go), and returns a function that waits until it is durable.
 	// Every change up to seq was appended before; a snapshot must never be stored before them.
 	Compact(apiKey string, seq int64, state []byte) (wait func() error)
+	// Delete queues the removal of everything saved of apiKey (a deleted tenant), after the
+	// writes queued before it, and returns a function that waits until it is durable. Writes of
+	// apiKey queued after it are dropped (they answer an error): a deleted tenant's key is
+	// never used again.
+	Delete(apiKey string) (wait func() error)
 }
 
 // Saved is what a Persister holds of one tenant.
@@ -40,16 +46,31 @@ type LogEntry struct {
 
 // MemoryPersister is a Persister in memory, safe for concurrent use.
 type MemoryPersister struct {
-	mu sync.Mutex
-	m  map[string]*Saved
+	mu      sync.Mutex
+	m       map[string]*Saved
+	deleted map[string]bool
 }
 
 // NewMemoryPersister returns an empty in-memory Persister.
 func NewMemoryPersister() *MemoryPersister {
-	return &MemoryPersister{m: map[string]*Saved{}}
+	return &MemoryPersister{m: map[string]*Saved{}, deleted: map[string]bool{}}
 }
 
 func done() error { return nil }
+
+// ErrTenantDeleted answers a write of a tenant deleted before it was queued.
+var ErrTenantDeleted = errors.New("the sandbox was deleted")
+
+func deletedErr() error { return ErrTenantDeleted }
+
+// Delete implements Persister.
+func (p *MemoryPersister) Delete(apiKey string) func() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.m, apiKey)
+	p.deleted[apiKey] = true
+	return done
+}
 
 // Load implements Persister.
 func (p *MemoryPersister) Load(_ context.Context, apiKey string) (Saved, error) {
@@ -68,6 +89,9 @@ func (p *MemoryPersister) Load(_ context.Context, apiKey string) (Saved, error) 
 func (p *MemoryPersister) Append(apiKey string, seq int64, entry []byte) func() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.deleted[apiKey] {
+		return deletedErr
+	}
 	s := p.m[apiKey]
 	if s == nil {
 		s = &Saved{}
@@ -81,6 +105,9 @@ func (p *MemoryPersister) Append(apiKey string, seq int64, entry []byte) func() 
 func (p *MemoryPersister) Compact(apiKey string, seq int64, state []byte) func() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.deleted[apiKey] {
+		return deletedErr
+	}
 	s := p.m[apiKey]
 	if s == nil {
 		s = &Saved{}

@@ -163,7 +163,27 @@ func NewServer(opts Options) *Server {
 		closing: make(chan struct{}),
 	}
 	s.routes()
+	s.wg.Add(1)
+	go s.sweeper()
 	return s
+}
+
+// sweeper looks for idle tenants every minute, so they leave memory also when no request comes
+// (requests look too). It stops when the server is closed.
+func (s *Server) sweeper() {
+	defer s.wg.Done()
+	tick := time.NewTicker(min(time.Minute, s.opts.IdleAfter))
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-tick.C:
+			s.mu.Lock()
+			s.sweepIdle()
+			s.mu.Unlock()
+		}
+	}
 }
 
 // ServeHTTP implements http.Handler.
@@ -245,6 +265,7 @@ func (s *Server) routes() {
 	}))
 
 	m.HandleFunc("POST /sandbox/admin/tenants", s.postTenants)
+	m.HandleFunc("DELETE /sandbox/admin/tenants", s.deleteTenant)
 	m.HandleFunc("POST /sandbox/admin/faults", s.postFaults)
 	m.HandleFunc("GET /sandbox/admin/faults", s.getFaults)
 	m.HandleFunc("DELETE /sandbox/admin/faults", s.deleteFaults)
@@ -289,12 +310,18 @@ func errUnauthorized() *apiError {
 	return errf(http.StatusUnauthorized, "unauthorized", "", "Invalid API key")
 }
 
+// errUnknownKey refuses a key that is not a tenant's, saying where keys come from.
+func errUnknownKey() *apiError {
+	return errf(http.StatusUnauthorized, "unauthorized", "",
+		"Invalid API key: this sandbox does not exist. Sandbox keys are created by posbridge: leave the API key empty to get a new sandbox")
+}
+
 // tenantOrErr is tenantFor with its failure as an answer: 401 for a key that is not a tenant's.
 func (s *Server) tenantOrErr(ctx context.Context, key string) (*tenant, *apiError) {
 	t, err := s.tenantFor(ctx, key)
 	switch {
 	case errors.Is(err, ErrUnknownTenant):
-		return nil, errUnauthorized()
+		return nil, errUnknownKey()
 	case err != nil:
 		s.log.Error("load sandbox tenant", "err", err)
 		return nil, errf(http.StatusInternalServerError, "internal_error", "", "could not load the sandbox")
@@ -481,6 +508,27 @@ func errReloading() *apiError {
 	return errf(http.StatusServiceUnavailable, "unavailable", "", "the sandbox is reloading its data; try again")
 }
 
+// evict forgets a deleted tenant: out of memory, its faults gone, and a copy still held by a
+// request answers its changes with an error (nothing more of it is saved).
+func (s *Server) evict(key string) {
+	s.mu.Lock()
+	t := s.tenants[key]
+	delete(s.tenants, key)
+	delete(s.faults, key)
+	if s.tags[keyTag(key)] == key {
+		delete(s.tags, keyTag(key))
+	}
+	if s.infoKey == key {
+		s.infoKey = ""
+	}
+	s.mu.Unlock()
+	if t != nil {
+		t.mu.Lock()
+		t.broken = true
+		t.mu.Unlock()
+	}
+}
+
 // drop forgets a broken tenant: its next use loads it again from what was saved.
 func (s *Server) drop(t *tenant) {
 	s.mu.Lock()
@@ -582,9 +630,18 @@ func (st *state) full(what string, n int) *apiError {
 	}
 	if st.maxBytes > 0 && st.size >= st.maxBytes {
 		return errf(http.StatusUnprocessableEntity, "sandbox_full", "",
-			"this sandbox holds %d MiB of data, the most it keeps (limit: %d MiB per sandbox)", st.size>>20, st.maxBytes>>20)
+			"this sandbox holds %s of data, the most it keeps (limit: %s per sandbox); start a new sandbox or use this one without adding %s",
+			sizeText(st.size), sizeText(st.maxBytes), what)
 	}
 	return nil
+}
+
+// sizeText writes a size in MiB, or KiB below one MiB.
+func sizeText(n int) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
 }
 
 func invalid(field, format string, args ...any) *apiError {

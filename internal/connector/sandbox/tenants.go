@@ -60,6 +60,9 @@ var (
 	ErrNoIntegration = errors.New("no such Sandbox POS integration")
 	// ErrTenantLimit: the account has as many sandboxes as it may. Wrap it with the details.
 	ErrTenantLimit = errors.New("tenant limit reached")
+	// ErrTenantInUse: an integration that is not deactivated uses the sandbox. Wrap it with
+	// the details (which integration), in a sentence for the merchant.
+	ErrTenantInUse = errors.New("the sandbox is in use")
 )
 
 // TenantAuthority knows the sandbox tenants and the accounts they belong to. posbridge
@@ -77,6 +80,10 @@ type TenantAuthority interface {
 	// Mint creates a new tenant for the account and returns its api key, or an error wrapping
 	// ErrTenantLimit when the account has as many as it may.
 	Mint(ctx context.Context, accountID string) (apiKey string, err error)
+	// Delete forgets the account's tenant of apiKey, so its key is refused from then on and it
+	// no longer counts against the account's limit: ErrUnknownTenant when the account has no
+	// such tenant, an error wrapping ErrTenantInUse when an active integration uses it.
+	Delete(ctx context.Context, accountID, apiKey string) error
 }
 
 // MemoryTenants is a TenantAuthority in memory, for a sandbox served on its own (posbridge sim
@@ -112,6 +119,18 @@ func (m *MemoryTenants) Account(*http.Request) (string, error) { return "", ErrN
 // IntegrationKey implements TenantAuthority: there are no integrations here.
 func (m *MemoryTenants) IntegrationKey(context.Context, string, string) (string, error) {
 	return "", ErrNoIntegration
+}
+
+// Delete implements TenantAuthority.
+func (m *MemoryTenants) Delete(_ context.Context, accountID, apiKey string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if a, ok := m.keys[apiKey]; !ok || a != accountID {
+		return ErrUnknownTenant
+	}
+	delete(m.keys, apiKey)
+	m.n[accountID]--
+	return nil
 }
 
 // Mint implements TenantAuthority.
