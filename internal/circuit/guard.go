@@ -70,6 +70,13 @@ func NewGuard(st *store.Store, p Policy, log *slog.Logger) *Guard {
 	return &Guard{st: st, p: p.withDefaults(), log: log, now: time.Now, ints: map[string]*local{}}
 }
 
+// SetClock replaces the guard's clock (tests that move the app's time); call it before any call.
+func (g *Guard) SetClock(now func() time.Time) {
+	if now != nil {
+		g.now = now
+	}
+}
+
 // Policy is the guard's policy.
 func (g *Guard) Policy() Policy { return g.p }
 
