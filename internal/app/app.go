@@ -202,6 +202,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Retention = retention.New(st, retention.Config{Policy: cfg.Retention, Interval: cfg.RetentionInterval,
 		Budget: pruneBudget(cfg.RescueAfter), Logger: cfg.Logger, Registerer: a.Metrics})
+	a.Lifecycle.CheckObserver = func(ctx context.Context, accountID, integrationID string, err error) {
+		if oerr := a.Sync.Circuit.Observe(ctx, accountID, integrationID, err); oerr != nil {
+			a.log.Error("record a check's outcome in the circuit", "integration", integrationID, "err", oerr)
+		}
+	}
 	workers := river.NewWorkers()
 	a.Lifecycle.Register(workers)
 	a.Outbox.Register(workers)

@@ -88,6 +88,33 @@ func TestCircuitBreaker(t *testing.T) {
 		if kinds := e.timelineKinds(s.key, s.integration); !slices.Contains(kinds, "integration.circuit_closed") {
 			t.Fatalf("timeline: %v", kinds)
 		}
+
+		// Open again; this time the merchant's "Check now" finds the POS answering and closes it.
+		mustStatus(t, 200, do(t, e.url, "", "POST", "/sandbox/admin/faults", map[string]any{"api_key": s.sbx, "fail_next": 1000, "status": 503}))
+		for _, ref := range []string{"D-1", "D-2", "D-3"} {
+			s.put("invoice", ref, docBody("issued", "Service"))
+			s.waitSync("invoice", ref, "failed")
+		}
+		poll(t, "the circuit open again", func() bool {
+			return s.must(200, "GET", "/api/v1/integrations/"+s.integration, nil)["circuit"].(map[string]any)["state"] == "open"
+		})
+		mustStatus(t, 200, do(t, e.url, "", "DELETE", "/sandbox/admin/faults?api_key="+s.sbx, nil))
+		s.must(200, "POST", "/api/v1/integrations/"+s.integration+"/check", nil)
+		poll(t, "the circuit closed by the check", func() bool {
+			return s.must(200, "GET", "/api/v1/integrations/"+s.integration, nil)["circuit"].(map[string]any)["state"] == "closed"
+		})
+		opened, closed := 0, 0
+		for _, k := range e.timelineKinds(s.key, s.integration) {
+			switch k {
+			case "integration.circuit_opened":
+				opened++
+			case "integration.circuit_closed":
+				closed++
+			}
+		}
+		if opened != 2 || closed != 2 {
+			t.Fatalf("timeline: %d opened, %d closed; want 2 and 2", opened, closed)
+		}
 	})
 }
 

@@ -70,6 +70,13 @@ func NewGuard(st *store.Store, p Policy, log *slog.Logger) *Guard {
 	return &Guard{st: st, p: p.withDefaults(), log: log, now: time.Now, ints: map[string]*local{}}
 }
 
+// SetClock replaces the guard's clock (tests that move the app's time); call it before any call.
+func (g *Guard) SetClock(now func() time.Time) {
+	if now != nil {
+		g.now = now
+	}
+}
+
 // Policy is the guard's policy.
 func (g *Guard) Policy() Policy { return g.p }
 
@@ -246,17 +253,11 @@ func (c *Call) Done(ctx context.Context, err error) error {
 	var serr error
 	switch {
 	case outcome == Failure:
-		serr = g.record(ctx, c, func(cur domain.Circuit, now time.Time) (domain.Circuit, string) {
-			next, opened := g.p.Failure(cur, now, reason, c.Trial)
-			if opened {
-				return next, domain.KindCircuitOpened
-			}
-			return next, ""
-		})
+		serr = g.record(ctx, c.accountID, c.IntegrationID, g.failure(reason, c.Trial))
 	case outcome == Neutral && c.Trial:
 		// The trial told nothing (no call made): let the next job try at once rather than
 		// after the trial's lease.
-		serr = g.record(ctx, c, func(cur domain.Circuit, now time.Time) (domain.Circuit, string) {
+		serr = g.record(ctx, c.accountID, c.IntegrationID, func(cur domain.Circuit, now time.Time) (domain.Circuit, string) {
 			if cur.State == domain.CircuitHalfOpen {
 				cur.State, cur.NextAttemptAt, cur.UpdatedAt = domain.CircuitOpen, &now, now
 				cur.Message = OpenMessage(cur.Reason, cur.ConsecutiveFailures)
@@ -264,29 +265,60 @@ func (c *Call) Done(ctx context.Context, err error) error {
 			return cur, ""
 		})
 	case outcome == Success && (c.Trial || known.State != domain.CircuitClosed || known.ConsecutiveFailures > 0):
-		serr = g.record(ctx, c, func(cur domain.Circuit, now time.Time) (domain.Circuit, string) {
-			if cur.State == domain.CircuitClosed && cur.ConsecutiveFailures == 0 {
-				return cur, ""
-			}
-			next, closed := g.p.Success(cur, now)
-			if closed {
-				return next, domain.KindCircuitClosed
-			}
-			return next, ""
-		})
+		serr = g.record(ctx, c.accountID, c.IntegrationID, g.success)
 	}
 	g.release(c)
 	return serr
 }
 
+// failure and success are the changes of a failed call and of an answer.
+func (g *Guard) failure(reason string, trial bool) func(domain.Circuit, time.Time) (domain.Circuit, string) {
+	return func(cur domain.Circuit, now time.Time) (domain.Circuit, string) {
+		next, opened := g.p.Failure(cur, now, reason, trial)
+		if opened {
+			return next, domain.KindCircuitOpened
+		}
+		return next, ""
+	}
+}
+
+func (g *Guard) success(cur domain.Circuit, now time.Time) (domain.Circuit, string) {
+	if cur.State == domain.CircuitClosed && cur.ConsecutiveFailures == 0 {
+		return cur, ""
+	}
+	next, closed := g.p.Success(cur, now)
+	if closed {
+		return next, domain.KindCircuitClosed
+	}
+	return next, ""
+}
+
+// Observe records the outcome of a provider call made outside the guard (an integration check,
+// which must run whatever the circuit says): an answer closes an open circuit ("Check now" is
+// how a merchant tells posbridge the POS is back), a timeout or 5xx counts as a failure.
+func (g *Guard) Observe(ctx context.Context, accountID, integrationID string, err error) error {
+	ctx = context.WithoutCancel(ctx)
+	switch outcome, reason := Classify(err); outcome {
+	case Failure:
+		return g.record(ctx, accountID, integrationID, g.failure(reason, false))
+	case Success:
+		cur, err := g.st.GetCircuit(ctx, accountID, integrationID)
+		if err != nil || cur.State == domain.CircuitClosed && cur.ConsecutiveFailures == 0 {
+			return err
+		}
+		return g.record(ctx, accountID, integrationID, g.success)
+	}
+	return nil
+}
+
 // record applies fn to the locked shared state and saves it, with a timeline entry when fn
 // names one.
-func (g *Guard) record(ctx context.Context, c *Call, fn func(domain.Circuit, time.Time) (domain.Circuit, string)) error {
+func (g *Guard) record(ctx context.Context, accountID, integrationID string, fn func(domain.Circuit, time.Time) (domain.Circuit, string)) error {
 	now := g.now()
 	var next domain.Circuit
 	var event string
 	err := g.st.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := tx.LockCircuit(ctx, c.accountID, c.IntegrationID, now)
+		cur, err := tx.LockCircuit(ctx, accountID, integrationID, now)
 		if err != nil {
 			return err
 		}
@@ -299,21 +331,21 @@ func (g *Guard) record(ctx context.Context, c *Call, fn func(domain.Circuit, tim
 		if event == "" {
 			return nil
 		}
-		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: c.accountID, At: now, Kind: event, IntegrationID: c.IntegrationID,
+		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: accountID, At: now, Kind: event, IntegrationID: integrationID,
 			Actor: domain.ActorSystem, Message: TimelineMessage(next, event == domain.KindCircuitOpened)})
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // the integration is gone
 	}
 	if err != nil {
-		return fmt.Errorf("record the outcome of a call to %s: %w", c.IntegrationID, err)
+		return fmt.Errorf("record the outcome of a call to %s: %w", integrationID, err)
 	}
-	g.remember(c.IntegrationID, next, now)
+	g.remember(integrationID, next, now)
 	switch event {
 	case domain.KindCircuitOpened:
-		g.log.Warn("circuit opened", "integration", c.IntegrationID, "reason", next.Reason, "failures", next.ConsecutiveFailures, "next_attempt_at", next.NextAttemptAt)
+		g.log.Warn("circuit opened", "integration", integrationID, "reason", next.Reason, "failures", next.ConsecutiveFailures, "next_attempt_at", next.NextAttemptAt)
 	case domain.KindCircuitClosed:
-		g.log.Info("circuit closed", "integration", c.IntegrationID)
+		g.log.Info("circuit closed", "integration", integrationID)
 	}
 	return nil
 }

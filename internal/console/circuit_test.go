@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/posbridge/posbridge/internal/circuit"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/store"
@@ -21,6 +23,11 @@ func TestIntegrationPageShowsCircuit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The first check's answer would close the circuit: let it happen first.
+	eventually(t, 10*time.Second, "the first check", func() bool {
+		i, err := srv.app.Lifecycle.Get(ctx, srv.acct.AccountID, it.ID)
+		return err == nil && i.Status == domain.StatusHealthy
+	})
 	c := newClient(t, srv.url)
 	c.login(srv.acct.AdminEmail, srv.acct.AdminPassword)
 	if _, page := c.get("/integrations/" + it.ID); strings.Contains(page, `id="circuit"`) {
@@ -48,4 +55,22 @@ func TestIntegrationPageShowsCircuit(t *testing.T) {
 	if !strings.Contains(page, want) || !strings.Contains(page, next) || !strings.Contains(page, `id="circuit-next-attempt"`) {
 		t.Fatalf("the page does not show the open circuit (%q, next attempt %s):\n%s", want, next, page)
 	}
+
+	// As a merchant sees it.
+	bctx := browser(t)
+	w := &walk{t: t, ctx: bctx, url: srv.url}
+	w.do("log in",
+		chromedp.Navigate(srv.url+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#email"), srv.acct.AdminEmail),
+		chromedp.SendKeys(chromedp.CSS("#password"), srv.acct.AdminPassword),
+		chromedp.Click(chromedp.CSS("#login")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-page="integrations"] #add`)))
+	w.do("open the integration", chromedp.Navigate(srv.url+"/integrations/"+it.ID), chromedp.WaitVisible(chromedp.CSS("#circuit")))
+	if got := w.text("#circuit-message"); got != want {
+		t.Fatalf("circuit message %q, want %q", got, want)
+	}
+	if got := w.text("#circuit-next-attempt"); !strings.Contains(got, next) {
+		t.Fatalf("next attempt %q, want %s", got, next)
+	}
+	w.shot("edit_circuit_open")
 }

@@ -110,6 +110,9 @@ func (s *Service) probe(ctx context.Context, i domain.Integration) ([]domain.Sto
 
 func (s *Service) check(ctx context.Context, before domain.Integration, actor string) (domain.Integration, error) {
 	stores, perr := s.probe(ctx, before)
+	if s.CheckObserver != nil {
+		s.CheckObserver(ctx, before.AccountID, before.ID, perr)
+	}
 	kind := connector.KindOf(perr)
 	outcome := domain.CheckOutcome{OK: perr == nil}
 	if perr != nil {

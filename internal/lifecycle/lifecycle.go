@@ -67,6 +67,10 @@ type Service struct {
 
 	transitions *prometheus.CounterVec
 	checks      *prometheus.CounterVec
+
+	// CheckObserver, when set, hears the outcome of every check's provider calls (the order
+	// sync's circuit breaker: a check that gets an answer closes an open circuit).
+	CheckObserver func(ctx context.Context, accountID, integrationID string, err error)
 }
 
 // New builds the service. SetQueue connects it to River once the client exists.
