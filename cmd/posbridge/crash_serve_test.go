@@ -202,12 +202,12 @@ func crashServe(t *testing.T, bin string, db testdb.Target, docs int) {
 	c := crashClient{base: p.base, key: key, resent: &resent,
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}
 
-	// The Sandbox POS tenant: minted by the server where it mints them, else named by the test.
+	// The Sandbox POS tenant, minted by the server for the account.
 	var tenant struct {
 		APIKey string `json:"api_key"`
 	}
-	if code, _ := c.postJSON("/sandbox/admin/tenants", map[string]any{}, &tenant); code != 201 || tenant.APIKey == "" {
-		tenant.APIKey = "sbx_crash_" + strings.ToLower(auth.NewID("t"))
+	if code, b := c.postJSON("/sandbox/admin/tenants", map[string]any{}, &tenant); code != 201 || tenant.APIKey == "" {
+		t.Fatalf("mint a sandbox: %d %s", code, b)
 	}
 	sbx := tenant.APIKey
 	var in struct{ ID, Status string }

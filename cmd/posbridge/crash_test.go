@@ -170,8 +170,14 @@ func TestCrashExactlyOnce(t *testing.T) {
 	workerArgs := append([]string{"worker", "--max-workers", "50", "--addr", addr}, common...)
 	worker := startChild(t, workerArgs...)
 
+	var tenant struct {
+		APIKey string `json:"api_key"`
+	}
+	if c.do("POST", "/sandbox/admin/tenants", map[string]any{}, &tenant) != 201 || tenant.APIKey == "" {
+		t.Fatal("mint a sandbox")
+	}
 	var in struct{ ID, Status string }
-	if c.do("POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_crash"}}, &in) != 201 {
+	if c.do("POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": tenant.APIKey}}, &in) != 201 {
 		t.Fatal("add integration")
 	}
 	waitUntil(t, "integration healthy", 60*time.Second, func() bool {
@@ -238,7 +244,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	waitUntil(t, "every document synced", 480*time.Second, func() bool { return synced() == docs })
 
 	var orders []struct{ ID, Reference, State string }
-	res, err := http.Get(c.base + "/sandbox/admin/orders?api_key=sbx_crash")
+	res, err := http.Get(c.base + "/sandbox/admin/orders?api_key=" + tenant.APIKey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/posbridge/posbridge/internal/connector/registry"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/jobs"
+	"github.com/posbridge/posbridge/internal/retention"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
@@ -110,6 +111,42 @@ func (s settings) duration(p *time.Duration, name string, def time.Duration, hel
 	s.fs.DurationVar(p, name, def, help+" ("+envName(name)+")")
 }
 
+// windowFlag is a retention window: a Go duration or days ("30d", "1d12h").
+type windowFlag struct{ d *time.Duration }
+
+func (w windowFlag) String() string {
+	if w.d == nil {
+		return ""
+	}
+	if day := 24 * time.Hour; *w.d > 0 && *w.d%day == 0 {
+		return strconv.FormatInt(int64(*w.d/day), 10) + "d"
+	}
+	return w.d.String()
+}
+
+func (w windowFlag) Set(v string) error {
+	d, err := retention.ParseWindow(v)
+	if err != nil {
+		return err
+	}
+	*w.d = d
+	return nil
+}
+
+// window binds a retention window flag; a bad value in its environment twin is an error.
+func (s settings) window(p *time.Duration, name string, def time.Duration, help string) error {
+	*p = def
+	f := windowFlag{p}
+	var err error
+	if v := s.getenv(envName(name)); v != "" {
+		if err = f.Set(v); err != nil {
+			err = fmt.Errorf("%s: %w", envName(name), err)
+		}
+	}
+	s.fs.Var(f, name, help+": a `duration` such as 30d, 36h or 1d12h ("+envName(name)+")")
+	return err
+}
+
 func storageFlags(s settings, cfg *app.Config) {
 	s.str(&cfg.DataDir, "data-dir", "./data", "directory of the SQLite database and the generated secret key")
 	s.str(&cfg.DatabaseURL, "database-url", "", "a postgres:// URL switches storage to PostgreSQL")
@@ -148,11 +185,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	s.duration(&cfg.RescueAfter, "job-rescue-after", 5*time.Minute, "when a job left running by a crashed process runs again")
 	s.duration(&cfg.DocumentLease, "document-lease", time.Minute, "how long a crashed worker keeps a document from other workers")
 	s.str(&logLevel, "log-level", "info", "debug, info, warn or error")
+	envErr := errors.Join(
+		s.window(&cfg.Retention.WebhookEvents, "retention-webhook-events", retention.DefaultWebhookEvents, "how long inbound POS webhook events are kept"),
+		s.window(&cfg.Retention.Deliveries, "retention-deliveries", retention.DefaultDeliveries, "how long outbound webhook deliveries are kept"),
+		s.window(&cfg.Retention.Timeline, "retention-timeline", retention.DefaultTimeline, "how long timeline entries are kept"),
+		s.window(&cfg.Retention.SyncHistory, "retention-sync-history", retention.DefaultSyncHistory, "how long documents' sync history is kept"))
 	if !workerOnly {
 		s.boolean(&cfg.NoWorkers, "no-workers", "serve the API and console only; run `posbridge worker` elsewhere")
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if envErr != nil {
+		return envErr
 	}
 	cfg.SMTP.Port = smtpPort
 	cfg.NoHTTP = workerOnly

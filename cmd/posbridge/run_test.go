@@ -43,6 +43,8 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+func sandboxHint(k string) string { return k[:min(len(k), 8)] + "…" }
+
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 // TestServeDemo is the README's run command: a fresh data dir, --demo, and within 5 seconds a
@@ -104,6 +106,23 @@ func TestServeDemo(t *testing.T) {
 			t.Fatalf("demo integration not healthy within 5 s of start; stderr: %s", stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// The demo's sandbox key is minted (random), printed once, and works; the old fixed key does not.
+	m := regexp.MustCompile(`sandbox key:\s+(sbx_[0-9a-f]{40})\n`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no minted sandbox key printed: %s", stdout.String())
+	}
+	for k, want := range map[string]int{m[1]: 200, "sbx_demo": 401} {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/sandbox/api/v1/account", nil)
+		req.Header.Set("Authorization", "Bearer "+k)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("sandbox account with %s: HTTP %d, want %d", sandboxHint(k), res.StatusCode, want)
+		}
 	}
 	if !strings.Contains(stderr.String(), "generated a new secret key") {
 		t.Errorf("no log line about the generated secret key: %s", stderr.String())

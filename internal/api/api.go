@@ -9,8 +9,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -20,9 +18,11 @@ import (
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jsonin"
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/retention"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
@@ -43,11 +43,13 @@ type API struct {
 	sync    *ordersync.Service
 	log     *slog.Logger
 	hookURL func(integrationID string) string // the URL providers sign (Square), "" = as received
+	// Retention says how far back history goes (retained_since in the history lists).
+	Retention retention.Policy
 }
 
 // New returns the API.
 func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, sync *ordersync.Service, log *slog.Logger) *API {
-	return &API{st: st, lc: lc, out: out, sync: sync, log: log, hookURL: lc.HookURL}
+	return &API{st: st, lc: lc, out: out, sync: sync, log: log, hookURL: lc.HookURL, Retention: retention.Policy{}.WithDefaults()}
 }
 
 // Route is one entry of the routes table (also checked against the OpenAPI document).
@@ -129,17 +131,27 @@ func StatusOf(code domain.Code) int {
 		return http.StatusConflict
 	case domain.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case domain.CodeUnsupported:
+	case domain.CodeUnsupported, domain.CodeTenantLimit:
 		return http.StatusUnprocessableEntity
+	case domain.CodeUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var de *domain.Error
-	if !errors.As(err, &de) {
+	switch {
+	case errors.As(err, &de):
+	case store.IsUnavailable(err):
+		a.log.Warn("api request: the database does not answer", "method", r.Method, "path", r.URL.Path, "err", err)
+		de = &domain.Error{Code: domain.CodeUnavailable, Message: "the database does not answer for the moment; retry after the seconds in Retry-After"}
+	default:
 		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		de = &domain.Error{Code: domain.CodeInternal, Message: "internal error; the server log has the details"}
+	}
+	if de.Code == domain.CodeUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(store.UnavailableRetryAfter))
 	}
 	body := map[string]any{"code": de.Code, "message": de.Message}
 	if de.Field != "" {
@@ -157,52 +169,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-// decode reads a JSON body strictly: unknown fields and wrong types name the field.
+// decode reads a JSON body strictly (internal/jsonin): unknown, duplicate and case-variant keys,
+// nulls and trailing data are refused, naming the field.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
-			return &domain.Error{Code: domain.CodeBadRequest, Message: "the body must hold a single JSON object"}
-		}
-		return nil
-	}
-	var maxErr *http.MaxBytesError
-	var typeErr *json.UnmarshalTypeError
-	var synErr *json.SyntaxError
-	switch {
-	case errors.As(err, &maxErr):
-		return &domain.Error{Code: domain.CodeTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", MaxBody)}
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return &domain.Error{Code: domain.CodeBadRequest, Message: "the body must be a JSON object"}
-		}
-		return domain.Invalid(field, "%s must be %s, not %s", field, jsonType(typeErr.Type.Kind().String()), typeErr.Value)
-	case errors.As(err, &synErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return &domain.Error{Code: domain.CodeBadRequest, Message: "malformed JSON: " + err.Error()}
-	case errors.Is(err, io.EOF):
-		return &domain.Error{Code: domain.CodeBadRequest, Message: "the body is empty; send a JSON object"}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return domain.Invalid(f, "unknown field %q", f)
-	}
-	return &domain.Error{Code: domain.CodeBadRequest, Message: "malformed JSON: " + err.Error()}
-}
-
-func jsonType(kind string) string {
-	switch kind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "true or false"
-	case "map", "struct":
-		return "an object"
-	case "slice", "array":
-		return "an array"
-	}
-	return "a number"
+	return jsonin.Decode(r.Body, v)
 }
 
 // ProviderJSON is a provider as GET /api/v1/providers shows it.
@@ -245,13 +215,54 @@ type IntegrationJSON struct {
 	StoreID             string     `json:"store_id"`
 	CreatedAt           time.Time  `json:"created_at"`
 	DeactivatedAt       *time.Time `json:"deactivated_at"`
+	// Circuit is the breaker of the integration's provider calls: open while posbridge holds
+	// calls back after repeated timeouts or server errors.
+	Circuit CircuitJSON `json:"circuit"`
 }
 
-func (a *API) integrationJSON(i domain.Integration) IntegrationJSON {
+// CircuitJSON is an integration's circuit breaker as the API shows it.
+type CircuitJSON struct {
+	State               string     `json:"state"`   // closed, open or half_open
+	Reason              string     `json:"reason"`  // timeout, server_error or connection; "" when closed
+	Message             string     `json:"message"` // a sentence for the merchant; "" when closed
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	OpenedAt            *time.Time `json:"opened_at"`
+	NextAttemptAt       *time.Time `json:"next_attempt_at"`
+}
+
+// CircuitJSONOf renders a circuit.
+func CircuitJSONOf(c domain.Circuit) CircuitJSON {
+	state := c.State
+	if state == "" {
+		state = domain.CircuitClosed
+	}
+	return CircuitJSON{State: string(state), Reason: c.Reason, Message: c.Message, ConsecutiveFailures: c.ConsecutiveFailures,
+		OpenedAt: c.OpenedAt, NextAttemptAt: c.NextAttemptAt}
+}
+
+// integrationJSON renders an integration with its circuit, read here.
+func (a *API) integrationJSON(ctx context.Context, i domain.Integration) (IntegrationJSON, error) {
+	c, err := a.st.GetCircuit(ctx, i.AccountID, i.ID)
+	if err != nil {
+		return IntegrationJSON{}, err
+	}
+	return a.integrationJSONWith(i, c), nil
+}
+
+func (a *API) integrationJSONWith(i domain.Integration, c domain.Circuit) IntegrationJSON {
 	return IntegrationJSON{ID: i.ID, Type: i.Type, DisplayName: a.lc.DisplayName(i.Type), Nickname: i.Nickname,
 		Status: string(i.Status), StatusReason: i.StatusReason, ConsecutiveFailures: i.ConsecutiveFailures,
 		LastCheckAt: i.LastCheckAt, LastSalesCheckAt: i.LastSalesCheckAt, LastSaleImportedAt: i.LastSaleImportedAt,
-		StoreID: i.StoreID, CreatedAt: i.CreatedAt, DeactivatedAt: i.DeactivatedAt}
+		StoreID: i.StoreID, CreatedAt: i.CreatedAt, DeactivatedAt: i.DeactivatedAt, Circuit: CircuitJSONOf(c)}
+}
+
+// writeIntegration answers an integration with its circuit.
+func (a *API) writeIntegration(w http.ResponseWriter, r *http.Request, status int, i domain.Integration) error {
+	out, err := a.integrationJSON(r.Context(), i)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, status, out)
 }
 
 func (a *API) addIntegration(w http.ResponseWriter, r *http.Request, acct string) error {
@@ -279,7 +290,7 @@ func (a *API) addIntegration(w http.ResponseWriter, r *http.Request, acct string
 	if in.OnConflict == "restore" {
 		status = http.StatusOK
 	}
-	return writeJSON(w, status, a.integrationJSON(i))
+	return a.writeIntegration(w, r, status, i)
 }
 
 func (a *API) listIntegrations(w http.ResponseWriter, r *http.Request, acct string) error {
@@ -287,9 +298,13 @@ func (a *API) listIntegrations(w http.ResponseWriter, r *http.Request, acct stri
 	if err != nil {
 		return err
 	}
+	circuits, err := a.st.ListCircuits(r.Context(), acct)
+	if err != nil {
+		return err
+	}
 	out := make([]IntegrationJSON, 0, len(list))
 	for _, i := range list {
-		out = append(out, a.integrationJSON(i))
+		out = append(out, a.integrationJSONWith(i, circuits[i.ID]))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"data": out})
 }
@@ -299,7 +314,7 @@ func (a *API) getIntegration(w http.ResponseWriter, r *http.Request, acct string
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.integrationJSON(i))
+	return a.writeIntegration(w, r, http.StatusOK, i)
 }
 
 func (a *API) updateIntegration(w http.ResponseWriter, r *http.Request, acct string) error {
@@ -316,7 +331,7 @@ func (a *API) updateIntegration(w http.ResponseWriter, r *http.Request, acct str
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.integrationJSON(i))
+	return a.writeIntegration(w, r, http.StatusOK, i)
 }
 
 func (a *API) listStores(w http.ResponseWriter, r *http.Request, acct string) error {
@@ -334,7 +349,7 @@ func lifecycleAction(fn func(s *lifecycle.Service, ctx context.Context, acct, ac
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, a.integrationJSON(i))
+		return a.writeIntegration(w, r, http.StatusOK, i)
 	}
 }
 
@@ -373,7 +388,7 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request, acct string) erro
 	for _, e := range entries {
 		out = append(out, TimelineJSON{ID: e.ID, At: e.At, Kind: e.Kind, IntegrationID: e.IntegrationID, Actor: e.Actor, Message: e.Message})
 	}
-	resp := map[string]any{"data": out, "next_before": nil}
+	resp := map[string]any{"data": out, "next_before": nil, "retained_since": a.Retention.RetainedSince(store.TimelineTable)}
 	if len(out) == f.Limit {
 		resp["next_before"] = out[len(out)-1].ID
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/ordersync"
+	"github.com/posbridge/posbridge/internal/store"
 )
 
 // documentRoutes are the routes of order sync (seed 004).
@@ -182,7 +183,7 @@ func (a *API) syncHistory(w http.ResponseWriter, r *http.Request, acct string) e
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"data": h})
+	return writeJSON(w, http.StatusOK, map[string]any{"data": h, "retained_since": a.Retention.RetainedSince(store.SyncHistoryTable)})
 }
 
 func (a *API) getOrderSync(w http.ResponseWriter, r *http.Request, acct string) error {
@@ -217,7 +218,7 @@ func (a *API) webhookEvents(w http.ResponseWriter, r *http.Request, acct string)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"data": evs})
+	return writeJSON(w, http.StatusOK, map[string]any{"data": evs, "retained_since": a.Retention.RetainedSince(store.WebhookEventsTable)})
 }
 
 // hook receives a provider's webhook: verified over the raw body, stored, then answered.

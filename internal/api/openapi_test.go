@@ -40,6 +40,7 @@ import (
 	"github.com/posbridge/posbridge/internal/notify"
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/retention"
 	"github.com/posbridge/posbridge/internal/secrets"
 	"github.com/posbridge/posbridge/internal/store"
 	"github.com/posbridge/posbridge/internal/testdb"
@@ -52,8 +53,8 @@ var oasExtraPaths = []string{"GET /healthz", "GET /metrics", "GET /api/v1/openap
 var oasCodes = []domain.Code{
 	domain.CodeBadRequest, domain.CodeInvalid, domain.CodeUnauthorized, domain.CodeForbidden,
 	domain.CodeNotFound, domain.CodeConflict, domain.CodeTooLarge, domain.CodeInactiveExists,
-	domain.CodeNicknameRequired, domain.CodeCalledOff, domain.CodeInactive, domain.CodeUnsupported,
-	domain.CodeInternal,
+	domain.CodeNicknameRequired, domain.CodeCalledOff, domain.CodeInactive, domain.CodeUnsupported, domain.CodeTenantLimit,
+	domain.CodeUnavailable, domain.CodeInternal,
 }
 
 var oasStatuses = []domain.Status{
@@ -389,6 +390,7 @@ func TestOpenAPIStructFields(t *testing.T) {
 		required []string // with request
 	}{
 		{schema: "Integration", typ: reflect.TypeFor[IntegrationJSON]()},
+		{schema: "IntegrationCircuit", typ: reflect.TypeFor[CircuitJSON]()},
 		{schema: "Provider", typ: reflect.TypeFor[ProviderJSON]()},
 		{schema: "TimelineEntry", typ: reflect.TypeFor[TimelineJSON]()},
 		{schema: "NewWebhookEndpoint", typ: reflect.TypeFor[EndpointJSON]()},
@@ -484,11 +486,14 @@ func TestOpenAPIResponseShapes(t *testing.T) {
 	created := time.Date(2026, 3, 2, 10, 15, 30, 123456789, time.UTC)
 	later := created.Add(90 * time.Minute).In(time.FixedZone("CET", 3600))
 	fresh := IntegrationJSON{ID: "int_01jf8q2m4na7k3x9vbcd", Type: "sandbox", DisplayName: "Sandbox POS",
-		Status: string(domain.StatusInitializing), StatusReason: "Verifying credentials", CreatedAt: created}
+		Status: string(domain.StatusInitializing), StatusReason: "Verifying credentials", CreatedAt: created,
+		Circuit: CircuitJSONOf(domain.Circuit{})}
 	full := IntegrationJSON{ID: "int_01jf8q2m4na7k3x9vbce", Type: "woocommerce", DisplayName: "WooCommerce",
 		Nickname: "Front counter", Status: string(domain.StatusInactive), StatusReason: "Deactivated",
 		ConsecutiveFailures: 3, LastCheckAt: &later, LastSalesCheckAt: &later, LastSaleImportedAt: &created,
-		StoreID: "store_1", CreatedAt: created, DeactivatedAt: &later}
+		StoreID: "store_1", CreatedAt: created, DeactivatedAt: &later,
+		Circuit: CircuitJSONOf(domain.Circuit{State: domain.CircuitOpen, Reason: domain.CircuitReasonTimeout,
+			Message: "Sending to the POS is paused.", ConsecutiveFailures: 3, OpenedAt: &created, NextAttemptAt: &later})}
 	entry := TimelineJSON{ID: 42, At: later, Kind: domain.KindStatusChanged, IntegrationID: fresh.ID,
 		Actor: domain.ActorSystem, Message: "Status changed from Initializing to Healthy"}
 	endpoint := EndpointJSON{ID: "whe_01jf8q3b5ca1b2c3d4e5", URL: "https://app.example.com/hooks/posbridge",
@@ -506,8 +511,8 @@ func TestOpenAPIResponseShapes(t *testing.T) {
 		{"integration with every time set", "Integration", full, true},
 		{"integration list", "IntegrationList", map[string]any{"data": []IntegrationJSON{fresh, full}}, true},
 		{"empty integration list", "IntegrationList", map[string]any{"data": []IntegrationJSON{}}, true},
-		{"timeline page", "TimelinePage", map[string]any{"data": []TimelineJSON{entry}, "next_before": int64(42)}, true},
-		{"last timeline page", "TimelinePage", map[string]any{"data": []TimelineJSON{}, "next_before": nil}, true},
+		{"timeline page", "TimelinePage", map[string]any{"data": []TimelineJSON{entry}, "next_before": int64(42), "retained_since": created}, true},
+		{"last timeline page", "TimelinePage", map[string]any{"data": []TimelineJSON{}, "next_before": nil, "retained_since": created}, true},
 		{"account-wide timeline entry", "TimelineEntry", TimelineJSON{ID: 1, At: created, Kind: domain.KindWebhookEndpoint,
 			Actor: domain.ActorUser("owner@example.com"), Message: "Webhook endpoint added"}, true},
 		{"endpoint list", "WebhookEndpointList", map[string]any{"data": []EndpointJSON{endpoint}}, true},
@@ -524,7 +529,8 @@ func TestOpenAPIResponseShapes(t *testing.T) {
 		{"integration with a time that is not RFC 3339", "Integration", oasWith(t, fresh, "last_check_at", "yesterday"), false},
 		{"integration with a null created_at", "Integration", oasWith(t, fresh, "created_at", nil), false},
 		{"integration with a numeric time", "Integration", oasWith(t, fresh, "deactivated_at", 1700000000), false},
-		{"timeline page without next_before", "TimelinePage", map[string]any{"data": []TimelineJSON{}}, false},
+		{"timeline page without next_before", "TimelinePage", map[string]any{"data": []TimelineJSON{}, "retained_since": created}, false},
+		{"timeline page without retained_since", "TimelinePage", map[string]any{"data": []TimelineJSON{}, "next_before": nil}, false},
 		{"timeline id as text", "TimelineEntry", oasWith(t, entry, "id", "42"), false},
 		{"endpoint with an unknown event", "WebhookEndpoint", oasWith(t, endpoint, "events", []string{"sale.created"}), false},
 	}
@@ -643,7 +649,7 @@ func TestOpenAPIErrorBodies(t *testing.T) {
 	a := oasAPI()
 	req := httptest.NewRequest("GET", "/api/v1/integrations", nil)
 	errs := map[string]error{
-		"plain error":     errors.New("database is locked"),
+		"plain error":     errors.New("no such column: x"),
 		"wrapped invalid": fmtWrap(domain.Invalid("credentials.api_key", "API key is required")),
 		"inactive_exists": &domain.Error{Code: domain.CodeInactiveExists, Message: "an inactive Sandbox POS integration exists",
 			Details: map[string]any{"inactive_ids": []string{"int_a", "int_b"}}},
@@ -788,6 +794,7 @@ func TestOpenAPIOrderSyncShapes(t *testing.T) {
 	on := settings
 	on.IntegrationID, on.AutoSync, on.SyncOnBooking, on.OnCancel = "int_1", true, "accepted", "archive"
 	yes := true
+	since := retention.Policy{Now: func() time.Time { return created }}.RetainedSince(store.SyncHistoryTable)
 
 	type sample struct {
 		name, schema string
@@ -800,14 +807,16 @@ func TestOpenAPIOrderSyncShapes(t *testing.T) {
 		{"failed document", "Document", failed, true},
 		{"document list", "DocumentList", map[string]any{"data": []ordersync.DocumentJSON{full, bare}}, true},
 		{"empty document list", "DocumentList", map[string]any{"data": []ordersync.DocumentJSON{}}, true},
-		{"sync history", "SyncHistory", map[string]any{"data": hist}, true},
-		{"empty sync history", "SyncHistory", map[string]any{"data": []store.HistoryEntry{}}, true},
+		{"sync history", "SyncHistory", map[string]any{"data": hist, "retained_since": since}, true},
+		{"empty sync history", "SyncHistory", map[string]any{"data": []store.HistoryEntry{}, "retained_since": since}, true},
+		{"sync history without retained_since", "SyncHistory", map[string]any{"data": hist}, false},
 		{"default settings", "OrderSyncSettings", settings, true},
 		{"settings turned on", "OrderSyncSettings", on, true},
 		{"settings as a full update", "OrderSyncSettingsUpdate", on, true},
 		{"settings update of one field", "OrderSyncSettingsUpdate", map[string]any{"on_cancel": "delete"}, true},
 		{"empty settings update", "OrderSyncSettingsUpdate", map[string]any{}, true},
-		{"webhook events", "WebhookEventList", map[string]any{"data": []store.WebhookEvent{evProcessed, evReceived}}, true},
+		{"webhook events", "WebhookEventList", map[string]any{"data": []store.WebhookEvent{evProcessed, evReceived}, "retained_since": since}, true},
+		{"webhook events without retained_since", "WebhookEventList", map[string]any{"data": []store.WebhookEvent{evProcessed}}, false},
 		{"hook receipt", "HookReceipt", map[string]int{"received": 1, "duplicates": 4}, true},
 		{"document request", "DocumentRequest", DocumentRequest{Status: "issued", Customer: full.Customer, Lines: full.Lines, Links: full.Links, SyncToPOS: &yes}, true},
 		{"document request with nulls", "DocumentRequest", DocumentRequest{Status: "open"}, true},
@@ -973,6 +982,7 @@ type oasLive struct {
 	t    *testing.T
 	url  string
 	key  string
+	sbx  string // a sandbox key minted for the account
 	http *http.Client
 }
 
@@ -999,7 +1009,7 @@ func oasStartLive(t *testing.T, db testdb.Target) *oasLive {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	out := outbox.New(st, box, outbox.Config{Logger: log})
+	out := outbox.New(st, box, outbox.Config{Logger: log, AllowPrivate: true})
 	lc := lifecycle.New(st, box, out, lifecycle.Config{Providers: registry.All(), SelfURL: base, AllowPrivate: true, Logger: log})
 	sy := ordersync.New(st, lc, out, log)
 	workers := river.NewWorkers()
@@ -1015,7 +1025,8 @@ func oasStartLive(t *testing.T, db testdb.Target) *oasLive {
 	sy.SetQueue(q)
 	mux := http.NewServeMux()
 	New(st, lc, out, sy, log).Register(mux)
-	sbx := sandbox.NewServer(sandbox.Options{Logger: log, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+	tenants := sandbox.NewMemoryTenants()
+	sbx := sandbox.NewServer(sandbox.Options{Logger: log, Tenants: tenants, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 	mux.Handle("/sandbox/", sbx)
 	srv.Config.Handler = mux
 	srv.Start()
@@ -1035,7 +1046,11 @@ func oasStartLive(t *testing.T, db testdb.Target) *oasLive {
 	if err != nil {
 		t.Fatalf("create account: %v", err)
 	}
-	return &oasLive{t: t, url: base, key: acct.APIKey, http: &http.Client{Timeout: 10 * time.Second}}
+	sbxKey, err := tenants.Mint(ctx, acct.AccountID)
+	if err != nil {
+		t.Fatalf("mint a sandbox: %v", err)
+	}
+	return &oasLive{t: t, url: base, key: acct.APIKey, sbx: sbxKey, http: &http.Client{Timeout: 10 * time.Second}}
 }
 
 // raw sends a request and answers the status, the body and the headers.
@@ -1184,7 +1199,7 @@ func TestOpenAPILiveOrderSync(t *testing.T) {
 		if got := l.call("GET", settings, settings, nil, 200); got["auto_sync"] != false || got["on_cancel"] != "void" {
 			t.Errorf("default settings %v", got)
 		}
-		sbx := "sbx_oas_" + db.Name
+		sbx := l.sbx
 		in := l.call("POST", "/api/v1/integrations", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": sbx}}, 201)
 		id, _ := in["id"].(string)
 		l.poll("/api/v1/integrations/{id}", "/api/v1/integrations/"+id, "a healthy integration", func(m map[string]any) bool { return m["status"] == "healthy" })

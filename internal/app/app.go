@@ -34,6 +34,7 @@ import (
 	"github.com/posbridge/posbridge/internal/notify"
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/retention"
 	"github.com/posbridge/posbridge/internal/secrets"
 	"github.com/posbridge/posbridge/internal/store"
 )
@@ -66,26 +67,39 @@ type Config struct {
 	DocumentLease     time.Duration // how long a crashed worker holds a document (default 1m)
 	RescueAfter       time.Duration // River: when a job of a crashed worker runs again (default 5m)
 	SecureCookies     bool
-	Logger            *slog.Logger
-	Stdout            io.Writer            // where first-start credentials are printed
-	Providers         []connector.Provider // default: registry.All()
+	// Retention is how long history is kept (--retention-*; zero windows take the defaults:
+	// webhook events and deliveries 30 days, timeline and sync history 365 days).
+	Retention retention.Policy
+	// RetentionInterval is how often prune_history runs (default 10m).
+	RetentionInterval time.Duration
+	// Clock, when set, is the clock of every service's timestamps and of retention (tests).
+	Clock     func() time.Time
+	Logger    *slog.Logger
+	Stdout    io.Writer            // where first-start credentials are printed
+	Providers []connector.Provider // default: registry.All()
+
+	// ProviderTimeout bounds one provider call (its answer; connecting is bounded to 5 s
+	// apart); default 30 s.
+	ProviderTimeout time.Duration
 }
 
 // App is one posbridge process.
 type App struct {
-	cfg          Config
-	Store        *store.Store
-	Queue        *jobs.Queue
-	Lifecycle    *lifecycle.Service
-	Outbox       *outbox.Outbox
-	Sync         *ordersync.Service
-	Sandbox      *sandbox.Server
-	sandboxState *sandboxPersister
-	Metrics      *prometheus.Registry
-	handler      http.Handler
-	log          *slog.Logger
-	listener     net.Listener
-	server       *http.Server
+	cfg            Config
+	Store          *store.Store
+	Queue          *jobs.Queue
+	Lifecycle      *lifecycle.Service
+	Outbox         *outbox.Outbox
+	Sync           *ordersync.Service
+	Retention      *retention.Service
+	Sandbox        *sandbox.Server
+	sandboxState   *sandboxPersister
+	sandboxTenants *sandboxTenants
+	Metrics        *prometheus.Registry
+	handler        http.Handler
+	log            *slog.Logger
+	listener       net.Listener
+	server         *http.Server
 }
 
 // New opens the database, runs migrations and builds every part. Nothing runs until Start.
@@ -151,26 +165,48 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		providers = kept
 	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("posbridge console csrf"))
+	csrfKey := mac.Sum(nil)
+	var tenants *sandboxTenants
+	var prepare func(context.Context, *store.Tx, string, connector.Provider, map[string]string) (map[string]string, error)
+	if !cfg.NoSandbox {
+		tenants = &sandboxTenants{st: st, box: box, csrfKey: csrfKey, max: sandbox.DefaultMaxTenants, now: time.Now}
+		prepare = tenants.prepareCredentials
+	}
+	a.sandboxTenants = tenants
 	mux := http.NewServeMux()
 	var sandboxes map[string]connector.Simulator
 	if !cfg.NoSandbox {
 		sandboxes = a.sandboxStores(providers, mux)
 	}
-	a.Outbox = outbox.New(st, box, outbox.Config{SMTP: cfg.SMTP, Logger: cfg.Logger,
+	a.Outbox = outbox.New(st, box, outbox.Config{SMTP: cfg.SMTP, Logger: cfg.Logger, AllowPrivate: cfg.AllowPrivate,
 		HTTPClient: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: cfg.AllowPrivate, Timeout: 15 * time.Second})})
 	a.Lifecycle = lifecycle.New(st, box, a.Outbox, lifecycle.Config{Providers: providers, CallOffAfter: cfg.CallOffAfter,
-		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), HookBaseURL: cfg.PublicURL, Sandboxes: sandboxes, AllowPrivate: cfg.AllowPrivate, Logger: cfg.Logger, Registerer: a.Metrics})
+		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), HookBaseURL: cfg.PublicURL, Sandboxes: sandboxes, AllowPrivate: cfg.AllowPrivate, CheckTimeout: cfg.ProviderTimeout, Logger: cfg.Logger, Registerer: a.Metrics,
+		PrepareCredentials: prepare})
 
 	a.Sync = ordersync.New(st, a.Lifecycle, a.Outbox, cfg.Logger)
 	if cfg.DocumentLease > 0 {
 		a.Sync.Lease = cfg.DocumentLease
 	}
+	if cfg.Clock != nil {
+		a.Outbox.SetClock(cfg.Clock)
+		a.Lifecycle.SetClock(cfg.Clock)
+		a.Sync.SetClock(cfg.Clock)
+		cfg.Retention.Now = cfg.Clock
+	}
+	a.Retention = retention.New(st, retention.Config{Policy: cfg.Retention, Interval: cfg.RetentionInterval,
+		Budget: pruneBudget(cfg.RescueAfter), Logger: cfg.Logger, Registerer: a.Metrics})
 	workers := river.NewWorkers()
 	a.Lifecycle.Register(workers)
 	a.Outbox.Register(workers)
 	a.Sync.Register(workers)
+	a.Retention.Register(workers)
+	periodic := append(a.Lifecycle.PeriodicJobs(cfg.SweepInterval), a.Sync.PeriodicJobs(cfg.ReconcileInterval)...)
+	periodic = append(periodic, a.Retention.PeriodicJobs()...)
 	q, err := jobs.New(st, jobs.Config{RunWorkers: !cfg.NoWorkers, MaxWorkers: cfg.MaxWorkers, Logger: cfg.Logger, RescueAfter: cfg.RescueAfter,
-		PeriodicJobs: append(a.Lifecycle.PeriodicJobs(cfg.SweepInterval), a.Sync.PeriodicJobs(cfg.ReconcileInterval)...)}, workers)
+		PeriodicJobs: periodic}, workers)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -180,19 +216,19 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Outbox.SetQueue(q)
 	a.Sync.SetQueue(q)
 
-	api.New(st, a.Lifecycle, a.Outbox, a.Sync, cfg.Logger).Register(mux)
+	apiHandler := api.New(st, a.Lifecycle, a.Outbox, a.Sync, cfg.Logger)
+	apiHandler.Retention = a.Retention.Policy()
+	apiHandler.Register(mux)
 	if !cfg.NoSandbox {
 		a.sandboxState = newSandboxPersister(st, box, a.log)
-		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: a.sandboxState, Logger: cfg.Logger,
+		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: a.sandboxState, Tenants: tenants, Logger: cfg.Logger,
 			HTTPClient:      connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second}),
 			AllowWebhookURL: a.ownHookURL})
 		mux.Handle("/sandbox/", a.Sandbox)
 	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("posbridge console csrf"))
-	csrfKey := mac.Sum(nil)
 	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, CSRFKey: csrfKey,
-		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version})
+		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version, Registerer: a.Metrics,
+		Retention: a.Retention.Policy()})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -200,8 +236,18 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	con.Register(mux)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{}))
-	a.handler = recoverer(cfg.Logger, mux)
+	a.handler = recoverer(cfg.Logger, api.Guard(mux))
 	return a, nil
+}
+
+// pruneBudget is how long one prune_history run deletes before it snoozes: 30s, and well
+// inside River's job timeout when a short --job-rescue-after shortens that.
+func pruneBudget(rescueAfter time.Duration) time.Duration {
+	b := 30 * time.Second
+	if rescueAfter > 0 && rescueAfter/4 < b {
+		b = rescueAfter / 4
+	}
+	return b
 }
 
 // Handler is the whole HTTP surface.
@@ -290,12 +336,28 @@ func (a *App) bootstrap(ctx context.Context) error {
 	fmt.Fprintf(a.cfg.Stdout, "\nposbridge is ready. Log in to the console (this password is shown once):\n"+
 		"  console:   %s/login\n  email:     %s\n  password:  %s\n  API key:   %s\n\n", a.URL(), c.AdminEmail, c.AdminPassword, c.APIKey)
 	if a.cfg.Demo && !a.cfg.NoSandbox {
+		// The demo's sandbox key is minted like any other: random, the account's own.
+		sbx, err := a.MintSandbox(ctx, c.AccountID)
+		if err != nil {
+			return fmt.Errorf("create the demo Sandbox POS: %w", err)
+		}
 		if _, err := a.Lifecycle.Add(ctx, c.AccountID, "system", lifecycle.AddInput{Type: "sandbox", Nickname: "Demo",
-			Credentials: map[string]string{"api_key": "sbx_demo"}}); err != nil {
+			Credentials: map[string]string{"api_key": sbx}}); err != nil {
 			return fmt.Errorf("connect the demo Sandbox POS: %w", err)
 		}
+		fmt.Fprintf(a.cfg.Stdout, "A demo Sandbox POS is connected (its key is shown once):\n  sandbox key: %s\n\n", sbx)
 	}
 	return nil
+}
+
+// MintSandbox creates a new Sandbox POS tenant for the account and returns its API key (as
+// POST /sandbox/admin/tenants does). An error wraps sandbox.ErrTenantLimit when the account has
+// as many as it may.
+func (a *App) MintSandbox(ctx context.Context, accountID string) (string, error) {
+	if a.sandboxTenants == nil {
+		return "", errors.New("this server runs without the sandbox (--no-sandbox)")
+	}
+	return a.sandboxTenants.Mint(ctx, accountID)
 }
 
 // Close stops the HTTP server and the workers (waiting for running jobs up to ctx) and closes the database.

@@ -185,6 +185,17 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
+// sandboxKey mints a Sandbox POS key for the account, as POST /sandbox/admin/tenants does, without
+// its answer reaching the transcript of API answers.
+func (e *env) sandboxKey(accountID string) string {
+	e.t.Helper()
+	k, err := e.app.MintSandbox(context.Background(), accountID)
+	if err != nil {
+		e.t.Fatalf("mint a sandbox: %v", err)
+	}
+	return k
+}
+
 func (e *env) fault(apiKey string, n int, status any) {
 	e.t.Helper()
 	e.must(200, e.call("", "POST", "/sandbox/admin/faults", map[string]any{"api_key": apiKey, "fail_next": n, "status": status}))

@@ -26,8 +26,18 @@ func TestBadInput(t *testing.T) {
 		{"missing type", "POST", "/api/v1/integrations", map[string]any{"credentials": map[string]string{}}, 422, "invalid", "type"},
 		{"nickname not a string", "POST", "/api/v1/integrations", `{"type":"sandbox","nickname":5,"credentials":{"api_key":"sbx_a"}}`, 422, "invalid", "nickname"},
 		{"credentials not an object", "POST", "/api/v1/integrations", `{"type":"sandbox","credentials":"sbx_a"}`, 422, "invalid", "credentials"},
-		{"credential not a string", "POST", "/api/v1/integrations", `{"type":"sandbox","credentials":{"api_key":7}}`, 422, "invalid", "credentials"},
-		{"missing credential", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{}}, 422, "invalid", "credentials.api_key"},
+		{"credential not a string", "POST", "/api/v1/integrations", `{"type":"sandbox","credentials":{"api_key":7}}`, 422, "invalid", "credentials.api_key"},
+		{"duplicate key", "POST", "/api/v1/integrations", `{"type":"sandbox","type":"shopify"}`, 422, "invalid", "type"},
+		{"duplicate credential", "POST", "/api/v1/integrations", `{"type":"sandbox","credentials":{"api_key":"a","api_key":"b"}}`, 422, "invalid", "credentials.api_key"},
+		{"case-variant key", "POST", "/api/v1/integrations", `{"TYPE":"sandbox"}`, 422, "invalid", "TYPE"},
+		{"null body", "POST", "/api/v1/integrations", `null`, 400, "bad_request", ""},
+		{"null on a non-nullable field", "POST", "/api/v1/integrations", `{"type":"sandbox","sandbox":null}`, 422, "invalid", "sandbox"},
+		{"null order-sync flag", "PUT", "/api/v1/order-sync", `{"auto_sync":null}`, 422, "invalid", "auto_sync"},
+		{"null auto_sync of a document", "PATCH", "/api/v1/documents/invoice/INV-1/sync", `{"auto_sync":null}`, 422, "invalid", "auto_sync"},
+		{"case-variant document status", "PUT", "/api/v1/documents/invoice/INV-1", `{"STATUS":"issued","lines":[]}`, 422, "invalid", "STATUS"},
+		{"duplicate document status", "PUT", "/api/v1/documents/invoice/INV-1", `{"status":"draft","status":"paid","lines":[]}`, 422, "invalid", "status"},
+		{"null document body", "PUT", "/api/v1/documents/invoice/INV-1", `null`, 400, "bad_request", ""},
+		{"credential too long", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_" + strings.Repeat("a", 5000)}}, 422, "invalid", "credentials.api_key"},
 		{"unknown credential", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_a", "pin": "1"}}, 422, "invalid", "credentials.pin"},
 		{"unknown field", "POST", "/api/v1/integrations", `{"type":"sandbox","credentials":{"api_key":"sbx_a"},"colour":"red"}`, 422, "invalid", "colour"},
 		{"bad on_conflict", "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_a"}, "on_conflict": "merge"}, 422, "invalid", "on_conflict"},
@@ -71,6 +81,9 @@ func TestBadInput(t *testing.T) {
 	eps := e.must(200, e.call(key, "GET", "/api/v1/webhook-endpoints", nil)).json(t)["data"].([]any)
 	if len(eps) != 0 {
 		t.Fatalf("bad input created %d endpoints", len(eps))
+	}
+	if docs := e.must(200, e.call(key, "GET", "/api/v1/documents/invoice", nil)).json(t)["data"].([]any); len(docs) != 0 {
+		t.Fatalf("bad input created %d documents", len(docs))
 	}
 	if r := e.call("pbk_wrong", "GET", "/api/v1/integrations", nil); r.Status != 401 || r.errCode(t) != "unauthorized" {
 		t.Fatalf("wrong key: %d %s", r.Status, r.Body)

@@ -22,8 +22,6 @@ import (
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
-const canary = "sbx_canary_Zq8vX3kP7wL2"
-
 // TestLifecycle walks seed 002's whole integration lifecycle through the API, on both databases.
 func TestLifecycle(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
@@ -34,6 +32,9 @@ func TestLifecycle(t *testing.T) {
 		owner := e.account("Spoke & Chain", "owner@spoke.test")
 		other := e.account("Other Shop", "boss@other.test")
 		key := owner.APIKey
+		// The canary credential: a sandbox key of the account, minted without passing through an
+		// API answer, so it must appear in none.
+		canary := e.sandboxKey(owner.AccountID)
 
 		// The app's webhook endpoint receives integration.status_changed, signed.
 		var mu sync.Mutex
@@ -74,12 +75,12 @@ func TestLifecycle(t *testing.T) {
 		}
 
 		// A second active sandbox needs a nickname, and a different one.
-		r := e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": "sbx_bar"}})
+		r := e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": e.sandboxKey(owner.AccountID)}})
 		if r.Status != 409 || r.errCode(t) != "nickname_required" {
 			t.Fatalf("second without nickname: %d %s", r.Status, r.Body)
 		}
 		second := e.must(201, e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "nickname": "Bar",
-			"credentials": map[string]string{"api_key": "sbx_bar"}})).json(t)
+			"credentials": map[string]string{"api_key": e.sandboxKey(owner.AccountID)}})).json(t)
 		id2 := second["id"].(string)
 		e.waitStatus(key, id2, "healthy")
 
@@ -94,7 +95,7 @@ func TestLifecycle(t *testing.T) {
 		}
 
 		// Adding the type again asks: restore or new.
-		r = e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "nickname": "Terrace", "credentials": map[string]string{"api_key": "sbx_t"}})
+		r = e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "nickname": "Terrace", "credentials": map[string]string{"api_key": e.sandboxKey(owner.AccountID)}})
 		if r.Status != 409 || r.errCode(t) != "inactive_exists" || !strings.Contains(string(r.Body), id2) {
 			t.Fatalf("inactive_exists: %d %s", r.Status, r.Body)
 		}
@@ -110,7 +111,7 @@ func TestLifecycle(t *testing.T) {
 		// Create new beside an inactive one.
 		e.must(200, e.call(key, "POST", "/api/v1/integrations/"+id2+"/deactivate", nil))
 		nw := e.must(201, e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "on_conflict": "new", "nickname": "Terrace",
-			"credentials": map[string]string{"api_key": "sbx_terrace"}})).json(t)
+			"credentials": map[string]string{"api_key": e.sandboxKey(owner.AccountID)}})).json(t)
 		if nw["id"] == id2 || nw["id"] == id1 {
 			t.Fatal("create new reused an id")
 		}
@@ -252,13 +253,13 @@ func TestLifecycle(t *testing.T) {
 		if strings.Contains(e.logs.String(), canary) {
 			t.Fatal("a log line contains the credential")
 		}
-		assertNotStored(t, e, db)
+		assertNotStored(t, e, db, canary)
 	})
 }
 
 func jsonNum(v any) string { return strconv.FormatInt(int64(v.(float64)), 10) }
 
-func assertNotStored(t *testing.T, e *env, db testdb.Target) {
+func assertNotStored(t *testing.T, e *env, db testdb.Target, canary string) {
 	t.Helper()
 	if db.DatabaseURL == "" {
 		// Checkpoint nothing: read the main file, the WAL and the shared memory as they are.

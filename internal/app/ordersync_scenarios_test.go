@@ -143,7 +143,7 @@ func newAccount(t *testing.T, e *env) accounts.Created {
 func newScen(t *testing.T, e *env, settings map[string]any) *scen {
 	t.Helper()
 	c := newAccount(t, e)
-	s := &scen{t: t, e: e, key: c.APIKey, accountID: c.AccountID, sbx: fmt.Sprintf("sbx_scen_%d_%d", scenSeq.Add(1), time.Now().UnixNano())}
+	s := &scen{t: t, e: e, key: c.APIKey, accountID: c.AccountID, sbx: e.sandboxKey(c.AccountID)}
 	in := mustStatus(t, 201, s.call("POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": s.sbx}})).json(t)
 	s.integration = in["id"].(string)
 	poll(t, "integration healthy", func() bool {
@@ -1137,7 +1137,7 @@ func scenBadInput(t *testing.T, e *env) {
 	good := s.waitSync("invoice", "OK-1", "synced")
 	settingsBefore := s.must(200, "GET", "/api/v1/order-sync", nil)
 	// An integration without the orders capability.
-	cat := s.must(201, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox_catalog", "credentials": map[string]string{"api_key": s.sbx + "_cat"}})
+	cat := s.must(201, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox_catalog", "credentials": map[string]string{"api_key": s.e.sandboxKey(s.accountID)}})
 	eur := func(q string) map[string]any {
 		return map[string]any{"status": "issued", "lines": []map[string]any{{"description": "x", "quantity": q, "unit_price": map[string]any{"amount": 100, "currency": "EUR"}}}}
 	}
@@ -1158,19 +1158,19 @@ func scenBadInput(t *testing.T, e *env) {
 		{"status of another kind", "PUT", "/api/v1/documents/invoice/I-9", docBody("open"), 422, "invalid", "status"},
 		{"sale status", "PUT", "/api/v1/documents/sale/S-9", docBody("issued"), 422, "invalid", "status"},
 		{"missing status", "PUT", "/api/v1/documents/job/J-9", map[string]any{"lines": []any{}}, 422, "invalid", "status"},
-		{"quantity a number", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","lines":[{"description":"x","quantity":1,"unit_price":{"amount":1,"currency":"EUR"}}]}`, 422, "invalid", "lines.quantity"},
+		{"quantity a number", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","lines":[{"description":"x","quantity":1,"unit_price":{"amount":1,"currency":"EUR"}}]}`, 422, "invalid", "lines[0].quantity"},
 		{"quantity not decimal", "PUT", "/api/v1/documents/invoice/I-9", eur("1,5"), 422, "invalid", "lines[0].quantity"},
 		{"quantity exponent", "PUT", "/api/v1/documents/invoice/I-9", eur("1e3"), 422, "invalid", "lines[0].quantity"},
 		{"quantity zero", "PUT", "/api/v1/documents/invoice/I-9", eur("0"), 422, "invalid", "lines[0].quantity"},
 		{"currency lower case", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","lines":[{"description":"x","quantity":"1","unit_price":{"amount":1,"currency":"eur"}}]}`, 422, "invalid", "lines[0].unit_price.currency"},
 		{"currency missing", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","lines":[{"description":"x","quantity":"1","unit_price":{"amount":1}}]}`, 422, "invalid", "lines[0].unit_price.currency"},
 		{"mixed currencies", "PUT", "/api/v1/documents/invoice/I-9", mixed, 422, "invalid", "lines[1].unit_price.currency"},
-		{"amount a string", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","lines":[{"description":"x","quantity":"1","unit_price":{"amount":"1","currency":"EUR"}}]}`, 422, "invalid", "lines.unit_price.amount"},
+		{"amount a string", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","lines":[{"description":"x","quantity":"1","unit_price":{"amount":"1","currency":"EUR"}}]}`, 422, "invalid", "lines[0].unit_price.amount"},
 		{"lines not an array", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","lines":{}}`, 422, "invalid", "lines"},
 		{"status a number", "PUT", "/api/v1/documents/invoice/I-9", `{"status":1}`, 422, "invalid", "status"},
 		{"sync_to_pos a string", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","sync_to_pos":"yes"}`, 422, "invalid", "sync_to_pos"},
 		{"unknown field", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","colour":"red"}`, 422, "invalid", "colour"},
-		{"unknown line field", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","lines":[{"description":"x","quantity":"1","unit_price":{"amount":1,"currency":"EUR"},"sku":"A"}]}`, 422, "invalid", "sku"},
+		{"unknown line field", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","lines":[{"description":"x","quantity":"1","unit_price":{"amount":1,"currency":"EUR"},"sku":"A"}]}`, 422, "invalid", "lines[0].sku"},
 		{"missing description", "PUT", "/api/v1/documents/invoice/I-9", `{"status":"issued","lines":[{"quantity":"1","unit_price":{"amount":1,"currency":"EUR"}}]}`, 422, "invalid", "lines[0].description"},
 		{"bad link kind", "PUT", "/api/v1/documents/job/J-9", `{"status":"open","links":[{"kind":"quote","ref":"Q"}]}`, 422, "invalid", "links[0].kind"},
 		{"bad customer email", "PUT", "/api/v1/documents/job/J-9", `{"status":"open","customer":{"email":"nope"}}`, 422, "invalid", "customer.email"},

@@ -18,7 +18,7 @@ type syncEnv struct {
 func newSyncEnv(t *testing.T, db testdb.Target, settings map[string]any) *syncEnv {
 	e := start(t, db, nil)
 	owner := e.account("Spoke & Chain", "owner@spoke.test")
-	sbx := "sbx_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))
+	sbx := e.sandboxKey(owner.AccountID)
 	in := e.must(201, e.call(owner.APIKey, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": sbx}})).json(t)
 	id := in["id"].(string)
 	e.waitStatus(owner.APIKey, id, "healthy")

@@ -16,7 +16,7 @@ func TestReconcileWithoutWebhook(t *testing.T) {
 	db := testdb.SQLite(t)
 	e := start(t, db, func(c *app.Config) { c.ReconcileInterval = time.Second })
 	owner := e.account("Bar", "owner@bar.test")
-	s := &syncEnv{env: e, key: owner.APIKey, sbx: "sbx_reconcile"}
+	s := &syncEnv{env: e, key: owner.APIKey, sbx: e.sandboxKey(owner.AccountID)}
 	in := e.must(201, e.call(s.key, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": s.sbx}})).json(t)
 	s.integration = in["id"].(string)
 	e.waitStatus(s.key, s.integration, "healthy")

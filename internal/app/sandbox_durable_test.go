@@ -14,7 +14,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/posbridge/posbridge/internal/accounts"
+	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/connector/sandbox"
 	"github.com/posbridge/posbridge/internal/secrets"
 	"github.com/posbridge/posbridge/internal/store"
@@ -25,9 +28,10 @@ import (
 // and server. A test "kills" it by opening another over the same database and never closing
 // this one first: nothing is flushed, as after kill -9.
 type sbxProcess struct {
-	st  *store.Store
-	srv *sandbox.Server
-	hs  *httptest.Server
+	st      *store.Store
+	srv     *sandbox.Server
+	hs      *httptest.Server
+	tenants *sandboxTenants
 }
 
 func startSandboxProcess(t *testing.T, db testdb.Target, key []byte, opts sandbox.Options) *sbxProcess {
@@ -45,11 +49,27 @@ func startSandboxProcess(t *testing.T, db testdb.Target, key []byte, opts sandbo
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts.Persister, opts.Logger = newSandboxPersister(st, box, log), log
-	p := &sbxProcess{st: st, srv: sandbox.NewServer(opts)}
+	tenants := &sandboxTenants{st: st, box: box, csrfKey: key, max: sandbox.DefaultMaxTenants, now: time.Now}
+	opts.Persister, opts.Logger, opts.Tenants = newSandboxPersister(st, box, log), log, tenants
+	p := &sbxProcess{st: st, srv: sandbox.NewServer(opts), tenants: tenants}
 	p.hs = httptest.NewServer(p.srv)
 	t.Cleanup(func() { p.hs.Close(); p.srv.Close(); st.Close() })
 	return p
+}
+
+// mint creates an account and mints a sandbox key for it.
+func (p *sbxProcess) mint(t *testing.T) (accountID, apiKey string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := accounts.Create(ctx, p.st, "Sandbox owner "+auth.NewID("a"), auth.NewID("u")+"@sandbox.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := p.tenants.Mint(ctx, c.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.AccountID, k
 }
 
 func (p *sbxProcess) do(t *testing.T, method, path, apiKey, idemKey string, body any) (int, []byte) {
@@ -99,8 +119,8 @@ func TestSandboxChangesSurviveKill(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
-		const apiKey = "sbx_durable_test"
 		p1 := startSandboxProcess(t, db, key, sandbox.Options{})
+		_, apiKey := p1.mint(t)
 
 		const clients, perClient = 8, 60
 		var (

@@ -78,8 +78,21 @@ func (h *harness) call(ctx context.Context, key, method, path string, body any, 
 
 // target is an account with a healthy Sandbox POS integration and automatic sync on.
 type target struct {
-	key string // the account's API key
-	sbx string // the sandbox's api key
+	key         string // the account's API key
+	sbx         string // the sandbox's api key
+	integration string // the sandbox integration's id
+}
+
+// sandboxKey is the api key of the Sandbox POS tenant an account's integration uses. It is the
+// one place that says how a bench gets one.
+func (h *harness) sandboxKey(ctx context.Context, apiKey, _ string) (string, error) {
+	var tenant struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := h.call(ctx, apiKey, "POST", "/sandbox/admin/tenants", nil, http.StatusCreated, &tenant); err != nil {
+		return "", fmt.Errorf("mint a sandbox: %w", err)
+	}
+	return tenant.APIKey, nil
 }
 
 // setup creates an account, a sandbox integration (waiting until it is healthy) and the order
@@ -90,7 +103,10 @@ func (h *harness) setup(ctx context.Context, name string) (target, error) {
 	if err != nil {
 		return target{}, fmt.Errorf("create the bench account: %w", err)
 	}
-	t := target{key: c.APIKey, sbx: "sbx_bench_" + name}
+	t := target{key: c.APIKey}
+	if t.sbx, err = h.sandboxKey(ctx, c.APIKey, name); err != nil {
+		return t, fmt.Errorf("a sandbox for the bench account: %w", err)
+	}
 	var in struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
@@ -100,6 +116,7 @@ func (h *harness) setup(ctx context.Context, name string) (target, error) {
 		return t, fmt.Errorf("add the sandbox integration: %w", err)
 	}
 	id := in.ID
+	t.integration = id
 	if err := poll(ctx, 30*time.Second, 20*time.Millisecond, "the sandbox integration to be healthy", func() (bool, error) {
 		if err := h.call(ctx, t.key, "GET", "/api/v1/integrations/"+id, nil, http.StatusOK, &in); err != nil {
 			return false, err

@@ -150,6 +150,14 @@ type WebhookSubscriber interface {
 	Unsubscribe(ctx context.Context, id string) error
 }
 
+// KeyIssuingSubscriber is a WebhookSubscriber whose provider makes each subscription's signing
+// key itself (Square): the caller cannot choose the secret, so it keeps the key it is given
+// and verifies that subscription's deliveries with it.
+type KeyIssuingSubscriber interface {
+	WebhookSubscriber
+	SubscribeIssuingKey(ctx context.Context, url string, topics []string) (id, key string, err error)
+}
+
 // As returns c as capability T, or a KindUnsupported error naming the capability.
 func As[T any](c Connector, capability domain.Capability) (T, error) {
 	t, ok := c.(T)

@@ -22,11 +22,16 @@ type HTTPOptions struct {
 	AllowPrivate bool          // --allow-private-provider-hosts: let merchants name loopback/private hosts
 }
 
+// DialTimeout bounds connecting to a provider and its TLS handshake, each; it is shorter than
+// the read timeout (HTTPOptions.Timeout) so a POS that is down fails fast.
+const DialTimeout = 5 * time.Second
+
 // MaxResponseBytes caps any provider answer that connectors read.
 const MaxResponseBytes = 16 << 20
 
 // ErrForbiddenHost is returned when a merchant-supplied host resolves to an address
-// posbridge refuses to call (loopback, private, link-local, metadata).
+// posbridge refuses to call (loopback, private, link-local, metadata, and every IPv6 form that
+// embeds or routes to IPv4; see AddrRefusal).
 var ErrForbiddenHost = errors.New("provider host is not allowed: it resolves to a loopback, private, link-local or metadata address")
 
 // NewHTTPClient returns the client connectors use: bounded time, no redirects to other hosts,
@@ -36,7 +41,9 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
 	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	// Connecting is quick or it is not happening: a POS that does not take the connection within
+	// DialTimeout fails fast, well before the read timeout a slow answer is given.
+	dialer := &net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}
 	if !o.AllowPrivate {
 		dialer.Control = guardControl
 	}
@@ -45,7 +52,7 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 		DialContext:           dialer.DialContext,
 		MaxIdleConnsPerHost:   16,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
+		TLSHandshakeTimeout:   DialTimeout,
 		ResponseHeaderTimeout: o.Timeout,
 	}
 	return &http.Client{
@@ -72,40 +79,10 @@ func guardControl(network, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrForbiddenHost, host)
 	}
-	if !PublicAddr(ip) {
-		return fmt.Errorf("%w: %s", ErrForbiddenHost, ip)
+	if r := AddrRefusal(ip); r != "" {
+		return fmt.Errorf("%w: %s is a %s", ErrForbiddenHost, ip, r)
 	}
 	return nil
-}
-
-// PublicAddr tells whether ip is an address posbridge may call on a merchant's behalf.
-func PublicAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsValid() || ip.IsUnspecified() || ip.IsLoopback() || ip.IsPrivate() ||
-		ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() ||
-		ip.IsInterfaceLocalMulticast() {
-		return false
-	}
-	for _, p := range forbiddenPrefixes {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
-}
-
-var forbiddenPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),    // reserved
-	netip.MustParsePrefix("fc00::/7"),       // unique local
-	netip.MustParsePrefix("fd00:ec2::/32"),  // cloud metadata (IPv6)
-	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64 may reach private v4
-	netip.MustParsePrefix("2001:db8::/32"),  // documentation
-	netip.MustParsePrefix("169.254.0.0/16"), // link-local, metadata 169.254.169.254
-	netip.MustParsePrefix("255.255.255.255/32"),
 }
 
 // ReadBody reads at most MaxResponseBytes of a response body and closes it.
@@ -145,15 +122,37 @@ func NewLimiter(rps float64, burst int) *Limiter {
 	return &Limiter{rl: rate.NewLimiter(rate.Limit(rps), burst)}
 }
 
-// Wait blocks until a call may go out, or ctx ends.
+// PacedError says the integration's rate limiter would hold the call longer than the caller
+// wants to wait (WithMaxWait): a worker snoozes its job for Wait instead of sleeping.
+type PacedError struct{ Wait time.Duration }
+
+func (e *PacedError) Error() string {
+	return fmt.Sprintf("calls to the provider are paced; the next one may go in %s", e.Wait.Round(time.Millisecond))
+}
+
+type maxWaitKey struct{}
+
+// WithMaxWait bounds how long Limiter.Wait may block under ctx: a longer wait is a *PacedError
+// at once (background workers snooze rather than sleep; a request of a person waits).
+func WithMaxWait(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, maxWaitKey{}, d)
+}
+
+// Wait blocks until a call may go out, or ctx ends. When ctx carries WithMaxWait and the wait
+// would be longer, it returns a *PacedError without taking a token.
 func (l *Limiter) Wait(ctx context.Context) error {
 	if l == nil {
 		return nil
 	}
+	maxWait, bounded := ctx.Value(maxWaitKey{}).(time.Duration)
 	l.mu.Lock()
 	until := l.until
 	l.mu.Unlock()
-	if d := time.Until(until); d > 0 {
+	d := time.Until(until)
+	if bounded && d > maxWait {
+		return &PacedError{Wait: d}
+	}
+	if d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
@@ -162,7 +161,30 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
-	return l.rl.Wait(ctx)
+	if !bounded {
+		return l.rl.Wait(ctx)
+	}
+	r := l.rl.Reserve()
+	if !r.OK() {
+		return &PacedError{Wait: maxWait}
+	}
+	wait := r.Delay()
+	if wait > maxWait {
+		r.Cancel()
+		return &PacedError{Wait: wait}
+	}
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Pause holds every call until d has passed (a provider's Retry-After).

@@ -28,15 +28,19 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/retention"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
@@ -65,6 +69,8 @@ type Deps struct {
 	SecureCookies bool               // set the Secure attribute (posbridge behind HTTPS)
 	Logger        *slog.Logger
 	Version       string
+	Registerer    prometheus.Registerer // where the console's metrics go (nil: not exported)
+	Retention     retention.Policy      // how long history is kept, said on the history pages
 }
 
 // Console serves the merchant console's pages.
@@ -74,7 +80,7 @@ type Console struct {
 	pages  map[string]*template.Template
 	static fs.FS
 	now    func() time.Time
-	logins *loginLimiter
+	logins *loginThrottle
 
 	dummyOnce sync.Once
 	dummyHash string // checked when an unknown email logs in, so timing does not tell
@@ -95,10 +101,12 @@ func New(d Deps) (*Console, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	d.Retention = d.Retention.WithDefaults()
 	if d.Version == "" {
 		d.Version = "dev"
 	}
-	c := &Console{d: d, log: d.Logger, pages: map[string]*template.Template{}, now: time.Now, logins: newLoginLimiter()}
+	c := &Console{d: d, log: d.Logger, pages: map[string]*template.Template{}, now: time.Now}
+	c.logins = newLoginThrottle(d.Store, func() time.Time { return c.now() }, d.Registerer)
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: parse layout: %w", err)
@@ -349,6 +357,13 @@ func (c *Console) notFound(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (c *Console) serverError(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	if store.IsUnavailable(err) {
+		c.log.Warn("console: the database does not answer", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(store.UnavailableRetryAfter))
+		c.errorPage(w, r, s, http.StatusServiceUnavailable, "Try again in a moment",
+			"posbridge cannot reach its database right now. Nothing was changed; try again in a few seconds.")
+		return
+	}
 	c.log.Error("console: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	c.errorPage(w, r, s, http.StatusInternalServerError, "Something went wrong",
 		"posbridge could not complete this request. The details are in the server log; try again in a moment.")

@@ -259,6 +259,7 @@ func TestConsoleWalk(t *testing.T) {
 	w := &walk{t: t, ctx: ctx, url: srv.url}
 	acct := srv.acct.AccountID
 	lc := srv.app.Lifecycle
+	sbxKey := mintSandbox(t, srv, acct) // a sandbox key of the account, typed into the form
 
 	// Log in: a page behind the login goes there first; a wrong password is refused.
 	w.do("open the console", chromedp.Navigate(srv.url+"/integrations"),
@@ -299,8 +300,8 @@ func TestConsoleWalk(t *testing.T) {
 		t.Fatal("the Nickname field shows for a first integration")
 	}
 	w.shot("add")
+	// Without a key: posbridge creates the sandbox and its key.
 	w.do("add a Sandbox POS",
-		chromedp.SendKeys(chromedp.CSS(`input[name="credentials.api_key"]`), "sbx_demo"),
 		chromedp.Click(chromedp.CSS("#submit-add")),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-page="edit"] #flash`)))
 	firstID := idFromURL(t, w.location())
@@ -314,7 +315,7 @@ func TestConsoleWalk(t *testing.T) {
 	w.eval(chooseSandbox)
 	w.do("see the same-type notice", chromedp.WaitVisible(chromedp.CSS("#same-type")), chromedp.WaitVisible(chromedp.CSS("#nickname")))
 	w.do("add a second Sandbox POS without a nickname",
-		chromedp.SendKeys(chromedp.CSS(`input[name="credentials.api_key"]`), "sbx_demo"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="credentials.api_key"]`), sbxKey),
 		chromedp.Click(chromedp.CSS("#submit-add")),
 		chromedp.WaitVisible(chromedp.CSS("#nickname-error")))
 	if got := w.text("#nickname-error"); !strings.Contains(got, "nickname") {
@@ -325,7 +326,7 @@ func TestConsoleWalk(t *testing.T) {
 	}
 	w.do("add it with a nickname",
 		chromedp.SendKeys(chromedp.CSS("#nickname"), "Bar"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="credentials.api_key"]`), "sbx_demo"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="credentials.api_key"]`), sbxKey),
 		chromedp.Click(chromedp.CSS("#submit-add")),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-page="edit"] #flash`)))
 	barID := idFromURL(t, w.location())
@@ -489,7 +490,7 @@ func TestConsoleRolesAndGuards(t *testing.T) {
 	t.Parallel() // each test has its own server, database and browser
 	srv := startServer(t)
 	ctx := context.Background()
-	it, err := srv.app.Lifecycle.Add(ctx, srv.acct.AccountID, "system", lifecycleAdd("sbx_demo"))
+	it, err := srv.app.Lifecycle.Add(ctx, srv.acct.AccountID, "system", lifecycleAdd(""))
 	if err != nil {
 		t.Fatalf("add: %v", err)
 	}
@@ -544,15 +545,18 @@ func TestConsoleRolesAndGuards(t *testing.T) {
 	// An admin's form errors keep non-secret input; another account's integration is not found.
 	admin := newClient(t, srv.url)
 	csrf = admin.login(srv.acct.AdminEmail, srv.acct.AdminPassword)
-	resp, body = admin.post("/integrations/new", url.Values{"csrf": {csrf}, "type": {"sandbox"}, "nickname": {"Workshop"}})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "API key is required") || !strings.Contains(body, `value="Workshop"`) {
-		t.Fatalf("missing key: %d\n%s", resp.StatusCode, body)
-	}
 	other, err := accounts.Create(ctx, srv.app.Store, "Other shop", "other@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, err := srv.app.Lifecycle.Add(ctx, other.AccountID, "system", lifecycleAdd("sbx_other"))
+	// The key of another account's sandbox is refused, and not shown back.
+	otherKey := mintSandbox(t, srv, other.AccountID)
+	resp, body = admin.post("/integrations/new", url.Values{"csrf": {csrf}, "type": {"sandbox"}, "nickname": {"Workshop"}, "credentials.api_key": {otherKey}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "not one of your account") ||
+		!strings.Contains(body, `value="Workshop"`) || strings.Contains(body, otherKey) {
+		t.Fatalf("another account's key: %d\n%s", resp.StatusCode, body)
+	}
+	foreign, err := srv.app.Lifecycle.Add(ctx, other.AccountID, "system", lifecycleAdd(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,11 +574,12 @@ func TestConsoleRolesAndGuards(t *testing.T) {
 	if _, body := admin.get("/integrations/new?type=sandbox"); !strings.Contains(body, `id="choice"`) || strings.Contains(body, `id="add-form"`) {
 		t.Fatal("adding a type with an inactive integration does not ask Restore inactive / Create new first")
 	}
-	resp, body = admin.post("/integrations/new", url.Values{"csrf": {csrf}, "type": {"sandbox"}, "credentials.api_key": {"sbx_new"}})
+	newKey := mintSandbox(t, srv, srv.acct.AccountID)
+	resp, body = admin.post("/integrations/new", url.Values{"csrf": {csrf}, "type": {"sandbox"}, "credentials.api_key": {newKey}})
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "Restore inactive") || !strings.Contains(body, "Create new") {
 		t.Fatalf("inactive_exists answer: %d", resp.StatusCode)
 	}
-	if strings.Contains(body, "sbx_new") {
+	if strings.Contains(body, newKey) {
 		t.Fatal("the secret was echoed back")
 	}
 	if _, body := admin.get("/integrations/new?type=sandbox&create=new"); !strings.Contains(body, `name="on_conflict" value="new"`) {
@@ -611,8 +616,23 @@ func TestConsoleRolesAndGuards(t *testing.T) {
 	}
 }
 
+// lifecycleAdd adds a Sandbox POS with key, or with a key minted for the account when key is "".
 func lifecycleAdd(key string) lifecycle.AddInput {
-	return lifecycle.AddInput{Type: "sandbox", Credentials: map[string]string{"api_key": key}}
+	in := lifecycle.AddInput{Type: "sandbox", Credentials: map[string]string{}}
+	if key != "" {
+		in.Credentials["api_key"] = key
+	}
+	return in
+}
+
+// mintSandbox mints a Sandbox POS key for the account.
+func mintSandbox(t testing.TB, srv *server, accountID string) string {
+	t.Helper()
+	k, err := srv.app.MintSandbox(context.Background(), accountID)
+	if err != nil {
+		t.Fatalf("mint a sandbox: %v", err)
+	}
+	return k
 }
 
 // eventually polls cond until it holds, failing the test when within passes first.
@@ -636,10 +656,10 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 func BenchmarkIntegrationsPage(b *testing.B) {
 	srv := startServer(b)
 	ctx := context.Background()
-	if _, err := srv.app.Lifecycle.Add(ctx, srv.acct.AccountID, "system", lifecycleAdd("sbx_demo")); err != nil {
+	if _, err := srv.app.Lifecycle.Add(ctx, srv.acct.AccountID, "system", lifecycleAdd("")); err != nil {
 		b.Fatal(err)
 	}
-	in := lifecycleAdd("sbx_demo")
+	in := lifecycleAdd("")
 	in.Nickname = "Bar"
 	if _, err := srv.app.Lifecycle.Add(ctx, srv.acct.AccountID, "system", in); err != nil {
 		b.Fatal(err)

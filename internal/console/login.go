@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/domain"
@@ -71,8 +69,18 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		c.showLogin(w, r, http.StatusUnauthorized, d, "Enter your email address and password.")
 		return
 	}
-	if !c.logins.allowed(email) {
-		c.showLogin(w, r, http.StatusTooManyRequests, d, "Too many failed attempts for this email address. Wait a minute and try again.")
+	// The attempt is counted before the password is checked: past the limit nothing is checked.
+	wait, err := c.logins.claim(r.Context(), r, email)
+	if err != nil {
+		c.serverError(w, r, nil, fmt.Errorf("login throttle: %w", err))
+		return
+	}
+	if wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		c.log.Info("console: login throttled", "email", email, "retry_after_s", secs)
+		c.showLogin(w, r, http.StatusTooManyRequests, d, fmt.Sprintf(
+			"Too many failed login attempts for this email address or from your network. Try again in %s.", waitWords(wait)))
 		return
 	}
 	u, err := c.d.Store.UserByEmail(r.Context(), email)
@@ -80,14 +88,13 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, nil, fmt.Errorf("find user for login: %w", err))
 		return
 	}
+	c.logins.checked()
 	if err != nil {
 		auth.CheckPassword(c.dummy(), password) // same work as a real check
-		c.logins.failed(email)
 		c.showLogin(w, r, http.StatusUnauthorized, d, "Wrong email address or password.")
 		return
 	}
 	if !auth.CheckPassword(u.PasswordHash, password) {
-		c.logins.failed(email)
 		c.log.Info("console: failed login", "email", email)
 		c.showLogin(w, r, http.StatusUnauthorized, d, "Wrong email address or password.")
 		return
@@ -99,7 +106,9 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, nil, fmt.Errorf("create session: %w", err))
 		return
 	}
-	c.logins.reset(email)
+	if err := c.logins.succeeded(r.Context(), r, email); err != nil {
+		c.log.Warn("console: clear the login throttle after a login", "email", email, "err", err)
+	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true,
 		Secure: c.d.SecureCookies, SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", MaxAge: int(sessionTTL / time.Second),
@@ -146,40 +155,18 @@ func safeNext(next string) string {
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
-// loginLimiter slows password guessing: per email, 10 failures at once, then one per 6 seconds.
-type loginLimiter struct {
-	mu  sync.Mutex
-	per map[string]*rate.Limiter
-}
-
-func newLoginLimiter() *loginLimiter { return &loginLimiter{per: map[string]*rate.Limiter{}} }
-
-func (l *loginLimiter) get(email string) *rate.Limiter {
-	lim, ok := l.per[email]
-	if !ok {
-		if len(l.per) > 10000 { // bound the memory an attacker can make us hold
-			l.per = map[string]*rate.Limiter{}
+// waitWords says a wait in minutes (or seconds under a minute), for a merchant.
+func waitWords(d time.Duration) string {
+	if d < time.Minute {
+		s := int((d + time.Second - 1) / time.Second)
+		if s == 1 {
+			return "1 second"
 		}
-		lim = rate.NewLimiter(rate.Every(6*time.Second), 10)
-		l.per[email] = lim
+		return strconv.Itoa(s) + " seconds"
 	}
-	return lim
-}
-
-func (l *loginLimiter) allowed(email string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.get(email).Tokens() >= 1
-}
-
-func (l *loginLimiter) failed(email string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.get(email).Allow()
-}
-
-func (l *loginLimiter) reset(email string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.per, email)
+	m := int((d + time.Minute - 1) / time.Minute)
+	if m == 1 {
+		return "1 minute"
+	}
+	return strconv.Itoa(m) + " minutes"
 }

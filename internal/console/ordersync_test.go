@@ -181,7 +181,7 @@ func TestConsoleOrderSyncWalk(t *testing.T) {
 	srv := startServer(t)
 	ctx := context.Background()
 	acct := srv.acct.AccountID
-	const key = "sbx_console_sync"
+	key := mintSandbox(t, srv, acct)
 	it := healthySandbox(t, srv, key)
 
 	b := browser(t)
@@ -368,7 +368,7 @@ func testOrderSyncGuards(t *testing.T, db testdb.Target) {
 	srv := startServerOn(t, db)
 	ctx := context.Background()
 	acct := srv.acct.AccountID
-	it, err := srv.app.Lifecycle.Add(ctx, acct, "system", lifecycleAdd("sbx_guards"))
+	it, err := srv.app.Lifecycle.Add(ctx, acct, "system", lifecycleAdd(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,6 +410,16 @@ func testOrderSyncGuards(t *testing.T, db testdb.Target) {
 	}
 	if resp, body := staff.get("/integrations/" + it.ID + "/webhooks"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="no-webhooks"`) {
 		t.Fatalf("staff webhooks: %d", resp.StatusCode)
+	}
+	// Each history says how far back it goes (the default windows).
+	for path, want := range map[string]string{
+		"/documents/invoice/INV-1":             "History is kept for 365 days; older entries are removed.",
+		"/timeline":                            "History is kept for 365 days; older entries are removed.",
+		"/integrations/" + it.ID + "/webhooks": "History is kept for 30 days; older entries are removed.",
+	} {
+		if resp, body := staff.get(path); resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+			t.Fatalf("staff GET %s: %d, want %q on the page", path, resp.StatusCode, want)
+		}
 	}
 	form := url.Values{"csrf": {csrf}, "integration_id": {it.ID}, "auto_sync": {"on"}, "on_cancel": {"void"}, "void_existing": {"no"}}
 	for _, path := range []string{"/documents/invoice/INV-1/resync", "/documents/invoice/INV-1/retry", "/documents/invoice/INV-1/send-as-new",
@@ -501,7 +511,7 @@ func testOrderSyncGuards(t *testing.T, db testdb.Target) {
 	if _, err := srv.app.Sync.Put(ctx, other.AccountID, domain.KindInvoice, "INV-X", ordersync.PutInput{DocContent: domain.DocContent{Status: "draft"}}); err != nil {
 		t.Fatal(err)
 	}
-	foreign, err := srv.app.Lifecycle.Add(ctx, other.AccountID, "system", lifecycleAdd("sbx_foreign"))
+	foreign, err := srv.app.Lifecycle.Add(ctx, other.AccountID, "system", lifecycleAdd(""))
 	if err != nil {
 		t.Fatal(err)
 	}

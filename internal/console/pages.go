@@ -245,6 +245,32 @@ type editData struct {
 	Errors    map[string]string
 	SyncOn    bool          // order sync is available: the "View Webhook" button shows
 	Webhooks  *webhooksData // the "View Webhook" modal, open over the page
+	Circuit   *circuitView  // the circuit breaker when it is not closed
+}
+
+// circuitView is an open (or half-open) circuit breaker on the edit page.
+type circuitView struct {
+	State       string // "open" or "half_open"
+	Message     string // the sentence for the merchant
+	NextAttempt string
+	Reason      string
+	Failures    int
+	OpenedAt    string
+}
+
+// circuitTimeFormat shows the next attempt to the second: the first one is 30 s away.
+const circuitTimeFormat = "2 Jan 2006 15:04:05 UTC"
+
+func newCircuitView(c domain.Circuit) *circuitView {
+	if c.State == domain.CircuitClosed || c.State == "" {
+		return nil
+	}
+	v := &circuitView{State: string(c.State), Message: c.Message, Reason: c.Reason, Failures: c.ConsecutiveFailures,
+		NextAttempt: "now", OpenedAt: formatTimePtr(c.OpenedAt)}
+	if c.NextAttemptAt != nil {
+		v.NextAttempt = c.NextAttemptAt.UTC().Format(circuitTimeFormat)
+	}
+	return v
 }
 
 type storeOption struct {
@@ -281,6 +307,11 @@ func (c *Console) buildEdit(ctx context.Context, s *session, id string, errs map
 		errs = map[string]string{}
 	}
 	d := editData{I: c.view(i), Nickname: i.Nickname, Errors: errs, SyncOn: c.d.Sync != nil}
+	circ, err := c.d.Store.GetCircuit(ctx, s.account.ID, i.ID)
+	if err != nil {
+		return d, err
+	}
+	d.Circuit = newCircuitView(circ)
 	if form != nil && form.Has("nickname") {
 		d.Nickname = strings.TrimSpace(form.Get("nickname"))
 	}
@@ -459,8 +490,9 @@ func (c *Console) disconnect(w http.ResponseWriter, r *http.Request, s *session)
 
 // timelineData is the body of the Timeline tab.
 type timelineData struct {
-	Entries []timelineView
-	Older   string // link to the next page, "" at the end
+	Entries   []timelineView
+	Older     string // link to the next page, "" at the end
+	Retention string // how long the timeline is kept
 }
 
 const timelinePage = 50
@@ -489,7 +521,7 @@ func (c *Console) timeline(w http.ResponseWriter, r *http.Request, s *session) {
 	for _, i := range all {
 		labels[i.ID] = i.Label(c.d.Lifecycle.DisplayName(i.Type))
 	}
-	d := timelineData{Entries: c.timelineViews(entries, labels)}
+	d := timelineData{Entries: c.timelineViews(entries, labels), Retention: c.d.Retention.Notice(store.TimelineTable)}
 	if len(entries) == timelinePage {
 		d.Older = "/timeline?before=" + strconv.FormatInt(entries[len(entries)-1].ID, 10)
 	}

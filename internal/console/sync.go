@@ -90,12 +90,11 @@ func docTotal(d domain.Document) string {
 	if len(d.Lines) == 0 {
 		return "—"
 	}
-	var sum int64
-	cur := ""
-	for _, l := range d.Lines {
-		sum += l.LineTotal()
-		cur = l.UnitPrice.Currency
+	t, err := d.Total() // overflow-checked: never a wrapped total
+	if err != nil {
+		return "out of range"
 	}
+	sum, cur := t.Amount, t.Currency
 	sign := ""
 	if sum < 0 {
 		sign, sum = "-", -sum
@@ -244,6 +243,7 @@ type dialogData struct {
 	Tab         string
 	Close       string
 	History     []historyView
+	Retention   string // how long sync history is kept
 }
 
 // historyView is one sync history event.
@@ -334,6 +334,7 @@ func (c *Console) buildDialog(ctx context.Context, s *session, kind domain.DocKi
 		return d, fmt.Errorf("sync history of %s %s: %w", kind, ref, err)
 	}
 	dl.History = historyViews(h)
+	dl.Retention = c.d.Retention.Notice(store.SyncHistoryTable)
 	d.Dialog = dl
 	return d, nil
 }
@@ -593,6 +594,8 @@ type webhooksData struct {
 	Supports bool // the provider sends webhooks at all
 	HookURL  string
 	Close    string
+	// Retention is how long webhook events are kept.
+	Retention string
 }
 
 // webhookView is one received webhook event.
@@ -621,7 +624,8 @@ func (c *Console) webhooksPage(w http.ResponseWriter, r *http.Request, s *sessio
 		c.fail(w, r, s, fmt.Errorf("webhook events of %s: %w", id, err))
 		return
 	}
-	wd := &webhooksData{Close: "/integrations/" + url.PathEscape(id), HookURL: c.d.Lifecycle.HookURL(id)}
+	wd := &webhooksData{Close: "/integrations/" + url.PathEscape(id), HookURL: c.d.Lifecycle.HookURL(id),
+		Retention: c.d.Retention.Notice(store.WebhookEventsTable)}
 	if p, ok := c.d.Lifecycle.Provider(d.I.Type); ok {
 		wd.Supports = p.Has(domain.CapWebhooks)
 	}

@@ -126,6 +126,8 @@ var kindNames = map[string]string{
 	domain.KindNotificationFailed: "Notification failed",
 	domain.KindWebhookEndpoint:    "Webhook endpoint",
 	"order_sync.settings_changed": "Automatic sync",
+	domain.KindCircuitOpened:      "Sending paused",
+	domain.KindCircuitClosed:      "Sending resumed",
 }
 
 func (c *Console) timelineViews(entries []domain.TimelineEntry, labels map[string]string) []timelineView {

@@ -139,14 +139,30 @@ func (c *DocContent) Validate(k DocKind) error {
 	currency := ""
 	for i, l := range c.Lines {
 		f := func(name string) string { return "lines[" + itoa(i) + "]." + name }
-		if strings.TrimSpace(l.Description) == "" || len(l.Description) > 500 {
-			return Invalid(f("description"), "description is required (at most 500 characters)")
+		if strings.TrimSpace(l.Description) == "" {
+			return Invalid(f("description"), "description is required (at most %d characters)", MaxLineDescriptionLen)
+		}
+		if err := CheckText(f("description"), l.Description, TextLineDescription); err != nil {
+			return err
+		}
+		if err := CheckText(f("product_ref"), l.ProductRef, TextRef); err != nil {
+			return err
 		}
 		if !decimalPattern.MatchString(l.Quantity) {
 			return Invalid(f("quantity"), "quantity must be a decimal string such as \"1\" or \"0.5\"")
 		}
-		if q, _ := new(big.Rat).SetString(l.Quantity); q == nil || q.Sign() == 0 {
+		q, _ := new(big.Rat).SetString(l.Quantity)
+		if q == nil || q.Sign() == 0 {
 			return Invalid(f("quantity"), "quantity must not be zero")
+		}
+		if new(big.Rat).Abs(q).Cmp(new(big.Rat).SetInt64(MaxQuantity)) > 0 {
+			return Invalid(f("quantity"), "quantity must be between -%d and %d", MaxQuantity, MaxQuantity)
+		}
+		if err := CheckAmount(f("unit_price.amount"), l.UnitPrice.Amount); err != nil {
+			return err
+		}
+		if _, err := l.LineTotal(); err != nil {
+			return Invalid(f("quantity"), "quantity x unit_price.amount is beyond %d minor units", MaxAmount)
 		}
 		if !currencyPattern.MatchString(l.UnitPrice.Currency) {
 			return Invalid(f("unit_price.currency"), "currency must be an ISO 4217 code such as EUR")
@@ -159,12 +175,28 @@ func (c *DocContent) Validate(k DocKind) error {
 			return Invalid(f("tax_rate"), "tax_rate must be a decimal percentage such as \"21\"")
 		}
 	}
+	if _, err := c.Total(); err != nil {
+		return Invalid("lines", "the document's total is beyond %d minor units", MaxAmount)
+	}
+	if len(c.Links) > 100 {
+		return Invalid("links", "at most 100 links")
+	}
 	for i, l := range c.Links {
 		if _, err := ParseDocKind(string(l.Kind)); err != nil {
 			return Invalid("links["+itoa(i)+"].kind", "kind must be job, invoice, sale or booking")
 		}
 		if err := ValidateRef(l.Ref); err != nil {
 			return Invalid("links["+itoa(i)+"].ref", "%s", err.(*Error).Message)
+		}
+	}
+	if cu := c.Customer; cu != nil {
+		for _, t := range []struct {
+			field, v string
+			k        TextKind
+		}{{"customer.ref", cu.Ref, TextRef}, {"customer.name", cu.Name, TextName}, {"customer.email", cu.Email, TextEmail}, {"customer.phone", cu.Phone, TextPhone}} {
+			if err := CheckText(t.field, t.v, t.k); err != nil {
+				return err
+			}
 		}
 	}
 	if c.Customer != nil && c.Customer.Email != "" {
@@ -177,23 +209,26 @@ func (c *DocContent) Validate(k DocKind) error {
 
 func itoa(i int) string { return big.NewInt(int64(i)).String() }
 
-// LineTotal is quantity x unit price in minor units, rounded half away from zero.
-func (l DocLine) LineTotal() int64 {
-	q, ok := new(big.Rat).SetString(l.Quantity)
-	if !ok {
-		return 0
-	}
-	t := new(big.Rat).Mul(q, new(big.Rat).SetInt64(l.UnitPrice.Amount))
-	n, d := t.Num(), t.Denom()
-	quo, rem := new(big.Int).QuoRem(n, d, new(big.Int))
-	if new(big.Int).Mul(new(big.Int).Abs(rem), big.NewInt(2)).Cmp(d) >= 0 {
-		if n.Sign() < 0 {
-			quo.Sub(quo, big.NewInt(1))
-		} else {
-			quo.Add(quo, big.NewInt(1))
+// LineTotal is quantity x unit price in minor units, rounded half away from zero;
+// ErrOutOfRange when it leaves ±MaxAmount (never a wrapped number).
+func (l DocLine) LineTotal() (int64, error) {
+	return MulRat(l.UnitPrice.Amount, l.Quantity)
+}
+
+// Total is the sum of the line totals in the lines' currency, overflow-checked.
+func (c *DocContent) Total() (Money, error) {
+	var m Money
+	for _, l := range c.Lines {
+		t, err := l.LineTotal()
+		if err != nil {
+			return Money{}, err
 		}
+		if m.Amount, err = AddAmounts(m.Amount, t); err != nil {
+			return Money{}, err
+		}
+		m.Currency = l.UnitPrice.Currency
 	}
-	return quo.Int64()
+	return m, nil
 }
 
 // OrderSyncSettings are an account's "Automatic Sync" settings (seed 004).
@@ -229,6 +264,9 @@ func (s OrderSyncSettings) Validate() error {
 	case "none", "void", "archive", "delete":
 	default:
 		return Invalid("on_cancel", `on_cancel must be "none", "void", "archive" or "delete"`)
+	}
+	if err := CheckText("integration_id", s.IntegrationID, TextID); err != nil {
+		return err
 	}
 	if s.AutoSync && s.IntegrationID == "" {
 		return Invalid("integration_id", "choose the integration orders go to before turning automatic sync on")

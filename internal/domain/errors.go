@@ -22,6 +22,8 @@ const (
 	CodeCalledOff        Code = "called_off"        // the integration is called off; resume it first
 	CodeInactive         Code = "inactive"          // the integration is deactivated; restore it first
 	CodeUnsupported      Code = "unsupported"       // the provider lacks the capability
+	CodeUnavailable      Code = "unavailable"       // the database does not answer for now; retry after Retry-After seconds
+	CodeTenantLimit      Code = "tenant_limit"      // the account has as many sandboxes as it may
 	CodeInternal         Code = "internal"          // a fault of ours; details are in the log
 )
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Status is where an integration stands in its life (seed 002).
@@ -152,8 +151,8 @@ func (i *Integration) CheckAllowed() error {
 // ValidateNickname trims and checks a nickname.
 func ValidateNickname(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > 60 {
-		return "", Invalid("nickname", "nickname is longer than 60 characters")
+	if err := CheckText("nickname", s, TextNickname); err != nil {
+		return "", err
 	}
 	return s, nil
 }

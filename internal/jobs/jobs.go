@@ -32,6 +32,10 @@ type Config struct {
 	FetchPollInterval time.Duration
 	// RescueAfter is when a job left running by a crashed process is run again (default 5m).
 	RescueAfter time.Duration
+	// CompletedJobRetention is how long River keeps a completed job's row (default 1h): a
+	// busy hub completes many jobs an hour, and River's own table should stay as flat as the
+	// history tables retention prunes.
+	CompletedJobRetention time.Duration
 }
 
 // Queue is the River client for the store's database.
@@ -73,6 +77,12 @@ func New(s *store.Store, cfg Config, workers *river.Workers) (*Queue, error) {
 		JobTimeout:           2 * time.Minute,
 		RescueStuckJobsAfter: 5 * time.Minute,
 		MaxAttempts:          10,
+		// River keeps completed jobs 24h by default; posbridge needs none of them afterwards
+		// (what a job did is in the documents, history and timeline).
+		CompletedJobRetentionPeriod: time.Hour,
+	}
+	if cfg.CompletedJobRetention > 0 {
+		rc.CompletedJobRetentionPeriod = cfg.CompletedJobRetention
 	}
 	if cfg.RescueAfter > 0 {
 		rc.RescueStuckJobsAfter = cfg.RescueAfter

@@ -310,15 +310,34 @@ func (s *Service) subscribe(ctx context.Context, i domain.Integration) {
 	if !ok {
 		return
 	}
-	secret, err := s.WebhookSecret(ctx, i)
-	if err != nil {
-		return
+	var id string
+	var record func() error
+	if ks, issues := c.(connector.KeyIssuingSubscriber); issues {
+		// The provider makes the key: keep it, sealed, with the subscription.
+		var key string
+		id, key, err = ks.SubscribeIssuingKey(ctx, s.HookURL(i.ID), nil)
+		record = func() error {
+			if key == "" {
+				return s.st.SetWebhookSubscription(ctx, i.AccountID, i.ID, id)
+			}
+			sealed, err := s.box.Seal([]byte(key), i.ID+"/webhook")
+			if err != nil {
+				return err
+			}
+			return s.st.SetIssuedWebhookSubscription(ctx, i.AccountID, i.ID, id, sealed)
+		}
+	} else {
+		secret, serr := s.WebhookSecret(ctx, i)
+		if serr != nil {
+			return
+		}
+		id, err = ws.Subscribe(ctx, s.HookURL(i.ID), secret, nil)
+		record = func() error { return s.st.SetWebhookSubscription(ctx, i.AccountID, i.ID, id) }
 	}
-	id, err := ws.Subscribe(ctx, s.HookURL(i.ID), secret, nil)
 	msg := "Subscribed to the POS's webhooks at " + s.HookURL(i.ID)
 	if err != nil {
 		msg = "Could not subscribe to the POS's webhooks (changes are still found by polling): " + connector.Message(err)
-	} else if err := s.st.SetWebhookSubscription(ctx, i.AccountID, i.ID, id); err != nil {
+	} else if err := record(); err != nil {
 		s.log.Error("record webhook subscription", "integration", i.ID, "err", err)
 		return
 	}

@@ -42,6 +42,11 @@ type Config struct {
 	CheckTimeout time.Duration // bound on one check's provider calls (default 30s)
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
+	// PrepareCredentials, when set, checks and completes the credentials given for a new or
+	// changed integration, in the transaction that stores them, before they are sealed. posbridge
+	// mints a Sandbox POS key here when none is given and refuses another account's key (a
+	// *domain.Error naming the field). It returns the credentials to store.
+	PrepareCredentials func(ctx context.Context, tx *store.Tx, accountID string, p connector.Provider, creds map[string]string) (map[string]string, error)
 }
 
 // Service runs the integration lifecycle for every account.
@@ -158,6 +163,11 @@ func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput)
 	default:
 		return domain.Integration{}, domain.Invalid("on_conflict", `on_conflict must be "restore" or "new"`)
 	}
+	for _, t := range [][2]string{{"store_id", in.StoreID}, {"restore_id", in.RestoreID}} {
+		if err := domain.CheckText(t[0], t[1], domain.TextID); err != nil {
+			return domain.Integration{}, err
+		}
+	}
 	if in.OnConflict == "restore" && in.RestoreID == "" {
 		return domain.Integration{}, domain.Invalid("restore_id", `restore_id is required with on_conflict "restore"`)
 	}
@@ -195,6 +205,12 @@ func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput)
 				Message: fmt.Sprintf("an inactive %s integration exists: restore it (on_conflict \"restore\" with restore_id) or create a new one (on_conflict \"new\")", p.DisplayName),
 				Details: map[string]any{"inactive_ids": inactive}}
 		}
+		if !in.Sandbox && (in.OnConflict != "restore" || creds != nil) {
+			// In the transaction: what it records (a minted sandbox) goes if the add fails.
+			if creds, err = s.prepare(ctx, tx, accountID, p, creds); err != nil {
+				return err
+			}
+		}
 		if in.OnConflict == "restore" {
 			result, err = s.restoreTx(ctx, tx, accountID, actor, in.RestoreID, p.Type, creds, nick)
 			return err
@@ -206,6 +222,17 @@ func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput)
 		return err
 	})
 	return result, err
+}
+
+// prepare runs Config.PrepareCredentials, if any.
+func (s *Service) prepare(ctx context.Context, tx *store.Tx, accountID string, p connector.Provider, creds map[string]string) (map[string]string, error) {
+	if s.cfg.PrepareCredentials == nil {
+		return creds, nil
+	}
+	if creds == nil {
+		creds = map[string]string{}
+	}
+	return s.cfg.PrepareCredentials(ctx, tx, accountID, p, creds)
 }
 
 func nicknameFree(active []domain.Integration, exceptID, nick, display string) error {
@@ -235,8 +262,8 @@ func checkCredentials(p connector.Provider, in map[string]string) (map[string]st
 		if v == "" && f.Required {
 			return nil, domain.Invalid("credentials."+f.Name, "%s is required", f.Label)
 		}
-		if len(v) > 4096 {
-			return nil, domain.Invalid("credentials."+f.Name, "%s is longer than 4096 characters", f.Label)
+		if err := domain.CheckText("credentials."+f.Name, v, domain.TextSecret); err != nil {
+			return nil, err
 		}
 		if v != "" {
 			out[f.Name] = v
@@ -406,6 +433,11 @@ func (s *Service) Update(ctx context.Context, accountID, actor, id string, in Up
 				i.Nickname = nick
 			}
 		}
+		if in.StoreID != nil {
+			if err := domain.CheckText("store_id", *in.StoreID, domain.TextID); err != nil {
+				return err
+			}
+		}
 		if in.StoreID != nil && *in.StoreID != i.StoreID {
 			stores, err := tx.ListStores(ctx, accountID, i.ID)
 			if err != nil {
@@ -422,6 +454,9 @@ func (s *Service) Update(ctx context.Context, accountID, actor, id string, in Up
 		if in.Credentials != nil {
 			creds, err := checkCredentials(p, in.Credentials)
 			if err != nil {
+				return err
+			}
+			if creds, err = s.prepare(ctx, tx, accountID, p, creds); err != nil {
 				return err
 			}
 			sealed, err := s.sealCredentials(i.ID, creds)

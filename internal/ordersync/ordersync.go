@@ -23,6 +23,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/posbridge/posbridge/internal/circuit"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/outbox"
@@ -40,6 +41,9 @@ type Service struct {
 	// Lease is how long a worker holds a document while pushing it (a crashed worker's lease
 	// runs out after this).
 	Lease time.Duration
+	// Circuit caps each integration's calls in flight and breaks its circuit after repeated
+	// timeouts, so that one merchant's hanging POS never holds the workers of the others.
+	Circuit *circuit.Guard
 	// IntakeCommitters is how many transactions storing inbound webhooks may be in flight at
 	// once (default 1 on SQLite, 2 on PostgreSQL).
 	IntakeCommitters int
@@ -55,7 +59,7 @@ func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, log *slog.L
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{st: st, lc: lc, out: out, log: log, now: time.Now, Lease: time.Minute}
+	return &Service{st: st, lc: lc, out: out, log: log, now: time.Now, Lease: time.Minute, Circuit: circuit.NewGuard(st, circuit.Policy{}, log)}
 }
 
 // SetQueue connects the engine to the job queue.
@@ -205,13 +209,17 @@ type PushArgs struct {
 	DocKind   domain.DocKind `json:"kind"`
 	Ref       string         `json:"ref"`
 	Reason    string         `json:"reason"`
+	// IntegrationID is the POS the document goes to, so that a job of an integration whose
+	// circuit is open snoozes before it touches the document (empty in jobs queued before it
+	// existed: the document says then).
+	IntegrationID string `json:"integration_id,omitempty"`
 }
 
 // Kind implements river.JobArgs.
 func (PushArgs) Kind() string { return "push_document" }
 
 func (s *Service) enqueue(ctx context.Context, tx *store.Tx, d domain.Document, reason string) error {
-	return s.q.InsertTx(ctx, tx, PushArgs{AccountID: d.AccountID, DocKind: d.Kind, Ref: d.Ref, Reason: reason}, &river.InsertOpts{MaxAttempts: 8})
+	return s.q.InsertTx(ctx, tx, PushArgs{AccountID: d.AccountID, DocKind: d.Kind, Ref: d.Ref, Reason: reason, IntegrationID: d.Sync.IntegrationID}, &river.InsertOpts{MaxAttempts: 8})
 }
 
 // Get reads a document.

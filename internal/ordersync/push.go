@@ -11,6 +11,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/posbridge/posbridge/internal/circuit"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/store"
@@ -31,8 +32,27 @@ type pushWorker struct {
 
 // Work pushes the document's latest state, looping while newer versions arrive, under a lease
 // so that no two workers push one document at once.
-func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
+//
+// The integration's circuit is asked first: while it is open, or while the integration has its
+// cap of calls in flight, the job snoozes without holding a worker (and without touching the
+// document); a job queued without the integration id asks once the document names it.
+func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) (err error) {
 	s, a := w.s, job.Args
+	var call *circuit.Call
+	callErr := circuit.ErrNoCall // the outcome of the provider calls, for the circuit
+	defer func() {
+		if derr := call.Done(ctx, callErr); derr != nil {
+			s.log.Error("record provider call outcome", "integration", call.IntegrationID, "err", derr)
+		}
+	}()
+	if a.IntegrationID != "" {
+		if call, err = s.Circuit.Acquire(ctx, a.AccountID, a.IntegrationID); err != nil {
+			return snoozeOr(err)
+		}
+	}
+	// A push waits for the integration's rate limiter a short while at most; a longer wait is a
+	// snooze (the failed path turns connector.PacedError into one).
+	ctx = connector.WithMaxWait(ctx, maxLimiterWait)
 	now := s.now()
 	d, target, claimed, err := s.st.ClaimDocumentWithTarget(ctx, a.AccountID, a.DocKind, a.Ref, now, now.Add(s.Lease))
 	if err != nil {
@@ -65,7 +85,18 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		if d.Sync.Status != domain.SyncPending && d.Sync.Status != domain.SyncSyncing && !retrying {
 			return nil // synced already (a newer job coalesced into an earlier push), or not to be sent
 		}
+		if id := d.Sync.IntegrationID; id != "" && (call == nil || call.IntegrationID != id) {
+			// Queued without the integration id, or the document names another one now.
+			if derr := call.Done(ctx, circuit.ErrNoCall); derr != nil {
+				s.log.Error("record provider call outcome", "integration", call.IntegrationID, "err", derr)
+			}
+			call = nil
+			if call, err = s.Circuit.Acquire(ctx, a.AccountID, id); err != nil {
+				return snoozeOr(err) // the deferred release gives the document's lease back
+			}
+		}
 		done, err := s.pushOnce(ctx, d, target)
+		callErr = err
 		target = nil // read afresh in a later round
 		if err != nil {
 			return s.failed(ctx, d, err, job.Attempt >= job.MaxAttempts)
@@ -78,23 +109,41 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	return nil
 }
 
+// maxLimiterWait is the longest a push waits for the integration's rate limiter in a worker;
+// a longer wait snoozes the job.
+const maxLimiterWait = 3 * time.Second
+
+// snoozeOr turns the circuit's "not now" into a snooze of the job, and passes other errors on.
+func snoozeOr(err error) error {
+	if w := circuit.AsWait(err); w != nil {
+		return river.JobSnooze(w.After)
+	}
+	return err
+}
+
 // idempotencyKey is the same for every retry of one logical create, and new after "Send as new".
 func idempotencyKey(d domain.Document) string {
 	h := sha256.Sum256([]byte(fmt.Sprintf("posbridge/%s/%s/%s/%d", d.AccountID, d.Kind, d.Ref, d.Sync.Generation)))
 	return "pb-" + hex.EncodeToString(h[:16])
 }
 
-// order maps a document to a POS order.
-func order(d domain.Document, storeID string) domain.Order {
+// order maps a document to a POS order; line and order totals are overflow-checked (a total out
+// of range is the document's fault: the push fails with that reason, nothing wraps).
+func order(d domain.Document, storeID string) (domain.Order, error) {
 	o := domain.Order{ID: d.Sync.ExternalID, Reference: d.Ref, StoreID: storeID, Note: fmt.Sprintf("%s %s", d.Kind, d.Ref)}
-	for _, l := range d.Lines {
-		total := l.LineTotal()
+	for i, l := range d.Lines {
+		total, err := l.LineTotal()
+		if err == nil {
+			o.Total.Amount, err = domain.AddAmounts(o.Total.Amount, total)
+		}
+		if err != nil {
+			return o, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("line %d: the total is beyond what posbridge sends (%d minor units)", i+1, domain.MaxAmount), Err: err}
+		}
 		o.Lines = append(o.Lines, domain.OrderLine{SKU: l.ProductRef, Name: l.Description, Quantity: l.Quantity, UnitPrice: l.UnitPrice,
 			Total: domain.Money{Amount: total, Currency: l.UnitPrice.Currency}, TaxRate: l.TaxRate})
-		o.Total.Amount += total
 		o.Total.Currency = l.UnitPrice.Currency
 	}
-	return o
+	return o, nil
 }
 
 // pushOnce pushes one version; done says the document is synced and its lease already released.
@@ -170,7 +219,10 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 			Summary: summary + fmt.Sprintf("%s is %s and has no order in the POS; no order is created", d.Kind, d.Status)})
 		return false, err
 	}
-	o := order(d, i.StoreID)
+	o, err := order(d, i.StoreID)
+	if err != nil {
+		return false, err
+	}
 	var result domain.Order
 	switch {
 	case d.Cancelled() && d.Sync.ExternalID != "":
@@ -349,6 +401,19 @@ func (s *Service) updateTx(ctx context.Context, d domain.Document, release bool,
 func (s *Service) failed(ctx context.Context, d domain.Document, perr error, lastAttempt bool) error {
 	kind := connector.KindOf(perr)
 	msg := connector.Message(perr)
+	var paced *connector.PacedError
+	if errors.As(perr, &paced) {
+		// Our own limiter would hold the call longer than a worker waits: snooze, with no
+		// history entry (this is pacing, not a failure) and the document pending again.
+		if _, err := s.update(ctx, d, func(cur *domain.Document) {
+			if cur.Sync.Status == domain.SyncSyncing {
+				cur.Sync.Status = domain.SyncPending
+			}
+		}); err != nil {
+			return err
+		}
+		return river.JobSnooze(paced.Wait)
+	}
 	if kind == connector.KindRateLimited {
 		wait := 2 * time.Second
 		var ce *connector.Error

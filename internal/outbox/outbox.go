@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/notify"
 	"github.com/posbridge/posbridge/internal/store"
@@ -42,6 +43,7 @@ type Outbox struct {
 	smtp   notify.SMTPConfig
 	mailer *notify.Mailer
 	client *http.Client
+	open   bool // --allow-private-provider-hosts: endpoints may be on loopback and private addresses
 	log    *slog.Logger
 	now    func() time.Time
 }
@@ -49,18 +51,21 @@ type Outbox struct {
 // Config for the outbox.
 type Config struct {
 	SMTP       notify.SMTPConfig
-	HTTPClient *http.Client // for webhook deliveries (guarded unless private hosts are allowed)
-	Logger     *slog.Logger
+	HTTPClient *http.Client // for webhook deliveries; nil: a client guarded like the providers' one
+	// AllowPrivate (--allow-private-provider-hosts) lets endpoints point at loopback and private
+	// addresses. The zero value refuses them, at creation and at every delivery.
+	AllowPrivate bool
+	Logger       *slog.Logger
 }
 
 // New returns an outbox. SetQueue must be called before use (the queue needs the workers first).
 func New(st *store.Store, box Sealer, cfg Config) *Outbox {
-	o := &Outbox{st: st, box: box, smtp: cfg.SMTP, client: cfg.HTTPClient, log: cfg.Logger, now: time.Now}
+	o := &Outbox{st: st, box: box, smtp: cfg.SMTP, client: cfg.HTTPClient, open: cfg.AllowPrivate, log: cfg.Logger, now: time.Now}
 	if o.log == nil {
 		o.log = slog.Default()
 	}
 	if o.client == nil {
-		o.client = &http.Client{Timeout: 15 * time.Second}
+		o.client = connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: cfg.AllowPrivate, Timeout: 15 * time.Second})
 	}
 	if cfg.SMTP.Configured() {
 		o.mailer = notify.NewMailer(cfg.SMTP)
@@ -161,12 +166,28 @@ func (o *Outbox) PublishTo(ctx context.Context, tx *store.Tx, eps []domain.Webho
 
 // CreateEndpoint validates and stores a webhook endpoint; the signing secret is returned once.
 func (o *Outbox) CreateEndpoint(ctx context.Context, accountID, actor, rawURL, description string, events []string) (domain.WebhookEndpoint, string, error) {
+	if err := domain.CheckText("url", rawURL, domain.TextURL); err != nil {
+		return domain.WebhookEndpoint{}, "", err
+	}
+	if err := domain.CheckText("description", description, domain.TextDescription); err != nil {
+		return domain.WebhookEndpoint{}, "", err
+	}
+	if len(events) > 50 {
+		return domain.WebhookEndpoint{}, "", domain.Invalid("events", "at most 50 event types")
+	}
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return domain.WebhookEndpoint{}, "", domain.Invalid("url", "url must be an absolute http or https URL")
 	}
 	if len(rawURL) > 2000 {
 		return domain.WebhookEndpoint{}, "", domain.Invalid("url", "url is longer than 2000 characters")
+	}
+	if !o.open {
+		if err := connector.CheckHost(ctx, u.Hostname()); err != nil {
+			return domain.WebhookEndpoint{}, "", domain.Invalid("url",
+				"url must point at a public address: %s (a server started with --allow-private-provider-hosts accepts it)",
+				strings.TrimPrefix(err.Error(), connector.ErrForbiddenHost.Error()+": "))
+		}
 	}
 	for _, e := range events {
 		if !knownEvent(e) {

@@ -497,6 +497,15 @@ func (s queries) SetWebhookSubscription(ctx context.Context, accountID, id, sub 
 	return err
 }
 
+// SetIssuedWebhookSubscription records a subscription whose provider issued the signing key
+// itself: the id and the sealed key, which replaces the integration's webhook secret in the
+// same statement, so deliveries are verified with the key of the subscription on record.
+func (s queries) SetIssuedWebhookSubscription(ctx context.Context, accountID, id, sub, sealedKey string) error {
+	_, err := s.q.exec(ctx, `UPDATE integrations SET webhook_subscription_id = $3, webhook_secret = $4 WHERE account_id = $1 AND id = $2`,
+		accountID, id, sub, sealedKey)
+	return err
+}
+
 // OpenOrderDocuments lists documents of any account whose POS order may still be completed in
 // the POS (linked, synced, and not yet paid, completed or cancelled), least recently changed first.
 func (s queries) OpenOrderDocuments(ctx context.Context, limit int) ([]domain.Document, error) {

@@ -103,3 +103,72 @@ func (s queries) LoadSandbox(ctx context.Context, keyHash string) (SandboxSaved,
 	}
 	return out, nil
 }
+
+// SandboxTenant is a sandbox tenant: the account its key was minted for. The key itself is
+// never stored, only its hash and a hint (its last characters).
+type SandboxTenant struct {
+	KeyHash   string
+	AccountID string
+	KeyHint   string
+	CreatedAt time.Time
+}
+
+// ErrSandboxTenantLimit is returned by CreateSandboxTenant when the account holds as many
+// tenants as it may.
+var ErrSandboxTenantLimit = errors.New("the account has as many sandbox tenants as it may")
+
+// CreateSandboxTenant records a tenant unless its account holds limit tenants already
+// (ErrSandboxTenantLimit). In a transaction on PostgreSQL it locks the account's row first, so
+// concurrent calls for one account cannot both take the last place; SQLite transactions are
+// serialised already. Store.MintSandboxTenant runs it in a transaction of its own.
+func (s queries) CreateSandboxTenant(ctx context.Context, t SandboxTenant, limit int) error {
+	if s.dialect == Postgres {
+		var id string
+		if err := s.q.queryRow(ctx, `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, t.AccountID).Scan(&id); err != nil {
+			return fmt.Errorf("lock account of sandbox tenant: %w", err)
+		}
+	}
+	var n int
+	if err := s.q.queryRow(ctx, `SELECT COUNT(*) FROM sandbox_tenants WHERE account_id = $1`, t.AccountID).Scan(&n); err != nil {
+		return fmt.Errorf("count sandbox tenants: %w", err)
+	}
+	if n >= limit {
+		return ErrSandboxTenantLimit
+	}
+	if _, err := s.q.exec(ctx, `INSERT INTO sandbox_tenants (key_hash, account_id, key_hint, created_at) VALUES ($1, $2, $3, $4)`,
+		t.KeyHash, t.AccountID, t.KeyHint, micros(t.CreatedAt)); err != nil {
+		return fmt.Errorf("insert sandbox tenant: %w", err)
+	}
+	return nil
+}
+
+// MintSandboxTenant is CreateSandboxTenant in a transaction of its own.
+func (s *Store) MintSandboxTenant(ctx context.Context, t SandboxTenant, limit int) error {
+	return s.InTx(ctx, func(tx *Tx) error { return tx.CreateSandboxTenant(ctx, t, limit) })
+}
+
+// SandboxTenantAccount returns the account of the tenant with the key hash, or ErrNotFound.
+func (s queries) SandboxTenantAccount(ctx context.Context, keyHash string) (string, error) {
+	var acct string
+	err := s.q.queryRow(ctx, `SELECT account_id FROM sandbox_tenants WHERE key_hash = $1`, keyHash).Scan(&acct)
+	return acct, err
+}
+
+// CountSandboxState tells whether anything is saved of the tenant with the key hash: its
+// snapshot rows and log rows (for tests and checks that a refused key created nothing).
+func (s queries) CountSandboxState(ctx context.Context, keyHash string) (snapshots, logs int, err error) {
+	if err = s.q.queryRow(ctx, `SELECT COUNT(*) FROM sandbox_state WHERE key_hash = $1`, keyHash).Scan(&snapshots); err != nil {
+		return 0, 0, fmt.Errorf("count sandbox state: %w", err)
+	}
+	if err = s.q.queryRow(ctx, `SELECT COUNT(*) FROM sandbox_log WHERE key_hash = $1`, keyHash).Scan(&logs); err != nil {
+		return 0, 0, fmt.Errorf("count sandbox log: %w", err)
+	}
+	return snapshots, logs, nil
+}
+
+// CountSandboxTenants counts the tenants of an account.
+func (s queries) CountSandboxTenants(ctx context.Context, accountID string) (int, error) {
+	var n int
+	err := s.q.queryRow(ctx, `SELECT COUNT(*) FROM sandbox_tenants WHERE account_id = $1`, accountID).Scan(&n)
+	return n, err
+}

@@ -239,6 +239,9 @@ type sqlConn interface {
 type sqlQuerier struct{ c sqlConn }
 
 func (s sqlQuerier) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if err := checkArgs(args); err != nil {
+		return 0, err
+	}
 	res, err := s.c.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, err
@@ -247,6 +250,9 @@ func (s sqlQuerier) exec(ctx context.Context, q string, args ...any) (int64, err
 }
 
 func (s sqlQuerier) query(ctx context.Context, q string, args ...any) (rows, error) {
+	if err := checkArgs(args); err != nil {
+		return nil, err
+	}
 	r, err := s.c.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -255,6 +261,9 @@ func (s sqlQuerier) query(ctx context.Context, q string, args ...any) (rows, err
 }
 
 func (s sqlQuerier) queryRow(ctx context.Context, q string, args ...any) row {
+	if err := checkArgs(args); err != nil {
+		return errRow{err}
+	}
 	return notFoundRow{s.c.QueryRowContext(ctx, q, args...)}
 }
 
@@ -272,6 +281,9 @@ type pgxConn interface {
 func (p pgxQuerier) batch(ctx context.Context, steps []step) error {
 	b := &pgx.Batch{}
 	for _, st := range steps {
+		if err := checkArgs(st.args); err != nil {
+			return err
+		}
 		b.Queue(st.q, st.args...)
 	}
 	br := p.c.SendBatch(ctx, b)
@@ -291,7 +303,7 @@ func (p pgxQuerier) batch(ctx context.Context, steps []step) error {
 		}
 		if err != nil {
 			br.Close()
-			return err
+			return mapDBError(err)
 		}
 	}
 	return br.Close()
@@ -322,15 +334,25 @@ func (s sqlQuerier) batch(ctx context.Context, steps []step) error {
 type pgxQuerier struct{ c pgxConn }
 
 func (p pgxQuerier) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if err := checkArgs(args); err != nil {
+		return 0, err
+	}
 	tag, err := p.c.Exec(ctx, q, args...)
-	return tag.RowsAffected(), err
+	return tag.RowsAffected(), mapDBError(err)
 }
 
 func (p pgxQuerier) query(ctx context.Context, q string, args ...any) (rows, error) {
-	return p.c.Query(ctx, q, args...)
+	if err := checkArgs(args); err != nil {
+		return nil, err
+	}
+	r, err := p.c.Query(ctx, q, args...)
+	return r, mapDBError(err)
 }
 
 func (p pgxQuerier) queryRow(ctx context.Context, q string, args ...any) row {
+	if err := checkArgs(args); err != nil {
+		return errRow{err}
+	}
 	return notFoundRow{p.c.QueryRow(ctx, q, args...)}
 }
 
@@ -341,7 +363,7 @@ func (n notFoundRow) Scan(dest ...any) error {
 	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
 	}
-	return err
+	return mapDBError(err)
 }
 
 // queries holds every query method; Store and Tx both embed it.

@@ -252,3 +252,28 @@ func TestTransactions(t *testing.T) {
 		}
 	})
 }
+
+// TestNULNeverReachesTheDatabase: a NUL byte or invalid UTF-8 in a text argument is refused
+// before the database sees it, with a typed 4xx error, on both databases.
+func TestNULNeverReachesTheDatabase(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		st := open(t, db)
+		ctx := context.Background()
+		for _, bad := range []string{"int_\x00", "a\xffb"} {
+			_, err := st.AccountByAPIKeyHash(ctx, bad)
+			if !errors.Is(err, store.ErrBadText) || domain.ErrorCode(err) != domain.CodeInvalid {
+				t.Fatalf("lookup of %q: %v", bad, err)
+			}
+			err = st.CreateAccount(ctx, domain.Account{ID: "acct_x", Name: bad, CreatedAt: time.Now()})
+			if !errors.Is(err, store.ErrBadText) {
+				t.Fatalf("insert of %q: %v", bad, err)
+			}
+			err = st.InTx(ctx, func(tx *store.Tx) error {
+				return tx.CreateAccount(ctx, domain.Account{ID: "acct_x", Name: bad, CreatedAt: time.Now()})
+			})
+			if !errors.Is(err, store.ErrBadText) {
+				t.Fatalf("insert of %q in a transaction: %v", bad, err)
+			}
+		}
+	})
+}

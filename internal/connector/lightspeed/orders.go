@@ -303,7 +303,10 @@ func (c *Client) saleBody(ctx context.Context, o domain.Order, status string) (m
 			if err != nil {
 				return nil, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("line %d tax rate: %v", i+1, err)}
 			}
-			num := l.UnitPrice.Amount * rate
+			num, err := domain.MulInt64(l.UnitPrice.Amount, rate)
+			if err != nil {
+				return nil, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("line %d: price x tax rate is out of range", i+1), Err: err}
+			}
 			den := int64(100 * 10000)
 			tax := num / den
 			if rem := num % den; rem*2 >= den {

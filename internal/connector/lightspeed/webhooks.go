@@ -15,6 +15,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jsonin"
 )
 
 // Webhook signing. Lightspeed does not document how (or whether) deliveries are signed, so the
@@ -203,6 +204,9 @@ func parseDelivery(body []byte, now time.Time) ([]domain.ProviderEvent, error) {
 	raw := form.Get("payload")
 	if raw == "" {
 		return nil, &connector.Error{Kind: connector.KindInvalid, Message: "webhook body has no payload field"}
+	}
+	if err := jsonin.CheckPayload([]byte(raw)); err != nil {
+		return nil, &connector.Error{Kind: connector.KindInvalid, Message: "webhook payload is not one JSON object with each key once: " + err.Error()}
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(raw), &obj); err != nil {

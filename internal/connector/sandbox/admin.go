@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -12,33 +13,114 @@ import (
 	"github.com/posbridge/posbridge/internal/domain"
 )
 
-// The admin routes under /sandbox/admin/ (no bearer: the api key is a parameter) and the order
-// page for people.
+// The admin routes under /sandbox/admin/ and the order page for people.
+//
+// An admin request names its sandbox by the tenant's api key (the api_key parameter, in the
+// query or the body, or Authorization: Bearer sbx_...), or comes from the account the sandbox
+// belongs to (its posbridge API key as Authorization: Bearer, or a console session) with
+// integration_id naming that account's Sandbox POS integration.
 
-// checkAdminKey validates the api_key parameter of an admin route.
-func checkAdminKey(key string) *apiError {
-	if key == "" {
-		return invalid("api_key", "api_key is required")
-	}
-	if !validKey(key) {
-		return invalid("api_key", "api_key must start with sbx_ (and sbx_invalid is always refused)")
-	}
-	return nil
+// adminRef is how an admin request's body may name its sandbox.
+type adminRef struct {
+	APIKey        string `json:"api_key"`
+	IntegrationID string `json:"integration_id"`
 }
 
-// adminTenant reads the api key from the query and loads its tenant.
-func (s *Server) adminTenant(w http.ResponseWriter, r *http.Request, key string) (*tenant, bool) {
-	if e := checkAdminKey(key); e != nil {
+// ref is the sandbox the request names: the query's parameters first, then the body's.
+func (a adminRef) ref(r *http.Request) adminRef {
+	q := r.URL.Query()
+	if k := q.Get("api_key"); k != "" {
+		a.APIKey = k
+	}
+	if id := q.Get("integration_id"); id != "" {
+		a.IntegrationID = id
+	}
+	if a.APIKey == "" {
+		if b := bearer(r); strings.HasPrefix(b, APIKeyPrefix) {
+			a.APIKey = b
+		}
+	}
+	return a
+}
+
+// adminTenant finds and holds the tenant of an admin request (see adminRef); the caller
+// releases it. On failure it has answered: 401 for an unknown key or no credentials, 422 without
+// integration_id, 404 for an integration that is not a Sandbox POS of the account.
+func (s *Server) adminTenant(w http.ResponseWriter, r *http.Request, ref adminRef) (*tenant, bool) {
+	t, e := s.resolveAdmin(r, ref)
+	if e != nil {
 		writeErr(w, e)
 		return nil, false
 	}
+	return t, true
+}
+
+func (s *Server) resolveAdmin(r *http.Request, ref adminRef) (*tenant, *apiError) {
+	if ref.APIKey != "" {
+		return s.tenantOrErr(r.Context(), ref.APIKey)
+	}
+	account, err := s.opts.Tenants.Account(r)
+	if errors.Is(err, ErrNoAccount) {
+		return nil, errf(http.StatusUnauthorized, "unauthorized", "",
+			"send the sandbox's api_key, or your posbridge API key (Authorization: Bearer) with integration_id")
+	}
+	if err != nil {
+		s.log.Error("authenticate sandbox admin request", "err", err)
+		return nil, errf(http.StatusInternalServerError, "internal_error", "", "could not check the credentials")
+	}
+	if ref.IntegrationID == "" {
+		return nil, invalid("integration_id", "integration_id is required: the id of your Sandbox POS integration (or send its api_key)")
+	}
+	key, err := s.opts.Tenants.IntegrationKey(r.Context(), account, ref.IntegrationID)
+	if errors.Is(err, ErrNoIntegration) {
+		return nil, errf(http.StatusNotFound, "not_found", "integration_id", "Sandbox POS integration %s not found", ref.IntegrationID)
+	}
+	if err != nil {
+		s.log.Error("read sandbox integration", "err", err)
+		return nil, errf(http.StatusInternalServerError, "internal_error", "", "could not read the integration")
+	}
 	t, err := s.tenantFor(r.Context(), key)
+	if errors.Is(err, ErrUnknownTenant) {
+		return nil, invalid("integration_id", "integration %s has an API key that is not a sandbox of this posbridge; "+
+			"change its credentials (leave the API key empty to get a new sandbox)", ref.IntegrationID)
+	}
 	if err != nil {
 		s.log.Error("load sandbox tenant", "err", err)
-		writeErr(w, errf(http.StatusInternalServerError, "internal_error", "", "could not load the sandbox"))
-		return nil, false
+		return nil, errf(http.StatusInternalServerError, "internal_error", "", "could not load the sandbox")
 	}
-	return t, true
+	if t.account != account {
+		s.release(t)
+		return nil, errf(http.StatusNotFound, "not_found", "integration_id", "Sandbox POS integration %s not found", ref.IntegrationID)
+	}
+	return t, nil
+}
+
+// postTenants mints a new sandbox for the account whose credentials the request carries.
+func (s *Server) postTenants(w http.ResponseWriter, r *http.Request) {
+	account, err := s.opts.Tenants.Account(r)
+	if errors.Is(err, ErrNoAccount) {
+		writeErr(w, errf(http.StatusUnauthorized, "unauthorized", "", "send your posbridge API key as Authorization: Bearer <key>"))
+		return
+	}
+	if err != nil {
+		s.log.Error("authenticate sandbox admin request", "err", err)
+		writeErr(w, errf(http.StatusInternalServerError, "internal_error", "", "could not check the credentials"))
+		return
+	}
+	key, err := s.opts.Tenants.Mint(r.Context(), account)
+	if errors.Is(err, ErrTenantLimit) {
+		writeErr(w, errf(http.StatusUnprocessableEntity, "tenant_limit", "",
+			"this account has as many sandboxes as it may (%d); use one of them", DefaultMaxTenants))
+		return
+	}
+	if err != nil {
+		s.log.Error("mint sandbox tenant", "err", err)
+		writeErr(w, errf(http.StatusInternalServerError, "internal_error", "", "could not create the sandbox"))
+		return
+	}
+	writeJSON(w, http.StatusCreated, struct {
+		APIKey string `json:"api_key"`
+	}{key})
 }
 
 // faultAnswer is the answer of POST /sandbox/admin/faults. The key is not echoed (keys are
@@ -51,18 +133,20 @@ type faultAnswer struct {
 
 func (s *Server) postFaults(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		APIKey   string          `json:"api_key"`
-		FailNext int             `json:"fail_next"`
-		Status   json.RawMessage `json:"status"`
+		APIKey        string          `json:"api_key"`
+		IntegrationID string          `json:"integration_id"`
+		FailNext      int             `json:"fail_next"`
+		Status        json.RawMessage `json:"status"`
 	}
 	if e := readJSON(w, r, &in); e != nil {
 		writeErr(w, e)
 		return
 	}
-	if e := checkAdminKey(in.APIKey); e != nil {
-		writeErr(w, e)
+	t, ok := s.adminTenant(w, r, adminRef{in.APIKey, in.IntegrationID}.ref(r))
+	if !ok {
 		return
 	}
+	s.release(t)
 	if in.FailNext < 1 || in.FailNext > 1000 {
 		writeErr(w, invalid("fail_next", "fail_next must be a whole number from 1 to 1000"))
 		return
@@ -73,9 +157,9 @@ func (s *Server) postFaults(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.faults[in.APIKey] = &fault{remaining: in.FailNext, status: status}
+	s.faults[t.key] = &fault{remaining: in.FailNext, status: status}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, faultAnswer{KeyHint: keyHint(in.APIKey), FailNext: in.FailNext, Status: shown})
+	writeJSON(w, http.StatusOK, faultAnswer{KeyHint: KeyHint(t.key), FailNext: in.FailNext, Status: shown})
 }
 
 // parseFaultStatus reads a fault status: a number (or numeric string) among the allowed ones, or
@@ -102,12 +186,13 @@ func parseFaultStatus(raw json.RawMessage) (status int, shown any, ok bool) {
 }
 
 func (s *Server) getFaults(w http.ResponseWriter, r *http.Request) {
-	key := r.URL.Query().Get("api_key")
-	if e := checkAdminKey(key); e != nil {
-		writeErr(w, e)
+	t, ok := s.adminTenant(w, r, adminRef{}.ref(r))
+	if !ok {
 		return
 	}
-	out := faultAnswer{KeyHint: keyHint(key)}
+	s.release(t)
+	key := t.key
+	out := faultAnswer{KeyHint: KeyHint(key)}
 	s.mu.Lock()
 	if f := s.faults[key]; f != nil {
 		out.FailNext, out.Status = f.remaining, f.status
@@ -120,20 +205,20 @@ func (s *Server) getFaults(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteFaults(w http.ResponseWriter, r *http.Request) {
-	key := r.URL.Query().Get("api_key")
-	if e := checkAdminKey(key); e != nil {
-		writeErr(w, e)
+	t, ok := s.adminTenant(w, r, adminRef{}.ref(r))
+	if !ok {
 		return
 	}
+	s.release(t)
 	s.mu.Lock()
-	delete(s.faults, key)
+	delete(s.faults, t.key)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, faultAnswer{KeyHint: keyHint(key)})
+	writeJSON(w, http.StatusOK, faultAnswer{KeyHint: KeyHint(t.key)})
 }
 
 // adminOrders lists every order of the key's sandbox, oldest first (deleted ones too).
 func (s *Server) adminOrders(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.adminTenant(w, r, r.URL.Query().Get("api_key"))
+	t, ok := s.adminTenant(w, r, adminRef{}.ref(r))
 	if !ok {
 		return
 	}
@@ -148,35 +233,30 @@ func (s *Server) adminOrders(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// adminBody reads an optional JSON body of an admin POST into v and returns the api key from
-// the query or, failing that, from the body's api_key.
-func adminBody(w http.ResponseWriter, r *http.Request, v any, bodyKey *string) (string, *apiError) {
+// adminBody reads an optional JSON body of an admin POST into v and returns the sandbox the
+// request names (see adminRef), the query's parameters before the body's.
+func adminBody(w http.ResponseWriter, r *http.Request, v any, body func() adminRef) (adminRef, *apiError) {
 	b, e := readBody(w, r)
 	if e != nil {
-		return "", e
+		return adminRef{}, e
 	}
 	if len(bytes.TrimSpace(b)) > 0 {
 		if e := decode(b, v); e != nil {
-			return "", e
+			return adminRef{}, e
 		}
 	}
-	if k := r.URL.Query().Get("api_key"); k != "" {
-		return k, nil
-	}
-	return *bodyKey, nil
+	return body().ref(r), nil
 }
 
 // adminComplete completes an open order and sends the order.completed webhook.
 func (s *Server) adminComplete(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		APIKey string `json:"api_key"`
-	}
-	key, e := adminBody(w, r, &in, &in.APIKey)
+	var in adminRef
+	ref, e := adminBody(w, r, &in, func() adminRef { return in })
 	if e != nil {
 		writeErr(w, e)
 		return
 	}
-	t, ok := s.adminTenant(w, r, key)
+	t, ok := s.adminTenant(w, r, ref)
 	if !ok {
 		return
 	}
@@ -214,17 +294,18 @@ func (s *Server) adminComplete(w http.ResponseWriter, r *http.Request) {
 // adminSale records a completed sale now; without lines it sells a few catalogue items.
 func (s *Server) adminSale(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		APIKey     string     `json:"api_key"`
-		StoreID    string     `json:"store_id"`
-		CustomerID string     `json:"customer_id"`
-		Lines      []wireLine `json:"lines"`
+		APIKey        string     `json:"api_key"`
+		IntegrationID string     `json:"integration_id"`
+		StoreID       string     `json:"store_id"`
+		CustomerID    string     `json:"customer_id"`
+		Lines         []wireLine `json:"lines"`
 	}
-	key, e := adminBody(w, r, &in, &in.APIKey)
+	ref, e := adminBody(w, r, &in, func() adminRef { return adminRef{in.APIKey, in.IntegrationID} })
 	if e != nil {
 		writeErr(w, e)
 		return
 	}
-	t, ok := s.adminTenant(w, r, key)
+	t, ok := s.adminTenant(w, r, ref)
 	if !ok {
 		return
 	}
@@ -275,7 +356,7 @@ func (s *Server) adminSale(w http.ResponseWriter, r *http.Request) {
 
 // adminDeliveries lists the webhook delivery attempts of the key's sandbox (this process only).
 func (s *Server) adminDeliveries(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.adminTenant(w, r, r.URL.Query().Get("api_key"))
+	t, ok := s.adminTenant(w, r, adminRef{}.ref(r))
 	if !ok {
 		return
 	}
@@ -327,7 +408,7 @@ func (s *Server) orderPage(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	key := s.tags[parts[1]]
 	s.mu.Unlock()
-	if q := r.URL.Query().Get("api_key"); key == "" && validKey(q) && keyTag(q) == parts[1] {
+	if q := r.URL.Query().Get("api_key"); key == "" && WellFormedKey(q) && keyTag(q) == parts[1] {
 		key = q
 	}
 	if key == "" {
@@ -335,6 +416,10 @@ func (s *Server) orderPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := s.tenantFor(r.Context(), key)
+	if errors.Is(err, ErrUnknownTenant) {
+		notFoundPage()
+		return
+	}
 	if err != nil {
 		http.Error(w, "could not load the sandbox", http.StatusInternalServerError)
 		return
@@ -361,6 +446,3 @@ func (s *Server) orderPage(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("render sandbox order page", "err", err)
 	}
 }
-
-// keyHint shows the last four characters of a key, enough to tell keys apart.
-func keyHint(key string) string { return "…" + key[max(0, len(key)-4):] }

@@ -663,8 +663,14 @@ func (st *state) checkLines(in []wireLine) ([]wireLine, int64, *apiError) {
 		if l.TaxRate != "" && !taxRateRe.MatchString(l.TaxRate) {
 			return nil, 0, invalid(f+".tax_rate", "%s.tax_rate must be a percentage such as 21 or 9.5", f)
 		}
-		l.Total = domain.Money{Amount: lineTotal(l.Quantity, l.UnitPrice.Amount), Currency: "EUR"}
-		total += l.Total.Amount
+		lt, err := domain.MulRat(l.UnitPrice.Amount, l.Quantity) // overflow-checked, never wraps
+		if err == nil {
+			total, err = domain.AddAmounts(total, lt)
+		}
+		if err != nil {
+			return nil, 0, invalid(f+".quantity", "%s: quantity x unit_price.amount takes the order total out of range", f)
+		}
+		l.Total = domain.Money{Amount: lt, Currency: "EUR"}
 		lines = append(lines, l)
 	}
 	return lines, total, nil

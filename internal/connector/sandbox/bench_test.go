@@ -21,7 +21,7 @@ func BenchmarkCreateOrder(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		if i%500 == 0 { // a fresh tenant every 500 orders: the figure stays that of a typical sandbox
-			c = e.conn(b, "sbx_bench_"+strconv.Itoa(i/500), 0)
+			c = e.conn(b, e.key("sbx_bench_")+strconv.Itoa(i/500), 0)
 		}
 		if _, err := c.CreateOrder(ctx, o, "k"+strconv.Itoa(i)); err != nil {
 			b.Fatal(err)
@@ -31,7 +31,7 @@ func BenchmarkCreateOrder(b *testing.B) {
 
 func BenchmarkListProductsPage(b *testing.B) {
 	e := newEnv(b, Options{SampleProducts: 1000})
-	c := e.conn(b, "sbx_bench", 0)
+	c := e.conn(b, e.key("sbx_bench"), 0)
 	ctx := context.Background()
 	for b.Loop() {
 		p, err := c.ListProducts(ctx, "")
@@ -43,7 +43,7 @@ func BenchmarkListProductsPage(b *testing.B) {
 
 func BenchmarkParseWebhook(b *testing.B) {
 	e := newEnv(b, Options{})
-	c := e.conn(b, "sbx_bench", 0)
+	c := e.conn(b, e.key("sbx_bench"), 0)
 	var ev wireEvent[wireOrder]
 	ev.ID, ev.Type, ev.CreatedAt = "evt_1", "order.completed", time.Now()
 	ev.Data.Object = wireOrder{ID: "ord_x_1", Reference: "INV-1", State: "completed", Lines: []wireLine{{Name: "A", Quantity: "1"}}}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jsonin"
 )
 
 // Conn is a connector to one sandbox tenant. It makes exactly one HTTP call per operation and
@@ -508,6 +509,9 @@ var neutralTypes = map[string]string{
 func (c *Conn) ParseWebhook(header http.Header, body []byte, _ string, secret string) ([]domain.ProviderEvent, error) {
 	if err := VerifySignature(header.Get(SignatureHeader), body, secret, c.now(), SignatureTolerance); err != nil {
 		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "bad_signature", Message: "sandbox webhook refused: " + err.Error(), Err: err}
+	}
+	if err := jsonin.CheckPayload(body); err != nil {
+		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "bad_event", Message: "sandbox webhook: the body is not one JSON object with each key once", Err: err}
 	}
 	var ev wireEvent[json.RawMessage]
 	if err := json.Unmarshal(body, &ev); err != nil || ev.ID == "" || ev.Type == "" {

@@ -16,7 +16,7 @@ func TestProviderDescription(t *testing.T) {
 	if p.Type != "sandbox" || p.DisplayName != "Sandbox POS" || !p.SelfHosted || p.SetupURL != "/docs/sandbox" {
 		t.Fatalf("provider %+v", p)
 	}
-	if len(p.Fields) != 1 || p.Fields[0].Name != "api_key" || !p.Fields[0].Secret || !p.Fields[0].Required {
+	if len(p.Fields) != 1 || p.Fields[0].Name != "api_key" || !p.Fields[0].Secret || p.Fields[0].Required {
 		t.Fatalf("fields %+v", p.Fields)
 	}
 	for _, c := range []domain.Capability{domain.CapProducts, domain.CapStock, domain.CapCustomers, domain.CapOrders, domain.CapSales, domain.CapWebhooks} {
@@ -26,21 +26,24 @@ func TestProviderDescription(t *testing.T) {
 	}
 	sim := p.NewSimulator(0)
 	info := sim.Info("http://127.0.0.1:9999/")
-	if info.Provider != "sandbox" || info.BaseURL != "http://127.0.0.1:9999" || info.Credentials["api_key"] != "sbx_demo" || info.WebhookSecret == "" {
+	if info.Provider != "sandbox" || info.BaseURL != "http://127.0.0.1:9999" || !WellFormedKey(info.Credentials["api_key"]) || info.WebhookSecret == "" {
 		t.Fatalf("info %+v", info)
+	}
+	if again := sim.Info("http://127.0.0.1:9999/"); again.Credentials["api_key"] != info.Credentials["api_key"] {
+		t.Fatalf("Info changed its key: %v then %v", info.Credentials, again.Credentials)
 	}
 	sim.(*Server).Close()
 	if _, err := p.Open(connector.Config{Credentials: map[string]string{}, SelfURL: "http://x"}); connector.KindOf(err) != connector.KindInvalid {
 		t.Fatalf("open without key: %v", err)
 	}
-	if _, err := p.Open(connector.Config{Credentials: map[string]string{"api_key": "sbx_a"}, SelfURL: "not a url"}); connector.KindOf(err) != connector.KindInvalid {
+	if _, err := p.Open(connector.Config{Credentials: map[string]string{"api_key": NewAPIKey()}, SelfURL: "not a url"}); connector.KindOf(err) != connector.KindInvalid {
 		t.Fatalf("open without self url: %v", err)
 	}
 }
 
 func TestVerifyAndStores(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_demo", 0)
+	c := e.conn(t, e.key("sbx_demo"), 0)
 	if err := c.Verify(ctx(t)); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
@@ -55,12 +58,26 @@ func TestVerifyAndStores(t *testing.T) {
 
 func TestInvalidKeys(t *testing.T) {
 	e := newEnv(t, Options{})
-	for _, key := range []string{"sbx_invalid", "live_123", "sbx_"} {
+	// A key of the right shape that was never minted is refused like a malformed one.
+	unknown := NewAPIKey()
+	for _, key := range []string{"sbx_invalid", "live_123", "sbx_", "sbx_demo", unknown, strings.ToUpper(e.key("real"))} {
 		err := e.conn(t, key, 0).Verify(ctx(t))
 		ce := wantKind(t, err, connector.KindCredentials)
 		if ce.Message != "Invalid API key" || ce.Status != 401 {
 			t.Fatalf("%s: %+v", key, ce)
 		}
+		for _, path := range []string{"/sandbox/api/v1/orders", "/sandbox/api/v1/webhooks", "/sandbox/admin/orders?api_key=" + key} {
+			if st, _, b := e.do(t, "GET", path, bearerHeader(key), nil); st != 401 {
+				t.Fatalf("GET %s with %s: HTTP %d %s", path, key, st, b)
+			}
+		}
+	}
+	// Nothing was created for them.
+	if n := e.srv.Tenants(); n != 0 {
+		t.Fatalf("%d tenants in memory after refused keys", n)
+	}
+	if saved, _ := e.srv.opts.Persister.Load(ctx(t), unknown); saved.Found || len(saved.Log) > 0 {
+		t.Fatalf("state saved for an unknown key: %+v", saved)
 	}
 }
 
@@ -85,7 +102,7 @@ func listAllProducts(t *testing.T, c *Conn, cursor string) (all []domain.Product
 
 func TestProductsPaginationAndIncremental(t *testing.T) {
 	e := newEnv(t, Options{SampleProducts: 237})
-	c := e.conn(t, "sbx_pages", 0)
+	c := e.conn(t, e.key("sbx_pages"), 0)
 	all, resume, calls := listAllProducts(t, c, "")
 	if len(all) != 237 || calls != 3 {
 		t.Fatalf("listed %d products in %d pages, want 237 in 3", len(all), calls)
@@ -145,7 +162,7 @@ func TestProductsPaginationAndIncremental(t *testing.T) {
 
 func TestProductWrites(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_products", 0)
+	c := e.conn(t, e.key("sbx_products"), 0)
 	want := domain.Product{Name: "Mudguard set", SKU: "BK-MUD-1", Price: domain.Money{Amount: 1899, Currency: "EUR"}, TrackStock: true,
 		Weight: &domain.Weight{Value: "0.4", Unit: "kg"}, Variants: []domain.Variant{{Name: "Black", SKU: "BK-MUD-1-B"}}}
 	created, err := c.CreateProduct(ctx(t), want)
@@ -208,7 +225,7 @@ func TestProductWrites(t *testing.T) {
 
 func TestStock(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_stock", 0)
+	c := e.conn(t, e.key("sbx_stock"), 0)
 	page, err := c.ListStock(ctx(t), "")
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +257,7 @@ func TestStock(t *testing.T) {
 
 func TestCustomers(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_customers", 0)
+	c := e.conn(t, e.key("sbx_customers"), 0)
 	page, err := c.ListCustomers(ctx(t), "")
 	if err != nil || len(page.Items) != 8 {
 		t.Fatalf("customers %d %v", len(page.Items), err)
@@ -267,7 +284,7 @@ func TestCustomers(t *testing.T) {
 
 func TestOrdersLifecycle(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_orders", 0)
+	c := e.conn(t, e.key("sbx_orders"), 0)
 	products, err := c.ListProducts(ctx(t), "")
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +377,7 @@ func TestOrdersLifecycle(t *testing.T) {
 
 func TestIdempotentCreateOrder(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_idem", 0)
+	c := e.conn(t, e.key("sbx_idem"), 0)
 	o := domain.Order{Reference: "JOB-1", Lines: []domain.OrderLine{{Name: "Puncture repair", Quantity: "1", UnitPrice: domain.Money{Amount: 1250, Currency: "EUR"}}}}
 	a, err := c.CreateOrder(ctx(t), o, "JOB-1#1")
 	if err != nil {
@@ -371,7 +388,7 @@ func TestIdempotentCreateOrder(t *testing.T) {
 		t.Fatalf("second create with the same key: %+v %v", b, err)
 	}
 	var list []wireOrder
-	e.admin(t, "GET", "/sandbox/admin/orders?api_key=sbx_idem", nil, &list)
+	e.admin(t, "GET", "/sandbox/admin/orders?api_key="+e.key("sbx_idem"), nil, &list)
 	if len(list) != 1 {
 		t.Fatalf("%d orders after two creates with one key", len(list))
 	}
@@ -398,7 +415,7 @@ func TestIdempotentCreateOrder(t *testing.T) {
 			t.Fatalf("concurrent creates gave %s and %s", first, id)
 		}
 	}
-	e.admin(t, "GET", "/sandbox/admin/orders?api_key=sbx_idem", nil, &list)
+	e.admin(t, "GET", "/sandbox/admin/orders?api_key="+e.key("sbx_idem"), nil, &list)
 	if len(list) != 2 {
 		t.Fatalf("%d orders, want 2", len(list))
 	}
@@ -406,7 +423,7 @@ func TestIdempotentCreateOrder(t *testing.T) {
 
 func TestSales(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_sales", 0)
+	c := e.conn(t, e.key("sbx_sales"), 0)
 	p, err := c.SalesSince(ctx(t), "")
 	if err != nil {
 		t.Fatal(err)
@@ -430,7 +447,7 @@ func TestSales(t *testing.T) {
 		t.Fatalf("re-fetch gave %d sales", len(again.Items))
 	}
 	var sale wireSale
-	e.admin(t, "POST", "/sandbox/admin/sales", map[string]any{"api_key": "sbx_sales", "store_id": "st_harbour"}, &sale)
+	e.admin(t, "POST", "/sandbox/admin/sales", map[string]any{"api_key": e.key("sbx_sales"), "store_id": "st_harbour"}, &sale)
 	next, err := c.SalesSince(ctx(t), p.Resume)
 	if err != nil || len(next.Items) != 1 || next.Items[0].ID != sale.ID || next.Items[0].StoreID != "st_harbour" {
 		t.Fatalf("new sale: %+v %v", next, err)
@@ -439,8 +456,8 @@ func TestSales(t *testing.T) {
 
 func TestFault500CountsEachCall(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_f500", 0)
-	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": "sbx_f500", "fail_next": 2, "status": 500}, nil)
+	c := e.conn(t, e.key("sbx_f500"), 0)
+	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": e.key("sbx_f500"), "fail_next": 2, "status": 500}, nil)
 	for i := 0; i < 2; i++ {
 		ce := wantKind(t, c.Verify(ctx(t)), connector.KindTemporary)
 		if ce.Status != 500 || ce.Message == "" {
@@ -457,32 +474,32 @@ func TestFault500CountsEachCall(t *testing.T) {
 
 func TestFaultKinds(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_kinds", 0)
-	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": "sbx_kinds", "fail_next": 1, "status": 401}, nil)
+	c := e.conn(t, e.key("sbx_kinds"), 0)
+	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": e.key("sbx_kinds"), "fail_next": 1, "status": 401}, nil)
 	ce := wantKind(t, c.Verify(ctx(t)), connector.KindCredentials)
 	if ce.Message != "Invalid API key" {
 		t.Fatalf("401 message %q", ce.Message)
 	}
-	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": "sbx_kinds", "fail_next": 1, "status": 429}, nil)
+	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": e.key("sbx_kinds"), "fail_next": 1, "status": 429}, nil)
 	ce = wantKind(t, c.Verify(ctx(t)), connector.KindRateLimited)
 	if ce.RetryAfter != time.Second {
 		t.Fatalf("RetryAfter %v", ce.RetryAfter)
 	}
 	for _, st := range []any{502, "503"} {
-		e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": "sbx_kinds", "fail_next": 1, "status": st}, nil)
+		e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": e.key("sbx_kinds"), "fail_next": 1, "status": st}, nil)
 		wantKind(t, func() error { _, err := c.Stores(ctx(t)); return err }(), connector.KindTemporary)
 	}
 	// Faults of one key leave other keys alone, and DELETE clears them.
-	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": "sbx_kinds", "fail_next": 5, "status": 500}, nil)
-	if err := e.conn(t, "sbx_other", 0).Verify(ctx(t)); err != nil {
+	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": e.key("sbx_kinds"), "fail_next": 5, "status": 500}, nil)
+	if err := e.conn(t, e.key("sbx_other"), 0).Verify(ctx(t)); err != nil {
 		t.Fatalf("other key: %v", err)
 	}
 	var f faultAnswer
-	e.admin(t, "GET", "/sandbox/admin/faults?api_key=sbx_kinds", nil, &f)
+	e.admin(t, "GET", "/sandbox/admin/faults?api_key="+e.key("sbx_kinds"), nil, &f)
 	if f.FailNext != 5 {
 		t.Fatalf("faults %+v", f)
 	}
-	e.admin(t, "DELETE", "/sandbox/admin/faults?api_key=sbx_kinds", nil, nil)
+	e.admin(t, "DELETE", "/sandbox/admin/faults?api_key="+e.key("sbx_kinds"), nil, nil)
 	if err := c.Verify(ctx(t)); err != nil {
 		t.Fatalf("after clearing faults: %v", err)
 	}
@@ -490,8 +507,8 @@ func TestFaultKinds(t *testing.T) {
 
 func TestFaultTimeout(t *testing.T) {
 	e := newEnv(t, Options{HangMax: 30 * time.Second})
-	c := e.conn(t, "sbx_slow", 300*time.Millisecond)
-	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": "sbx_slow", "fail_next": 1, "status": "timeout"}, nil)
+	c := e.conn(t, e.key("sbx_slow"), 300*time.Millisecond)
+	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": e.key("sbx_slow"), "fail_next": 1, "status": "timeout"}, nil)
 	cx := ctx(t) // 20 s: the client timeout, not this, must end the call
 	err := c.Verify(cx)
 	wantKind(t, err, connector.KindTemporary)
@@ -507,15 +524,15 @@ func TestFaultTimeout(t *testing.T) {
 
 func TestConnectionRefusedIsTemporary(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_gone", 0)
+	c := e.conn(t, e.key("sbx_gone"), 0)
 	e.hs.Close()
 	wantKind(t, c.Verify(ctx(t)), connector.KindTemporary)
 }
 
 func TestFaultTimeoutHangMax(t *testing.T) {
 	e := newEnv(t, Options{HangMax: 50 * time.Millisecond})
-	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": "sbx_hang", "fail_next": 1, "status": "timeout"}, nil)
-	st, _, b := e.do(t, "GET", "/sandbox/api/v1/account", bearerHeader("sbx_hang"), nil)
+	e.admin(t, "POST", "/sandbox/admin/faults", map[string]any{"api_key": e.key("sbx_hang"), "fail_next": 1, "status": "timeout"}, nil)
+	st, _, b := e.do(t, "GET", "/sandbox/api/v1/account", bearerHeader(e.key("sbx_hang")), nil)
 	if st != http.StatusGatewayTimeout {
 		t.Fatalf("after HangMax: %d %s", st, b)
 	}
@@ -523,7 +540,7 @@ func TestFaultTimeoutHangMax(t *testing.T) {
 
 func TestOrderPage(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_page", 0)
+	c := e.conn(t, e.key("sbx_page"), 0)
 	o, err := c.CreateOrder(ctx(t), domain.Order{Reference: "INV-<9>", Lines: []domain.OrderLine{{Name: "Espresso", Quantity: "2", UnitPrice: domain.Money{Amount: 250}}}}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -547,7 +564,7 @@ func TestOrderPage(t *testing.T) {
 func TestSampleDataDeterministic(t *testing.T) {
 	names := func() []string {
 		e := newEnv(t, Options{})
-		c := e.conn(t, "sbx_same", 0)
+		c := e.conn(t, e.key("sbx_same"), 0)
 		p, err := c.ListProducts(ctx(t), "")
 		if err != nil {
 			t.Fatal(err)
@@ -564,7 +581,7 @@ func TestSampleDataDeterministic(t *testing.T) {
 	}
 	variants := 0
 	e := newEnv(t, Options{})
-	p, _ := e.conn(t, "sbx_same", 0).ListProducts(ctx(t), "")
+	p, _ := e.conn(t, e.key("sbx_same"), 0).ListProducts(ctx(t), "")
 	for _, x := range p.Items {
 		if len(x.Variants) > 0 {
 			variants++

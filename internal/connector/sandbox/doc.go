@@ -3,10 +3,15 @@
 //
 // # Tenants
 //
-// Every API key starting with "sbx_" is its own sandbox tenant, created on first use with the same
+// Each sandbox tenant belongs to an account and has its own API key, minted by the server ("sbx_"
+// and 40 hex digits, 160 random bits: POST /sandbox/admin/tenants with the account's posbridge API
+// key, or adding a Sandbox POS integration without a key). A key the TenantAuthority does not know
+// is refused (401) on every route and creates nothing. A tenant starts, on first use, with the same
 // sample data every time (two stores, a bike workshop and bar catalogue with stock, eight customers
-// and a dozen completed sales over the days before the tenant was created). The key "sbx_invalid" is
-// refused as bad credentials. A tenant's state is kept in memory once loaded. Like a real POS it commits
+// and a dozen completed sales over the days before the tenant was created). An account has at most
+// 20 tenants (422 tenant_limit), a tenant's saved state at most 32 MiB (422 sandbox_full), and a
+// tenant unused for 10 minutes leaves memory (its state stays saved and is loaded again on its
+// next use). Like a real POS it commits
 // every change before answering it: the change goes to the tenant's log through a Persister
 // (posbridge's writes it to its database, grouping concurrent changes into one commit), and the
 // log is compacted into a snapshot of the whole state when it has grown as big. So an answered
@@ -17,8 +22,10 @@
 // The connector API lives under /sandbox/api/v1/ with "Authorization: Bearer <api_key>": account,
 // stores, products (cursor pagination, incremental reads, batch writes), stock, customers, orders
 // (with Idempotency-Key), sales and webhook subscriptions. Errors are JSON
-// {"error":{"code","message","field"}}. Admin routes under /sandbox/admin/ inject faults
-// (POST/DELETE faults), list and complete orders, record sales and list webhook deliveries.
+// {"error":{"code","message","field"}}. Admin routes under /sandbox/admin/ mint tenants (POST
+// tenants), inject faults (POST/DELETE faults), list and complete orders, record sales and list
+// webhook deliveries; they take the tenant's key (api_key), or the owning account's API key or
+// console session with integration_id.
 // A person sees an order at /sandbox/orders/{id}.
 //
 // # Webhook signing

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +21,9 @@ import (
 // env is a sandbox Server mounted at /sandbox/ on an httptest server, as posbridge mounts it.
 type env struct {
 	srv      *Server
+	tenants  *MemoryTenants
+	keysMu   sync.Mutex
+	keys     map[string]string // test name of a key -> the key minted for it
 	hs       *httptest.Server
 	apiCalls atomic.Int64 // requests under /sandbox/api/v1/
 	inFlight atomic.Int64 // requests being handled
@@ -33,7 +37,11 @@ func newEnv(t testing.TB, opts Options) *env {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
 	}
-	e := &env{srv: NewServer(opts)}
+	if opts.Tenants == nil {
+		opts.Tenants = NewMemoryTenants()
+	}
+	e := &env{srv: NewServer(opts), keys: map[string]string{}}
+	e.tenants, _ = opts.Tenants.(*MemoryTenants)
 	mux := http.NewServeMux()
 	mux.Handle("/sandbox/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/sandbox/api/v1/") {
@@ -47,6 +55,22 @@ func newEnv(t testing.TB, opts Options) *env {
 	t.Cleanup(e.hs.Close)
 	t.Cleanup(e.srv.Close) // runs first: lets go of held requests
 	return e
+}
+
+// key returns the api key minted for name in this env (minting it on first use), so a test
+// can name its sandboxes.
+func (e *env) key(name string) string {
+	e.keysMu.Lock()
+	defer e.keysMu.Unlock()
+	if k, ok := e.keys[name]; ok {
+		return k
+	}
+	k, err := e.srv.opts.Tenants.Mint(context.Background(), "acct_test")
+	if err != nil {
+		panic(err)
+	}
+	e.keys[name] = k
+	return k
 }
 
 // conn opens a connector with the key and a short client timeout.

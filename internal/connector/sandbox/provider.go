@@ -12,7 +12,7 @@ var Provider = connector.Provider{
 	SetupURL:    "/docs/sandbox",
 	SelfHosted:  true,
 	Fields: []connector.Field{
-		{Name: "api_key", Label: "API key", Secret: true, Required: true, Help: "Any key starting with sbx_, e.g. sbx_demo"},
+		{Name: "api_key", Label: "API key", Secret: true, Help: "Leave empty to get a new sandbox, or give the sbx_ key of one of your account's sandboxes"},
 	},
 	Capabilities: []domain.Capability{
 		domain.CapProducts, domain.CapStock, domain.CapCustomers,

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,12 +14,17 @@ import (
 	"time"
 
 	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jsonin"
 )
 
 // Options configure a sandbox Server. The zero value works.
 type Options struct {
 	// Persister keeps each tenant's state; default an in-memory one.
 	Persister Persister
+	// Tenants knows which api keys are tenants and which account each belongs to; default a
+	// MemoryTenants (Info mints the key it reports).
+	Tenants TenantAuthority
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// HangMax is how long a "timeout" fault holds a request when the client never gives up;
@@ -56,9 +60,6 @@ type Options struct {
 // DefaultWebhookSecret signs deliveries to webhooks subscribed without their own secret.
 const DefaultWebhookSecret = "whsec_sandbox_demo"
 
-// DemoAPIKey is the api key the demo and Info use.
-const DemoAPIKey = "sbx_demo"
-
 // maxBody caps request bodies.
 const maxBody = 1 << 20
 
@@ -75,6 +76,7 @@ type Server struct {
 	swept   time.Time         // when idle tenants were last looked for
 	tags    map[string]string // order id tag -> api key, for the order page
 	faults  map[string]*fault
+	infoKey string // the key Info reports, minted on its first call
 
 	closed    bool // under mu: no new deliveries
 	closing   chan struct{}
@@ -86,9 +88,10 @@ var _ connector.Simulator = (*Server)(nil)
 
 // tenant is one api key's sandbox.
 type tenant struct {
-	key  string
-	once sync.Once
-	err  error
+	key     string
+	account string // the account the key was minted for (set by load)
+	once    sync.Once
+	err     error
 
 	// Under Server.mu: requests (and compactions) using the tenant, and when it was last let go.
 	refs     int
@@ -117,6 +120,9 @@ type fault struct {
 func NewServer(opts Options) *Server {
 	if opts.Persister == nil {
 		opts.Persister = NewMemoryPersister()
+	}
+	if opts.Tenants == nil {
+		opts.Tenants = NewMemoryTenants()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -165,13 +171,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Info implements connector.Simulator: the sandbox served at rootURL, reached with the demo key.
+// Info implements connector.Simulator: the sandbox served at rootURL, reached with a key minted
+// on the first call (for the account "simulator") and reported again by later calls.
 // BaseURL is rootURL itself, since the connector adds /sandbox/api/v1 to posbridge's own URL.
 func (s *Server) Info(rootURL string) connector.SimInfo {
+	s.mu.Lock()
+	key := s.infoKey
+	s.mu.Unlock()
+	if key == "" {
+		k, err := s.opts.Tenants.Mint(context.Background(), "simulator")
+		if err != nil {
+			s.log.Error("mint the simulator's sandbox key", "err", err)
+		}
+		s.mu.Lock()
+		if s.infoKey == "" {
+			s.infoKey = k
+		}
+		key = s.infoKey
+		s.mu.Unlock()
+	}
 	return connector.SimInfo{
 		Provider:      Provider.Type,
 		BaseURL:       strings.TrimRight(rootURL, "/"),
-		Credentials:   map[string]string{"api_key": DemoAPIKey},
+		Credentials:   map[string]string{"api_key": key},
 		WebhookSecret: s.opts.WebhookSecret,
 	}
 }
@@ -222,6 +244,7 @@ func (s *Server) routes() {
 		writeErr(w, errf(http.StatusNotFound, "not_found", "", "no route %s %s", r.Method, r.URL.Path))
 	}))
 
+	m.HandleFunc("POST /sandbox/admin/tenants", s.postTenants)
 	m.HandleFunc("POST /sandbox/admin/faults", s.postFaults)
 	m.HandleFunc("GET /sandbox/admin/faults", s.getFaults)
 	m.HandleFunc("DELETE /sandbox/admin/faults", s.deleteFaults)
@@ -244,14 +267,9 @@ func (s *Server) api(h func(http.ResponseWriter, *http.Request, *tenant)) http.H
 			s.serveFault(w, r, f)
 			return
 		}
-		if !validKey(key) {
-			writeErr(w, errUnauthorized())
-			return
-		}
-		t, err := s.tenantFor(r.Context(), key)
-		if err != nil {
-			s.log.Error("load sandbox tenant", "err", err)
-			writeErr(w, errf(http.StatusInternalServerError, "internal_error", "", "could not load the sandbox"))
+		t, e := s.tenantOrErr(r.Context(), key)
+		if e != nil {
+			writeErr(w, e)
 			return
 		}
 		defer s.release(t)
@@ -267,18 +285,30 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// validKey tells whether the sandbox accepts the api key.
-func validKey(key string) bool {
-	return len(key) > len("sbx_") && len(key) <= 200 && strings.HasPrefix(key, "sbx_") && key != "sbx_invalid"
-}
-
 func errUnauthorized() *apiError {
 	return errf(http.StatusUnauthorized, "unauthorized", "", "Invalid API key")
 }
 
+// tenantOrErr is tenantFor with its failure as an answer: 401 for a key that is not a tenant's.
+func (s *Server) tenantOrErr(ctx context.Context, key string) (*tenant, *apiError) {
+	t, err := s.tenantFor(ctx, key)
+	switch {
+	case errors.Is(err, ErrUnknownTenant):
+		return nil, errUnauthorized()
+	case err != nil:
+		s.log.Error("load sandbox tenant", "err", err)
+		return nil, errf(http.StatusInternalServerError, "internal_error", "", "could not load the sandbox")
+	}
+	return t, nil
+}
+
 // tenantFor returns the key's tenant, loading it (or creating it with sample data) on first use.
+// A key the TenantAuthority does not know is ErrUnknownTenant, and nothing is created for it.
 // The caller holds the tenant until it calls release.
 func (s *Server) tenantFor(ctx context.Context, key string) (*tenant, error) {
+	if !WellFormedKey(key) {
+		return nil, ErrUnknownTenant
+	}
 	s.mu.Lock()
 	s.sweepIdle()
 	t := s.tenants[key]
@@ -334,6 +364,11 @@ func (s *Server) Tenants() int {
 // load reads the tenant's snapshot and replays its log, or creates it with sample data and saves
 // that before anyone sees it.
 func (s *Server) load(ctx context.Context, t *tenant) error {
+	account, err := s.opts.Tenants.TenantAccount(ctx, t.key)
+	if err != nil {
+		return err
+	}
+	t.account = account
 	saved, err := s.opts.Persister.Load(ctx, t.key)
 	if err != nil {
 		return fmt.Errorf("load sandbox state: %w", err)
@@ -597,23 +632,21 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	return b, nil
 }
 
-// decode parses a JSON body into v: 400 for malformed JSON, 422 naming the field of a wrong type.
+// decode parses a JSON body into v strictly (internal/jsonin): 400 for malformed JSON, 422
+// naming the field of a wrong type, an unknown, duplicate or case-variant key, or a null.
 func decode(b []byte, v any) *apiError {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return errf(http.StatusBadRequest, "bad_request", "", "the request body is empty; JSON expected")
+	err := jsonin.Unmarshal(b, v)
+	if err == nil {
+		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return invalid(te.Field, "%s must be a JSON %s", te.Field, te.Type.Kind())
-		}
-		return errf(http.StatusBadRequest, "bad_request", "", "invalid JSON: %v", err)
+	var de *domain.Error
+	if errors.As(err, &de) && de.Code == domain.CodeInvalid {
+		return invalid(de.Field, "%s", de.Message)
 	}
-	if dec.More() {
-		return errf(http.StatusBadRequest, "bad_request", "", "invalid JSON: data after the object")
+	if errors.As(err, &de) {
+		return errf(http.StatusBadRequest, "bad_request", "", "invalid JSON: %s", de.Message)
 	}
-	return nil
+	return errf(http.StatusBadRequest, "bad_request", "", "invalid JSON: %v", err)
 }
 
 // readJSON reads and decodes a JSON body.

@@ -54,7 +54,7 @@ func waitDelivery(t *testing.T, ch chan delivery) delivery {
 func TestCompleteOrderSendsSignedWebhook(t *testing.T) {
 	rx, got := receiver(t, 0)
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_hooks", 0)
+	c := e.conn(t, e.key("sbx_hooks"), 0)
 	const secret = "whsec_test_1"
 	hookID, err := c.Subscribe(ctx(t), rx.URL+"/in/42", secret, []string{"order.completed"})
 	if err != nil || hookID == "" {
@@ -65,12 +65,12 @@ func TestCompleteOrderSendsSignedWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	var list []wireOrder
-	e.admin(t, "GET", "/sandbox/admin/orders?api_key=sbx_hooks", nil, &list)
+	e.admin(t, "GET", "/sandbox/admin/orders?api_key="+e.key("sbx_hooks"), nil, &list)
 	if len(list) != 1 || list[0].ID != o.ID || list[0].Reference != "JOB-77" || list[0].State != "open" || len(list[0].Lines) != 1 {
 		t.Fatalf("admin orders %+v", list)
 	}
 	var done wireOrder
-	e.admin(t, "POST", "/sandbox/admin/orders/"+o.ID+"/complete?api_key=sbx_hooks", nil, &done)
+	e.admin(t, "POST", "/sandbox/admin/orders/"+o.ID+"/complete?api_key="+e.key("sbx_hooks"), nil, &done)
 	if done.State != "completed" || done.Version != 2 {
 		t.Fatalf("completed %+v", done)
 	}
@@ -122,12 +122,12 @@ func TestCompleteOrderSendsSignedWebhook(t *testing.T) {
 		t.Fatal("accepted without a signature")
 	}
 	// Completing again is a conflict; the delivery was recorded.
-	if st, _, b := e.do(t, "POST", "/sandbox/admin/orders/"+o.ID+"/complete", nil, `{"api_key":"sbx_hooks"}`); st != 409 {
+	if st, _, b := e.do(t, "POST", "/sandbox/admin/orders/"+o.ID+"/complete", nil, `{"api_key":"`+e.key("sbx_hooks")+`"}`); st != 409 {
 		t.Fatalf("second complete: %d %s", st, b)
 	}
 	var ds []Delivery
 	waitFor(t, "the delivery record", 5*time.Second, func() bool {
-		e.admin(t, "GET", "/sandbox/admin/deliveries?api_key=sbx_hooks", nil, &ds)
+		e.admin(t, "GET", "/sandbox/admin/deliveries?api_key="+e.key("sbx_hooks"), nil, &ds)
 		return len(ds) == 1
 	})
 	if !ds[0].Delivered || ds[0].Status != 200 || ds[0].WebhookID != hookID || ds[0].EventType != "order.completed" {
@@ -150,12 +150,12 @@ func TestCompleteOrderSendsSignedWebhook(t *testing.T) {
 func TestWebhookRetriedWithBackoff(t *testing.T) {
 	rx, got := receiver(t, 2)
 	e := newEnv(t, Options{WebhookBackoff: 5 * time.Millisecond})
-	c := e.conn(t, "sbx_retry", 0)
+	c := e.conn(t, e.key("sbx_retry"), 0)
 	if _, err := c.Subscribe(ctx(t), rx.URL, "", nil); err != nil { // default secret, every topic
 		t.Fatal(err)
 	}
 	var sale wireSale
-	e.admin(t, "POST", "/sandbox/admin/sales?api_key=sbx_retry", nil, &sale)
+	e.admin(t, "POST", "/sandbox/admin/sales?api_key="+e.key("sbx_retry"), nil, &sale)
 	d := waitDelivery(t, got)
 	evs, err := c.ParseWebhook(d.header, d.body, "", DefaultWebhookSecret)
 	if err != nil || evs[0].Topic != "sale.created" || evs[0].Type != domain.ProviderSaleUpdated || evs[0].ObjectID != sale.ID {
@@ -163,7 +163,7 @@ func TestWebhookRetriedWithBackoff(t *testing.T) {
 	}
 	var ds []Delivery
 	waitFor(t, "three delivery records", 5*time.Second, func() bool {
-		e.admin(t, "GET", "/sandbox/admin/deliveries?api_key=sbx_retry", nil, &ds)
+		e.admin(t, "GET", "/sandbox/admin/deliveries?api_key="+e.key("sbx_retry"), nil, &ds)
 		return len(ds) == 3
 	})
 	for i, x := range ds {
@@ -176,25 +176,25 @@ func TestWebhookRetriedWithBackoff(t *testing.T) {
 func TestWebhookGivesUpAndCloseStops(t *testing.T) {
 	rx, _ := receiver(t, 1000)
 	e := newEnv(t, Options{WebhookAttempts: 2, WebhookBackoff: time.Millisecond})
-	c := e.conn(t, "sbx_giveup", 0)
+	c := e.conn(t, e.key("sbx_giveup"), 0)
 	if _, err := c.Subscribe(ctx(t), rx.URL, "s", nil); err != nil {
 		t.Fatal(err)
 	}
-	e.admin(t, "POST", "/sandbox/admin/sales", `{"api_key":"sbx_giveup"}`, nil)
+	e.admin(t, "POST", "/sandbox/admin/sales", `{"api_key":"`+e.key("sbx_giveup")+`"}`, nil)
 	var ds []Delivery
 	waitFor(t, "two failed attempts", 5*time.Second, func() bool {
-		e.admin(t, "GET", "/sandbox/admin/deliveries?api_key=sbx_giveup", nil, &ds)
+		e.admin(t, "GET", "/sandbox/admin/deliveries?api_key="+e.key("sbx_giveup"), nil, &ds)
 		return len(ds) == 2
 	})
 	// A long backoff is cut short by Close.
 	e2 := newEnv(t, Options{WebhookBackoff: time.Hour})
-	c2 := e2.conn(t, "sbx_close", 0)
+	c2 := e2.conn(t, e2.key("sbx_close"), 0)
 	if _, err := c2.Subscribe(ctx(t), rx.URL, "s", nil); err != nil {
 		t.Fatal(err)
 	}
-	e2.admin(t, "POST", "/sandbox/admin/sales", `{"api_key":"sbx_close"}`, nil)
+	e2.admin(t, "POST", "/sandbox/admin/sales", `{"api_key":"`+e2.key("sbx_close")+`"}`, nil)
 	waitFor(t, "the first attempt", 5*time.Second, func() bool {
-		e2.admin(t, "GET", "/sandbox/admin/deliveries?api_key=sbx_close", nil, &ds)
+		e2.admin(t, "GET", "/sandbox/admin/deliveries?api_key="+e2.key("sbx_close"), nil, &ds)
 		return len(ds) == 1
 	})
 	closed := make(chan struct{})
@@ -238,9 +238,13 @@ func TestVerifySignature(t *testing.T) {
 }
 
 func TestStateSurvivesRestart(t *testing.T) {
-	p := NewMemoryPersister()
-	e1 := newEnv(t, Options{Persister: p})
-	c1 := e1.conn(t, "sbx_durable", 0)
+	p, tn := NewMemoryPersister(), NewMemoryTenants()
+	key, err := tn.Mint(ctx(t), "acct_durable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1 := newEnv(t, Options{Persister: p, Tenants: tn})
+	c1 := e1.conn(t, key, 0)
 	o, err := c1.CreateOrder(ctx(t), domain.Order{Reference: "INV-100", Lines: []domain.OrderLine{{Name: "Bell", Quantity: "1", UnitPrice: domain.Money{Amount: 595}}}}, "INV-100#1")
 	if err != nil {
 		t.Fatal(err)
@@ -249,11 +253,11 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e1.admin(t, "POST", "/sandbox/admin/orders/"+o.ID+"/complete", map[string]string{"api_key": "sbx_durable"}, nil)
+	e1.admin(t, "POST", "/sandbox/admin/orders/"+o.ID+"/complete", map[string]string{"api_key": key}, nil)
 	products1, _ := c1.ListProducts(ctx(t), "")
 
-	e2 := newEnv(t, Options{Persister: p}) // a restart: new server, same persister
-	c2 := e2.conn(t, "sbx_durable", 0)
+	e2 := newEnv(t, Options{Persister: p, Tenants: tn}) // a restart: new server, same persister
+	c2 := e2.conn(t, key, 0)
 	got, err := c2.GetOrder(ctx(t), o.ID)
 	if err != nil || got.Reference != "INV-100" || got.State != domain.OrderCompleted || got.Version != "2" {
 		t.Fatalf("order after restart %+v %v", got, err)
@@ -277,18 +281,18 @@ func TestStateSurvivesRestart(t *testing.T) {
 		t.Fatalf("new order %+v %v", o2, err)
 	}
 	// The order page finds an order of a tenant this process has not loaded, given the key.
-	e3 := newEnv(t, Options{Persister: p})
+	e3 := newEnv(t, Options{Persister: p, Tenants: tn})
 	if st, _, _ := e3.do(t, "GET", "/sandbox/orders/"+o.ID, nil, nil); st != 404 {
 		t.Fatalf("page without key on a fresh server: %d", st)
 	}
-	if st, _, b := e3.do(t, "GET", "/sandbox/orders/"+o.ID+"?api_key=sbx_durable", nil, nil); st != 200 || !strings.Contains(string(b), "INV-100") {
+	if st, _, b := e3.do(t, "GET", "/sandbox/orders/"+o.ID+"?api_key="+key, nil, nil); st != 200 || !strings.Contains(string(b), "INV-100") {
 		t.Fatalf("page with key: %d", st)
 	}
 }
 
 func TestTenantsAreIsolated(t *testing.T) {
 	e := newEnv(t, Options{})
-	a, b := e.conn(t, "sbx_alice", 0), e.conn(t, "sbx_bob", 0)
+	a, b := e.conn(t, e.key("sbx_alice"), 0), e.conn(t, e.key("sbx_bob"), 0)
 	o, err := a.CreateOrder(ctx(t), domain.Order{Reference: "SHARED-REF"}, "k1")
 	if err != nil {
 		t.Fatal(err)
@@ -302,12 +306,12 @@ func TestTenantsAreIsolated(t *testing.T) {
 		t.Fatalf("bob's order %+v %v", ob, err)
 	}
 	var la, lb []wireOrder
-	e.admin(t, "GET", "/sandbox/admin/orders?api_key=sbx_alice", nil, &la)
-	e.admin(t, "GET", "/sandbox/admin/orders?api_key=sbx_bob", nil, &lb)
+	e.admin(t, "GET", "/sandbox/admin/orders?api_key="+e.key("sbx_alice"), nil, &la)
+	e.admin(t, "GET", "/sandbox/admin/orders?api_key="+e.key("sbx_bob"), nil, &lb)
 	if len(la) != 1 || len(lb) != 1 || la[0].ID != o.ID || lb[0].ID != ob.ID {
 		t.Fatalf("alice %+v bob %+v", la, lb)
 	}
-	if st, _, _ := e.do(t, "POST", "/sandbox/admin/orders/"+o.ID+"/complete?api_key=sbx_bob", nil, nil); st != 404 {
+	if st, _, _ := e.do(t, "POST", "/sandbox/admin/orders/"+o.ID+"/complete?api_key="+e.key("sbx_bob"), nil, nil); st != 404 {
 		t.Fatalf("bob completed alice's order: %d", st)
 	}
 }
@@ -324,7 +328,7 @@ func fieldOf(t *testing.T, b []byte) wireError {
 
 func TestAdminBadInput(t *testing.T) {
 	e := newEnv(t, Options{})
-	c := e.conn(t, "sbx_admin", 0)
+	c := e.conn(t, e.key("sbx_admin"), 0)
 	o, err := c.CreateOrder(ctx(t), domain.Order{Reference: "A"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -335,25 +339,28 @@ func TestAdminBadInput(t *testing.T) {
 		status       int
 		field        string
 	}{
-		{"POST", "/sandbox/admin/faults", `{"fail_next":1,"status":500}`, 422, "api_key"},
-		{"POST", "/sandbox/admin/faults", `{"api_key":"live_x","fail_next":1,"status":500}`, 422, "api_key"},
-		{"POST", "/sandbox/admin/faults", `{"api_key":"sbx_a","fail_next":0,"status":500}`, 422, "fail_next"},
-		{"POST", "/sandbox/admin/faults", `{"api_key":"sbx_a","fail_next":1001,"status":500}`, 422, "fail_next"},
-		{"POST", "/sandbox/admin/faults", `{"api_key":"sbx_a","fail_next":"two","status":500}`, 422, "fail_next"},
-		{"POST", "/sandbox/admin/faults", `{"api_key":"sbx_a","fail_next":1,"status":404}`, 422, "status"},
-		{"POST", "/sandbox/admin/faults", `{"api_key":"sbx_a","fail_next":1,"status":"slow"}`, 422, "status"},
-		{"POST", "/sandbox/admin/faults", `{"api_key":"sbx_a","fail_next":1}`, 422, "status"},
+		{"POST", "/sandbox/admin/faults", `{"fail_next":1,"status":500}`, 401, ""},
+		{"POST", "/sandbox/admin/faults", `{"api_key":"live_x","fail_next":1,"status":500}`, 401, ""},
+		{"POST", "/sandbox/admin/faults", `{"api_key":"sbx_0123456789abcdef0123456789abcdef01234567","fail_next":1,"status":500}`, 401, ""},
+		{"POST", "/sandbox/admin/faults", `{"integration_id":"int_1","fail_next":1,"status":500}`, 401, ""},
+		{"POST", "/sandbox/admin/faults", `{"api_key":"` + e.key("sbx_a") + `","fail_next":0,"status":500}`, 422, "fail_next"},
+		{"POST", "/sandbox/admin/faults", `{"api_key":"` + e.key("sbx_a") + `","fail_next":1001,"status":500}`, 422, "fail_next"},
+		{"POST", "/sandbox/admin/faults", `{"api_key":"` + e.key("sbx_a") + `","fail_next":"two","status":500}`, 422, "fail_next"},
+		{"POST", "/sandbox/admin/faults", `{"api_key":"` + e.key("sbx_a") + `","fail_next":1,"status":404}`, 422, "status"},
+		{"POST", "/sandbox/admin/faults", `{"api_key":"` + e.key("sbx_a") + `","fail_next":1,"status":"slow"}`, 422, "status"},
+		{"POST", "/sandbox/admin/faults", `{"api_key":"` + e.key("sbx_a") + `","fail_next":1}`, 422, "status"},
 		{"POST", "/sandbox/admin/faults", `{"api_key":`, 400, ""},
-		{"DELETE", "/sandbox/admin/faults", nil, 422, "api_key"},
-		{"GET", "/sandbox/admin/orders", nil, 422, "api_key"},
-		{"GET", "/sandbox/admin/orders?api_key=sbx_invalid", nil, 422, "api_key"},
-		{"GET", "/sandbox/admin/deliveries?api_key=nope", nil, 422, "api_key"},
-		{"POST", "/sandbox/admin/orders/" + o.ID + "/complete", nil, 422, "api_key"},
+		{"DELETE", "/sandbox/admin/faults", nil, 401, ""},
+		{"GET", "/sandbox/admin/orders", nil, 401, ""},
+		{"GET", "/sandbox/admin/orders?api_key=sbx_invalid", nil, 401, ""},
+		{"GET", "/sandbox/admin/deliveries?api_key=nope", nil, 401, ""},
+		{"POST", "/sandbox/admin/orders/" + o.ID + "/complete", nil, 401, ""},
+		{"POST", "/sandbox/admin/tenants", `{}`, 401, ""},
 		{"POST", "/sandbox/admin/orders/" + o.ID + "/complete", `{"api_key":5}`, 422, "api_key"},
-		{"POST", "/sandbox/admin/orders/ord_x_1/complete?api_key=sbx_admin", nil, 404, ""},
-		{"POST", "/sandbox/admin/sales", `{"api_key":"sbx_admin","store_id":"st_moon"}`, 422, "store_id"},
-		{"POST", "/sandbox/admin/sales", `{"api_key":"sbx_admin","customer_id":"cus_x"}`, 422, "customer_id"},
-		{"POST", "/sandbox/admin/sales", `{"api_key":"sbx_admin","lines":[{"name":"x","quantity":"-1"}]}`, 422, "lines[0].quantity"},
+		{"POST", "/sandbox/admin/orders/ord_x_1/complete?api_key=" + e.key("sbx_admin"), nil, 404, ""},
+		{"POST", "/sandbox/admin/sales", `{"api_key":"` + e.key("sbx_admin") + `","store_id":"st_moon"}`, 422, "store_id"},
+		{"POST", "/sandbox/admin/sales", `{"api_key":"` + e.key("sbx_admin") + `","customer_id":"cus_x"}`, 422, "customer_id"},
+		{"POST", "/sandbox/admin/sales", `{"api_key":"` + e.key("sbx_admin") + `","lines":[{"name":"x","quantity":"-1"}]}`, 422, "lines[0].quantity"},
 		{"POST", "/sandbox/admin/sales", `not json`, 400, ""},
 	}
 	for _, tc := range cases {
@@ -371,15 +378,15 @@ func TestAdminBadInput(t *testing.T) {
 		t.Fatalf("state %q", got.State)
 	}
 	var f faultAnswer
-	e.admin(t, "POST", "/sandbox/admin/faults", `{"api_key":"sbx_a","fail_next":3,"status":"timeout"}`, &f)
-	if f.Status != "timeout" || f.FailNext != 3 || f.KeyHint != "…bx_a" {
+	e.admin(t, "POST", "/sandbox/admin/faults", `{"api_key":"`+e.key("sbx_a")+`","fail_next":3,"status":"timeout"}`, &f)
+	if k := e.key("sbx_a"); f.Status != "timeout" || f.FailNext != 3 || f.KeyHint != "…"+k[len(k)-4:] {
 		t.Fatalf("fault answer %+v", f)
 	}
 }
 
 func TestAPIErrors(t *testing.T) {
 	e := newEnv(t, Options{})
-	k := bearerHeader("sbx_api")
+	k := bearerHeader(e.key("sbx_api"))
 	k.Set("Content-Type", "application/json")
 	cases := []struct {
 		method, path string
@@ -445,7 +452,7 @@ func TestUpdatedSinceFilter(t *testing.T) {
 	clock.Store(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixNano())
 	now := func() time.Time { return time.Unix(0, clock.Load()) }
 	e := newEnv(t, Options{Now: now})
-	c := e.conn(t, "sbx_since", 0)
+	c := e.conn(t, e.key("sbx_since"), 0)
 	all, _, _ := listAllProducts(t, c, "")
 	clock.Add(int64(time.Hour))
 	mark := now()
@@ -454,13 +461,13 @@ func TestUpdatedSinceFilter(t *testing.T) {
 	if _, err := c.UpdateProduct(ctx(t), p); err != nil {
 		t.Fatal(err)
 	}
-	st, _, b := e.do(t, "GET", "/sandbox/api/v1/products?updated_since="+mark.Format(time.RFC3339Nano), bearerHeader("sbx_since"), nil)
+	st, _, b := e.do(t, "GET", "/sandbox/api/v1/products?updated_since="+mark.Format(time.RFC3339Nano), bearerHeader(e.key("sbx_since")), nil)
 	var l wireList[wireProduct]
 	if err := json.Unmarshal(b, &l); st != 200 || err != nil || len(l.Data) != 1 || l.Data[0].ID != p.ID || l.ResumeCursor == "" {
 		t.Fatalf("updated_since: %d %s", st, b)
 	}
 	// Small pages with a limit.
-	st, _, b = e.do(t, "GET", "/sandbox/api/v1/products?limit=5", bearerHeader("sbx_since"), nil)
+	st, _, b = e.do(t, "GET", "/sandbox/api/v1/products?limit=5", bearerHeader(e.key("sbx_since")), nil)
 	l = wireList[wireProduct]{}
 	if err := json.Unmarshal(b, &l); st != 200 || err != nil || len(l.Data) != 5 || l.NextCursor == "" || l.ResumeCursor != "" {
 		t.Fatalf("limit 5: %d %s", st, b)
@@ -483,7 +490,7 @@ func (f *failingPersister) Append(key string, seq int64, b []byte) func() error 
 func TestFailedSaveRollsBack(t *testing.T) {
 	p := &failingPersister{MemoryPersister: NewMemoryPersister()}
 	e := newEnv(t, Options{Persister: p})
-	c := e.conn(t, "sbx_disk", 0)
+	c := e.conn(t, e.key("sbx_disk"), 0)
 	if err := c.Verify(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +523,7 @@ func TestLoadFailureIsRetried(t *testing.T) {
 	p := &loadFailPersister{MemoryPersister: NewMemoryPersister()}
 	p.fails.Store(1)
 	e := newEnv(t, Options{Persister: p})
-	c := e.conn(t, "sbx_load", 0)
+	c := e.conn(t, e.key("sbx_load"), 0)
 	wantKind(t, c.Verify(ctx(t)), connector.KindTemporary)
 	if err := c.Verify(ctx(t)); err != nil {
 		t.Fatalf("second load: %v", err)
@@ -528,7 +535,7 @@ func TestConcurrentTenants(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
 	for i := 0; i < 4; i++ {
-		key := "sbx_conc_" + string(rune('a'+i))
+		key := e.key("sbx_conc_" + string(rune('a'+i)))
 		c := e.conn(t, key, 0)
 		for j := 0; j < 10; j++ {
 			wg.Add(1)
@@ -550,7 +557,7 @@ func TestConcurrentTenants(t *testing.T) {
 	}
 	for i := 0; i < 4; i++ {
 		var l []wireOrder
-		e.admin(t, "GET", "/sandbox/admin/orders?api_key=sbx_conc_"+string(rune('a'+i)), nil, &l)
+		e.admin(t, "GET", "/sandbox/admin/orders?api_key="+e.key("sbx_conc_"+string(rune('a'+i))), nil, &l)
 		if len(l) != 10 {
 			t.Fatalf("tenant %d has %d orders", i, len(l))
 		}
@@ -582,7 +589,7 @@ func TestStateEncodingMatchesJSON(t *testing.T) {
 
 func TestTenantSizeIsCapped(t *testing.T) {
 	e := newEnv(t, Options{MaxObjects: 3})
-	c := e.conn(t, "sbx_small", 0)
+	c := e.conn(t, e.key("sbx_small"), 0)
 	for i := 0; i < 3; i++ {
 		if _, err := c.CreateOrder(ctx(t), domain.Order{Reference: "R"}, ""); err != nil {
 			t.Fatal(err)

@@ -103,9 +103,13 @@ func (c *Client) toLines(items []lineItemJSON, currency string) ([]domain.OrderL
 		if err != nil {
 			return nil, fmt.Errorf("line item %d price: %w", li.ID, err)
 		}
+		total, err := domain.MulAmount(unit, int64(qty))
+		if err != nil {
+			return nil, fmt.Errorf("line item %d: %d x %d: %w", li.ID, qty, unit, err)
+		}
 		l := domain.OrderLine{SKU: li.SKU, Name: li.Title, Quantity: strconv.Itoa(qty),
 			UnitPrice: domain.Money{Amount: unit, Currency: currency},
-			Total:     domain.Money{Amount: unit * int64(qty), Currency: currency}}
+			Total:     domain.Money{Amount: total, Currency: currency}}
 		if li.ProductID != nil {
 			l.ProductID = strconv.FormatInt(*li.ProductID, 10)
 		}

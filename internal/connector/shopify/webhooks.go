@@ -14,6 +14,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jsonin"
 )
 
 // Webhook headers Shopify sends with every delivery.
@@ -111,6 +112,9 @@ func ParseWebhook(header http.Header, body []byte, secret string) ([]domain.Prov
 		ID              json.Number `json:"id"`
 		InventoryItemID json.Number `json:"inventory_item_id"`
 		LocationID      json.Number `json:"location_id"`
+	}
+	if err := jsonin.CheckPayload(body); err != nil {
+		return nil, &connector.Error{Kind: connector.KindInvalid, Message: "the webhook body is not one JSON object with each key once: " + err.Error(), Err: err}
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.UseNumber()

@@ -28,6 +28,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/posbridge/posbridge/internal/connector/contract"
+	"github.com/posbridge/posbridge/internal/connector/fidelity"
 )
 
 var kinPaths = map[string]bool{
@@ -142,5 +143,18 @@ func TestKinConformance(t *testing.T) {
 	}})
 	t.Run("every capability", func(t *testing.T) {
 		exerciseEverything(t, startEnv(t, wrap, nil))
+	})
+	t.Run("replays", func(t *testing.T) {
+		fidelity.RunDir(t, "testdata/fidelity", func(t *testing.T) fidelity.Target {
+			sim := NewSimulator()
+			srv := httptest.NewServer(kinValidating(t, router)(sim))
+			t.Cleanup(srv.Close)
+			t.Cleanup(sim.Close)
+			return fidelity.Target{BaseURL: srv.URL, Client: srv.Client(), Vars: map[string]string{"location": sim.LocationIDs()[0]},
+				Auth: func(r *http.Request) {
+					r.Header.Set("Authorization", "Bearer "+sim.AccessToken())
+					r.Header.Set("Square-Version", SquareVersion)
+				}}
+		})
 	})
 }

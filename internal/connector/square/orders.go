@@ -16,6 +16,9 @@ import (
 const (
 	// orderSourceName marks orders posbridge creates (order.source.name).
 	orderSourceName = "posbridge"
+	// MetadataReference is the order metadata key that carries the posbridge reference beside
+	// reference_id, so the order's owner can be checked even when reference_id is edited.
+	MetadataReference = "posbridge_reference"
 	// maxOrderKey and maxReference are Square's limits on idempotency_key and reference_id.
 	maxOrderKey  = 192
 	maxReference = 40
@@ -44,6 +47,7 @@ func (c *Client) CreateOrder(ctx context.Context, o domain.Order, key string) (d
 	req := createOrderRequest{IdempotencyKey: fitKey(key, maxOrderKey), Order: order{
 		LocationID: loc, ReferenceID: o.Reference, CustomerID: o.CustomerID,
 		Source: &orderSource{Name: orderSourceName}, LineItems: lines, TicketName: ticketName(o.Note),
+		Metadata: referenceMetadata(o.Reference),
 	}}
 	var resp orderResponse
 	if err := c.call(ctx, "create order "+o.Reference, http.MethodPost, "/v2/orders", nil, req, &resp); err != nil {
@@ -53,6 +57,22 @@ func (c *Client) CreateOrder(ctx context.Context, o domain.Order, key string) (d
 		return domain.Order{}, &connector.Error{Kind: connector.KindTemporary, Message: "create order: Square answered without the order"}
 	}
 	return toOrder(*resp.Order), nil
+}
+
+// referenceMetadata is the order metadata naming the posbridge reference (nil for none).
+func referenceMetadata(ref string) map[string]string {
+	if ref == "" {
+		return nil
+	}
+	return map[string]string{MetadataReference: ref}
+}
+
+// referenceOf is the posbridge reference an order carries: reference_id, else the metadata entry.
+func referenceOf(o order) string {
+	if o.ReferenceID != "" {
+		return o.ReferenceID
+	}
+	return o.Metadata[MetadataReference]
 }
 
 // ticketName keeps a note within Square's 30 characters of ticket_name.
@@ -119,14 +139,19 @@ func (c *Client) UpdateOrder(ctx context.Context, o domain.Order, key string) (d
 	if err != nil {
 		return domain.Order{}, err
 	}
+	ref := o.Reference
+	if ref == "" {
+		ref = referenceOf(cur)
+	}
 	req := updateOrderRequest{IdempotencyKey: fitKey(key, maxOrderKey), Order: order{
-		LocationID: cur.LocationID, Version: version, ReferenceID: o.Reference, CustomerID: o.CustomerID, LineItems: lines,
+		LocationID: cur.LocationID, Version: version, ReferenceID: ref, CustomerID: o.CustomerID, LineItems: lines,
+		TicketName: ticketName(o.Note), Metadata: referenceMetadata(ref),
 	}}
 	for _, uid := range uids[min(len(uids), len(lines)):] {
 		req.FieldsToClear = append(req.FieldsToClear, "line_items["+uid+"]")
 	}
-	if o.Reference == "" {
-		req.Order.ReferenceID = cur.ReferenceID
+	if req.Order.TicketName == "" && cur.TicketName != "" {
+		req.FieldsToClear = append(req.FieldsToClear, "ticket_name")
 	}
 	return c.updateOrder(ctx, "update order "+o.ID, o.ID, req)
 }
@@ -187,7 +212,8 @@ func (c *Client) retrieveOrder(ctx context.Context, id string) (order, error) {
 	return *resp.Order, nil
 }
 
-// FindOrderByReference searches the locations' orders, newest first, for reference_id = ref.
+// FindOrderByReference searches the locations' orders, newest first, for ref in reference_id
+// or in the posbridge_reference metadata entry.
 // Square's order search has no reference filter, so the pages are scanned.
 func (c *Client) FindOrderByReference(ctx context.Context, ref string) (domain.Order, error) {
 	if ref == "" {
@@ -206,7 +232,7 @@ func (c *Client) FindOrderByReference(ctx context.Context, ref string) (domain.O
 			return domain.Order{}, err
 		}
 		for _, o := range resp.Orders {
-			if o.ReferenceID == ref {
+			if o.ReferenceID == ref || o.Metadata[MetadataReference] == ref {
 				return toOrder(o), nil
 			}
 		}
@@ -307,7 +333,7 @@ func orderState(s string) domain.OrderState {
 
 func toOrder(o order) domain.Order {
 	out := domain.Order{
-		ID: o.ID, Reference: o.ReferenceID, StoreID: o.LocationID, State: orderState(o.State),
+		ID: o.ID, Reference: referenceOf(o), StoreID: o.LocationID, State: orderState(o.State),
 		CustomerID: o.CustomerID, Lines: toLines(o.LineItems), Total: toMoney(o.TotalMoney), Note: o.TicketName,
 		CreatedAt: parseTime(o.CreatedAt), UpdatedAt: parseTime(o.UpdatedAt),
 	}

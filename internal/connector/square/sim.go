@@ -3,6 +3,7 @@ package square
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -30,10 +31,13 @@ import (
 // limits, so rate limiting is a test setting (RateLimit, SetRateLimit) answering 429
 // RATE_LIMITED without Retry-After, as Square does.
 //
-// Deviations, kept on purpose: every webhook subscription gets the simulator's one signature key
-// (Square makes one per subscription), so the key `posbridge sim` prints verifies every
-// delivery; the catalog holds ITEM objects with nested ITEM_VARIATIONs only; orders may be
-// completed without payments through CompleteOrder.
+// Every webhook subscription gets a signature key of its own, answered when it is created or
+// retrieved, and its deliveries are signed with that key, as Square does. The simulator's own
+// key (SignatureKey, the webhook secret `posbridge sim` prints) signs only the notifications a
+// test builds with SignedNotification.
+//
+// Deviations, kept on purpose: the catalog holds ITEM objects with nested ITEM_VARIATIONs only;
+// orders may be completed without payments through CompleteOrder.
 type Simulator struct {
 	mu sync.Mutex
 
@@ -183,7 +187,26 @@ func (s *Simulator) Info(rootURL string) connector.SimInfo {
 // AccessToken is the token the simulator accepts.
 func (s *Simulator) AccessToken() string { return s.token }
 
-// SignatureKey is the key webhook notifications are signed with.
+// newSignatureKey makes a subscription's signature key: 16 bytes from crypto/rand (a sandbox
+// store's key guards posbridge's own webhook URL) in URL-safe base64, 22 characters, the shape
+// of the keys Square issues.
+func (s *Simulator) newSignatureKey() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// SubscriptionKey returns the signature key of a webhook subscription ("" for an unknown one).
+func (s *Simulator) SubscriptionKey(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sub := s.subs[id]; sub != nil {
+		return sub.SignatureKey
+	}
+	return ""
+}
+
+// SignatureKey is the key SignedNotification signs with (subscriptions have keys of their own).
 func (s *Simulator) SignatureKey() string { return s.key }
 
 // LocationIDs lists the simulated locations.
@@ -560,7 +583,7 @@ func (s *Simulator) deliver(events []webhookEvent) {
 			if sub == nil || (sub.Enabled != nil && !*sub.Enabled) || !wants(sub.EventTypes, ev.Type) {
 				continue
 			}
-			t := target{sub.NotificationURL, s.key}
+			t := target{sub.NotificationURL, sub.SignatureKey}
 			created := ev.CreatedAt
 			jobs = append(jobs, func() { s.post(t.url, t.key, body, created) })
 		}

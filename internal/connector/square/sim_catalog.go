@@ -355,12 +355,20 @@ func (s *Simulator) searchCatalog(body []byte) answer {
 		}
 		begin = t
 	}
+	if req.Query != nil {
+		if a := checkQuery(req.Query); a != nil {
+			return *a
+		}
+	}
 	var objs []catalogObject
 	for _, o := range s.flat(types, req.IncludeDeletedObjects) {
 		if !begin.IsZero() {
 			if t, _ := time.Parse(time.RFC3339Nano, o.UpdatedAt); !t.After(begin) {
 				continue
 			}
+		}
+		if req.Query != nil && !matches(req.Query, o) {
+			continue
 		}
 		objs = append(objs, o)
 	}
@@ -375,6 +383,10 @@ func (s *Simulator) searchCatalog(body []byte) answer {
 	limit := req.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 100
+	}
+	if req.Query != nil && req.Query.SortedAttributeQuery != nil {
+		sortByAttribute(objs, req.Query.SortedAttributeQuery)
+		return queryPage(objs, req.Cursor, limit, s.catalogTime.Format(timeLayout))
 	}
 	if req.Cursor != "" {
 		v, okc := decodeCursor(req.Cursor)

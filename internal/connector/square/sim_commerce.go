@@ -295,7 +295,19 @@ func (s *Simulator) createOrder(body []byte) answer {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return badValue("The request body does not match CreateOrderRequest: "+err.Error(), "")
 	}
+	raw, bad := checkOrderFields(body)
+	if bad != nil {
+		return *bad
+	}
 	o := req.Order
+	o.Metadata = cleanMetadata(raw["metadata"])
+	var rawLines []rawOrder
+	_ = json.Unmarshal(raw["line_items"], &rawLines)
+	for i := range o.LineItems {
+		if i < len(rawLines) {
+			o.LineItems[i].Metadata = cleanMetadata(rawLines[i]["metadata"])
+		}
+	}
 	if o.LocationID == "" {
 		return fail(http.StatusBadRequest, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER", "Field must be set", "order.location_id")
 	}
@@ -354,6 +366,10 @@ func (s *Simulator) updateOrder(rawID string, body []byte) answer {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return badValue("The request body does not match UpdateOrderRequest: "+err.Error(), "")
 	}
+	raw, bad := checkOrderFields(body)
+	if bad != nil {
+		return *bad
+	}
 	in := req.Order
 	if in.Version == 0 {
 		return fail(http.StatusBadRequest, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER", "Field must be set", "order.version")
@@ -375,8 +391,30 @@ func (s *Simulator) updateOrder(rawID string, body []byte) answer {
 			next.ReferenceID = ""
 		case f == "customer_id":
 			next.CustomerID = ""
+		case f == "ticket_name":
+			next.TicketName = ""
+		case f == "metadata":
+			next.Metadata = nil
+		case strings.HasPrefix(f, "metadata."):
+			next.Metadata = withoutKey(next.Metadata, strings.TrimPrefix(f, "metadata."))
 		case f == "line_items":
 			next.LineItems = nil
+		case strings.HasPrefix(f, "line_items[") && (strings.HasSuffix(f, "].note") || strings.HasSuffix(f, "].metadata")):
+			uid, sub, _ := strings.Cut(strings.TrimPrefix(f, "line_items["), "].")
+			found := false
+			for i := range next.LineItems {
+				if next.LineItems[i].UID == uid {
+					found = true
+					if sub == "note" {
+						next.LineItems[i].Note = ""
+					} else {
+						next.LineItems[i].Metadata = nil
+					}
+				}
+			}
+			if !found {
+				return badValue(fmt.Sprintf("No line item with uid %s to clear.", uid), "fields_to_clear")
+			}
 		case strings.HasPrefix(f, "line_items[") && strings.HasSuffix(f, "]"):
 			uid := strings.TrimSuffix(strings.TrimPrefix(f, "line_items["), "]")
 			found := false
@@ -403,6 +441,31 @@ func (s *Simulator) updateOrder(rawID string, body []byte) answer {
 	if in.CustomerID != "" {
 		next.CustomerID = in.CustomerID
 	}
+	// A field sent as null is cleared (Square's sparse update); one left out is kept.
+	for k, v := range raw {
+		if !isNull(v) {
+			continue
+		}
+		switch k {
+		case "reference_id":
+			next.ReferenceID = ""
+		case "customer_id":
+			next.CustomerID = ""
+		case "ticket_name":
+			next.TicketName = ""
+		}
+	}
+	if in.TicketName != "" {
+		next.TicketName = in.TicketName
+	}
+	if m, has := raw["metadata"]; has {
+		next.Metadata = mergeMetadata(next.Metadata, m)
+		if len(next.Metadata) > 10 {
+			return badValue("Metadata may have at most 10 entries.", "order.metadata")
+		}
+	}
+	var rawLines []rawOrder
+	_ = json.Unmarshal(raw["line_items"], &rawLines)
 	cur := s.locationCurrency(o.LocationID)
 	for i, li := range in.LineItems {
 		field := fmt.Sprintf("order.line_items[%d]", i)
@@ -415,6 +478,9 @@ func (s *Simulator) updateOrder(rawID string, body []byte) answer {
 		if pos < 0 { // a new line item
 			if li.UID == "" {
 				li.UID = s.newID()[:22]
+			}
+			if i < len(rawLines) {
+				li.Metadata = cleanMetadata(rawLines[i]["metadata"])
 			}
 			if a := s.checkLine(&li, cur, field); a != nil {
 				return *a
@@ -437,6 +503,11 @@ func (s *Simulator) updateOrder(rawID string, body []byte) answer {
 		}
 		if li.Note != "" {
 			merged.Note = li.Note
+		}
+		if i < len(rawLines) {
+			if m, has := rawLines[i]["metadata"]; has {
+				merged.Metadata = mergeMetadata(merged.Metadata, m)
+			}
 		}
 		if a := s.checkLine(&merged, cur, field); a != nil {
 			return *a
@@ -724,7 +795,7 @@ func (s *Simulator) createSubscription(body []byte) answer {
 	}
 	t := s.tick().Format(timeLayout)
 	sub.ID = "wbhk_" + strings.ToLower(s.newID())
-	sub.SignatureKey = s.key
+	sub.SignatureKey = s.newSignatureKey()
 	sub.CreatedAt, sub.UpdatedAt = t, t
 	if sub.Enabled == nil {
 		on := true

@@ -14,6 +14,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jsonin"
 )
 
 // SignatureHeader is the header Square signs notifications with.
@@ -52,19 +53,19 @@ func VerifySignature(signature, signatureKey, notificationURL string, body []byt
 
 // ParseWebhook verifies a notification and parses it into one neutral event. notificationURL is
 // the URL Square posted to, exactly as registered (the integration's webhook_url setting when
-// empty); secret is the subscription's signature key (the integration's key when empty).
+// empty); secret is the key of the subscription posbridge made. A notification signed with the
+// key the merchant entered (webhook_signature_key, for a subscription made in the Developer
+// Console) verifies too.
 func (c *Client) ParseWebhook(header http.Header, body []byte, notificationURL, secret string) ([]domain.ProviderEvent, error) {
 	if notificationURL == "" {
 		notificationURL = c.webhookURL
 	}
-	if secret == "" {
-		secret = c.signatureKey
-	}
-	if secret == "" || notificationURL == "" {
+	if (secret == "" && c.signatureKey == "") || notificationURL == "" {
 		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "webhook_not_configured",
 			Message: "the Square webhook signature key and notification URL are needed to verify notifications"}
 	}
-	if !VerifySignature(header.Get(SignatureHeader), secret, notificationURL, body) {
+	sig := header.Get(SignatureHeader)
+	if !VerifySignature(sig, secret, notificationURL, body) && !VerifySignature(sig, c.signatureKey, notificationURL, body) {
 		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "invalid_signature",
 			Message: "the " + SignatureHeader + " header does not match the notification URL and body"}
 	}
@@ -73,6 +74,9 @@ func (c *Client) ParseWebhook(header http.Header, body []byte, notificationURL, 
 
 // ParseEvent parses a verified notification body into a neutral event.
 func ParseEvent(body []byte) ([]domain.ProviderEvent, error) {
+	if err := jsonin.CheckPayload(body); err != nil {
+		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "invalid_body", Message: "the notification body is not one JSON object with each key once: " + err.Error(), Err: err}
+	}
 	var ev webhookEvent
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "invalid_body", Message: "the notification body is not JSON: " + err.Error(), Err: err}
@@ -111,12 +115,20 @@ func eventType(t string) string {
 
 // Subscribe creates a webhook subscription (POST /v2/webhooks/subscriptions) for the event types
 // (DefaultEventTypes when none). Square generates the signature key itself, so secret cannot be
-// chosen: it is ignored, and the key Square made is returned by CreateSubscription and
-// SubscriptionSignatureKey. Square wants the application's own (personal) access token here.
+// chosen: it is ignored. Callers that keep the key use SubscribeIssuingKey.
+// Square wants the application's own (personal) access token here.
 func (c *Client) Subscribe(ctx context.Context, notificationURL, secret string, topics []string) (string, error) {
 	id, _, err := c.CreateSubscription(ctx, notificationURL, topics)
 	return id, err
 }
+
+// SubscribeIssuingKey creates a webhook subscription and returns its id and the signature key
+// Square issued for it (connector.KeyIssuingSubscriber).
+func (c *Client) SubscribeIssuingKey(ctx context.Context, notificationURL string, topics []string) (string, string, error) {
+	return c.CreateSubscription(ctx, notificationURL, topics)
+}
+
+var _ connector.KeyIssuingSubscriber = (*Client)(nil)
 
 // CreateSubscription creates a webhook subscription and returns its id and signature key.
 func (c *Client) CreateSubscription(ctx context.Context, notificationURL string, topics []string) (id, signatureKey string, err error) {

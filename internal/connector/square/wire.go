@@ -93,11 +93,59 @@ type listCatalogResponse struct {
 }
 
 type searchCatalogRequest struct {
-	Cursor                string   `json:"cursor,omitempty"`
-	ObjectTypes           []string `json:"object_types,omitempty"`
-	IncludeDeletedObjects bool     `json:"include_deleted_objects,omitempty"`
-	BeginTime             string   `json:"begin_time,omitempty"`
-	Limit                 int      `json:"limit,omitempty"`
+	Cursor                string        `json:"cursor,omitempty"`
+	ObjectTypes           []string      `json:"object_types,omitempty"`
+	IncludeDeletedObjects bool          `json:"include_deleted_objects,omitempty"`
+	BeginTime             string        `json:"begin_time,omitempty"`
+	Query                 *catalogQuery `json:"query,omitempty"`
+	Limit                 int           `json:"limit,omitempty"`
+}
+
+// catalogQuery is SearchCatalogObjects' CatalogQuery. exact, prefix, range, sorted_attribute
+// and text queries combine; set_query and the items_for_* queries stand alone.
+type catalogQuery struct {
+	SortedAttributeQuery *catalogQuerySortedAttribute `json:"sorted_attribute_query,omitempty"`
+	ExactQuery           *catalogQueryExact           `json:"exact_query,omitempty"`
+	SetQuery             *catalogQuerySet             `json:"set_query,omitempty"`
+	PrefixQuery          *catalogQueryPrefix          `json:"prefix_query,omitempty"`
+	RangeQuery           *catalogQueryRange           `json:"range_query,omitempty"`
+	TextQuery            *catalogQueryText            `json:"text_query,omitempty"`
+	// The simulator holds no taxes, modifier lists or item options: these are refused.
+	ItemsForTaxQuery                       json.RawMessage `json:"items_for_tax_query,omitempty"`
+	ItemsForModifierListQuery              json.RawMessage `json:"items_for_modifier_list_query,omitempty"`
+	ItemsForItemOptionsQuery               json.RawMessage `json:"items_for_item_options_query,omitempty"`
+	ItemVariationsForItemOptionValuesQuery json.RawMessage `json:"item_variations_for_item_option_values_query,omitempty"`
+}
+
+type catalogQuerySortedAttribute struct {
+	AttributeName         string  `json:"attribute_name"`
+	InitialAttributeValue *string `json:"initial_attribute_value,omitempty"`
+	SortOrder             string  `json:"sort_order,omitempty"`
+}
+
+type catalogQueryExact struct {
+	AttributeName  string `json:"attribute_name"`
+	AttributeValue string `json:"attribute_value"`
+}
+
+type catalogQuerySet struct {
+	AttributeName   string   `json:"attribute_name"`
+	AttributeValues []string `json:"attribute_values"`
+}
+
+type catalogQueryPrefix struct {
+	AttributeName   string `json:"attribute_name"`
+	AttributePrefix string `json:"attribute_prefix"`
+}
+
+type catalogQueryRange struct {
+	AttributeName     string `json:"attribute_name"`
+	AttributeMinValue *int64 `json:"attribute_min_value,omitempty"`
+	AttributeMaxValue *int64 `json:"attribute_max_value,omitempty"`
+}
+
+type catalogQueryText struct {
+	Keywords []string `json:"keywords"`
 }
 
 type searchCatalogResponse struct {
@@ -238,6 +286,8 @@ type orderLineItem struct {
 	TotalTaxMoney   *money `json:"total_tax_money,omitempty"`
 	TotalDiscMoney  *money `json:"total_discount_money,omitempty"`
 	TotalMoney      *money `json:"total_money,omitempty"`
+	// Metadata is the application's own key-value data on the line item.
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 type order struct {
@@ -257,6 +307,9 @@ type order struct {
 	TotalDiscountMoney *money          `json:"total_discount_money,omitempty"`
 	NetAmountDueMoney  *money          `json:"net_amount_due_money,omitempty"`
 	TicketName         string          `json:"ticket_name,omitempty"`
+	// Metadata is the application's own key-value data (at most 10 entries; keys of 1 to 60
+	// characters of [A-Za-z0-9_-], values of at most 255 characters).
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 type createOrderRequest struct {

@@ -122,7 +122,10 @@ func fromLine(l domain.OrderLine, cur string) (wcLineItem, error) {
 		return wcLineItem{}, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("line %q is in %s, the order in %s", l.Name, l.UnitPrice.Currency, cur)}
 	}
 	exp := connector.CurrencyExponent(cur)
-	total := l.UnitPrice.Amount * q
+	total, err := domain.MulAmount(l.UnitPrice.Amount, q)
+	if err != nil {
+		return wcLineItem{}, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("line %q: %s x %d is out of range", l.Name, l.Quantity, l.UnitPrice.Amount), Err: err}
+	}
 	qn := json.Number(strconv.FormatInt(q, 10))
 	it := wcLineItem{Name: l.Name, Quantity: &qn, Subtotal: ptr(connector.FormatMinor(total, exp)), Total: ptr(connector.FormatMinor(total, exp))}
 	if id, err := strconv.ParseInt(l.ProductID, 10, 64); err == nil && id > 0 {

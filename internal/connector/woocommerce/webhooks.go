@@ -17,6 +17,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jsonin"
 )
 
 // Webhook headers WooCommerce sends with every delivery.
@@ -80,6 +81,9 @@ func ParseWebhook(header http.Header, body []byte, secret string, now func() tim
 	var obj struct {
 		ID              json.Number `json:"id"`
 		DateModifiedGMT string      `json:"date_modified_gmt"`
+	}
+	if err := jsonin.CheckPayload(body); err != nil {
+		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "bad_body", Message: "the webhook body is not one JSON object with each key once", Err: err}
 	}
 	if err := json.Unmarshal(body, &obj); err != nil {
 		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "bad_body", Message: "the webhook body is not a JSON object", Err: err}

@@ -1,0 +1,64 @@
+package app_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/app"
+	"github.com/posbridge/posbridge/internal/bench"
+	"github.com/posbridge/posbridge/internal/testdb"
+)
+
+// TestNoisyNeighbour is issue 13's check of item 5 on both databases: two accounts, each with a
+// Sandbox POS and Automatic Sync on; account A's POS answers no call (sandbox fault "timeout")
+// and 600 of A's invoices are queued; account B's invoices must still reach B's POS with a p99
+// at most twice B's p99 with A idle, measured in the same test. The provider timeout is 2 s here
+// (30 s in serve) so that A's circuit opens during the measurement, not after it.
+//
+// On a busy machine a ratio of two small latencies is noisy, so the bound has a tolerance: the
+// p99 with A broken may exceed twice the one alone by at most 750 ms. Starvation, what the issue
+// saw, is B's invoice not synced after 120 s (a ratio in the thousands): that still fails.
+func TestNoisyNeighbour(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures for tens of seconds")
+	}
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		logs := &syncBuffer{}
+		e := start(t, db, func(c *app.Config) {
+			c.ProviderTimeout = 2 * time.Second
+			// Debug logs of 600 snoozing jobs would weigh on the measurement.
+			c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		res, err := bench.NeighbourOn(ctx, e.app, bench.NeighbourOptions{Docs: 40, Rate: 5, NoisyDocs: 600, MaxWorkers: 50,
+			ProviderTimeout: 2 * time.Second, Timeout: 2 * time.Minute})
+		if err != nil {
+			t.Fatalf("measure: %v", err)
+		}
+		t.Logf("%s: B alone p50 %.1f ms p99 %.1f ms; with A broken p50 %.1f ms p99 %.1f ms; ratio p50 %.2f p99 %.2f; A's circuit %s, A's orders %d; load %.1f -> %.1f",
+			res.Database, res.Alone.P50MS, res.Alone.P99MS, res.WithBroken.P50MS, res.WithBroken.P99MS, res.RatioP50, res.RatioP99,
+			res.NoisyCircuit, res.NoisySynced, res.LoadAvg[0], res.LoadAvg[1])
+		if limit := 2*res.Alone.P99MS + 750; res.WithBroken.P99MS > limit {
+			t.Errorf("B's p99 with A broken is %.1f ms, over 2 x %.1f ms (+750 ms tolerance): B is held up by A", res.WithBroken.P99MS, res.Alone.P99MS)
+		}
+		if res.NoisyCircuit != "open" && res.NoisyCircuit != "half_open" {
+			t.Errorf("A's circuit is %q after its POS timed out on every call; want open", res.NoisyCircuit)
+		}
+		if res.NoisySynced != 0 {
+			t.Errorf("A's hanging POS holds %d orders", res.NoisySynced)
+		}
+		if !strings.Contains(logs.String(), "circuit opened") {
+			t.Errorf("no circuit opening was logged")
+		}
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "level=ERROR") {
+				t.Errorf("logged: %s", l)
+				break
+			}
+		}
+	})
+}

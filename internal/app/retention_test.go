@@ -1,0 +1,222 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/posbridge/posbridge/internal/app"
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/retention"
+	"github.com/posbridge/posbridge/internal/store"
+	"github.com/posbridge/posbridge/internal/testdb"
+)
+
+// testClock is a clock that stands still until the test moves it: every timestamp of a round
+// is the same, and the windows are crossed without waiting real seconds.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// waitIdle waits until River holds no job that writes history (every push, webhook event,
+// delivery and check has run), so that a round's rows all carry the round's time.
+func waitIdle(t *testing.T, e *env) {
+	t.Helper()
+	poll(t, "background work done", func() bool {
+		var n int
+		err := e.app.Store.SQLDB().QueryRowContext(context.Background(), `SELECT count(*) FROM river_job
+			WHERE state IN ('available', 'pending', 'running', 'retryable', 'scheduled')
+			AND kind NOT IN ('prune_history', 'reconcile_orders', 'schedule_checks')`).Scan(&n)
+		if err != nil {
+			t.Fatalf("count River jobs: %v", err)
+		}
+		return n == 0
+	})
+}
+
+// TestRetentionKeepsTablesFlat: with windows of a few seconds and a steady stream of documents
+// (each synced to the Sandbox POS, completed there, its webhook received and applied, the app
+// told through a webhook endpoint) and integration checks, all through the API, the history
+// tables hold exactly the rows of the last window after each prune: their row counts stay
+// flat. A webhook event not yet applied is never deleted. The clock is the test's: a round is
+// one second later than the one before, in no real time.
+func TestRetentionKeepsTablesFlat(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		const (
+			window   = 3 * time.Second
+			step     = time.Second
+			rounds   = 9
+			perRound = 2
+		)
+		clk := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+		e := start(t, db, func(c *app.Config) {
+			c.Clock = clk.now
+			c.Retention = retention.Policy{WebhookEvents: window, Deliveries: window, Timeline: window, SyncHistory: window}
+		})
+		ctx := context.Background()
+		s := newScen(t, e, map[string]any{"mark_invoice_paid_on_completion": true})
+		s.waitSubscribed()
+		hook := s.appHook()
+
+		// A webhook event stored but not yet applied (its job has not run), from long ago.
+		pending := store.WebhookEvent{ID: "whev_pending_retention", AccountID: s.accountID, IntegrationID: s.integration,
+			ProviderEventID: "evt_pending_retention", Type: domain.ProviderOrderUpdated, Topic: "order.completed", ObjectID: "ord_none",
+			Status: "received", Payload: "{}", ReceivedAt: clk.now().Add(-time.Hour)}
+		if _, err := e.app.Store.InsertWebhookEvent(ctx, pending); err != nil {
+			t.Fatal(err)
+		}
+		// counts are the history rows besides the pending event.
+		counts := func() map[store.HistoryTable]int64 {
+			t.Helper()
+			out := map[store.HistoryTable]int64{}
+			for _, tb := range store.HistoryTables {
+				n, err := e.app.Store.CountHistory(ctx, tb)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[tb] = n
+			}
+			p, err := e.app.Store.CountPendingWebhookEvents(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p != 1 {
+				t.Fatalf("%d webhook events wait to be applied, want only the one the test stored", p)
+			}
+			out[store.WebhookEventsTable] -= p
+			return out
+		}
+		waitIdle(t, e)
+		// The periodic prune_history runs once when the workers start (River's leader, elected a
+		// moment after); then not for the interval. Rounds begin after that run, so only the
+		// test's prunes delete.
+		poll(t, "the first prune_history run", func() bool {
+			var n int
+			if err := e.app.Store.SQLDB().QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = 'prune_history' AND state = 'completed'`).Scan(&n); err != nil {
+				t.Fatalf("count River jobs: %v", err)
+			}
+			return n > 0
+		})
+
+		// created[r] are the rows round r wrote (round 0: the setup), all at its time.
+		created := []map[store.HistoryTable]int64{counts()}
+		after := created[0]
+		series := map[store.HistoryTable][]int64{}
+		for r := 1; r <= rounds; r++ {
+			clk.advance(step)
+			var refs []string
+			for k := 0; k < perRound; k++ {
+				ref := fmt.Sprintf("RET-%d-%d", r, k)
+				refs = append(refs, ref)
+				s.put("invoice", ref, docBody("issued", "Service"))
+			}
+			for _, ref := range refs {
+				ext := syncOf(s.waitSync("invoice", ref, "synced"))["external_id"].(string)
+				if ev := s.complete(ext); ev["status"] != "processed" {
+					t.Fatalf("round %d: webhook event of %s: %v", r, ref, ev)
+				}
+				if d := s.doc("invoice", ref); d["status"] != "paid" {
+					t.Fatalf("round %d: %s is %v after its order completed", r, ref, d["status"])
+				}
+			}
+			s.must(200, "POST", "/api/v1/integrations/"+s.integration+"/check", nil)
+			waitIdle(t, e)
+
+			before := counts()
+			round := map[store.HistoryTable]int64{}
+			for _, tb := range store.HistoryTables {
+				round[tb] = before[tb] - after[tb]
+				if round[tb] <= 0 {
+					t.Fatalf("round %d wrote no %s rows: the stream must touch every table", r, tb)
+				}
+			}
+			created = append(created, round)
+			if _, err := e.app.Retention.Prune(ctx); err != nil {
+				t.Fatalf("round %d: prune: %v", r, err)
+			}
+			after = counts()
+			// The window keeps the rounds whose time is not older than now - window.
+			oldest := max(0, r-int(window/step))
+			for _, tb := range store.HistoryTables {
+				var want int64
+				for j := oldest; j <= r; j++ {
+					want += created[j][tb]
+				}
+				if after[tb] != want {
+					t.Errorf("round %d: %s holds %d rows after the prune, want %d (the rounds %d to %d)", r, tb, after[tb], want, oldest, r)
+				}
+				series[tb] = append(series[tb], after[tb])
+			}
+		}
+		// Flat: once the window is full, the counts stay within what one window of rounds writes.
+		for _, tb := range store.HistoryTables {
+			var most int64
+			for _, c := range created[1:] {
+				most = max(most, c[tb])
+			}
+			bound := most * int64(window/step+1)
+			for i, n := range series[tb][int(window/step):] {
+				if n > bound {
+					t.Errorf("%s holds %d rows in round %d, more than a window's %d", tb, n, i+int(window/step)+1, bound)
+				}
+			}
+			t.Logf("%s after each prune: %v", tb, series[tb])
+		}
+		hook.check(t)
+
+		// The API says how far back each history goes.
+		since := clk.now().Add(-window).UTC().Format(time.RFC3339)
+		for _, path := range []string{"/api/v1/timeline", "/api/v1/documents/invoice/RET-1-0/sync-history",
+			"/api/v1/integrations/" + s.integration + "/webhook-events"} {
+			if got := s.must(200, "GET", path, nil)["retained_since"]; got != since {
+				t.Errorf("GET %s: retained_since %v, want %s", path, got, since)
+			}
+		}
+
+		// The periodic job itself: past every window, one run through River leaves nothing old,
+		// and still the pending event.
+		clk.advance(window + step)
+		events, cancel := e.app.Queue.Subscribe(river.EventKindJobCompleted)
+		defer cancel()
+		if _, err := e.app.Queue.Insert(ctx, retention.PruneArgs{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.After(scenarioWait)
+	wait:
+		for {
+			select {
+			case ev := <-events:
+				if ev.Job.Kind == "prune_history" {
+					break wait
+				}
+			case <-deadline:
+				t.Fatal("prune_history did not complete")
+			}
+		}
+		for tb, n := range counts() {
+			if n != 0 {
+				t.Errorf("%s holds %d rows after a prune past every window", tb, n)
+			}
+		}
+		if _, err := e.app.Store.GetWebhookEvent(ctx, s.accountID, pending.ID); err != nil {
+			t.Errorf("the pending webhook event is gone: %v", err)
+		}
+	})
+}

@@ -1,0 +1,54 @@
+package console_test
+
+import (
+	"context"
+	"html"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/circuit"
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/store"
+)
+
+// sandboxTestKey is the one place this file names a Sandbox POS key.
+func sandboxTestKey() string { return "sbx_circuit_page" }
+
+// TestIntegrationPageShowsCircuit: while an integration's circuit is open, its page says why in a
+// sentence and when posbridge tries again; once closed, nothing of it shows.
+func TestIntegrationPageShowsCircuit(t *testing.T) {
+	srv := startServer(t)
+	ctx := context.Background()
+	it, err := srv.app.Lifecycle.Add(ctx, srv.acct.AccountID, "system", lifecycleAdd(sandboxTestKey()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, srv.url)
+	c.login(srv.acct.AdminEmail, srv.acct.AdminPassword)
+	if _, page := c.get("/integrations/" + it.ID); strings.Contains(page, `id="circuit"`) {
+		t.Fatal("a closed circuit shows on the page")
+	}
+	now := time.Now().UTC()
+	p := circuit.DefaultPolicy()
+	err = srv.app.Store.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockCircuit(ctx, srv.acct.AccountID, it.ID, now)
+		if err != nil {
+			return err
+		}
+		for range 3 {
+			cur, _ = p.Failure(cur, now, domain.CircuitReasonTimeout, false)
+		}
+		return tx.SaveCircuit(ctx, cur)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page := c.get("/integrations/" + it.ID)
+	page = html.UnescapeString(page)
+	want := circuit.OpenMessage(domain.CircuitReasonTimeout, 3)
+	next := now.Add(30 * time.Second).Format("15:04:05")
+	if !strings.Contains(page, want) || !strings.Contains(page, next) || !strings.Contains(page, `id="circuit-next-attempt"`) {
+		t.Fatalf("the page does not show the open circuit (%q, next attempt %s):\n%s", want, next, page)
+	}
+}
