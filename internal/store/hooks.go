@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -122,13 +123,19 @@ func (s queries) PendingWebhookEvents(ctx context.Context, accountID, integratio
 
 // HasPendingWebhookEvents tells whether the integration has an event still to be applied.
 func (s queries) HasPendingWebhookEvents(ctx context.Context, accountID, integrationID string) (bool, error) {
-	var n int
-	err := s.q.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM webhook_events WHERE integration_id = $2 AND status = 'received' AND account_id = $1 LIMIT 1) AS p`,
-		accountID, integrationID).Scan(&n)
+	// The shape of PendingWebhookEvents' query, so that it too is one look into the partial
+	// index webhook_events_pending (SQLite, without statistics, otherwise reads every event of
+	// the integration through webhook_events_list).
+	var id string
+	err := s.q.queryRow(ctx, `SELECT id FROM webhook_events WHERE integration_id = $2 AND status = 'received' AND account_id = $1
+		ORDER BY received_at, id LIMIT 1`, accountID, integrationID).Scan(&id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("pending webhook events: %w", err)
 	}
-	return n > 0, nil
+	return true, nil
 }
 
 // EventOutcome is how applying one webhook event ended.
@@ -230,7 +237,10 @@ type PendingWebhookIntegration struct{ AccountID, IntegrationID string }
 // have an event received before the time and still not applied: the apply job that should have
 // drained it was lost (discarded after crashes), and the sweep enqueues another.
 func (s queries) IntegrationsWithStaleWebhookEvents(ctx context.Context, before time.Time, limit int) ([]PendingWebhookIntegration, error) {
-	rs, err := s.q.query(ctx, `SELECT DISTINCT account_id, integration_id FROM webhook_events WHERE status = 'received' AND received_at < $1 LIMIT $2`,
+	// Grouped by integration_id, so that SQLite reads the partial index webhook_events_pending
+	// (pending events only) rather than the whole table.
+	rs, err := s.q.query(ctx, `SELECT integration_id, min(account_id) FROM webhook_events WHERE status = 'received' AND received_at < $1
+		GROUP BY integration_id LIMIT $2`,
 		micros(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("integrations with stale webhook events: %w", err)
@@ -239,7 +249,7 @@ func (s queries) IntegrationsWithStaleWebhookEvents(ctx context.Context, before 
 	var out []PendingWebhookIntegration
 	for rs.Next() {
 		var p PendingWebhookIntegration
-		if err := rs.Scan(&p.AccountID, &p.IntegrationID); err != nil {
+		if err := rs.Scan(&p.IntegrationID, &p.AccountID); err != nil {
 			return nil, err
 		}
 		out = append(out, p)
