@@ -75,8 +75,10 @@ func TestRetentionKeepsTablesFlat(t *testing.T) {
 		s.waitSubscribed()
 		hook := s.appHook()
 
-		// A webhook event stored but not yet applied (its job has not run), from long ago.
-		pending := store.WebhookEvent{ID: "whev_pending_retention", AccountID: s.accountID, IntegrationID: s.integration,
+		// A webhook event stored but not yet applied (its job has not run), from long ago. It is
+		// another integration's: the apply job the stream's webhooks enqueue drains every pending
+		// event of theirs.
+		pending := store.WebhookEvent{ID: "whev_pending_retention", AccountID: s.accountID, IntegrationID: "int_retention_pending",
 			ProviderEventID: "evt_pending_retention", Type: domain.ProviderOrderUpdated, Topic: "order.completed", ObjectID: "ord_none",
 			Status: "received", Payload: "{}", ReceivedAt: clk.now().Add(-time.Hour)}
 		if _, err := e.app.Store.InsertWebhookEvent(ctx, pending); err != nil {
