@@ -59,22 +59,26 @@ func (p *hooksServe) start() {
 	})
 }
 
-// sandboxTenant gives the account a Sandbox POS tenant: minted by the server where it mints
-// them, else named here. The one place this test makes a tenant.
-func sandboxTenant(hc *http.Client, base, key string) string {
+// sandboxTenant mints the account's Sandbox POS tenant and returns its API key: the one place
+// this test makes a tenant.
+func sandboxTenant(t *testing.T, hc *http.Client, base, key string) string {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, base+"/sandbox/admin/tenants", strings.NewReader("{}"))
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
-	if res, err := hc.Do(req); err == nil {
-		defer res.Body.Close()
-		var t struct {
-			APIKey string `json:"api_key"`
-		}
-		if res.StatusCode == http.StatusCreated && json.NewDecoder(res.Body).Decode(&t) == nil && t.APIKey != "" {
-			return t.APIKey
-		}
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("mint a sandbox: %v", err)
 	}
-	return "sbx_hooks_" + strings.ToLower(auth.NewID("t"))
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var tenant struct {
+		APIKey string `json:"api_key"`
+	}
+	if res.StatusCode != http.StatusCreated || json.Unmarshal(b, &tenant) != nil || tenant.APIKey == "" {
+		t.Fatalf("mint a sandbox: %d %s", res.StatusCode, b)
+	}
+	return tenant.APIKey
 }
 
 func crashHooks(t *testing.T, db testdb.Target) {
@@ -103,7 +107,7 @@ func crashHooks(t *testing.T, db testdb.Target) {
 		return key != ""
 	})
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	body, _ := json.Marshal(map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": sandboxTenant(hc, p.base, key)}})
+	body, _ := json.Marshal(map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": sandboxTenant(t, hc, p.base, key)}})
 	req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/integrations", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")

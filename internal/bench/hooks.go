@@ -200,19 +200,6 @@ func RunHooks(ctx context.Context, o HooksOptions) (res HooksResult, err error) 
 	return res, nil
 }
 
-// SandboxTenantKey gives the account (API key acctKey) a Sandbox POS tenant and returns the
-// tenant's API key: minted by the server where it mints them (POST /sandbox/admin/tenants),
-// else named here. The one place the bench and its tests make a tenant.
-func (h *harness) sandboxTenantKey(ctx context.Context, acctKey, name string) string {
-	var t struct {
-		APIKey string `json:"api_key"`
-	}
-	if err := h.call(ctx, acctKey, "POST", "/sandbox/admin/tenants", map[string]any{}, http.StatusCreated, &t); err == nil && t.APIKey != "" {
-		return t.APIKey
-	}
-	return "sbx_bench_" + name
-}
-
 // hooksTarget is an account's sandbox integration and the secret its webhooks are signed with.
 type hooksTarget struct {
 	accountID, integrationID, secret string
@@ -223,11 +210,15 @@ func (h *harness) hooksSetup(ctx context.Context, name string) (hooksTarget, err
 	if err != nil {
 		return hooksTarget{}, fmt.Errorf("create the bench account: %w", err)
 	}
+	sbx, err := h.sandboxKey(ctx, c.APIKey, "hooks_"+name)
+	if err != nil {
+		return hooksTarget{}, err
+	}
 	var in struct {
 		ID string `json:"id"`
 	}
 	if err := h.call(ctx, c.APIKey, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "nickname": "Bench " + name,
-		"credentials": map[string]string{"api_key": h.sandboxTenantKey(ctx, c.APIKey, "hooks_"+name)}}, http.StatusCreated, &in); err != nil {
+		"credentials": map[string]string{"api_key": sbx}}, http.StatusCreated, &in); err != nil {
 		return hooksTarget{}, fmt.Errorf("add the sandbox integration: %w", err)
 	}
 	i, err := h.app.Lifecycle.Get(ctx, c.AccountID, in.ID)

@@ -40,12 +40,22 @@ type applyWorker struct {
 	s *Service
 }
 
+// NextRetry keeps the apply job's retries close together (1, 2, 4 ... at most 60 s apart): it is
+// also retried after a crash of the process running it (River's rescue), and while it waits,
+// the integration's new events wait with it.
+func (w *applyWorker) NextRetry(job *river.Job[ApplyArgs]) time.Time {
+	return time.Now().Add(min(time.Second<<min(max(job.Attempt-1, 0), 6), time.Minute))
+}
+
 // Work applies the integration's pending events in arrival order until none is left. It
 // completes itself in the transaction that finds none under the intake lock, so that events an
 // intake commits meanwhile either are found or enqueue the next job.
 func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error {
 	s, a := w.s, job.Args
 	until := time.Now().Add(applyBudget)
+	if d, ok := ctx.Deadline(); ok && time.Until(d)/2 < applyBudget {
+		until = time.Now().Add(time.Until(d) / 2) // yield well before River's job timeout
+	}
 	i, err := s.lc.Get(ctx, a.AccountID, a.IntegrationID)
 	gone := domain.IsCode(err, domain.CodeNotFound)
 	if err != nil && !gone {
@@ -103,7 +113,9 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 			}
 			outs = append(outs, store.EventOutcome{ID: ev.ID, Status: status, Reason: reason})
 		}
-		if err := s.st.FinishWebhookEvents(ctx, a.AccountID, outs, s.now()); err != nil {
+		if err := s.st.InTx(ctx, func(tx *store.Tx) error {
+			return tx.FinishWebhookEvents(ctx, a.AccountID, outs, s.now())
+		}); err != nil {
 			return err
 		}
 		if stop != nil {

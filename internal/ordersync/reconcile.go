@@ -9,6 +9,7 @@ import (
 	"github.com/posbridge/posbridge/internal/circuit"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/store"
 )
 
 // ReconcileArgs is the periodic poll that reaches the state webhooks would have brought: some
@@ -36,6 +37,9 @@ type reconcileWorker struct {
 // document failed.
 func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
 	s := w.s
+	if err := s.sweepWebhookEvents(ctx); err != nil {
+		return err
+	}
 	docs, err := s.st.OpenOrderDocuments(ctx, 200)
 	if err != nil {
 		return err
@@ -105,4 +109,23 @@ func (s *Service) orderSink(ctx context.Context, d domain.Document) connector.Or
 		return nil
 	}
 	return sink
+}
+
+// sweepWebhookEvents enqueues the apply job of every integration with an inbound webhook event
+// waiting for more than a minute: its job was lost (River discards a job rescued from crashed
+// processes too often), and nothing else would enqueue one until the POS sends another webhook.
+// The job is unique per integration, so one that exists is left alone.
+func (s *Service) sweepWebhookEvents(ctx context.Context) error {
+	stale, err := s.st.IntegrationsWithStaleWebhookEvents(ctx, s.now().Add(-time.Minute), 100)
+	if err != nil || len(stale) == 0 {
+		return err
+	}
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		for _, p := range stale {
+			if err := s.q.InsertTx(ctx, tx, ApplyArgs{AccountID: p.AccountID, IntegrationID: p.IntegrationID}, applyOpts); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -122,13 +123,19 @@ func (s queries) PendingWebhookEvents(ctx context.Context, accountID, integratio
 
 // HasPendingWebhookEvents tells whether the integration has an event still to be applied.
 func (s queries) HasPendingWebhookEvents(ctx context.Context, accountID, integrationID string) (bool, error) {
-	var n int
-	err := s.q.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM webhook_events WHERE integration_id = $2 AND status = 'received' AND account_id = $1 LIMIT 1) AS p`,
-		accountID, integrationID).Scan(&n)
+	// The shape of PendingWebhookEvents' query, so that it too is one look into the partial
+	// index webhook_events_pending (SQLite, without statistics, otherwise reads every event of
+	// the integration through webhook_events_list).
+	var id string
+	err := s.q.queryRow(ctx, `SELECT id FROM webhook_events WHERE integration_id = $2 AND status = 'received' AND account_id = $1
+		ORDER BY received_at, id LIMIT 1`, accountID, integrationID).Scan(&id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("pending webhook events: %w", err)
 	}
-	return n > 0, nil
+	return true, nil
 }
 
 // EventOutcome is how applying one webhook event ended.
@@ -136,38 +143,27 @@ type EventOutcome struct {
 	ID, Status, Reason string
 }
 
-// FinishWebhookEvents records how applying each event ended, in one statement (one commit).
+// FinishWebhookEvents records how applying each event ended: one statement on PostgreSQL, the
+// prepared one-row update per event on SQLite (call it in a transaction there: one commit).
 func (s queries) FinishWebhookEvents(ctx context.Context, accountID string, outs []EventOutcome, now time.Time) error {
 	if len(outs) == 0 {
 		return nil
 	}
-	var err error
 	if s.dialect != Postgres {
-		type out struct {
-			ID     string `json:"id"`
-			Status string `json:"status"`
-			Reason string `json:"reason"`
+		for _, o := range outs {
+			if err := s.FinishWebhookEvent(ctx, accountID, o.ID, o.Status, o.Reason, now); err != nil {
+				return fmt.Errorf("finish webhook event %s: %w", o.ID, err)
+			}
 		}
-		list := make([]out, len(outs))
-		for k, o := range outs {
-			list[k] = out(o)
-		}
-		b, jerr := json.Marshal(list)
-		if jerr != nil {
-			return jerr
-		}
-		_, err = s.q.exec(ctx, `UPDATE webhook_events SET status = u.status, reason = u.reason, processed_at = $3
-			FROM (SELECT value ->> 'id' AS id, value ->> 'status' AS status, value ->> 'reason' AS reason FROM json_each($2)) AS u
-			WHERE webhook_events.account_id = $1 AND webhook_events.id = u.id`, accountID, string(b), micros(now))
-	} else {
-		ids, sts, reasons := make([]string, len(outs)), make([]string, len(outs)), make([]string, len(outs))
-		for k, o := range outs {
-			ids[k], sts[k], reasons[k] = o.ID, o.Status, o.Reason
-		}
-		_, err = s.q.exec(ctx, `UPDATE webhook_events AS w SET status = u.status, reason = u.reason, processed_at = $5
-			FROM unnest($2::text[], $3::text[], $4::text[]) AS u(id, status, reason) WHERE w.account_id = $1 AND w.id = u.id`,
-			accountID, ids, sts, reasons, micros(now))
+		return nil
 	}
+	ids, sts, reasons := make([]string, len(outs)), make([]string, len(outs)), make([]string, len(outs))
+	for k, o := range outs {
+		ids[k], sts[k], reasons[k] = o.ID, o.Status, o.Reason
+	}
+	_, err := s.q.exec(ctx, `UPDATE webhook_events AS w SET status = u.status, reason = u.reason, processed_at = $5
+		FROM unnest($2::text[], $3::text[], $4::text[]) AS u(id, status, reason) WHERE w.account_id = $1 AND w.id = u.id`,
+		accountID, ids, sts, reasons, micros(now))
 	if err != nil {
 		return fmt.Errorf("finish webhook events: %w", err)
 	}
@@ -230,6 +226,33 @@ func (s queries) WebhookProviderEventIDs(ctx context.Context, accountID, integra
 			return nil, err
 		}
 		out = append(out, id)
+	}
+	return out, rs.Err()
+}
+
+// PendingWebhookIntegration names an integration with events waiting to be applied.
+type PendingWebhookIntegration struct{ AccountID, IntegrationID string }
+
+// IntegrationsWithStaleWebhookEvents lists (up to limit) the integrations, of any account, that
+// have an event received before the time and still not applied: the apply job that should have
+// drained it was lost (discarded after crashes), and the sweep enqueues another.
+func (s queries) IntegrationsWithStaleWebhookEvents(ctx context.Context, before time.Time, limit int) ([]PendingWebhookIntegration, error) {
+	// Grouped by integration_id, so that SQLite reads the partial index webhook_events_pending
+	// (pending events only) rather than the whole table.
+	rs, err := s.q.query(ctx, `SELECT integration_id, min(account_id) FROM webhook_events WHERE status = 'received' AND received_at < $1
+		GROUP BY integration_id LIMIT $2`,
+		micros(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("integrations with stale webhook events: %w", err)
+	}
+	defer rs.Close()
+	var out []PendingWebhookIntegration
+	for rs.Next() {
+		var p PendingWebhookIntegration
+		if err := rs.Scan(&p.IntegrationID, &p.AccountID); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
 	}
 	return out, rs.Err()
 }

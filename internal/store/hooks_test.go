@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -67,6 +68,17 @@ func TestWebhookIntakeAndDrain(t *testing.T) {
 		}
 		if total, pending, err := st.CountWebhookEvents(ctx, "acct_a", "int_a"); err != nil || total != 3 || pending != 1 {
 			t.Fatalf("int_a: %d stored, %d pending, %v; want 3 and 1 (another account cannot finish its events)", total, pending, err)
+		}
+
+		// The sweep finds the integrations whose events wait (int_a's evt_3, int_b's evt_1), and
+		// only once they waited.
+		if stale, err := st.IntegrationsWithStaleWebhookEvents(ctx, now, 10); err != nil || len(stale) != 0 {
+			t.Fatalf("stale before any event waited: %+v %v", stale, err)
+		}
+		stale, err := st.IntegrationsWithStaleWebhookEvents(ctx, now.Add(time.Hour), 10)
+		if err != nil || len(stale) != 2 || !slices.Contains(stale, store.PendingWebhookIntegration{AccountID: "acct_a", IntegrationID: "int_a"}) ||
+			!slices.Contains(stale, store.PendingWebhookIntegration{AccountID: "acct_b", IntegrationID: "int_b"}) {
+			t.Fatalf("stale an hour later: %+v %v", stale, err)
 		}
 
 		// The drain's lock holds an intake of the same integration back until the drain ends.
