@@ -145,6 +145,7 @@ type Sale struct {
 	CustomerID  string      `json:"customer_id,omitempty"`
 	Lines       []OrderLine `json:"lines"`
 	Total       Money       `json:"total"`
+	Payments    []Payment   `json:"payments,omitempty"`
 	CompletedAt time.Time   `json:"completed_at"`
 	UpdatedAt   time.Time   `json:"updated_at"`
 }

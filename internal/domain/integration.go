@@ -32,22 +32,23 @@ const DefaultCallOffAfter = 5
 // Integration is one connection of an account to a point-of-sale system.
 // Credentials are held encrypted by the store and never appear here.
 type Integration struct {
-	ID                  string
-	AccountID           string
-	Type                string
-	Nickname            string
-	Status              Status
-	StatusReason        string
-	ConsecutiveFailures int
-	StoreID             string
-	LastCheckAt         *time.Time
-	LastSuccessAt       *time.Time
-	LastSalesCheckAt    *time.Time
-	LastSaleImportedAt  *time.Time
-	NextCheckAt         *time.Time
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
-	DeactivatedAt       *time.Time
+	ID                   string
+	AccountID            string
+	Type                 string
+	Nickname             string
+	Status               Status
+	StatusReason         string
+	ConsecutiveFailures  int
+	StoreID              string
+	LastCheckAt          *time.Time
+	LastSuccessAt        *time.Time
+	LastSalesCheckAt     *time.Time
+	LastSaleImportedAt   *time.Time
+	SalesIntervalMinutes int // how often sales are fetched (default 360: every 6 hours)
+	NextCheckAt          *time.Time
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+	DeactivatedAt        *time.Time
 }
 
 // Label is how people see the integration: its type, and its nickname when it has one.

@@ -10,7 +10,7 @@ import (
 
 const integrationCols = `id, account_id, type, nickname, status, status_reason, consecutive_failures, store_id,
 	last_check_at, last_success_at, last_sales_check_at, last_sale_imported_at, next_check_at,
-	created_at, updated_at, deactivated_at`
+	created_at, updated_at, deactivated_at, sales_interval_minutes`
 
 // scanIntegration scans integrationCols, then into extra the columns a query selects after them.
 func scanIntegration(r row, extra ...any) (domain.Integration, error) {
@@ -19,7 +19,7 @@ func scanIntegration(r row, extra ...any) (domain.Integration, error) {
 	var created, updated int64
 	var lastCheck, lastSuccess, lastSales, lastSale, nextCheck, deactivated *int64
 	err := r.Scan(append([]any{&i.ID, &i.AccountID, &i.Type, &i.Nickname, &status, &i.StatusReason, &i.ConsecutiveFailures, &i.StoreID,
-		&lastCheck, &lastSuccess, &lastSales, &lastSale, &nextCheck, &created, &updated, &deactivated}, extra...)...)
+		&lastCheck, &lastSuccess, &lastSales, &lastSale, &nextCheck, &created, &updated, &deactivated, &i.SalesIntervalMinutes}, extra...)...)
 	if err != nil {
 		return i, err
 	}
