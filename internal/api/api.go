@@ -52,28 +52,56 @@ func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, sync *order
 	return &API{st: st, lc: lc, out: out, sync: sync, log: log, hookURL: lc.HookURL, Retention: retention.Policy{}.WithDefaults()}
 }
 
+// Auth is how a route authenticates its caller.
+type Auth int
+
+const (
+	// AuthAPIKey: the account's API key (Authorization: Bearer pbk_...); the handler gets the account.
+	AuthAPIKey Auth = iota
+	// AuthProviderSignature: a POS's webhook delivery; no API key, the handler verifies the
+	// provider's signature and gets "" for the account.
+	AuthProviderSignature
+)
+
 // Route is one entry of the routes table (also checked against the OpenAPI document).
 type Route struct {
 	Method, Path string
+	Auth         Auth
 	Handler      func(a *API, w http.ResponseWriter, r *http.Request, acct string) error
 }
 
-// Routes is the API's routes table.
+// Routes is the API's routes table: every route Register mounts except the OpenAPI document itself.
 var Routes = []Route{
-	{"GET", "/api/v1/providers", (*API).listProviders},
-	{"POST", "/api/v1/integrations", (*API).addIntegration},
-	{"GET", "/api/v1/integrations", (*API).listIntegrations},
-	{"GET", "/api/v1/integrations/{id}", (*API).getIntegration},
-	{"PATCH", "/api/v1/integrations/{id}", (*API).updateIntegration},
-	{"GET", "/api/v1/integrations/{id}/stores", (*API).listStores},
-	{"POST", "/api/v1/integrations/{id}/check", lifecycleAction((*lifecycle.Service).Check)},
-	{"POST", "/api/v1/integrations/{id}/deactivate", lifecycleAction((*lifecycle.Service).Deactivate)},
-	{"POST", "/api/v1/integrations/{id}/restore", lifecycleAction((*lifecycle.Service).Restore)},
-	{"POST", "/api/v1/integrations/{id}/resume", lifecycleAction((*lifecycle.Service).Resume)},
-	{"GET", "/api/v1/timeline", (*API).timeline},
-	{"POST", "/api/v1/webhook-endpoints", (*API).createEndpoint},
-	{"GET", "/api/v1/webhook-endpoints", (*API).listEndpoints},
-	{"DELETE", "/api/v1/webhook-endpoints/{id}", (*API).deleteEndpoint},
+	{"GET", "/api/v1/providers", AuthAPIKey, (*API).listProviders},
+	{"POST", "/api/v1/integrations", AuthAPIKey, (*API).addIntegration},
+	{"GET", "/api/v1/integrations", AuthAPIKey, (*API).listIntegrations},
+	{"GET", "/api/v1/integrations/{id}", AuthAPIKey, (*API).getIntegration},
+	{"PATCH", "/api/v1/integrations/{id}", AuthAPIKey, (*API).updateIntegration},
+	{"GET", "/api/v1/integrations/{id}/stores", AuthAPIKey, (*API).listStores},
+	{"POST", "/api/v1/integrations/{id}/check", AuthAPIKey, lifecycleAction((*lifecycle.Service).Check)},
+	{"POST", "/api/v1/integrations/{id}/deactivate", AuthAPIKey, lifecycleAction((*lifecycle.Service).Deactivate)},
+	{"POST", "/api/v1/integrations/{id}/restore", AuthAPIKey, lifecycleAction((*lifecycle.Service).Restore)},
+	{"POST", "/api/v1/integrations/{id}/resume", AuthAPIKey, lifecycleAction((*lifecycle.Service).Resume)},
+	{"GET", "/api/v1/integrations/{id}/webhook-events", AuthAPIKey, (*API).webhookEvents},
+	{"GET", "/api/v1/timeline", AuthAPIKey, (*API).timeline},
+	{"POST", "/api/v1/webhook-endpoints", AuthAPIKey, (*API).createEndpoint},
+	{"GET", "/api/v1/webhook-endpoints", AuthAPIKey, (*API).listEndpoints},
+	{"DELETE", "/api/v1/webhook-endpoints/{id}", AuthAPIKey, (*API).deleteEndpoint},
+
+	// Order sync: the app's documents and the account's Automatic Sync settings.
+	{"PUT", "/api/v1/documents/{kind}/{ref}", AuthAPIKey, (*API).putDocument},
+	{"GET", "/api/v1/documents/{kind}/{ref}", AuthAPIKey, (*API).getDocument},
+	{"GET", "/api/v1/documents/{kind}", AuthAPIKey, (*API).listDocuments},
+	{"PATCH", "/api/v1/documents/{kind}/{ref}/sync", AuthAPIKey, (*API).patchSync},
+	{"POST", "/api/v1/documents/{kind}/{ref}/sync/resync", AuthAPIKey, (*API).resync},
+	{"POST", "/api/v1/documents/{kind}/{ref}/sync/send-as-new", AuthAPIKey, (*API).sendAsNew},
+	{"POST", "/api/v1/documents/{kind}/{ref}/sync/retry", AuthAPIKey, (*API).retry},
+	{"GET", "/api/v1/documents/{kind}/{ref}/sync-history", AuthAPIKey, (*API).syncHistory},
+	{"GET", "/api/v1/order-sync", AuthAPIKey, (*API).getOrderSync},
+	{"PUT", "/api/v1/order-sync", AuthAPIKey, (*API).putOrderSync},
+
+	// Inbound POS webhooks, signed by the provider.
+	{"POST", "/hooks/{integration_id}", AuthProviderSignature, (*API).hook},
 }
 
 // Register mounts the API on mux.
@@ -81,7 +109,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range Routes {
 		rt := rt
 		mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
-			acct, err := a.authenticate(r)
+			var acct string
+			var err error
+			if rt.Auth != AuthProviderSignature { // an unknown kind authenticates like the API key
+				acct, err = a.authenticate(r)
+			}
 			if err == nil {
 				r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 				err = rt.Handler(a, w, r, acct)
@@ -91,7 +123,6 @@ func (a *API) Register(mux *http.ServeMux) {
 			}
 		})
 	}
-	mux.HandleFunc("POST /hooks/{integration_id}", a.hook)
 	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPI) //nolint:errcheck // client went away

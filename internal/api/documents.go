@@ -11,23 +11,6 @@ import (
 	"github.com/posbridge/posbridge/internal/store"
 )
 
-// documentRoutes are the routes of order sync (seed 004).
-var documentRoutes = []Route{
-	{"PUT", "/api/v1/documents/{kind}/{ref}", (*API).putDocument},
-	{"GET", "/api/v1/documents/{kind}/{ref}", (*API).getDocument},
-	{"GET", "/api/v1/documents/{kind}", (*API).listDocuments},
-	{"PATCH", "/api/v1/documents/{kind}/{ref}/sync", (*API).patchSync},
-	{"POST", "/api/v1/documents/{kind}/{ref}/sync/resync", (*API).resync},
-	{"POST", "/api/v1/documents/{kind}/{ref}/sync/send-as-new", (*API).sendAsNew},
-	{"POST", "/api/v1/documents/{kind}/{ref}/sync/retry", (*API).retry},
-	{"GET", "/api/v1/documents/{kind}/{ref}/sync-history", (*API).syncHistory},
-	{"GET", "/api/v1/order-sync", (*API).getOrderSync},
-	{"PUT", "/api/v1/order-sync", (*API).putOrderSync},
-	{"GET", "/api/v1/integrations/{id}/webhook-events", (*API).webhookEvents},
-}
-
-func init() { Routes = append(Routes, documentRoutes...) }
-
 func docPath(r *http.Request) (domain.DocKind, string, error) {
 	kind, err := domain.ParseDocKind(r.PathValue("kind"))
 	if err != nil {
@@ -222,11 +205,10 @@ func (a *API) webhookEvents(w http.ResponseWriter, r *http.Request, acct string)
 }
 
 // hook receives a provider's webhook: verified over the raw body, stored, then answered.
-func (a *API) hook(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+func (a *API) hook(w http.ResponseWriter, r *http.Request, _ string) error {
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		a.writeError(w, r, &domain.Error{Code: domain.CodeTooLarge, Message: "the webhook body is larger than 1 MiB"})
-		return
+		return &domain.Error{Code: domain.CodeTooLarge, Message: "the webhook body is larger than 1 MiB"}
 	}
 	scheme := "http"
 	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
@@ -238,12 +220,10 @@ func (a *API) hook(w http.ResponseWriter, r *http.Request) {
 	}
 	fresh, dup, err := a.sync.Receive(r.Context(), r.PathValue("integration_id"), r.Header, body, url)
 	if errors.Is(err, ordersync.ErrBadSignature) {
-		a.writeError(w, r, &domain.Error{Code: domain.CodeUnauthorized, Message: "the webhook signature does not verify"})
-		return
+		return &domain.Error{Code: domain.CodeUnauthorized, Message: "the webhook signature does not verify"}
 	}
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"received": fresh, "duplicates": dup}) //nolint:errcheck // client went away
+	return writeJSON(w, http.StatusOK, map[string]int{"received": fresh, "duplicates": dup})
 }
