@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/catalogsync"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/jsonin"
@@ -41,6 +42,7 @@ type API struct {
 	lc      *lifecycle.Service
 	out     *outbox.Outbox
 	sync    *ordersync.Service
+	catalog *catalogsync.Service
 	log     *slog.Logger
 	hookURL func(integrationID string) string // the URL providers sign (Square), "" = as received
 	// Retention says how far back history goes (retained_since in the history lists).

@@ -26,6 +26,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/accounts"
 	"github.com/posbridge/posbridge/internal/api"
+	"github.com/posbridge/posbridge/internal/catalogsync"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/connector/registry"
 	"github.com/posbridge/posbridge/internal/connector/sandbox"
@@ -95,6 +96,7 @@ type App struct {
 	Lifecycle      *lifecycle.Service
 	Outbox         *outbox.Outbox
 	Sync           *ordersync.Service
+	Catalog        *catalogsync.Service
 	Retention      *retention.Service
 	Sandbox        *sandbox.Server
 	sandboxState   *sandboxPersister
@@ -194,7 +196,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DocumentLease > 0 {
 		a.Sync.Lease = cfg.DocumentLease
 	}
+	a.Catalog = catalogsync.New(st, a.Lifecycle, a.Outbox, cfg.Logger)
 	if cfg.Clock != nil {
+		a.Catalog.SetClock(cfg.Clock)
 		a.Outbox.SetClock(cfg.Clock)
 		a.Lifecycle.SetClock(cfg.Clock)
 		a.Sync.SetClock(cfg.Clock)
@@ -224,9 +228,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Lifecycle.SetQueue(q)
 	a.Outbox.SetQueue(q)
 	a.Sync.SetQueue(q)
+	a.Catalog.SetQueue(q)
 
 	apiHandler := api.New(st, a.Lifecycle, a.Outbox, a.Sync, cfg.Logger)
 	apiHandler.Retention = a.Retention.Policy()
+	apiHandler.SetCatalog(a.Catalog)
 	apiHandler.Register(mux)
 	if !cfg.NoSandbox {
 		a.sandboxState = newSandboxPersister(st, box, a.log)

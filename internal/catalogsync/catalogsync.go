@@ -1,0 +1,149 @@
+// Package catalogsync brings the system of record's catalog to posbridge and on to web shops
+// (seeds 003, 004, 000): an account names the POS that is master of products, stock and
+// customers (the source) and the web shops its products go to (the destinations). An import
+// reads every product, stock level and customer from the source page by page in the River
+// queue "catalog", resumable from a stored cursor; deletions are concluded only after a complete
+// pass. The records feed the app's product search, customers list and change feed; every change
+// of a linked product is pushed whole to each destination, except the fields the destination owns.
+package catalogsync
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/lifecycle"
+	"github.com/posbridge/posbridge/internal/outbox"
+	"github.com/posbridge/posbridge/internal/store"
+)
+
+// Queue is the River queue of catalog work: bulk reads and pushes run there with workers of
+// their own, so one merchant's backfill never sits in front of another's orders.
+const Queue = "catalog"
+
+// Service is the catalog sync engine.
+type Service struct {
+	st  *store.Store
+	lc  *lifecycle.Service
+	out *outbox.Outbox
+	q   outbox.Enqueuer
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New returns the engine. SetQueue connects it to River.
+func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{st: st, lc: lc, out: out, log: log, now: time.Now}
+}
+
+// SetQueue connects the engine to the job queue.
+func (s *Service) SetQueue(q outbox.Enqueuer) { s.q = q }
+
+// SetClock sets the clock of the engine's timestamps (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Settings reads the account's catalog sync settings.
+func (s *Service) Settings(ctx context.Context, accountID string) (domain.CatalogSyncSettings, error) {
+	return s.st.GetCatalogSyncSettings(ctx, accountID)
+}
+
+// SaveSettings validates and saves the settings; every change is a timeline entry.
+func (s *Service) SaveSettings(ctx context.Context, accountID, actor string, in domain.CatalogSyncSettings) (domain.CatalogSyncSettings, error) {
+	if in.Destinations == nil {
+		in.Destinations = []domain.CatalogDestination{}
+	}
+	if err := in.Validate(); err != nil {
+		return in, err
+	}
+	if in.SourceIntegrationID != "" {
+		if err := s.checkIntegration(ctx, accountID, "source_integration_id", in.SourceIntegrationID, "is not a source of products"); err != nil {
+			return in, err
+		}
+	}
+	for i, d := range in.Destinations {
+		if err := s.checkIntegration(ctx, accountID, fmt.Sprintf("destinations[%d].integration_id", i), d.IntegrationID, "cannot receive products"); err != nil {
+			return in, err
+		}
+	}
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		old, err := tx.GetCatalogSyncSettings(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		diff := settingsDiff(old, in)
+		if diff == "" {
+			return nil
+		}
+		if err := tx.SaveCatalogSyncSettings(ctx, accountID, in, s.now()); err != nil {
+			return err
+		}
+		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: accountID, At: s.now(), Kind: domain.KindCatalogSettingsChanged,
+			IntegrationID: in.SourceIntegrationID, Actor: actor, Message: "Catalog sync settings changed: " + diff})
+	})
+	return in, err
+}
+
+func (s *Service) checkIntegration(ctx context.Context, accountID, field, id, cannot string) error {
+	i, err := s.lc.Get(ctx, accountID, id)
+	if domain.IsCode(err, domain.CodeNotFound) {
+		return domain.Invalid(field, "no integration %q in this account", id)
+	}
+	if err != nil {
+		return err
+	}
+	p, ok := s.lc.Provider(i.Type)
+	if !ok || !p.Has(domain.CapProducts) {
+		return domain.Invalid(field, "%s %s", s.lc.DisplayName(i.Type), cannot)
+	}
+	return nil
+}
+
+// settingsDiff says what changed in words, "" when nothing did.
+func settingsDiff(a, b domain.CatalogSyncSettings) string {
+	var parts []string
+	if a.SourceIntegrationID != b.SourceIntegrationID {
+		parts = append(parts, fmt.Sprintf("source %q -> %q", a.SourceIntegrationID, b.SourceIntegrationID))
+	}
+	if a.Enabled != b.Enabled {
+		parts = append(parts, fmt.Sprintf("enabled %v -> %v", a.Enabled, b.Enabled))
+	}
+	old := map[string]domain.CatalogDestination{}
+	for _, d := range a.Destinations {
+		old[d.IntegrationID] = d
+	}
+	for _, d := range b.Destinations {
+		o, ok := old[d.IntegrationID]
+		delete(old, d.IntegrationID)
+		switch {
+		case !ok:
+			parts = append(parts, fmt.Sprintf("destination %s added (shop owns %s; empty values overwrite: %v)", d.IntegrationID, ownedWords(d.OwnedFields), d.EmptyOverwrites))
+		default:
+			if !slices.Equal(o.OwnedFields, d.OwnedFields) {
+				parts = append(parts, fmt.Sprintf("destination %s: shop owns %s -> %s", d.IntegrationID, ownedWords(o.OwnedFields), ownedWords(d.OwnedFields)))
+			}
+			if o.EmptyOverwrites != d.EmptyOverwrites {
+				parts = append(parts, fmt.Sprintf("destination %s: empty values overwrite %v -> %v", d.IntegrationID, o.EmptyOverwrites, d.EmptyOverwrites))
+			}
+		}
+	}
+	for _, d := range a.Destinations {
+		if _, gone := old[d.IntegrationID]; gone {
+			parts = append(parts, fmt.Sprintf("destination %s removed", d.IntegrationID))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func ownedWords(f []string) string {
+	if len(f) == 0 {
+		return "no fields"
+	}
+	return strings.Join(f, " and ")
+}

@@ -1,0 +1,193 @@
+package domain
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// CatalogSyncSettings are an account's catalog sync settings (seed 003, seed 004): the POS that
+// is the system of record for products, stock and customers, and the web shops its products
+// are pushed to.
+type CatalogSyncSettings struct {
+	SourceIntegrationID string               `json:"source_integration_id"`
+	Enabled             bool                 `json:"enabled"`
+	Destinations        []CatalogDestination `json:"destinations"`
+}
+
+// CatalogDestination is a web shop the source's products are pushed to. OwnedFields are the
+// fields the shop keeps (edited there without breaking the link); every other field is pushed
+// whole, and an empty source value overwrites the shop's unless EmptyOverwrites is false.
+type CatalogDestination struct {
+	IntegrationID   string   `json:"integration_id"`
+	OwnedFields     []string `json:"owned_fields"`
+	EmptyOverwrites bool     `json:"empty_overwrites"`
+}
+
+// ProductFields are the product fields a destination may own, in the order the console shows them.
+var ProductFields = []string{"name", "description", "sku", "barcode", "price", "weight", "categories", "variants", "track_stock"}
+
+// DefaultOwnedFields are the fields a web shop owns unless told otherwise (seed 003: weight and
+// categories may be edited in WooCommerce without breaking the link).
+func DefaultOwnedFields() []string { return []string{"weight", "categories"} }
+
+// MaxCatalogDestinations bounds the destinations of one account.
+const MaxCatalogDestinations = 10
+
+// DefaultCatalogSyncSettings are the settings of an account that never saved any.
+func DefaultCatalogSyncSettings() CatalogSyncSettings {
+	return CatalogSyncSettings{Destinations: []CatalogDestination{}}
+}
+
+// Validate checks the settings' shape; whether the integrations exist and can do the work is
+// for the service to check.
+func (s CatalogSyncSettings) Validate() error {
+	if err := CheckText("source_integration_id", s.SourceIntegrationID, TextID); err != nil {
+		return err
+	}
+	if s.Enabled && s.SourceIntegrationID == "" {
+		return Invalid("source_integration_id", "choose the POS that holds your products and customers before turning catalog sync on")
+	}
+	if len(s.Destinations) > MaxCatalogDestinations {
+		return Invalid("destinations", "at most %d destinations", MaxCatalogDestinations)
+	}
+	seen := map[string]bool{}
+	for i, d := range s.Destinations {
+		f := fmt.Sprintf("destinations[%d]", i)
+		if d.IntegrationID == "" {
+			return Invalid(f+".integration_id", "integration_id is required")
+		}
+		if err := CheckText(f+".integration_id", d.IntegrationID, TextID); err != nil {
+			return err
+		}
+		if d.IntegrationID == s.SourceIntegrationID {
+			return Invalid(f+".integration_id", "the source POS cannot also be a destination")
+		}
+		if seen[d.IntegrationID] {
+			return Invalid(f+".integration_id", "integration %q is listed twice", d.IntegrationID)
+		}
+		seen[d.IntegrationID] = true
+		owned := map[string]bool{}
+		for j, o := range d.OwnedFields {
+			if !slices.Contains(ProductFields, o) {
+				return Invalid(fmt.Sprintf("%s.owned_fields[%d]", f, j), "unknown field %q; the fields are %v", truncate(o, 40), ProductFields)
+			}
+			if owned[o] {
+				return Invalid(fmt.Sprintf("%s.owned_fields[%d]", f, j), "field %q is listed twice", o)
+			}
+			owned[o] = true
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// Owns tells whether the destination keeps the field.
+func (d CatalogDestination) Owns(field string) bool { return slices.Contains(d.OwnedFields, field) }
+
+// CatalogProduct is a product as posbridge keeps it: the source's product under posbridge's id.
+type CatalogProduct struct {
+	ID            string    `json:"id"`
+	IntegrationID string    `json:"integration_id"`
+	ExternalID    string    `json:"external_id"`
+	Product       Product   `json:"-"`
+	Hash          string    `json:"-"`
+	Deleted       bool      `json:"deleted"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// CatalogCustomer is a customer as posbridge keeps it.
+type CatalogCustomer struct {
+	ID            string    `json:"id"`
+	IntegrationID string    `json:"integration_id"`
+	ExternalID    string    `json:"external_id"`
+	Customer      Customer  `json:"-"`
+	Hash          string    `json:"-"`
+	Deleted       bool      `json:"deleted"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// CatalogLink ties a posbridge product to a product of a destination by the destination's id.
+type CatalogLink struct {
+	ProductID     string     `json:"product_id"`
+	IntegrationID string     `json:"integration_id"`
+	ExternalID    string     `json:"external_id"`
+	Origin        string     `json:"origin"` // explicit (POST /links) or created (posbridge created it)
+	PushedHash    string     `json:"-"`
+	PushedAt      *time.Time `json:"pushed_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+}
+
+// Link origins.
+const (
+	LinkExplicit = "explicit"
+	LinkCreated  = "created"
+)
+
+// CatalogChange is one entry of the change feed the app reads to keep its copy of the records.
+type CatalogChange struct {
+	ID       int64     `json:"id"`
+	At       time.Time `json:"at"`
+	Record   string    `json:"record"`    // product, customer, stock
+	RecordID string    `json:"record_id"` // posbridge's id (stock: the product's)
+	Action   string    `json:"action"`    // created, updated, deleted
+}
+
+// Change feed records and actions.
+const (
+	RecordProduct  = "product"
+	RecordCustomer = "customer"
+	RecordStock    = "stock"
+	ChangeCreated  = "created"
+	ChangeUpdated  = "updated"
+	ChangeDeleted  = "deleted"
+)
+
+// CatalogImport is the progress of an account's import (or full refresh) from its source.
+type CatalogImport struct {
+	IntegrationID string     `json:"-"`
+	Pass          int64      `json:"-"`
+	Phase         string     `json:"phase"` // idle, products, stock, customers, deletions, done, failed
+	Cursor        string     `json:"-"`
+	Done          int64      `json:"done"`
+	Total         int64      `json:"total"`
+	StartedAt     *time.Time `json:"started_at"`
+	FinishedAt    *time.Time `json:"finished_at"`
+	Error         string     `json:"error"`
+}
+
+// Import phases.
+const (
+	PhaseIdle      = "idle"
+	PhaseProducts  = "products"
+	PhaseStock     = "stock"
+	PhaseCustomers = "customers"
+	PhaseDeletions = "deletions"
+	PhaseDone      = "done"
+	PhaseFailed    = "failed"
+)
+
+// Running tells whether the import is under way.
+func (c CatalogImport) Running() bool {
+	switch c.Phase {
+	case PhaseProducts, PhaseStock, PhaseCustomers, PhaseDeletions:
+		return true
+	}
+	return false
+}
+
+// Timeline kinds and outbound events of catalog sync.
+const (
+	KindCatalogSettingsChanged = "catalog_sync.settings_changed"
+	KindCatalogImport          = "catalog_sync.import"
+	KindCatalogLinked          = "catalog_sync.linked"
+	EventRecordsChanged        = "records.changed"
+)
