@@ -102,6 +102,10 @@ var Routes = []Route{
 	{"GET", "/api/v1/order-sync", AuthAPIKey, (*API).getOrderSync},
 	{"PUT", "/api/v1/order-sync", AuthAPIKey, (*API).putOrderSync},
 
+	// Catalog sync: the system of record's products, stock and customers (seeds 003, 004).
+	{"GET", "/api/v1/catalog-sync", AuthAPIKey, (*API).getCatalogSync},
+	{"PUT", "/api/v1/catalog-sync", AuthAPIKey, (*API).putCatalogSync},
+
 	// Inbound POS webhooks, signed by the provider.
 	{"POST", "/hooks/{integration_id}", AuthProviderSignature, (*API).hook},
 }

@@ -7,14 +7,6 @@ import (
 	"github.com/posbridge/posbridge/internal/domain"
 )
 
-// catalogRoutes are the routes of catalog sync and the records of the system of record (seeds 003, 004).
-var catalogRoutes = []Route{
-	{"GET", "/api/v1/catalog-sync", (*API).getCatalogSync},
-	{"PUT", "/api/v1/catalog-sync", (*API).putCatalogSync},
-}
-
-func init() { Routes = append(Routes, catalogRoutes...) }
-
 // SetCatalog connects the catalog sync engine.
 func (a *API) SetCatalog(c *catalogsync.Service) { a.catalog = c }
 
