@@ -243,17 +243,11 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	st, err := jobs.OpenStore(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	if err := jobs.Migrate(ctx, st); err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "migrations applied (%s)\n", st.Dialect())
 	return nil
 }
@@ -277,17 +271,11 @@ func account(ctx context.Context, args []string, getenv func(string) string, std
 	if name == "" || email == "" {
 		return errors.New("--name and --admin-email are required")
 	}
-	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	st, err := jobs.OpenStore(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	if err := jobs.Migrate(ctx, st); err != nil {
-		return err
-	}
 	c, err := accounts.Create(ctx, st, name, email)
 	if err != nil {
 		return err

@@ -997,17 +997,11 @@ func oasStartLive(t *testing.T, db testdb.Target) *oasLive {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(ctx, store.Config{DataDir: db.DataDir, DatabaseURL: db.DatabaseURL})
+	st, err := jobs.OpenStore(ctx, store.Config{DataDir: db.DataDir, DatabaseURL: db.DatabaseURL})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	if err := jobs.Migrate(ctx, st); err != nil {
-		t.Fatalf("migrate River: %v", err)
-	}
 	key := make([]byte, 32)
 	rand.Read(key)
 	box, err := secrets.NewBox(key)

@@ -131,19 +131,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a := &App{cfg: cfg, log: cfg.Logger, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, MaxConns: int32(cfg.MaxConns)})
+	st, err := jobs.OpenStore(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, MaxConns: int32(cfg.MaxConns)})
 	if err != nil {
 		return nil, err
 	}
 	a.Store = st
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, err
-	}
-	if err := jobs.Migrate(ctx, st); err != nil {
-		st.Close()
-		return nil, err
-	}
 	key, created, err := secrets.LoadOrCreateKey(cfg.DataDir, cfg.SecretKey)
 	if err != nil {
 		st.Close()

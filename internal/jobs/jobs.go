@@ -44,6 +44,24 @@ type Queue struct {
 	pg   *river.Client[pgx.Tx]
 }
 
+// OpenStore opens the database cfg names and brings it up to date: posbridge's schema, then
+// River's own tables. On error nothing is left open.
+func OpenStore(ctx context.Context, cfg store.Config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := Migrate(ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
 // Migrate applies River's own migrations.
 func Migrate(ctx context.Context, s *store.Store) error {
 	var err error
