@@ -38,6 +38,10 @@ type Policy struct {
 	MaxOpenFor  time.Duration // the open period doubles after each failed trial, up to this (default 10 min)
 	TrialLease  time.Duration // how long a half-open trial's claim holds before another job may try (default 1 min)
 	MaxInFlight int           // provider calls in flight per integration in one process (default 8)
+	// CapWait is how long a job over the cap waits for a slot before it snoozes, and only while
+	// the integration's calls answer quickly (the oldest out for less than this; default 250 ms):
+	// a burst to a fast POS goes on without a snooze of a second, a hanging POS holds no worker.
+	CapWait time.Duration
 	// CacheFor is how long a process trusts its last look at the shared state before it reads it
 	// again (default 1 s): a healthy call costs no round trip, and another process's opening is
 	// seen within this.
@@ -47,7 +51,7 @@ type Policy struct {
 // DefaultPolicy is the policy of a posbridge process.
 func DefaultPolicy() Policy {
 	return Policy{Threshold: 3, OpenFor: 30 * time.Second, MaxOpenFor: 10 * time.Minute, TrialLease: time.Minute,
-		MaxInFlight: 8, CacheFor: time.Second}
+		MaxInFlight: 8, CapWait: 250 * time.Millisecond, CacheFor: time.Second}
 }
 
 func (p Policy) withDefaults() Policy {
@@ -69,6 +73,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.CacheFor <= 0 {
 		p.CacheFor = d.CacheFor
+	}
+	if p.CapWait <= 0 {
+		p.CapWait = d.CapWait
 	}
 	return p
 }

@@ -58,6 +58,7 @@ type Guard struct {
 // local is what this process knows of one integration.
 type local struct {
 	inFlight map[*Call]time.Time // start of each call out
+	freed    chan struct{}       // closed (and replaced) when a slot comes back
 	known    domain.Circuit      // the shared state as last read or written
 	knownAt  time.Time           // zero: never read
 }
@@ -92,7 +93,7 @@ type Call struct {
 func (g *Guard) entry(id string) *local {
 	l := g.ints[id]
 	if l == nil {
-		l = &local{inFlight: map[*Call]time.Time{}}
+		l = &local{inFlight: map[*Call]time.Time{}, freed: make(chan struct{})}
 		g.ints[id] = l
 	}
 	return l
@@ -122,19 +123,43 @@ func (g *Guard) acquire(ctx context.Context, accountID, integrationID string, ma
 	if manual {
 		decide = g.p.DecideManual
 	}
-	now := g.now()
 	c := &Call{g: g, accountID: accountID, IntegrationID: integrationID}
+	var waitUntil time.Time // real time; zero until the first look finds the cap full
 	g.mu.Lock()
-	l := g.entry(integrationID)
-	if len(l.inFlight) >= g.p.MaxInFlight {
-		// Come back after about as long as the oldest call has been out: soon for a POS that
-		// answers in milliseconds, rarely for one that hangs.
+	for {
+		now := g.now()
+		l := g.entry(integrationID)
+		if len(l.inFlight) < g.p.MaxInFlight {
+			break
+		}
 		oldest := now
 		for _, at := range l.inFlight {
 			if at.Before(oldest) {
 				oldest = at
 			}
 		}
+		if waitUntil.IsZero() {
+			waitUntil = time.Now().Add(g.p.CapWait)
+		}
+		if left := time.Until(waitUntil); left > 0 && now.Sub(oldest) < g.p.CapWait {
+			// The calls out answer quickly: a slot is about to come back.
+			freed := l.freed
+			g.mu.Unlock()
+			t := time.NewTimer(left)
+			select {
+			case <-freed:
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			g.mu.Lock()
+			continue
+		}
+		// Come back after about as long as the oldest call has been out: soon for a POS that
+		// answers in milliseconds, rarely for one that hangs.
 		wait := min(max(now.Sub(oldest), time.Second), 15*time.Second)
 		if l.known.NextAttemptAt != nil && l.known.State == domain.CircuitOpen {
 			wait = max(wait, min(l.known.NextAttemptAt.Sub(now), maxOpenWait))
@@ -142,6 +167,8 @@ func (g *Guard) acquire(ctx context.Context, accountID, integrationID string, ma
 		g.mu.Unlock()
 		return nil, &WaitError{After: jitter(wait), Reason: "in_flight_cap"}
 	}
+	now := g.now()
+	l := g.entry(integrationID)
 	l.inFlight[c] = now // the slot is taken before the look at the state: the cap holds under races
 	known, fresh := l.known, !l.knownAt.IsZero() && now.Sub(l.knownAt) < g.p.CacheFor
 	g.mu.Unlock()
@@ -219,7 +246,11 @@ func (g *Guard) release(c *Call) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if l := g.ints[c.IntegrationID]; l != nil {
-		delete(l.inFlight, c)
+		if _, ok := l.inFlight[c]; ok {
+			delete(l.inFlight, c)
+			close(l.freed) // wake the jobs waiting for a slot
+			l.freed = make(chan struct{})
+		}
 		if len(l.inFlight) == 0 && g.now().Sub(l.knownAt) >= g.p.CacheFor {
 			delete(g.ints, c.IntegrationID) // idle and stale: the next call reads the state again
 		}

@@ -233,3 +233,40 @@ func TestGuardInFlightCap(t *testing.T) {
 		t.Fatalf("%d calls still counted", n)
 	}
 }
+
+// TestGuardCapWaitsForFastCalls: over the cap while the calls out are young (a POS answering
+// quickly), a job waits for the next slot instead of snoozing; it gives up when its context ends.
+func TestGuardCapWaitsForFastCalls(t *testing.T) {
+	st := openStore(t, testdb.SQLite(t))
+	ctx := context.Background()
+	g := NewGuard(st, Policy{CapWait: time.Minute}, nil) // a generous wait: the test never races it
+	var out []*Call
+	for range g.Policy().MaxInFlight {
+		c, err := g.Acquire(ctx, "acct_a", "int_acct_a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	got := make(chan error, 1)
+	go func() {
+		c, err := g.Acquire(ctx, "acct_a", "int_acct_a")
+		if err == nil {
+			c.Done(ctx, nil)
+		}
+		got <- err
+	}()
+	out[0].Done(ctx, nil)
+	if err := <-got; err != nil {
+		t.Fatalf("a job over the cap of a fast POS: %v, want a slot once one came back", err)
+	}
+	if _, err := g.Acquire(ctx, "acct_a", "int_acct_a"); err != nil {
+		t.Fatalf("a free slot: %v", err)
+	}
+	// Now all slots are out again (7 of out plus the one just taken): a cancelled context ends the wait.
+	short, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := g.Acquire(short, "acct_a", "int_acct_a"); err == nil || AsWait(err) != nil {
+		t.Fatalf("cancelled wait: %v, want the context's error", err)
+	}
+}
