@@ -368,7 +368,7 @@ func scenMaster(t *testing.T, e *env) {
 	}
 	// The settings change is on the timeline.
 	b := mustStatus(t, 200, s.call("GET", "/api/v1/timeline?limit=500", nil)).Body
-	if !bytes.Contains(b, []byte("order_sync.settings_changed")) || !bytes.Contains(b, []byte("auto_sync false -\\u003e true")) && !bytes.Contains(b, []byte("auto_sync false -> true")) {
+	if !bytes.Contains(b, []byte("order_sync.settings_changed")) || !bytes.Contains(b, []byte("Automatic Sync off -\\u003e on")) && !bytes.Contains(b, []byte("Automatic Sync off -> on")) {
 		t.Fatalf("timeline lacks the settings change: %s", b)
 	}
 }

@@ -316,7 +316,7 @@ func (c *Console) newPage(r *http.Request, s *session, title, nav string, data a
 	if s != nil {
 		p.Session, p.Email, p.Role, p.Account = true, s.user.Email, string(s.user.Role), s.account.Name
 		p.IsAdmin, p.CSRF = s.isAdmin(), s.csrf
-		p.EmailOff = !c.d.Outbox.EmailConfigured()
+		p.EmailOff = p.IsAdmin && !c.d.Outbox.EmailConfigured()
 	}
 	if r != nil {
 		p.Flash = flashes[r.URL.Query().Get("msg")]
@@ -395,7 +395,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 
 // flashes are the one-line confirmations shown after a redirect (?msg=code).
 var flashes = map[string]string{
-	"added":        "POS integration added. posbridge is verifying the credentials; the status turns Healthy when they work.",
+	"added":        "POS integration added. posbridge is verifying its credentials now; the status below shows the outcome, and a failure says what to do.",
 	"restored":     "Integration restored. posbridge is verifying its credentials again and will then resume syncing.",
 	"resumed":      "Integration resumed. posbridge is verifying its credentials again.",
 	"deactivated":  "Integration deactivated. It is listed under Inactive integrations; all its data is kept.",

@@ -338,7 +338,11 @@ func (c *Console) buildEdit(ctx context.Context, s *session, id string, errs map
 	if err != nil {
 		return d, fmt.Errorf("timeline of %s: %w", i.ID, err)
 	}
-	d.Timeline = c.timelineViews(entries, map[string]string{i.ID: d.I.Label})
+	labels, err := c.integrationLabels(ctx, s.account.ID)
+	if err != nil {
+		return d, fmt.Errorf("list integrations: %w", err)
+	}
+	d.Timeline = c.timelineViews(entries, labels)
 	d.Retention = c.d.Retention.Notice(store.TimelineTable)
 	return d, nil
 }
@@ -514,14 +518,10 @@ func (c *Console) timeline(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, fmt.Errorf("list timeline: %w", err))
 		return
 	}
-	all, err := c.d.Lifecycle.List(r.Context(), s.account.ID, "")
+	labels, err := c.integrationLabels(r.Context(), s.account.ID)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("list integrations: %w", err))
 		return
-	}
-	labels := map[string]string{}
-	for _, i := range all {
-		labels[i.ID] = i.Label(c.d.Lifecycle.DisplayName(i.Type))
 	}
 	d := timelineData{Entries: c.timelineViews(entries, labels), Retention: c.d.Retention.Notice(store.TimelineTable)}
 	if len(entries) == timelinePage {

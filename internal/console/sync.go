@@ -64,7 +64,7 @@ func syncViewOf(d domain.Document) syncView {
 	}
 	v.Title = "POS sync: " + v.Label
 	if st == domain.SyncFailed && d.Sync.LastError != "" {
-		v.Title += " (" + d.Sync.LastError + ")"
+		v.Title += " (" + domain.ExplainText(d.Sync.LastError) + ")"
 	}
 	if !d.Sync.AutoSync {
 		v.Title += "; auto-sync off"
@@ -224,36 +224,38 @@ func (c *Console) documents(w http.ResponseWriter, r *http.Request, s *session) 
 // dialogData is the sync dialog of one document (seed 004: "your control centre for that
 // invoice's sync status").
 type dialogData struct {
-	Kind        string
-	KindLabel   string
-	Ref         string
-	Status      string
-	Total       string
-	Sync        syncView
-	Integration string // the POS the order is in (or goes to)
-	POSName     string // its type's name, for "View the order in ..."
-	ExternalID  string
-	ExternalURL string
-	AutoSync    bool
-	LastSynced  string
-	LastError   string
-	CanRetry    bool
-	HasOrder    bool
-	Action      string // where the dialog's forms post: /documents/{kind}/{ref}
-	Tab         string
-	Close       string
-	History     []historyView
-	Retention   string // how long sync history is kept
+	Kind            string
+	KindLabel       string
+	Ref             string
+	Status          string
+	Total           string
+	Sync            syncView
+	Integration     string // the POS the order is in (or goes to)
+	POSName         string // its type's name, for "View the order in ..."
+	ExternalID      string
+	ExternalURL     string
+	AutoSync        bool
+	LastSynced      string
+	LastError       string
+	LastErrorDetail string
+	CanRetry        bool
+	HasOrder        bool
+	Action          string // where the dialog's forms post: /documents/{kind}/{ref}
+	Tab             string
+	Close           string
+	History         []historyView
+	Retention       string // how long sync history is kept
 }
 
 // historyView is one sync history event.
 type historyView struct {
-	At      string
-	Action  string
-	Outcome string
-	Class   string
-	Summary string
-	Error   string
+	At        string
+	Action    string
+	Outcome   string
+	Class     string
+	Summary   string
+	ErrorText string // Error for a merchant
+	Error     string
 }
 
 // historyActions are the dialog's words for the history's actions.
@@ -278,8 +280,15 @@ func historyViews(h []store.HistoryEntry) []historyView {
 		if a == "" {
 			a = e.Action
 		}
-		out = append(out, historyView{At: FormatTime(e.At), Action: a, Outcome: e.Outcome, Class: "outcome-" + e.Outcome,
-			Summary: e.Summary, Error: e.Error})
+		hv := historyView{At: FormatTime(e.At), Action: a, Outcome: e.Outcome, Class: "outcome-" + e.Outcome,
+			Summary: domain.ExplainText(e.Summary), Error: e.Error}
+		if e.Error != "" {
+			hv.ErrorText = domain.ExplainText(e.Error)
+			if hv.ErrorText == hv.Summary || strings.Contains(hv.Summary, hv.ErrorText) {
+				hv.ErrorText = ""
+			}
+		}
+		out = append(out, hv)
 	}
 	return out
 }
@@ -310,11 +319,14 @@ func (c *Console) buildDialog(ctx context.Context, s *session, kind domain.DocKi
 	row := c.docRow(doc, tab)
 	dl := &dialogData{Kind: row.Kind, KindLabel: row.KindLabel, Ref: doc.Ref, Status: doc.Status, Total: row.Total, Sync: row.Sync,
 		ExternalID: doc.Sync.ExternalID, ExternalURL: doc.Sync.ExternalURL, AutoSync: doc.Sync.AutoSync,
-		LastSynced: formatTimePtr(doc.Sync.LastSyncedAt), LastError: doc.Sync.LastError,
-		CanRetry: doc.Sync.Status == domain.SyncFailed, HasOrder: doc.Sync.ExternalID != "",
+		LastSynced: formatTimePtr(doc.Sync.LastSyncedAt),
+		CanRetry:   doc.Sync.Status == domain.SyncFailed, HasOrder: doc.Sync.ExternalID != "",
 		Action: "/documents/" + url.PathEscape(string(kind)) + "/" + url.PathEscape(ref), Tab: tab, Close: "/documents"}
 	if tab != "" {
 		dl.Close += "?kind=" + url.QueryEscape(tab)
+	}
+	if e := domain.Explain(doc.Sync.LastError); e.Text != "" {
+		dl.LastError, dl.LastErrorDetail = e.Text, e.Detail
 	}
 	if doc.Sync.IntegrationID != "" {
 		if i, err := c.d.Lifecycle.Get(ctx, s.account.ID, doc.Sync.IntegrationID); err == nil {

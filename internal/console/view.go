@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"html/template"
 	"strings"
 	"time"
@@ -42,6 +43,7 @@ type integrationView struct {
 	StatusLabel      string
 	StatusClass      string
 	StatusNote       string
+	StatusDetail     string // the technical text behind StatusNote, behind "Technical details"
 	LastCheck        string
 	LastSalesCheck   string
 	LastSaleImported string
@@ -76,7 +78,8 @@ func (c *Console) view(i domain.Integration) integrationView {
 		CanRestore: i.Status == domain.StatusInactive, CanDeactivate: i.Status.Active(),
 	}
 	if (i.Status == domain.StatusFailed || i.Status == domain.StatusCalledOff) && i.StatusReason != "" {
-		v.StatusNote = i.StatusReason
+		e := domain.Explain(i.StatusReason)
+		v.StatusNote, v.StatusDetail = e.Text, e.Detail
 	}
 	return v
 }
@@ -97,6 +100,7 @@ type timelineView struct {
 	Actor         string
 	Kind          string
 	Message       string
+	Detail        string // the technical text behind Message, when it had one
 }
 
 // actorName shows who acted: a user's email, "posbridge" for the system, "API" for the app.
@@ -137,8 +141,40 @@ func (c *Console) timelineViews(entries []domain.TimelineEntry, labels map[strin
 		if kind == "" {
 			kind = e.Kind
 		}
+		msg := domain.ReplaceIDs(e.Message, func(id string) string {
+			if l := labels[id]; l != "" {
+				return l
+			}
+			if strings.HasPrefix(id, "int_") {
+				return "a removed integration"
+			}
+			return ""
+		})
+		ex := domain.Explain(msg)
 		out = append(out, timelineView{At: FormatTime(e.At), Integration: labels[e.IntegrationID], IntegrationID: e.IntegrationID,
-			Actor: actorName(e.Actor), Kind: kind, Message: e.Message})
+			Actor: actorName(e.Actor), Kind: kind, Message: ex.Text, Detail: ex.Detail})
 	}
 	return out
+}
+
+// integrationLabels names every integration of the account (active or not) as the console shows
+// it: type and nickname; two of one type without nicknames are told apart by when they were added.
+func (c *Console) integrationLabels(ctx context.Context, accountID string) (map[string]string, error) {
+	all, err := c.d.Lifecycle.List(ctx, accountID, "")
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string]string{}
+	seen := map[string]int{}
+	for _, i := range all {
+		l := i.Label(c.d.Lifecycle.DisplayName(i.Type))
+		labels[i.ID] = l
+		seen[l]++
+	}
+	for _, i := range all {
+		if l := labels[i.ID]; seen[l] > 1 {
+			labels[i.ID] = l + " (added " + i.CreatedAt.UTC().Format("2 Jan 15:04") + ")"
+		}
+	}
+	return labels, nil
 }

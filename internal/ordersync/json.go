@@ -29,6 +29,9 @@ type SyncJSON struct {
 	AutoSync      bool              `json:"auto_sync"`
 	LastSyncedAt  *time.Time        `json:"last_synced_at"`
 	LastError     string            `json:"last_error"`
+	// LastErrorDetail is the technical text behind LastError, when LastError had to be put in a
+	// merchant's words (a network failure, a Go error); left out otherwise.
+	LastErrorDetail string `json:"last_error_detail,omitempty"`
 }
 
 // DocumentJSONOf shows a document.
@@ -41,8 +44,9 @@ func DocumentJSONOf(d domain.Document) DocumentJSON {
 	if lines == nil {
 		lines = []domain.DocLine{}
 	}
+	le := domain.Explain(d.Sync.LastError)
 	return DocumentJSON{Kind: d.Kind, Ref: d.Ref, Status: d.Status, Customer: d.Customer, Lines: lines, Links: links,
 		Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 		Sync: SyncJSON{Status: d.Sync.Status, IntegrationID: d.Sync.IntegrationID, ExternalID: d.Sync.ExternalID,
-			ExternalURL: d.Sync.ExternalURL, AutoSync: d.Sync.AutoSync, LastSyncedAt: d.Sync.LastSyncedAt, LastError: d.Sync.LastError}}
+			ExternalURL: d.Sync.ExternalURL, AutoSync: d.Sync.AutoSync, LastSyncedAt: d.Sync.LastSyncedAt, LastError: le.Text, LastErrorDetail: le.Detail}}
 }

@@ -386,6 +386,35 @@ func (s *Service) SaveSettings(ctx context.Context, accountID, actor string, in 
 	return in, err
 }
 
+// settingNames are the Automatic Sync page's words for each setting, for the timeline.
+var settingNames = map[string]string{
+	"integration_id": "POS", "auto_sync": "Automatic Sync", "sync_on_job_created": "Sync when a job is created",
+	"sync_on_items_changed": "Sync when products/services are changed", "sync_on_invoice_created": "Sync when creating an invoice",
+	"sync_on_sale_completed": "Sync when completing a sale", "sync_on_booking": "Sync on online bookings",
+	"on_cancel": "When a document is cancelled", "mark_invoice_paid_on_completion": "Mark invoice paid on completion",
+	"mark_job_completed_on_completion": "Mark job completed on completion",
+}
+
+// settingValue shows a setting's value in words: on/off, "none" for an empty one. An integration
+// id stays an id: the console names it.
+func settingValue(v any) string {
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return "on"
+		}
+		return "off"
+	case nil:
+		return "none"
+	case string:
+		if x == "" {
+			return "none"
+		}
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
 func settingsDiff(a, b domain.OrderSyncSettings) string {
 	var am, bm map[string]any
 	ja, _ := json.Marshal(a)
@@ -399,7 +428,7 @@ func settingsDiff(a, b domain.OrderSyncSettings) string {
 			if out != "" {
 				out += ", "
 			}
-			out += fmt.Sprintf("%s %v -> %v", k, am[k], bm[k])
+			out += fmt.Sprintf("%s %s -> %s", settingNames[k], settingValue(am[k]), settingValue(bm[k]))
 		}
 	}
 	return out

@@ -62,7 +62,7 @@ var Provider = connector.Provider{
 	SetupURL:    "https://x-series-api.lightspeedhq.com/docs/authorization",
 	Fields: []connector.Field{
 		{Name: FieldDomainPrefix, Label: "Store domain prefix", Required: true,
-			Help: "The part before .retail.lightspeed.app in your store address (for example \"mystore\"). A full URL such as http://127.0.0.1:9101 points at a simulator."},
+			Help: "The part before .retail.lightspeed.app in your store address (for example \"mystore\"). A full URL also works; addresses on a private or local network are refused unless whoever runs posbridge allows them."},
 		{Name: FieldToken, Label: "Personal token", Secret: true, Required: true,
 			Help: "A personal token created in your Lightspeed Retail store (see the setup instructions); sent as a Bearer token."},
 		{Name: FieldWebhookSecret, Label: "Webhook signing secret", Secret: true,

@@ -30,7 +30,7 @@ var Provider = connector.Provider{
 	SetupURL:    "https://help.shopify.com/en/manual/apps/app-types/custom-apps",
 	Fields: []connector.Field{
 		{Name: FieldShopDomain, Label: "Shop domain", Required: true,
-			Help: "Your store's myshopify.com domain, e.g. mystore.myshopify.com (a full URL such as http://127.0.0.1:9101 points at a simulator)."},
+			Help: "Your store's myshopify.com domain, e.g. mystore.myshopify.com (a full URL also works; private or local network addresses are refused unless whoever runs posbridge allows them)."},
 		{Name: FieldAccessToken, Label: "Admin API access token", Secret: true, Required: true,
 			Help: "The app's Admin API access token (shpat_...), shown once when the app is installed."},
 		{Name: FieldAPISecret, Label: "API secret key", Secret: true, Required: false,

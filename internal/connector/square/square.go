@@ -72,7 +72,7 @@ var Provider = connector.Provider{
 		{Name: FieldAccessToken, Label: "Access token", Secret: true, Required: true,
 			Help: "A personal access token or OAuth access token from the Square Developer Console (Credentials page)."},
 		{Name: FieldEnvironment, Label: "Environment", Required: false,
-			Help: "production (default), sandbox, or the full API base URL, e.g. http://127.0.0.1:9101 for a simulator."},
+			Help: "production (default), sandbox (Square's own sandbox), or a full API base URL; private or local network addresses are refused unless whoever runs posbridge allows them."},
 		{Name: FieldLocationID, Label: "Location ID", Required: false,
 			Help: "The Square location orders go to; empty means the first active location."},
 		{Name: FieldSignatureKey, Label: "Webhook signature key", Secret: true, Required: false,

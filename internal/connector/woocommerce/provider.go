@@ -26,7 +26,7 @@ var Provider = connector.Provider{
 	SetupURL:    "https://woocommerce.com/document/woocommerce-rest-api/",
 	Fields: []connector.Field{
 		{Name: FieldStoreURL, Label: "Store URL", Required: true,
-			Help: "The address of your WordPress site, e.g. https://shop.example.com (a full URL such as http://127.0.0.1:9101 also works; plain http:// requests are signed with OAuth 1.0a)."},
+			Help: "The public address of your WordPress site, e.g. https://shop.example.com (plain http:// requests are signed with OAuth 1.0a). Addresses on a private or local network, such as 127.0.0.1, are refused unless whoever runs posbridge allows them."},
 		{Name: FieldConsumerKey, Label: "Consumer key", Required: true,
 			Help: "WooCommerce > Settings > Advanced > REST API > Add key, with Read/Write permission; starts with ck_."},
 		{Name: FieldConsumerSecret, Label: "Consumer secret", Required: true, Secret: true,

@@ -1,0 +1,105 @@
+package console_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/lifecycle"
+)
+
+// rawText is what must never reach a merchant's page: Go's error strings, formatting mistakes and raw ids.
+var rawText = regexp.MustCompile(`dial tcp|Get "|Post "|%!|int_[0-9a-z]{10}|connection refused|context deadline`)
+
+// merchantText opens path and fails when the page's visible text carries technical text. The
+// technical details behind a closed <details> are not visible text.
+func (w *walk) merchantText(path string) string {
+	w.t.Helper()
+	w.do("open "+path, chromedp.Navigate(w.url+path), chromedp.WaitVisible(chromedp.CSS("main")))
+	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
+	defer cancel()
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		w.t.Fatalf("read %s: %v", path, err)
+	}
+	if m := rawText.FindString(text); m != "" {
+		w.t.Fatalf("%s shows technical text %q:\n%s", path, m, text)
+	}
+	return text
+}
+
+// TestConsoleMerchantMessages: a POS that cannot be reached shows a sentence for the merchant on
+// the list, the detail page and the timeline, with the technical detail one click away; two
+// integrations of one type are told apart; the SMTP notice is for admins on the Support page.
+func TestConsoleMerchantMessages(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	ctx := context.Background()
+	acct := srv.acct.AccountID
+	wooIn := func(nick string) lifecycle.AddInput {
+		return lifecycle.AddInput{Type: "woocommerce", Nickname: nick, Credentials: map[string]string{
+			"store_url": "http://127.0.0.1:1", "consumer_key": "ck_" + strings.Repeat("a", 40), "consumer_secret": "cs_" + strings.Repeat("b", 40)}}
+	}
+	woo, err := srv.app.Lifecycle.Add(ctx, acct, "system", wooIn(""))
+	if err != nil {
+		t.Fatalf("add woocommerce: %v", err)
+	}
+	woo2, err := srv.app.Lifecycle.Add(ctx, acct, "system", wooIn("Bar shop"))
+	if err != nil {
+		t.Fatalf("add second woocommerce: %v", err)
+	}
+	eventually(t, 20*time.Second, "the unreachable store fails its check", func() bool {
+		i, err := srv.app.Lifecycle.Get(ctx, acct, woo.ID)
+		return err == nil && i.Status == domain.StatusFailed && strings.Contains(i.StatusReason, "connection refused")
+	})
+	// A settings change naming an integration: the timeline names it, never its id.
+	set, err := srv.app.Sync.Settings(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.IntegrationID = woo2.ID
+	if _, err := srv.app.Sync.SaveSettings(ctx, acct, "system", set); err != nil {
+		t.Fatalf("save settings: %v", err)
+	}
+
+	b := browser(t)
+	w := &walk{t: t, ctx: b, url: srv.url}
+	w.login(srv.acct.AdminEmail, srv.acct.AdminPassword)
+	if w.eval(`!!document.getElementById('email-banner')`) {
+		t.Fatal("the SMTP notice shows on a merchant page")
+	}
+	list := w.merchantText("/integrations")
+	if !strings.Contains(list, "nothing answered at its address") {
+		t.Fatalf("the list does not explain the failure:\n%s", list)
+	}
+	if !w.eval(`!!document.querySelector('tr[data-id="` + woo.ID + `"] details.tech')`) {
+		t.Fatal("the technical detail is not one click away on the list")
+	}
+	w.do("open the technical details", chromedp.Click(chromedp.CSS(`tr[data-id="`+woo.ID+`"] details.tech summary`)))
+	if got := w.text(`tr[data-id="` + woo.ID + `"] details.tech code`); !strings.Contains(got, "connection refused") {
+		t.Fatalf("technical details read %q", got)
+	}
+	w.shot("integrations_failed")
+	if edit := w.merchantText("/integrations/" + woo.ID); !strings.Contains(edit, "nothing answered at its address") {
+		t.Fatalf("the detail page does not explain the failure:\n%s", edit)
+	}
+	tl := w.merchantText("/timeline")
+	if !strings.Contains(tl, "WooCommerce (Bar shop)") || !strings.Contains(tl, "WooCommerce integration added") {
+		t.Fatalf("the timeline does not tell the two WooCommerce integrations apart:\n%s", tl)
+	}
+	if !strings.Contains(tl, "POS none -> WooCommerce (Bar shop)") {
+		t.Fatalf("the settings change does not name the POS:\n%s", tl)
+	}
+	sup := w.merchantText("/support")
+	if !strings.Contains(sup, "Email is not configured") {
+		t.Fatalf("the admin's Support page has no SMTP notice:\n%s", sup)
+	}
+	if add := w.merchantText("/integrations/new"); strings.Contains(add, "also works") {
+		t.Fatalf("the add page still promises a loopback address:\n%s", add)
+	}
+}
