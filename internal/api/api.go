@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/access"
 	"github.com/posbridge/posbridge/internal/catalogsync"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
@@ -43,6 +43,7 @@ type API struct {
 	out     *outbox.Outbox
 	sync    *ordersync.Service
 	catalog *catalogsync.Service
+	acc     *access.Service
 	log     *slog.Logger
 	hookURL func(integrationID string) string // the URL providers sign (Square), "" = as received
 	// Retention says how far back history goes (retained_since in the history lists).
@@ -51,7 +52,7 @@ type API struct {
 
 // New returns the API.
 func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, sync *ordersync.Service, log *slog.Logger) *API {
-	return &API{st: st, lc: lc, out: out, sync: sync, log: log, hookURL: lc.HookURL, Retention: retention.Policy{}.WithDefaults()}
+	return &API{st: st, lc: lc, out: out, sync: sync, acc: access.New(st), log: log, hookURL: lc.HookURL, Retention: retention.Policy{}.WithDefaults()}
 }
 
 // Auth is how a route authenticates its caller.
@@ -105,6 +106,10 @@ var Routes = []Route{
 	// Catalog sync: the system of record's products, stock and customers (seeds 003, 004).
 	{"GET", "/api/v1/catalog-sync", AuthAPIKey, (*API).getCatalogSync},
 	{"PUT", "/api/v1/catalog-sync", AuthAPIKey, (*API).putCatalogSync},
+	// API keys, users and roles (internal/access).
+	{"GET", "/api/v1/api-keys", AuthAPIKey, (*API).listAPIKeys},
+	{"POST", "/api/v1/api-keys", AuthAPIKey, (*API).createAPIKey},
+	{"DELETE", "/api/v1/api-keys/{id}", AuthAPIKey, (*API).revokeAPIKey},
 
 	// Inbound POS webhooks, signed by the provider.
 	{"POST", "/hooks/{integration_id}", AuthProviderSignature, (*API).hook},
@@ -115,14 +120,20 @@ func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range Routes {
 		rt := rt
 		mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
-			var acct string
+			var p access.Principal
 			var err error
 			if rt.Auth != AuthProviderSignature { // an unknown kind authenticates like the API key
-				acct, err = a.authenticate(r)
+				p, err = a.authenticate(r)
+				if err == nil {
+					err = p.Require(RoutePermission(rt.Method, rt.Path))
+				}
+				if err == nil {
+					r = r.WithContext(access.WithPrincipal(r.Context(), p))
+				}
 			}
 			if err == nil {
 				r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-				err = rt.Handler(a, w, r, acct)
+				err = rt.Handler(a, w, r, p.AccountID)
 			}
 			if err != nil {
 				a.writeError(w, r, err)
@@ -138,17 +149,21 @@ func (a *API) Register(mux *http.ServeMux) {
 	})
 }
 
-func (a *API) authenticate(r *http.Request) (string, error) {
+// authenticate finds the request's API key (read from the database on every request, so a
+// revoked key is refused at once in every process) and the role it acts with.
+func (a *API) authenticate(r *http.Request) (access.Principal, error) {
 	h := r.Header.Get("Authorization")
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || strings.TrimSpace(token) == "" {
-		return "", &domain.Error{Code: domain.CodeUnauthorized, Message: "send your API key as Authorization: Bearer <key>"}
+		return access.Principal{}, &domain.Error{Code: domain.CodeUnauthorized, Message: "send your API key as Authorization: Bearer <key>"}
 	}
-	acct, err := a.st.AccountByAPIKeyHash(r.Context(), auth.HashToken(strings.TrimSpace(token)))
-	if errors.Is(err, store.ErrNotFound) {
-		return "", &domain.Error{Code: domain.CodeUnauthorized, Message: "the API key is not valid"}
-	}
-	return acct, err
+	return a.acc.AuthenticateKey(r.Context(), token)
+}
+
+// principal is the caller of a request that passed authenticate.
+func principal(r *http.Request) access.Principal {
+	p, _ := access.From(r.Context())
+	return p
 }
 
 // StatusOf maps a domain error code to an HTTP status.

@@ -43,6 +43,10 @@ type APIKey struct {
 	Prefix    string // the first characters, shown to tell keys apart
 	Hash      string
 	CreatedAt time.Time
+	// Role is the role the key acts with (a preset id or a custom role's id); "" is Store Admin.
+	Role       string
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
 }
 
 // NormalizeEmail lower-cases and checks an email address.

@@ -91,8 +91,11 @@ func (s queries) AdminEmails(ctx context.Context, accountID string) ([]string, e
 
 // CreateAPIKey stores a key's hash.
 func (s queries) CreateAPIKey(ctx context.Context, k domain.APIKey) error {
-	_, err := s.q.exec(ctx, `INSERT INTO api_keys (id, account_id, name, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		k.ID, k.AccountID, k.Name, k.Prefix, k.Hash, micros(k.CreatedAt))
+	if k.Role == "" {
+		k.Role = domain.RoleStoreAdmin
+	}
+	_, err := s.q.exec(ctx, `INSERT INTO api_keys (id, account_id, name, prefix, hash, created_at, role) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		k.ID, k.AccountID, k.Name, k.Prefix, k.Hash, micros(k.CreatedAt), k.Role)
 	if err != nil {
 		return fmt.Errorf("insert api key: %w", err)
 	}
