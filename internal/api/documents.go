@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/ordersync"
@@ -166,7 +167,11 @@ func (a *API) syncHistory(w http.ResponseWriter, r *http.Request, acct string) e
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"data": h, "retained_since": a.Retention.RetainedSince(store.SyncHistoryTable)})
+	out := make([]HistoryEntryJSON, 0, len(h))
+	for _, e := range h {
+		out = append(out, HistoryEntryJSONOf(e))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": out, "retained_since": a.Retention.RetainedSince(store.SyncHistoryTable)})
 }
 
 func (a *API) getOrderSync(w http.ResponseWriter, r *http.Request, acct string) error {
@@ -201,7 +206,46 @@ func (a *API) webhookEvents(w http.ResponseWriter, r *http.Request, acct string)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"data": evs, "retained_since": a.Retention.RetainedSince(store.WebhookEventsTable)})
+	out := make([]WebhookEventJSON, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, WebhookEventJSONOf(e))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": out, "retained_since": a.Retention.RetainedSince(store.WebhookEventsTable)})
+}
+
+// HistoryEntryJSON is one entry of a document's sync history as the API shows it.
+type HistoryEntryJSON struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Action  string    `json:"action"`
+	Outcome string    `json:"outcome"`
+	Summary string    `json:"summary"`
+	Error   string    `json:"error"`
+}
+
+// HistoryEntryJSONOf shows a sync history entry.
+func HistoryEntryJSONOf(h store.HistoryEntry) HistoryEntryJSON {
+	return HistoryEntryJSON{ID: h.ID, At: h.At, Action: h.Action, Outcome: h.Outcome, Summary: h.Summary, Error: h.Error}
+}
+
+// WebhookEventJSON is an inbound POS webhook event as the API shows it; never its account or payload.
+type WebhookEventJSON struct {
+	ID              string     `json:"id"`
+	IntegrationID   string     `json:"integration_id"`
+	ProviderEventID string     `json:"provider_event_id"`
+	Type            string     `json:"type"`
+	Topic           string     `json:"topic"`
+	ObjectID        string     `json:"object_id"`
+	Status          string     `json:"status"`
+	Reason          string     `json:"reason"`
+	ReceivedAt      time.Time  `json:"received_at"`
+	ProcessedAt     *time.Time `json:"processed_at"`
+}
+
+// WebhookEventJSONOf shows a stored webhook event.
+func WebhookEventJSONOf(e store.WebhookEvent) WebhookEventJSON {
+	return WebhookEventJSON{ID: e.ID, IntegrationID: e.IntegrationID, ProviderEventID: e.ProviderEventID, Type: e.Type,
+		Topic: e.Topic, ObjectID: e.ObjectID, Status: e.Status, Reason: e.Reason, ReceivedAt: e.ReceivedAt, ProcessedAt: e.ProcessedAt}
 }
 
 // hook receives a provider's webhook: verified over the raw body, stored, then answered.

@@ -404,9 +404,9 @@ func TestOpenAPIStructFields(t *testing.T) {
 		{schema: "DocCustomer", typ: reflect.TypeFor[domain.DocCustomer]()},
 		{schema: "DocLink", typ: reflect.TypeFor[domain.DocLink]()},
 		{schema: "Money", typ: reflect.TypeFor[domain.Money]()},
-		{schema: "SyncHistoryEntry", typ: reflect.TypeFor[store.HistoryEntry]()},
+		{schema: "SyncHistoryEntry", typ: reflect.TypeFor[HistoryEntryJSON]()},
 		{schema: "OrderSyncSettings", typ: reflect.TypeFor[domain.OrderSyncSettings]()},
-		{schema: "WebhookEvent", typ: reflect.TypeFor[store.WebhookEvent]()},
+		{schema: "WebhookEvent", typ: reflect.TypeFor[WebhookEventJSON]()},
 		{schema: "DocumentUpdatedEvent", typ: reflect.TypeFor[outbox.Event]()},
 		{schema: "IntegrationStatusChangedEvent", typ: reflect.TypeFor[outbox.Event]()},
 		// Requests: PUT documents needs a status (the kind's statuses); PUT order-sync changes
@@ -788,9 +788,9 @@ func TestOpenAPIOrderSyncShapes(t *testing.T) {
 		Topic: "order.completed", ObjectID: "ord_1", Status: "received", Payload: `{"id":"ord_1"}`, ReceivedAt: created}
 	evProcessed := evReceived
 	evProcessed.Status, evProcessed.Reason, evProcessed.ProcessedAt = "processed", "order completed: invoice INV-1042 set to paid", &processed
-	hist := []store.HistoryEntry{
-		{ID: 2, At: processed, Action: "update", Outcome: "ok", Summary: "Updated order ord_1: 2 line(s), total EUR 16.48"},
-		{ID: 1, At: created, Action: "push", Outcome: "failed", Summary: "Sync failed; retrying automatically", Error: "create order: 503"},
+	hist := []HistoryEntryJSON{
+		HistoryEntryJSONOf(store.HistoryEntry{ID: 2, At: processed, Action: "update", Outcome: "ok", Summary: "Updated order ord_1: 2 line(s), total EUR 16.48"}),
+		HistoryEntryJSONOf(store.HistoryEntry{ID: 1, At: created, Action: "push", Outcome: "failed", Summary: "Sync failed; retrying automatically", Error: "create order: 503"}),
 	}
 	settings := domain.DefaultOrderSyncSettings()
 	on := settings
@@ -810,15 +810,15 @@ func TestOpenAPIOrderSyncShapes(t *testing.T) {
 		{"document list", "DocumentList", map[string]any{"data": []ordersync.DocumentJSON{full, bare}}, true},
 		{"empty document list", "DocumentList", map[string]any{"data": []ordersync.DocumentJSON{}}, true},
 		{"sync history", "SyncHistory", map[string]any{"data": hist, "retained_since": since}, true},
-		{"empty sync history", "SyncHistory", map[string]any{"data": []store.HistoryEntry{}, "retained_since": since}, true},
+		{"empty sync history", "SyncHistory", map[string]any{"data": []HistoryEntryJSON{}, "retained_since": since}, true},
 		{"sync history without retained_since", "SyncHistory", map[string]any{"data": hist}, false},
 		{"default settings", "OrderSyncSettings", settings, true},
 		{"settings turned on", "OrderSyncSettings", on, true},
 		{"settings as a full update", "OrderSyncSettingsUpdate", on, true},
 		{"settings update of one field", "OrderSyncSettingsUpdate", map[string]any{"on_cancel": "delete"}, true},
 		{"empty settings update", "OrderSyncSettingsUpdate", map[string]any{}, true},
-		{"webhook events", "WebhookEventList", map[string]any{"data": []store.WebhookEvent{evProcessed, evReceived}, "retained_since": since}, true},
-		{"webhook events without retained_since", "WebhookEventList", map[string]any{"data": []store.WebhookEvent{evProcessed}}, false},
+		{"webhook events", "WebhookEventList", map[string]any{"data": []WebhookEventJSON{WebhookEventJSONOf(evProcessed), WebhookEventJSONOf(evReceived)}, "retained_since": since}, true},
+		{"webhook events without retained_since", "WebhookEventList", map[string]any{"data": []WebhookEventJSON{WebhookEventJSONOf(evProcessed)}}, false},
 		{"hook receipt", "HookReceipt", map[string]int{"received": 1, "duplicates": 4}, true},
 		{"document request", "DocumentRequest", DocumentRequest{Status: "issued", Customer: full.Customer, Lines: full.Lines, Links: full.Links, SyncToPOS: &yes}, true},
 		{"document request with nulls", "DocumentRequest", DocumentRequest{Status: "open"}, true},

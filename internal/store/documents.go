@@ -241,12 +241,12 @@ func (s queries) ReleaseDocument(ctx context.Context, accountID string, kind dom
 
 // HistoryEntry is one event of a document's sync history.
 type HistoryEntry struct {
-	ID      int64     `json:"id"`
-	At      time.Time `json:"at"`
-	Action  string    `json:"action"`
-	Outcome string    `json:"outcome"`
-	Summary string    `json:"summary"`
-	Error   string    `json:"error"`
+	ID      int64
+	At      time.Time
+	Action  string
+	Outcome string
+	Summary string
+	Error   string
 }
 
 // AddHistory appends to a document's sync history.
@@ -411,18 +411,18 @@ func (s queries) SaveOrderSyncSettings(ctx context.Context, accountID string, st
 
 // WebhookEvent is an inbound provider webhook event as stored ("View Webhook").
 type WebhookEvent struct {
-	ID              string     `json:"id"`
-	AccountID       string     `json:"-"`
-	IntegrationID   string     `json:"integration_id"`
-	ProviderEventID string     `json:"provider_event_id"`
-	Type            string     `json:"type"`
-	Topic           string     `json:"topic"`
-	ObjectID        string     `json:"object_id"`
-	Status          string     `json:"status"`
-	Reason          string     `json:"reason"`
-	Payload         string     `json:"-"`
-	ReceivedAt      time.Time  `json:"received_at"`
-	ProcessedAt     *time.Time `json:"processed_at"`
+	ID              string
+	AccountID       string
+	IntegrationID   string
+	ProviderEventID string
+	Type            string
+	Topic           string
+	ObjectID        string
+	Status          string
+	Reason          string
+	Payload         string
+	ReceivedAt      time.Time
+	ProcessedAt     *time.Time
 }
 
 // InsertWebhookEvent stores an event unless the integration already has one with its provider
