@@ -209,6 +209,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	cfg.SMTP.Port = smtpPort
 	cfg.NoHTTP = workerOnly
+	if workerOnly {
+		// The worker calls the serving process's sandboxes: at --addr when given, else at --public-url.
+		addrSet := getenv(envName("addr")) != ""
+		fs.Visit(func(f *flag.Flag) { addrSet = addrSet || f.Name == "addr" })
+		if !addrSet && cfg.PublicURL != "" {
+			cfg.ServerURL = cfg.PublicURL
+		}
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
@@ -224,7 +232,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	if workerOnly {
-		cfg.Logger.Info("posbridge worker running", "database", a.Store.Dialect())
+		cfg.Logger.Info("posbridge worker running", "database", a.Store.Dialect(), "server", a.ServerURL())
+		if !cfg.NoSandbox {
+			if err := a.CheckServer(ctx); err != nil {
+				cfg.Logger.Warn("this worker cannot reach the serving process, so sandbox checks and pushes will fail: "+
+					"give the worker the server's --public-url (or --addr)", "server", a.ServerURL(), "err", err)
+			}
+		}
 	} else {
 		cfg.Logger.Info("posbridge serving", "url", a.URL(), "database", a.Store.Dialect(), "workers", !cfg.NoWorkers)
 	}

@@ -58,6 +58,9 @@ type Config struct {
 	NoSandbox     bool          // --no-sandbox: no sandbox provider and no /sandbox/ routes
 	NoWorkers     bool          // serve --no-workers: API and console only
 	NoHTTP        bool          // worker: background work only
+	// ServerURL is where a worker (NoHTTP) reaches the serving process, whose /sandbox/ and
+	// /hooks/ routes it calls: the worker's --addr when given, else its --public-url. Empty: Addr.
+	ServerURL string
 	AllowPrivate  bool          // --allow-private-provider-hosts
 	CallOffAfter  int           // --call-off-after, default 5
 	CheckInterval time.Duration // --check-interval, default 15m
@@ -261,6 +264,9 @@ func pruneBudget(rescueAfter time.Duration) time.Duration {
 func (a *App) Handler() http.Handler { return a.handler }
 
 func (a *App) selfURL() string {
+	if a.listener == nil && a.cfg.ServerURL != "" {
+		return strings.TrimRight(a.cfg.ServerURL, "/")
+	}
 	addr := a.cfg.Addr
 	if a.listener != nil {
 		addr = a.listener.Addr().String()
@@ -411,4 +417,28 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// ServerURL is where this process reaches the serving process's own routes (/sandbox/, /hooks/):
+// itself when it listens, else (a worker) its ServerURL or Addr.
+func (a *App) ServerURL() string { return a.selfURL() }
+
+// CheckServer asks the serving process's /healthz, so a worker says at start when it cannot
+// reach the sandboxes it will call.
+func (a *App) CheckServer(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.selfURL()+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s/healthz answered HTTP %d", a.selfURL(), res.StatusCode)
+	}
+	return nil
 }

@@ -131,7 +131,7 @@ func (c *DocContent) Validate(k DocKind) error {
 		}
 	}
 	if !ok {
-		return Invalid("status", "status of a %s must be one of %s", k, strings.Join(docStatuses[k], ", "))
+		return Invalid("status", "status of %s %s must be one of %s", Article(string(k)), k, strings.Join(docStatuses[k], ", "))
 	}
 	if len(c.Lines) > 500 {
 		return Invalid("lines", "at most 500 lines")
@@ -326,4 +326,12 @@ func ShouldSync(s OrderSyncSettings, d *Document, c Change) bool {
 		return true
 	}
 	return false
+}
+
+// Article is "an" before a word that starts with a vowel sound, else "a".
+func Article(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }

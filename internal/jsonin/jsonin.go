@@ -223,6 +223,16 @@ func describe(err error, v any) error {
 	if sem.JSONKind != 0 {
 		got = ", not " + kindName(sem.JSONKind)
 	}
+	if want == "a whole number in range" {
+		if sem.JSONKind == '0' {
+			got = "" // a number, but with a fraction, an exponent or out of range: say which form
+		}
+		if strings.HasSuffix(field, "amount") {
+			want = fmt.Sprintf("a whole number of minor units (cents): 899 for 8.99, at most %d either way", domain.MaxAmount)
+		} else {
+			want = "a whole number (no fraction, no exponent)"
+		}
+	}
 	return &domain.Error{Code: domain.CodeInvalid, Field: field, Message: fmt.Sprintf("%s must be %s%s", field, want, got), Err: err}
 }
 

@@ -136,3 +136,30 @@ func TestControlCharactersRefused(t *testing.T) {
 		t.Errorf("line breaks and tabs refused: %v", err)
 	}
 }
+
+// TestTypeErrorsNameThePathAndTheForm: a wrong type names the exact path, index included, and
+// the form expected: an amount is a whole number of minor units.
+func TestTypeErrorsNameThePathAndTheForm(t *testing.T) {
+	type req struct {
+		Lines []domain.DocLine `json:"lines"`
+		Count int              `json:"count"`
+	}
+	ok := `{"description":"a","quantity":"1","unit_price":{"amount":1,"currency":"EUR"}}`
+	for _, c := range []struct{ body, field, want, not string }{
+		{`{"lines":[` + ok + `,` + ok + `,{"description":"a","quantity":2}]}`, "lines[2].quantity", "lines[2].quantity must be a string, not a number", ""},
+		{`{"lines":[{"unit_price":{"amount":8.99}}]}`, "lines[0].unit_price.amount", "whole number of minor units (cents): 899 for 8.99", "not a number"},
+		{`{"lines":[{"unit_price":{"amount":"899"}}]}`, "lines[0].unit_price.amount", "whole number of minor units (cents)", ""},
+		{`{"lines":[` + ok + `,{"unit_price":{"amount":1e30}}]}`, "lines[1].unit_price.amount", "at most 1000000000000000 either way", ""},
+		{`{"count":1.5}`, "count", "count must be a whole number (no fraction, no exponent)", ""},
+	} {
+		var v req
+		err := jsonin.Decode(strings.NewReader(c.body), &v)
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Field != c.field || !strings.Contains(de.Message, c.want) || (c.not != "" && strings.Contains(de.Message, c.not)) {
+			t.Errorf("%s: %v, want field %s and %q", c.body, err, c.field, c.want)
+		}
+	}
+	if err := (&domain.DocContent{Status: "nope"}).Validate(domain.KindInvoice); err == nil || !strings.Contains(err.Error(), "status of an invoice") {
+		t.Errorf("grammar: %v", err)
+	}
+}
