@@ -46,21 +46,21 @@ var Version = "dev"
 
 // Config is everything a posbridge process is told by flags and environment.
 type Config struct {
-	Addr          string // --addr, default :8080
-	PublicURL     string // --public-url: how people and providers reach this server (links, webhooks)
-	DataDir       string // --data-dir, default ./data
-	DatabaseURL   string // --database-url postgres://...
-	MaxConns      int    // --database-max-conns: PostgreSQL connections of this process
-	SecretKey     string // --secret-key; generated into the data dir when empty
-	SMTP          notify.SMTPConfig
-	AdminEmail    string        // the first admin's email on an empty database
-	Demo          bool          // --demo: connect a Sandbox POS on first start
-	NoSandbox     bool          // --no-sandbox: no sandbox provider and no /sandbox/ routes
-	NoWorkers     bool          // serve --no-workers: API and console only
-	NoHTTP        bool          // worker: background work only
+	Addr        string // --addr, default :8080
+	PublicURL   string // --public-url: how people and providers reach this server (links, webhooks)
+	DataDir     string // --data-dir, default ./data
+	DatabaseURL string // --database-url postgres://...
+	MaxConns    int    // --database-max-conns: PostgreSQL connections of this process
+	SecretKey   string // --secret-key; generated into the data dir when empty
+	SMTP        notify.SMTPConfig
+	AdminEmail  string // the first admin's email on an empty database
+	Demo        bool   // --demo: connect a Sandbox POS on first start
+	NoSandbox   bool   // --no-sandbox: no sandbox provider and no /sandbox/ routes
+	NoWorkers   bool   // serve --no-workers: API and console only
+	NoHTTP      bool   // worker: background work only
 	// ServerURL is where a worker (NoHTTP) reaches the serving process, whose /sandbox/ and
 	// /hooks/ routes it calls: the worker's --addr when given, else its --public-url. Empty: Addr.
-	ServerURL string
+	ServerURL     string
 	AllowPrivate  bool          // --allow-private-provider-hosts
 	CallOffAfter  int           // --call-off-after, default 5
 	CheckInterval time.Duration // --check-interval, default 15m
