@@ -106,6 +106,9 @@ var Routes = []Route{
 	// Catalog sync: the system of record's products, stock and customers (seeds 003, 004).
 	{"GET", "/api/v1/catalog-sync", AuthAPIKey, (*API).getCatalogSync},
 	{"PUT", "/api/v1/catalog-sync", AuthAPIKey, (*API).putCatalogSync},
+	{"POST", "/api/v1/catalog-sync/import", AuthAPIKey, (*API).startCatalogImport},
+	{"GET", "/api/v1/catalog-sync/progress", AuthAPIKey, (*API).catalogProgress},
+
 	// API keys, users and roles (internal/access).
 	{"GET", "/api/v1/api-keys", AuthAPIKey, (*API).listAPIKeys},
 	{"POST", "/api/v1/api-keys", AuthAPIKey, (*API).createAPIKey},

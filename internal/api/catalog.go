@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 
 	"github.com/posbridge/posbridge/internal/catalogsync"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jsonin"
 )
 
 // SetCatalog connects the catalog sync engine.
@@ -76,4 +79,36 @@ func (a *API) putCatalogSync(w http.ResponseWriter, r *http.Request, acct string
 		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) startCatalogImport(w http.ResponseWriter, r *http.Request, acct string) error {
+	if err := decodeOptional(r); err != nil {
+		return err
+	}
+	imp, err := a.catalog.StartImport(r.Context(), acct, domain.ActorAPI)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, imp)
+}
+
+func (a *API) catalogProgress(w http.ResponseWriter, r *http.Request, acct string) error {
+	imp, err := a.catalog.Progress(r.Context(), acct)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, imp)
+}
+
+// decodeOptional accepts an empty body or an empty JSON object (a POST that takes no fields).
+func decodeOptional(r *http.Request) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return &domain.Error{Code: domain.CodeTooLarge, Message: "the body is too large"}
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	var none struct{}
+	return jsonin.Decode(bytes.NewReader(b), &none)
 }

@@ -69,6 +69,9 @@ type Config struct {
 	// webhook brought (default 5m).
 	ReconcileInterval time.Duration
 	MaxWorkers        int
+	// CatalogWorkers (--catalog-workers) work the "catalog" queue: imports and pushes to web
+	// shops, apart from the order sync's workers (default 4).
+	CatalogWorkers int
 	DocumentLease     time.Duration // how long a crashed worker holds a document (default 1m)
 	RescueAfter       time.Duration // River: when a job of a crashed worker runs again (default 5m)
 	SecureCookies     bool
@@ -211,9 +214,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Outbox.Register(workers)
 	a.Sync.Register(workers)
 	a.Retention.Register(workers)
+	a.Catalog.Register(workers)
 	periodic := append(a.Lifecycle.PeriodicJobs(cfg.SweepInterval), a.Sync.PeriodicJobs(cfg.ReconcileInterval)...)
 	periodic = append(periodic, a.Retention.PeriodicJobs()...)
+	if cfg.CatalogWorkers == 0 {
+		cfg.CatalogWorkers = 4
+	}
 	q, err := jobs.New(st, jobs.Config{RunWorkers: !cfg.NoWorkers, MaxWorkers: cfg.MaxWorkers, Logger: cfg.Logger, RescueAfter: cfg.RescueAfter,
+		Queues: map[string]int{catalogsync.Queue: cfg.CatalogWorkers},
 		PeriodicJobs: periodic}, workers)
 	if err != nil {
 		st.Close()

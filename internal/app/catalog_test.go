@@ -1,11 +1,15 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
@@ -109,4 +113,126 @@ func anyStrings(v any) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+// addSandboxProducts creates n products in the Sandbox POS through its API, 100 per batch.
+func (c *catalogEnv) addSandboxProducts(n int, prefix string) {
+	c.t.Helper()
+	for done := 0; done < n; {
+		var batch []any
+		for ; done < n && len(batch) < 100; done++ {
+			batch = append(batch, map[string]any{"name": fmt.Sprintf("%s %d", prefix, done), "sku": fmt.Sprintf("%s-%05d", prefix, done),
+				"description": "", "price": map[string]any{"amount": 100 + done, "currency": "EUR"}, "track_stock": false})
+		}
+		c.must(200, c.call(c.sbx, "POST", "/sandbox/api/v1/products/batch", map[string]any{"products": batch}))
+	}
+}
+
+func (c *catalogEnv) progress() map[string]any {
+	return c.must(200, c.call(c.key, "GET", "/api/v1/catalog-sync/progress", nil)).json(c.t)
+}
+
+func (c *catalogEnv) waitImport(phase string) map[string]any {
+	c.t.Helper()
+	var last map[string]any
+	defer func() {
+		if c.t.Failed() {
+			c.t.Logf("last progress %v; log:\n%s", last, c.logs.String())
+		}
+	}()
+	waitFor(c.t, "import phase "+phase, func() bool {
+		last = c.progress()
+		return last["phase"] == phase || last["phase"] == "failed"
+	})
+	if last["phase"] != phase {
+		c.t.Fatalf("import %v, want phase %s", last, phase)
+	}
+	return last
+}
+
+func TestCatalogImport(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		c := newCatalogEnv(t, db)
+		acct, err := c.app.Store.AccountByAPIKeyHash(context.Background(), auth.HashToken(c.key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := c.progress(); p["phase"] != "idle" || p["started_at"] != nil {
+			t.Fatalf("progress before any import: %v", p)
+		}
+		r := c.call(c.key, "POST", "/api/v1/catalog-sync/import", nil)
+		if r.Status != 422 || r.errField(t) != "source_integration_id" {
+			t.Fatalf("import without a source: %d %s", r.Status, r.Body)
+		}
+		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"source_integration_id": c.source}))
+		c.addSandboxProducts(230, "Bulk") // three pages with the sample catalogue
+
+		// A product posbridge holds from before that the POS no longer has: only a complete pass
+		// concludes it is gone. The first pass fails at once (the POS refuses the key).
+		old := time.Now().Add(-time.Hour)
+		stale, err := c.app.Store.UpsertCatalogProduct(context.Background(), acct, c.source, domain.Product{ID: "prd_gone", Name: "Gone"}, 0, old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.fault(c.sbx, 1, 401)
+		c.must(202, c.call(c.key, "POST", "/api/v1/catalog-sync/import", map[string]any{}))
+		p := c.waitImport("failed")
+		if p["error"] == "" || p["finished_at"] == nil {
+			t.Fatalf("failed import: %v", p)
+		}
+		if g := c.productDeleted(acct, stale.ID); g {
+			t.Fatalf("a failed pass concluded a deletion")
+		}
+		c.clearFaults(c.sbx)
+
+		c.must(202, c.call(c.key, "POST", "/api/v1/catalog-sync/import", nil))
+		r = c.call(c.key, "POST", "/api/v1/catalog-sync/import", nil)
+		if r.Status != 409 && c.progress()["phase"] != "done" {
+			t.Fatalf("a second import while one runs: %d %s", r.Status, r.Body)
+		}
+		p = c.waitImport("done")
+		n, err := c.app.Store.CountCatalogRecords(context.Background(), acct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p["done"].(float64) < 230 || p["total"] != p["done"] || p["error"] != "" || p["started_at"] == nil || p["finished_at"] == nil {
+			t.Fatalf("progress after the import: %v", p)
+		}
+		if !c.productDeleted(acct, stale.ID) {
+			t.Fatalf("the complete pass did not conclude that the stale product is gone")
+		}
+		if n < 230+5 {
+			t.Fatalf("only %d records imported", n)
+		}
+		// A refresh reads everything again and changes nothing.
+		before := c.changeCount(acct)
+		c.must(202, c.call(c.key, "POST", "/api/v1/catalog-sync/import", nil))
+		c.waitImport("done")
+		if after := c.changeCount(acct); after != before {
+			t.Fatalf("a refresh of an unchanged catalog wrote %d change feed entries", after-before)
+		}
+		// Another account cannot see the progress or start an import of this source.
+		other := c.account("Other shop", "owner@other.test")
+		if p := c.must(200, c.call(other.APIKey, "GET", "/api/v1/catalog-sync/progress", nil)).json(t); p["phase"] != "idle" {
+			t.Fatalf("another account sees the progress: %v", p)
+		}
+	})
+}
+
+func (c *catalogEnv) productDeleted(acct, id string) bool {
+	c.t.Helper()
+	p, err := c.app.Store.GetCatalogProduct(context.Background(), acct, id)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return p.Deleted
+}
+
+func (c *catalogEnv) changeCount(acct string) int {
+	c.t.Helper()
+	ch, err := c.app.Store.ListCatalogChanges(context.Background(), acct, 0, 100000)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return len(ch)
 }

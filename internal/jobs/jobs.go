@@ -25,6 +25,9 @@ import (
 type Config struct {
 	RunWorkers   bool // false: insert-only client (serve --no-workers)
 	MaxWorkers   int  // default 50
+	// Queues are further queues beside the default one, each with its own workers (the bulk
+	// catalog work runs in "catalog", so it never sits in front of an invoice).
+	Queues map[string]int
 	PeriodicJobs []*river.PeriodicJob
 	Logger       *slog.Logger
 	// FetchPollInterval is how often workers look for new jobs when the database cannot notify
@@ -110,6 +113,11 @@ func New(s *store.Store, cfg Config, workers *river.Workers) (*Queue, error) {
 	}
 	if cfg.RunWorkers {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}}
+		for name, n := range cfg.Queues {
+			if n > 0 {
+				rc.Queues[name] = river.QueueConfig{MaxWorkers: n}
+			}
+		}
 		rc.Workers = workers
 		rc.PeriodicJobs = cfg.PeriodicJobs
 		rc.FetchCooldown = 20 * time.Millisecond

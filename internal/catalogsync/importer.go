@@ -1,0 +1,343 @@
+package catalogsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/store"
+)
+
+// ImportArgs runs (a step of) an account's import pass. The pass's progress and cursor live in
+// the database (catalog_imports), written in the same transaction as each page's records, so a
+// job rescued after a crash resumes at the page after the last one committed.
+type ImportArgs struct {
+	AccountID string `json:"account_id"`
+	Pass      int64  `json:"pass"`
+}
+
+// Kind implements river.JobArgs.
+func (ImportArgs) Kind() string { return "catalog_import" }
+
+// ImportStepBudget is how long one run of the import job reads pages before it yields its
+// worker (a snooze) to the other accounts' catalog work.
+var ImportStepBudget = time.Second
+
+// importMaxAttempts is how often a failing page is retried before the import is given up.
+const importMaxAttempts = 12
+
+// StartImport starts an import pass (the initial import, or a full refresh later) from the
+// account's source. 409 while one is under way.
+func (s *Service) StartImport(ctx context.Context, accountID, actor string) (domain.CatalogImport, error) {
+	settings, err := s.st.GetCatalogSyncSettings(ctx, accountID)
+	if err != nil {
+		return domain.CatalogImport{}, err
+	}
+	if settings.SourceIntegrationID == "" {
+		return domain.CatalogImport{}, domain.Invalid("source_integration_id", "choose the POS that holds your products and customers (PUT /api/v1/catalog-sync) before importing")
+	}
+	i, err := s.lc.Get(ctx, accountID, settings.SourceIntegrationID)
+	if err != nil {
+		return domain.CatalogImport{}, err
+	}
+	if i.Status == domain.StatusInactive {
+		return domain.CatalogImport{}, &domain.Error{Code: domain.CodeInactive, Message: "the source POS is disconnected; restore it before importing"}
+	}
+	var out domain.CatalogImport
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockCatalogImport(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		if cur.Running() {
+			return &domain.Error{Code: domain.CodeConflict, Message: fmt.Sprintf("an import is under way (%s, %d done); wait for it to finish", cur.Phase, cur.Done)}
+		}
+		total, err := tx.CountCatalogRecords(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		out = domain.CatalogImport{IntegrationID: i.ID, Pass: cur.Pass + 1, Phase: domain.PhaseProducts, Total: total, StartedAt: &now}
+		if err := tx.SaveCatalogImport(ctx, accountID, out); err != nil {
+			return err
+		}
+		if err := s.q.InsertTx(ctx, tx, ImportArgs{AccountID: accountID, Pass: out.Pass}, importOpts()); err != nil {
+			return err
+		}
+		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: accountID, At: now, Kind: domain.KindCatalogImport, IntegrationID: i.ID,
+			Actor: actor, Message: "Catalog import started: every product, stock level and customer of " + s.lc.DisplayName(i.Type)})
+	})
+	return out, err
+}
+
+func importOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: Queue, MaxAttempts: importMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// Progress reads the account's import progress.
+func (s *Service) Progress(ctx context.Context, accountID string) (domain.CatalogImport, error) {
+	return s.st.GetCatalogImport(ctx, accountID)
+}
+
+type importWorker struct {
+	river.WorkerDefaults[ImportArgs]
+	s *Service
+}
+
+// Timeout lets a step run its budget and one slow page.
+func (w *importWorker) Timeout(*river.Job[ImportArgs]) time.Duration { return ImportStepBudget + time.Minute }
+
+// Work reads pages of the pass until its budget is spent, then yields.
+func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) error {
+	s := w.s
+	a := job.Args
+	until := time.Now().Add(ImportStepBudget)
+	var conn connector.Connector
+	for {
+		imp, err := s.st.GetCatalogImport(ctx, a.AccountID)
+		if err != nil {
+			return err
+		}
+		if imp.Pass != a.Pass || !imp.Running() {
+			return nil // a later pass, or this one is over
+		}
+		if conn == nil && imp.Phase != domain.PhaseDeletions {
+			i, err := s.lc.Get(ctx, a.AccountID, imp.IntegrationID)
+			if err != nil {
+				return s.failImport(ctx, a, "the source integration is gone: "+err.Error())
+			}
+			if i.Status == domain.StatusInactive {
+				return s.failImport(ctx, a, "the source POS was disconnected; what was imported before stays")
+			}
+			if conn, err = s.lc.Connector(ctx, i); err != nil {
+				return s.failImport(ctx, a, err.Error())
+			}
+		}
+		err = s.importStep(ctx, conn, a, imp)
+		if err != nil {
+			switch k := connector.KindOf(err); {
+			case k == connector.KindRateLimited:
+				wait := time.Second
+				var ce *connector.Error
+				if errors.As(err, &ce) && ce.RetryAfter > 0 {
+					wait = ce.RetryAfter
+				}
+				return river.JobSnooze(wait)
+			case k == connector.KindTemporary && job.Attempt < job.MaxAttempts:
+				s.noteImportError(ctx, a, err)
+				return err // River retries with backoff; the cursor keeps the place
+			default:
+				return s.failImport(ctx, a, err.Error())
+			}
+		}
+		if time.Now().After(until) {
+			return river.JobSnooze(time.Millisecond) // the next step queues behind the other accounts' work
+		}
+	}
+}
+
+// importStep does one page of the pass (or its conclusion) and commits it with the progress.
+func (s *Service) importStep(ctx context.Context, conn connector.Connector, a ImportArgs, imp domain.CatalogImport) error {
+	changes := changeCounts{}
+	var next, resume, kind string
+	var n int
+	var write func(tx *store.Tx, now time.Time) error
+	switch imp.Phase {
+	case domain.PhaseProducts:
+		kind = domain.RecordProduct
+		src, err := connector.As[connector.ProductSource](conn, domain.CapProducts)
+		if err != nil {
+			return err
+		}
+		page, err := src.ListProducts(ctx, imp.Cursor)
+		if err != nil {
+			return err
+		}
+		next, resume, n = page.Next, page.Resume, len(page.Items)
+		write = func(tx *store.Tx, now time.Time) error {
+			for _, p := range page.Items {
+				ch, err := tx.UpsertCatalogProduct(ctx, a.AccountID, imp.IntegrationID, p, imp.Pass, now)
+				if err != nil {
+					return err
+				}
+				changes.add(domain.RecordProduct, ch.Action)
+			}
+			return nil
+		}
+	case domain.PhaseStock:
+		kind = domain.RecordStock
+		src, ok := conn.(connector.StockSource)
+		if ok {
+			page, err := src.ListStock(ctx, imp.Cursor)
+			if err != nil {
+				return err
+			}
+			next, resume, n = page.Next, page.Resume, len(page.Items)
+			write = func(tx *store.Tx, now time.Time) error {
+				for _, l := range page.Items {
+					ch, err := tx.UpsertCatalogStock(ctx, a.AccountID, imp.IntegrationID, l, imp.Pass, now)
+					if err != nil {
+						return err
+					}
+					changes.add(domain.RecordStock, ch.Action)
+				}
+				return nil
+			}
+		}
+	case domain.PhaseCustomers:
+		kind = domain.RecordCustomer
+		src, ok := conn.(connector.CustomerSource)
+		if ok {
+			page, err := src.ListCustomers(ctx, imp.Cursor)
+			if err != nil {
+				return err
+			}
+			next, resume, n = page.Next, page.Resume, len(page.Items)
+			write = func(tx *store.Tx, now time.Time) error {
+				for _, c := range page.Items {
+					ch, err := tx.UpsertCatalogCustomer(ctx, a.AccountID, imp.IntegrationID, c, imp.Pass, now)
+					if err != nil {
+						return err
+					}
+					changes.add(domain.RecordCustomer, ch.Action)
+				}
+				return nil
+			}
+		}
+	}
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockCatalogImport(ctx, a.AccountID)
+		if err != nil {
+			return err
+		}
+		if cur.Pass != imp.Pass || cur.Phase != imp.Phase || cur.Cursor != imp.Cursor {
+			return nil // another worker took this page meanwhile (a rescued job): nothing twice
+		}
+		now := s.now()
+		if write != nil {
+			if err := write(tx, now); err != nil {
+				return err
+			}
+		}
+		cur.Done += int64(n)
+		cur.Total = max(cur.Total, cur.Done)
+		cur.Error = ""
+		cur.Cursor = next
+		if next == "" {
+			if kind != "" && resume != "" {
+				if err := tx.SaveCatalogCursor(ctx, a.AccountID, imp.IntegrationID, kind, resume, now); err != nil {
+					return err
+				}
+			}
+			switch imp.Phase {
+			case domain.PhaseProducts:
+				cur.Phase = domain.PhaseStock
+			case domain.PhaseStock:
+				cur.Phase = domain.PhaseCustomers
+			case domain.PhaseCustomers:
+				cur.Phase = domain.PhaseDeletions
+			case domain.PhaseDeletions:
+				// Only a complete pass concludes that what it did not read is gone.
+				deleted, err := tx.ConcludeCatalogDeletions(ctx, a.AccountID, imp.Pass, *imp.StartedAt, now)
+				if err != nil {
+					return err
+				}
+				changes[domain.RecordProduct+"."+domain.ChangeDeleted] += int(deleted)
+				cur.Phase = domain.PhaseDone
+				cur.Total = cur.Done
+				cur.FinishedAt = &now
+				msg := fmt.Sprintf("Catalog import finished: %d records read", cur.Done)
+				if deleted > 0 {
+					msg += fmt.Sprintf(", %d products and customers no longer in the POS marked deleted", deleted)
+				}
+				if err := tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: a.AccountID, At: now, Kind: domain.KindCatalogImport,
+					IntegrationID: imp.IntegrationID, Actor: domain.ActorSystem, Message: msg}); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.SaveCatalogImport(ctx, a.AccountID, cur); err != nil {
+			return err
+		}
+		return s.publishChanges(ctx, tx, a.AccountID, "import", changes)
+	})
+}
+
+// noteImportError shows a retried page's error in the progress.
+func (s *Service) noteImportError(ctx context.Context, a ImportArgs, err error) {
+	if serr := s.st.InTx(ctx, func(tx *store.Tx) error {
+		cur, gerr := tx.LockCatalogImport(ctx, a.AccountID)
+		if gerr != nil || cur.Pass != a.Pass {
+			return gerr
+		}
+		cur.Error = "retrying: " + connector.Message(err)
+		return tx.SaveCatalogImport(ctx, a.AccountID, cur)
+	}); serr != nil {
+		s.log.Error("record an import error", "account", a.AccountID, "err", serr)
+	}
+}
+
+// failImport ends the pass as failed; nothing is concluded deleted from it.
+func (s *Service) failImport(ctx context.Context, a ImportArgs, msg string) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockCatalogImport(ctx, a.AccountID)
+		if err != nil || cur.Pass != a.Pass || !cur.Running() {
+			return err
+		}
+		now := s.now()
+		cur.Phase, cur.Error, cur.FinishedAt = domain.PhaseFailed, msg, &now
+		if err := tx.SaveCatalogImport(ctx, a.AccountID, cur); err != nil {
+			return err
+		}
+		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: a.AccountID, At: now, Kind: domain.KindCatalogImport, IntegrationID: cur.IntegrationID,
+			Actor: domain.ActorSystem, Message: fmt.Sprintf("Catalog import failed after %d records: %s. Nothing was marked deleted; start it again to finish.", cur.Done, msg)})
+	})
+}
+
+// changeCounts counts a step's changes by "record.action".
+type changeCounts map[string]int
+
+func (c changeCounts) add(record, action string) {
+	if action != "" {
+		c[record+"."+action]++
+	}
+}
+
+// RecordsChanged is the data of the outbound webhook records.changed: how many records of each
+// kind changed, and what caused it; the app reads GET /api/v1/changes from its cursor.
+type RecordsChanged struct {
+	Trigger  string         `json:"trigger"`
+	Products map[string]int `json:"products"`
+	Stock    map[string]int `json:"stock"`
+	Customer map[string]int `json:"customers"`
+}
+
+func (s *Service) publishChanges(ctx context.Context, tx *store.Tx, accountID, trigger string, c changeCounts) error {
+	if len(c) == 0 || s.out == nil {
+		return nil
+	}
+	ev := RecordsChanged{Trigger: trigger, Products: map[string]int{}, Stock: map[string]int{}, Customer: map[string]int{}}
+	for k, n := range c {
+		for _, r := range []struct {
+			rec string
+			m   map[string]int
+		}{{domain.RecordProduct, ev.Products}, {domain.RecordStock, ev.Stock}, {domain.RecordCustomer, ev.Customer}} {
+			for _, act := range []string{domain.ChangeCreated, domain.ChangeUpdated, domain.ChangeDeleted} {
+				if k == r.rec+"."+act {
+					r.m[act] += n
+				}
+			}
+		}
+	}
+	return s.out.Publish(ctx, tx, accountID, domain.EventRecordsChanged, ev)
+}
+
+// Register adds the engine's workers.
+func (s *Service) Register(w *river.Workers) {
+	river.AddWorker(w, &importWorker{s: s})
+}

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/posbridge/posbridge/internal/domain"
+)
+
+const productCols = `id, integration_id, external_id, data, hash, deleted, created_at, updated_at`
+
+func scanProduct(r row) (domain.CatalogProduct, error) {
+	var p domain.CatalogProduct
+	var data string
+	var created, updated int64
+	if err := r.Scan(&p.ID, &p.IntegrationID, &p.ExternalID, &data, &p.Hash, &p.Deleted, &created, &updated); err != nil {
+		return p, err
+	}
+	if err := json.Unmarshal([]byte(data), &p.Product); err != nil {
+		return p, fmt.Errorf("product %s: %w", p.ID, err)
+	}
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return p, nil
+}
+
+// GetCatalogProduct reads one of the account's products by posbridge's id.
+func (s queries) GetCatalogProduct(ctx context.Context, accountID, id string) (domain.CatalogProduct, error) {
+	return scanProduct(s.q.queryRow(ctx, `SELECT `+productCols+` FROM catalog_products WHERE account_id = $1 AND id = $2`, accountID, id))
+}
+
+// CatalogProductByExternalID reads the product of the source integration with that id.
+func (s queries) CatalogProductByExternalID(ctx context.Context, accountID, integrationID, externalID string) (domain.CatalogProduct, error) {
+	return scanProduct(s.q.queryRow(ctx, `SELECT `+productCols+` FROM catalog_products WHERE account_id = $1 AND integration_id = $2 AND external_id = $3`,
+		accountID, integrationID, externalID))
+}
+
+// RecordFilter selects records: q matches (case-insensitively) anywhere in the name, SKU or
+// barcode (customers: name, email, phone); After is the last id of the previous page.
+type RecordFilter struct {
+	Q              string
+	After          string
+	Limit          int
+	IncludeDeleted bool
+}
+
+// ListCatalogProducts lists the account's products in id order (creation order).
+func (s queries) ListCatalogProducts(ctx context.Context, accountID string, f RecordFilter) ([]domain.CatalogProduct, error) {
+	q, args := recordQuery(`SELECT `+productCols+` FROM catalog_products`, accountID, f)
+	rs, err := s.q.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	defer rs.Close()
+	out := []domain.CatalogProduct{}
+	for rs.Next() {
+		p, err := scanProduct(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rs.Err()
+}
+
+func recordQuery(sel, accountID string, f RecordFilter) (string, []any) {
+	q := sel + ` WHERE account_id = $1`
+	args := []any{accountID}
+	if !f.IncludeDeleted {
+		q += ` AND NOT deleted`
+	}
+	if f.Q != "" {
+		args = append(args, likePattern(f.Q))
+		q += fmt.Sprintf(` AND search LIKE $%d ESCAPE '\'`, len(args))
+	}
+	if f.After != "" {
+		args = append(args, f.After)
+		q += fmt.Sprintf(` AND id > $%d`, len(args))
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	args = append(args, f.Limit)
+	q += fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args))
+	return q, args
+}
+
+const customerCols = `id, integration_id, external_id, data, hash, deleted, created_at, updated_at`
+
+func scanCustomer(r row) (domain.CatalogCustomer, error) {
+	var c domain.CatalogCustomer
+	var data string
+	var created, updated int64
+	if err := r.Scan(&c.ID, &c.IntegrationID, &c.ExternalID, &data, &c.Hash, &c.Deleted, &created, &updated); err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal([]byte(data), &c.Customer); err != nil {
+		return c, fmt.Errorf("customer %s: %w", c.ID, err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return c, nil
+}
+
+// GetCatalogCustomer reads one of the account's customers by posbridge's id.
+func (s queries) GetCatalogCustomer(ctx context.Context, accountID, id string) (domain.CatalogCustomer, error) {
+	return scanCustomer(s.q.queryRow(ctx, `SELECT `+customerCols+` FROM catalog_customers WHERE account_id = $1 AND id = $2`, accountID, id))
+}
+
+// ListCatalogCustomers lists the account's customers in id order.
+func (s queries) ListCatalogCustomers(ctx context.Context, accountID string, f RecordFilter) ([]domain.CatalogCustomer, error) {
+	q, args := recordQuery(`SELECT `+customerCols+` FROM catalog_customers`, accountID, f)
+	rs, err := s.q.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list customers: %w", err)
+	}
+	defer rs.Close()
+	out := []domain.CatalogCustomer{}
+	for rs.Next() {
+		c, err := scanCustomer(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rs.Err()
+}
+
+// ListCatalogStock lists the stock levels of one of the account's products (by posbridge's id).
+func (s queries) ListCatalogStock(ctx context.Context, accountID, productID string) ([]domain.StockLevel, error) {
+	rs, err := s.q.query(ctx, `SELECT s.variant_id, s.location_id, s.quantity, s.updated_at FROM catalog_stock s
+		JOIN catalog_products p ON p.account_id = s.account_id AND p.integration_id = s.integration_id AND p.external_id = s.external_product_id
+		WHERE p.account_id = $1 AND p.id = $2 ORDER BY s.location_id, s.variant_id`, accountID, productID)
+	if err != nil {
+		return nil, fmt.Errorf("list stock: %w", err)
+	}
+	defer rs.Close()
+	out := []domain.StockLevel{}
+	for rs.Next() {
+		l := domain.StockLevel{ProductID: productID}
+		var at int64
+		if err := rs.Scan(&l.VariantID, &l.LocationID, &l.Quantity, &at); err != nil {
+			return nil, err
+		}
+		l.UpdatedAt = fromMicros(at)
+		out = append(out, l)
+	}
+	return out, rs.Err()
+}
+
+// ListCatalogChanges reads the account's change feed after the entry id after, oldest first.
+func (s queries) ListCatalogChanges(ctx context.Context, accountID string, after int64, limit int) ([]domain.CatalogChange, error) {
+	rs, err := s.q.query(ctx, `SELECT id, at, record, record_id, action FROM catalog_changes WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		accountID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list changes: %w", err)
+	}
+	defer rs.Close()
+	out := []domain.CatalogChange{}
+	for rs.Next() {
+		var c domain.CatalogChange
+		var at int64
+		if err := rs.Scan(&c.ID, &at, &c.Record, &c.RecordID, &c.Action); err != nil {
+			return nil, err
+		}
+		c.At = fromMicros(at)
+		out = append(out, c)
+	}
+	return out, rs.Err()
+}
+
+// RecentCatalogChanges reads the account's newest change feed entries, newest first.
+func (s queries) RecentCatalogChanges(ctx context.Context, accountID string, limit int) ([]domain.CatalogChange, error) {
+	rs, err := s.q.query(ctx, `SELECT id, at, record, record_id, action FROM catalog_changes WHERE account_id = $1 ORDER BY id DESC LIMIT $2`, accountID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list changes: %w", err)
+	}
+	defer rs.Close()
+	out := []domain.CatalogChange{}
+	for rs.Next() {
+		var c domain.CatalogChange
+		var at int64
+		if err := rs.Scan(&c.ID, &at, &c.Record, &c.RecordID, &c.Action); err != nil {
+			return nil, err
+		}
+		c.At = fromMicros(at)
+		out = append(out, c)
+	}
+	return out, rs.Err()
+}

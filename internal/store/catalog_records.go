@@ -1,0 +1,296 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/domain"
+)
+
+func contentHash(v any) (string, []byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", nil, err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:16]), b, nil
+}
+
+// productSearch is the lower-cased text a product search matches: name, SKUs and barcodes.
+func productSearch(p domain.Product) string {
+	parts := []string{p.Name, p.SKU, p.Barcode}
+	for _, v := range p.Variants {
+		parts = append(parts, v.Name, v.SKU, v.Barcode)
+	}
+	return strings.ToLower(strings.Join(parts, "\n"))
+}
+
+func customerSearch(c domain.Customer) string {
+	return strings.ToLower(strings.Join([]string{c.FirstName + " " + c.LastName, c.Email, c.Phone, c.Reference}, "\n"))
+}
+
+// likePattern makes a LIKE pattern matching s anywhere, with % _ and \ taken literally.
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(strings.ToLower(s)) + "%"
+}
+
+// RecordChange is what a write of a record did: its posbridge id and the change feed action
+// ("" when nothing changed).
+type RecordChange struct {
+	ID     string
+	Action string
+}
+
+// UpsertCatalogProduct writes a product read from the source in the import pass (0 outside
+// one), and adds a change feed entry when it is new or changed.
+func (s queries) UpsertCatalogProduct(ctx context.Context, accountID, integrationID string, p domain.Product, pass int64, now time.Time) (RecordChange, error) {
+	p.UpdatedAt = p.UpdatedAt.UTC()
+	hash, data, err := contentHash(p)
+	if err != nil {
+		return RecordChange{}, err
+	}
+	var id, old string
+	var deleted bool
+	var oldPass int64
+	err = s.q.queryRow(ctx, `SELECT id, hash, deleted, pass FROM catalog_products WHERE account_id = $1 AND integration_id = $2 AND external_id = $3`,
+		accountID, integrationID, p.ID).Scan(&id, &old, &deleted, &oldPass)
+	ch := RecordChange{ID: id}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		ch = RecordChange{ID: auth.NewID("prd"), Action: domain.ChangeCreated}
+		if p.Deleted {
+			return RecordChange{}, nil // never seen, already gone
+		}
+		if pass == 0 {
+			pass = -1 // not seen by a pass yet; the next pass's deletions leave it only if it reads it
+		}
+		_, err = s.q.exec(ctx, `INSERT INTO catalog_products (account_id, id, integration_id, external_id, name, sku, barcode, search, data, hash, deleted, pass, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+			accountID, ch.ID, integrationID, p.ID, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, pass, micros(now))
+		if err != nil {
+			return ch, fmt.Errorf("insert product %s: %w", p.ID, err)
+		}
+	case err != nil:
+		return ch, err
+	default:
+		if pass == 0 {
+			pass = oldPass
+		}
+		switch {
+		case p.Deleted && deleted, !p.Deleted && !deleted && old == hash:
+			if pass != oldPass {
+				_, err = s.q.exec(ctx, `UPDATE catalog_products SET pass = $3 WHERE account_id = $1 AND id = $2`, accountID, id, pass)
+			}
+			return ch, err
+		case p.Deleted:
+			ch.Action = domain.ChangeDeleted
+			_, err = s.q.exec(ctx, `UPDATE catalog_products SET deleted = $3, pass = $4, updated_at = $5 WHERE account_id = $1 AND id = $2`, accountID, id, true, pass, micros(now))
+		default:
+			ch.Action = domain.ChangeUpdated
+			if deleted {
+				ch.Action = domain.ChangeCreated
+			}
+			_, err = s.q.exec(ctx, `UPDATE catalog_products SET name = $3, sku = $4, barcode = $5, search = $6, data = $7, hash = $8, deleted = $9, pass = $10, updated_at = $11
+				WHERE account_id = $1 AND id = $2`, accountID, id, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, pass, micros(now))
+		}
+		if err != nil {
+			return ch, fmt.Errorf("update product %s: %w", p.ID, err)
+		}
+	}
+	return ch, s.AddCatalogChange(ctx, accountID, domain.RecordProduct, ch.ID, ch.Action, now)
+}
+
+// UpsertCatalogCustomer is UpsertCatalogProduct for a customer.
+func (s queries) UpsertCatalogCustomer(ctx context.Context, accountID, integrationID string, c domain.Customer, pass int64, now time.Time) (RecordChange, error) {
+	c.UpdatedAt = c.UpdatedAt.UTC()
+	hash, data, err := contentHash(c)
+	if err != nil {
+		return RecordChange{}, err
+	}
+	var id, old string
+	var deleted bool
+	var oldPass int64
+	err = s.q.queryRow(ctx, `SELECT id, hash, deleted, pass FROM catalog_customers WHERE account_id = $1 AND integration_id = $2 AND external_id = $3`,
+		accountID, integrationID, c.ID).Scan(&id, &old, &deleted, &oldPass)
+	ch := RecordChange{ID: id}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		ch = RecordChange{ID: auth.NewID("cus"), Action: domain.ChangeCreated}
+		if pass == 0 {
+			pass = -1
+		}
+		_, err = s.q.exec(ctx, `INSERT INTO catalog_customers (account_id, id, integration_id, external_id, email, first_name, last_name, phone, search, data, hash, deleted, pass, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+			accountID, ch.ID, integrationID, c.ID, c.Email, c.FirstName, c.LastName, c.Phone, customerSearch(c), string(data), hash, false, pass, micros(now))
+		if err != nil {
+			return ch, fmt.Errorf("insert customer %s: %w", c.ID, err)
+		}
+	case err != nil:
+		return ch, err
+	default:
+		if pass == 0 {
+			pass = oldPass
+		}
+		if !deleted && old == hash {
+			if pass != oldPass {
+				_, err = s.q.exec(ctx, `UPDATE catalog_customers SET pass = $3 WHERE account_id = $1 AND id = $2`, accountID, id, pass)
+			}
+			return ch, err
+		}
+		ch.Action = domain.ChangeUpdated
+		if deleted {
+			ch.Action = domain.ChangeCreated
+		}
+		_, err = s.q.exec(ctx, `UPDATE catalog_customers SET email = $3, first_name = $4, last_name = $5, phone = $6, search = $7, data = $8, hash = $9, deleted = $10, pass = $11, updated_at = $12
+			WHERE account_id = $1 AND id = $2`, accountID, id, c.Email, c.FirstName, c.LastName, c.Phone, customerSearch(c), string(data), hash, false, pass, micros(now))
+		if err != nil {
+			return ch, fmt.Errorf("update customer %s: %w", c.ID, err)
+		}
+	}
+	return ch, s.AddCatalogChange(ctx, accountID, domain.RecordCustomer, ch.ID, ch.Action, now)
+}
+
+// UpsertCatalogStock writes a stock level read from the source; a change is a change feed entry
+// of the product's (when posbridge knows the product).
+func (s queries) UpsertCatalogStock(ctx context.Context, accountID, integrationID string, l domain.StockLevel, pass int64, now time.Time) (RecordChange, error) {
+	var old string
+	var oldPass int64
+	err := s.q.queryRow(ctx, `SELECT quantity, pass FROM catalog_stock WHERE account_id = $1 AND integration_id = $2 AND external_product_id = $3 AND variant_id = $4 AND location_id = $5`,
+		accountID, integrationID, l.ProductID, l.VariantID, l.LocationID).Scan(&old, &oldPass)
+	action := domain.ChangeUpdated
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if pass == 0 {
+			pass = -1
+		}
+		action = domain.ChangeCreated
+		_, err = s.q.exec(ctx, `INSERT INTO catalog_stock (account_id, integration_id, external_product_id, variant_id, location_id, quantity, pass, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, accountID, integrationID, l.ProductID, l.VariantID, l.LocationID, l.Quantity, pass, micros(now))
+	case err != nil:
+		return RecordChange{}, err
+	default:
+		if pass == 0 {
+			pass = oldPass
+		}
+		if old == l.Quantity {
+			if pass != oldPass {
+				_, err = s.q.exec(ctx, `UPDATE catalog_stock SET pass = $6 WHERE account_id = $1 AND integration_id = $2 AND external_product_id = $3 AND variant_id = $4 AND location_id = $5`,
+					accountID, integrationID, l.ProductID, l.VariantID, l.LocationID, pass)
+			}
+			return RecordChange{}, err
+		}
+		_, err = s.q.exec(ctx, `UPDATE catalog_stock SET quantity = $6, pass = $7, updated_at = $8 WHERE account_id = $1 AND integration_id = $2 AND external_product_id = $3 AND variant_id = $4 AND location_id = $5`,
+			accountID, integrationID, l.ProductID, l.VariantID, l.LocationID, l.Quantity, pass, micros(now))
+	}
+	if err != nil {
+		return RecordChange{}, fmt.Errorf("write stock of %s: %w", l.ProductID, err)
+	}
+	var pid string
+	err = s.q.queryRow(ctx, `SELECT id FROM catalog_products WHERE account_id = $1 AND integration_id = $2 AND external_id = $3`, accountID, integrationID, l.ProductID).Scan(&pid)
+	if errors.Is(err, ErrNotFound) {
+		return RecordChange{}, nil
+	}
+	if err != nil {
+		return RecordChange{}, err
+	}
+	ch := RecordChange{ID: pid, Action: action}
+	return ch, s.AddCatalogChange(ctx, accountID, domain.RecordStock, pid, action, now)
+}
+
+// AddCatalogChange appends an entry to the account's change feed; an empty action adds none.
+func (s queries) AddCatalogChange(ctx context.Context, accountID, record, recordID, action string, now time.Time) error {
+	if action == "" {
+		return nil
+	}
+	_, err := s.q.exec(ctx, `INSERT INTO catalog_changes (account_id, at, record, record_id, action) VALUES ($1, $2, $3, $4, $5)`,
+		accountID, micros(now), record, recordID, action)
+	return err
+}
+
+// ConcludeCatalogDeletions marks deleted every product and customer of the account that the
+// complete pass did not read (and those of another source), removes the stock levels it did
+// not read, and adds their change feed entries. Records written since the pass started (by a
+// webhook, say) are left: the source had them then. It answers how many records it deleted.
+func (s queries) ConcludeCatalogDeletions(ctx context.Context, accountID string, pass int64, started, now time.Time) (int64, error) {
+	var n int64
+	for _, t := range []struct{ table, record string }{{"catalog_products", domain.RecordProduct}, {"catalog_customers", domain.RecordCustomer}} {
+		if _, err := s.q.exec(ctx, `INSERT INTO catalog_changes (account_id, at, record, record_id, action)
+			SELECT account_id, $3, '`+t.record+`', id, 'deleted' FROM `+t.table+` WHERE account_id = $1 AND pass < $2 AND updated_at < $4 AND NOT deleted ORDER BY id`,
+			accountID, pass, micros(now), micros(started)); err != nil {
+			return n, err
+		}
+		k, err := s.q.exec(ctx, `UPDATE `+t.table+` SET deleted = $3, updated_at = $4 WHERE account_id = $1 AND pass < $2 AND updated_at < $5 AND NOT deleted`, accountID, pass, true, micros(now), micros(started))
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	_, err := s.q.exec(ctx, `DELETE FROM catalog_stock WHERE account_id = $1 AND pass < $2 AND updated_at < $3`, accountID, pass, micros(started))
+	return n, err
+}
+
+// CountCatalogRecords counts the account's products, stock levels and customers (not deleted).
+func (s queries) CountCatalogRecords(ctx context.Context, accountID string) (int64, error) {
+	var n int64
+	err := s.q.queryRow(ctx, `SELECT (SELECT count(*) FROM catalog_products WHERE account_id = $1 AND NOT deleted)
+		+ (SELECT count(*) FROM catalog_stock WHERE account_id = $1) + (SELECT count(*) FROM catalog_customers WHERE account_id = $1 AND NOT deleted)`, accountID).Scan(&n)
+	return n, err
+}
+
+// GetCatalogImport reads the account's import progress; phase idle when none ran.
+func (s queries) GetCatalogImport(ctx context.Context, accountID string) (domain.CatalogImport, error) {
+	var c domain.CatalogImport
+	var started, finished *int64
+	err := s.q.queryRow(ctx, `SELECT integration_id, pass, phase, cursor, done, total, started_at, finished_at, error FROM catalog_imports WHERE account_id = $1`, accountID).
+		Scan(&c.IntegrationID, &c.Pass, &c.Phase, &c.Cursor, &c.Done, &c.Total, &started, &finished, &c.Error)
+	if errors.Is(err, ErrNotFound) {
+		return domain.CatalogImport{Phase: domain.PhaseIdle}, nil
+	}
+	c.StartedAt, c.FinishedAt = fromMicrosPtr(started), fromMicrosPtr(finished)
+	return c, err
+}
+
+// LockCatalogImport is GetCatalogImport holding the row until the transaction ends (PostgreSQL).
+func (s queries) LockCatalogImport(ctx context.Context, accountID string) (domain.CatalogImport, error) {
+	if s.dialect == Postgres {
+		if _, err := s.q.exec(ctx, `SELECT 1 FROM catalog_imports WHERE account_id = $1 FOR UPDATE`, accountID); err != nil {
+			return domain.CatalogImport{}, err
+		}
+	}
+	return s.GetCatalogImport(ctx, accountID)
+}
+
+// SaveCatalogImport writes the account's import progress.
+func (s queries) SaveCatalogImport(ctx context.Context, accountID string, c domain.CatalogImport) error {
+	_, err := s.q.exec(ctx, `INSERT INTO catalog_imports (account_id, integration_id, pass, phase, cursor, done, total, started_at, finished_at, error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (account_id) DO UPDATE SET integration_id = excluded.integration_id, pass = excluded.pass, phase = excluded.phase, cursor = excluded.cursor,
+		done = excluded.done, total = excluded.total, started_at = excluded.started_at, finished_at = excluded.finished_at, error = excluded.error`,
+		accountID, c.IntegrationID, c.Pass, c.Phase, c.Cursor, c.Done, c.Total, microsPtr(c.StartedAt), microsPtr(c.FinishedAt), c.Error)
+	return err
+}
+
+// GetCatalogCursor reads where the incremental reads of kind resume ("" = none yet).
+func (s queries) GetCatalogCursor(ctx context.Context, accountID, integrationID, kind string) (string, error) {
+	var c string
+	err := s.q.queryRow(ctx, `SELECT cursor FROM catalog_cursors WHERE account_id = $1 AND integration_id = $2 AND kind = $3`, accountID, integrationID, kind).Scan(&c)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	return c, err
+}
+
+// SaveCatalogCursor writes where the incremental reads of kind resume.
+func (s queries) SaveCatalogCursor(ctx context.Context, accountID, integrationID, kind, cursor string, now time.Time) error {
+	_, err := s.q.exec(ctx, `INSERT INTO catalog_cursors (account_id, integration_id, kind, cursor, updated_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (account_id, integration_id, kind) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`, accountID, integrationID, kind, cursor, micros(now))
+	return err
+}
