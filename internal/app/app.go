@@ -72,9 +72,9 @@ type Config struct {
 	// CatalogWorkers (--catalog-workers) work the "catalog" queue: imports and pushes to web
 	// shops, apart from the order sync's workers (default 4).
 	CatalogWorkers int
-	DocumentLease     time.Duration // how long a crashed worker holds a document (default 1m)
-	RescueAfter       time.Duration // River: when a job of a crashed worker runs again (default 5m)
-	SecureCookies     bool
+	DocumentLease  time.Duration // how long a crashed worker holds a document (default 1m)
+	RescueAfter    time.Duration // River: when a job of a crashed worker runs again (default 5m)
+	SecureCookies  bool
 	// TrustedProxies (--trusted-proxies) are the reverse proxies whose X-Forwarded-For names the
 	// client, for the per-address login throttle; empty: the connection's peer is the client.
 	TrustedProxies []netip.Prefix
@@ -221,7 +221,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg.CatalogWorkers = 4
 	}
 	q, err := jobs.New(st, jobs.Config{RunWorkers: !cfg.NoWorkers, MaxWorkers: cfg.MaxWorkers, Logger: cfg.Logger, RescueAfter: cfg.RescueAfter,
-		Queues: map[string]int{catalogsync.Queue: cfg.CatalogWorkers},
+		Queues:       map[string]int{catalogsync.Queue: cfg.CatalogWorkers},
 		PeriodicJobs: periodic}, workers)
 	if err != nil {
 		st.Close()

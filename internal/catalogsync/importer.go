@@ -90,7 +90,9 @@ type importWorker struct {
 }
 
 // Timeout lets a step run its budget and one slow page.
-func (w *importWorker) Timeout(*river.Job[ImportArgs]) time.Duration { return ImportStepBudget + time.Minute }
+func (w *importWorker) Timeout(*river.Job[ImportArgs]) time.Duration {
+	return ImportStepBudget + time.Minute
+}
 
 // Work reads pages of the pass until its budget is spent, then yields.
 func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) error {

@@ -23,11 +23,11 @@ import (
 
 // Config tunes the River client.
 type Config struct {
-	RunWorkers   bool // false: insert-only client (serve --no-workers)
-	MaxWorkers   int  // default 50
+	RunWorkers bool // false: insert-only client (serve --no-workers)
+	MaxWorkers int  // default 50
 	// Queues are further queues beside the default one, each with its own workers (the bulk
 	// catalog work runs in "catalog", so it never sits in front of an invoice).
-	Queues map[string]int
+	Queues       map[string]int
 	PeriodicJobs []*river.PeriodicJob
 	Logger       *slog.Logger
 	// FetchPollInterval is how often workers look for new jobs when the database cannot notify
