@@ -235,16 +235,17 @@ type ProviderJSON struct {
 	Type         string              `json:"type"`
 	DisplayName  string              `json:"display_name"`
 	SetupURL     string              `json:"setup_url"`
-	Sandbox      bool                `json:"sandbox"`       // the provider is posbridge's own Sandbox POS
-	SandboxStore bool                `json:"sandbox_store"` // a simulator of the provider is served here
+	Sandbox      bool                `json:"sandbox"`       // it can be tried here without a POS account
+	SandboxStore bool                `json:"sandbox_store"` // deprecated: the same as Sandbox
 	Fields       []connector.Field   `json:"fields"`
 	Capabilities []domain.Capability `json:"capabilities"`
 }
 
 // ProviderJSONOf shows a provider.
 func ProviderJSONOf(p connector.Provider, sandboxStore bool) ProviderJSON {
-	return ProviderJSON{Type: p.Type, DisplayName: p.DisplayName, SetupURL: p.SetupURL, Sandbox: p.SelfHosted,
-		SandboxStore: sandboxStore, Fields: p.Fields, Capabilities: p.Capabilities}
+	sb := p.SelfHosted || sandboxStore // the Sandbox POS is itself a sandbox
+	return ProviderJSON{Type: p.Type, DisplayName: p.DisplayName, SetupURL: p.SetupURL, Sandbox: sb,
+		SandboxStore: sb, Fields: p.Fields, Capabilities: p.Capabilities}
 }
 
 func (a *API) listProviders(w http.ResponseWriter, r *http.Request, _ string) error {

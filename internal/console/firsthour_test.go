@@ -99,7 +99,18 @@ func TestConsoleMerchantMessages(t *testing.T) {
 	if !strings.Contains(sup, "Email is not configured") {
 		t.Fatalf("the admin's Support page has no SMTP notice:\n%s", sup)
 	}
-	if add := w.merchantText("/integrations/new"); strings.Contains(add, "also works") {
+	add := w.merchantText("/integrations/new?type=woocommerce")
+	if strings.Contains(add, "also works") {
 		t.Fatalf("the add page still promises a loopback address:\n%s", add)
 	}
+
+	// Adding a real provider offers its sandbox store.
+	w.do("open Add for Square", chromedp.Navigate(srv.url+"/integrations/new?type=square"), chromedp.WaitVisible(chromedp.CSS("#sandbox-option")))
+	w.shot("add_sandbox_option")
+	w.do("use a sandbox store", chromedp.Click(chromedp.CSS("#add-sandbox")), chromedp.WaitVisible(chromedp.CSS(`body[data-page="edit"] #flash`)))
+	sq := idFromURL(t, w.location())
+	eventually(t, 20*time.Second, "the Square sandbox store is healthy", func() bool {
+		i, err := srv.app.Lifecycle.Get(ctx, acct, sq)
+		return err == nil && i.Status == domain.StatusHealthy && i.Type == "square"
+	})
 }

@@ -81,6 +81,9 @@ type providerView struct {
 	Name     string
 	SetupURL string
 	Fields   []fieldView
+	// SandboxStore: posbridge serves a sandbox store of this real provider, so the merchant can
+	// try it without an account of the provider.
+	SandboxStore bool
 }
 
 type fieldView struct {
@@ -133,7 +136,8 @@ func (c *Console) buildAdd(ctx context.Context, s *session, typ string, createNe
 	if !ok {
 		return d, nil
 	}
-	d.P = &providerView{Type: p.Type, Name: p.DisplayName, SetupURL: p.SetupURL, Fields: credentialFields(p, form, d.Errors)}
+	d.P = &providerView{Type: p.Type, Name: p.DisplayName, SetupURL: p.SetupURL, Fields: credentialFields(p, form, d.Errors),
+		SandboxStore: !p.SelfHosted && c.d.Lifecycle.HasSandbox(p.Type)}
 	all, err := c.d.Lifecycle.List(ctx, s.account.ID, "")
 	if err != nil {
 		return d, fmt.Errorf("list integrations of type %s: %w", typ, err)
@@ -195,6 +199,9 @@ func (c *Console) addSubmit(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	in := lifecycle.AddInput{Type: p.Type, Nickname: f.Get("nickname"), Credentials: formCredentials(p, f)}
+	if f.Get("sandbox") == "yes" {
+		in.Sandbox, in.Credentials = true, nil
+	}
 	if createNew {
 		in.OnConflict = "new"
 	}

@@ -176,6 +176,9 @@ func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput)
 		return domain.Integration{}, domain.Invalid("restore_id", `restore_id is required with on_conflict "restore"`)
 	}
 	var creds map[string]string
+	if in.Sandbox && p.SelfHosted {
+		in.Sandbox = false // the Sandbox POS is a sandbox already: "sandbox": true changes nothing
+	}
 	if in.Sandbox {
 		if _, ok := s.cfg.Sandboxes[p.Type]; !ok {
 			return domain.Integration{}, domain.Invalid("sandbox", "%s has no sandbox store here", p.DisplayName)
