@@ -15,6 +15,8 @@ var routePermissions = map[string]domain.Permission{
 	"GET /api/v1/api-keys":         domain.PermManageAPIKeys,
 	"POST /api/v1/api-keys":        domain.PermManageAPIKeys,
 	"DELETE /api/v1/api-keys/{id}": domain.PermManageAPIKeys,
+	// Mapping a POS item to the app's product or recipe changes how sales are costed.
+	"PUT /api/v1/pos-items/{id}/mapping": domain.PermManageIntegrations,
 }
 
 // permissionPrefixes give the permission of every route under a path prefix; the first match
@@ -28,6 +30,7 @@ var permissionPrefixes = []struct {
 	{"/api/v1/users", domain.PermManageUsers, true},
 	{"/api/v1/roles", domain.PermManageUsers, true},
 	{"/api/v1/sales", domain.PermViewSales, true},
+	{"/api/v1/pos-items", domain.PermViewSales, true},
 	{"/api/v1/back-office/publish", domain.PermPublish, false},
 	{"/api/v1/back-office", domain.PermEditBackOffice, false},
 	{"/api/v1/terminals", domain.PermEditBackOffice, false},

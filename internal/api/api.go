@@ -24,6 +24,7 @@ import (
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/retention"
+	"github.com/posbridge/posbridge/internal/salesimport"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
@@ -48,6 +49,8 @@ type API struct {
 	hookURL func(integrationID string) string // the URL providers sign (Square), "" = as received
 	// Retention says how far back history goes (retained_since in the history lists).
 	Retention retention.Policy
+	// Sales is the sales import (refresh-sales, the sales, summary and POS items routes).
+	Sales *salesimport.Service
 }
 
 // New returns the API.
@@ -268,9 +271,11 @@ type IntegrationJSON struct {
 	LastCheckAt         *time.Time `json:"last_check_at"`
 	LastSalesCheckAt    *time.Time `json:"last_sales_check_at"`
 	LastSaleImportedAt  *time.Time `json:"last_sale_imported_at"`
-	StoreID             string     `json:"store_id"`
-	CreatedAt           time.Time  `json:"created_at"`
-	DeactivatedAt       *time.Time `json:"deactivated_at"`
+	// SalesIntervalMinutes is how often sales are fetched (5 to 360; default 360, every 6 hours).
+	SalesIntervalMinutes int        `json:"sales_interval_minutes"`
+	StoreID              string     `json:"store_id"`
+	CreatedAt            time.Time  `json:"created_at"`
+	DeactivatedAt        *time.Time `json:"deactivated_at"`
 	// Circuit is the breaker of the integration's provider calls: open while posbridge holds
 	// calls back after repeated timeouts or server errors.
 	Circuit CircuitJSON `json:"circuit"`
@@ -309,7 +314,7 @@ func (a *API) integrationJSONWith(i domain.Integration, c domain.Circuit) Integr
 	return IntegrationJSON{ID: i.ID, Type: i.Type, DisplayName: a.lc.DisplayName(i.Type), Nickname: i.Nickname,
 		Status: string(i.Status), StatusReason: i.StatusReason, ConsecutiveFailures: i.ConsecutiveFailures,
 		LastCheckAt: i.LastCheckAt, LastSalesCheckAt: i.LastSalesCheckAt, LastSaleImportedAt: i.LastSaleImportedAt,
-		StoreID: i.StoreID, CreatedAt: i.CreatedAt, DeactivatedAt: i.DeactivatedAt, Circuit: CircuitJSONOf(c)}
+		SalesIntervalMinutes: salesInterval(i), StoreID: i.StoreID, CreatedAt: i.CreatedAt, DeactivatedAt: i.DeactivatedAt, Circuit: CircuitJSONOf(c)}
 }
 
 // writeIntegration answers an integration with its circuit.
@@ -378,14 +383,26 @@ func (a *API) updateIntegration(w http.ResponseWriter, r *http.Request, acct str
 		Nickname    *string           `json:"nickname"`
 		StoreID     *string           `json:"store_id"`
 		Credentials map[string]string `json:"credentials"`
+		// SalesIntervalMinutes is how often sales are fetched, 5 to 360.
+		SalesIntervalMinutes *int `json:"sales_interval_minutes"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
+	}
+	if in.SalesIntervalMinutes != nil {
+		if err := domain.ValidateSalesInterval(*in.SalesIntervalMinutes); err != nil {
+			return err
+		}
 	}
 	i, err := a.lc.Update(r.Context(), acct, domain.ActorAPI, r.PathValue("id"),
 		lifecycle.UpdateInput{Nickname: in.Nickname, StoreID: in.StoreID, Credentials: in.Credentials})
 	if err != nil {
 		return err
+	}
+	if in.SalesIntervalMinutes != nil && a.Sales != nil {
+		if i, err = a.Sales.SetInterval(r.Context(), acct, domain.ActorAPI, i.ID, *in.SalesIntervalMinutes); err != nil {
+			return err
+		}
 	}
 	return a.writeIntegration(w, r, http.StatusOK, i)
 }

@@ -41,6 +41,7 @@ import (
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/retention"
+	"github.com/posbridge/posbridge/internal/salesimport"
 	"github.com/posbridge/posbridge/internal/secrets"
 	"github.com/posbridge/posbridge/internal/store"
 	"github.com/posbridge/posbridge/internal/testdb"
@@ -393,6 +394,12 @@ func TestOpenAPIStructFields(t *testing.T) {
 	}{
 		{schema: "Integration", typ: reflect.TypeFor[IntegrationJSON]()},
 		{schema: "IntegrationCircuit", typ: reflect.TypeFor[CircuitJSON]()},
+		{schema: "Sale", typ: reflect.TypeFor[SaleJSON]()},
+		{schema: "SaleLine", typ: reflect.TypeFor[SaleLineJSON]()},
+		{schema: "SalePayment", typ: reflect.TypeFor[SalePaymentJSON]()},
+		{schema: "SalesDay", typ: reflect.TypeFor[SalesDayJSON]()},
+		{schema: "PosItem", typ: reflect.TypeFor[PosItemJSON]()},
+		{schema: "SalesFetch", typ: reflect.TypeFor[salesimport.Result]()},
 		{schema: "Provider", typ: reflect.TypeFor[ProviderJSON]()},
 		{schema: "TimelineEntry", typ: reflect.TypeFor[TimelineJSON]()},
 		{schema: "NewWebhookEndpoint", typ: reflect.TypeFor[EndpointJSON]()},
@@ -487,10 +494,10 @@ func TestOpenAPIStructFields(t *testing.T) {
 func TestOpenAPIResponseShapes(t *testing.T) {
 	created := time.Date(2026, 3, 2, 10, 15, 30, 123456789, time.UTC)
 	later := created.Add(90 * time.Minute).In(time.FixedZone("CET", 3600))
-	fresh := IntegrationJSON{ID: "int_01jf8q2m4na7k3x9vbcd", Type: "sandbox", DisplayName: "Sandbox POS",
+	fresh := IntegrationJSON{ID: "int_01jf8q2m4na7k3x9vbcd", Type: "sandbox", DisplayName: "Sandbox POS", SalesIntervalMinutes: 360,
 		Status: string(domain.StatusInitializing), StatusReason: "Verifying credentials", CreatedAt: created,
 		Circuit: CircuitJSONOf(domain.Circuit{})}
-	full := IntegrationJSON{ID: "int_01jf8q2m4na7k3x9vbce", Type: "woocommerce", DisplayName: "WooCommerce",
+	full := IntegrationJSON{ID: "int_01jf8q2m4na7k3x9vbce", Type: "woocommerce", DisplayName: "WooCommerce", SalesIntervalMinutes: 15,
 		Nickname: "Front counter", Status: string(domain.StatusInactive), StatusReason: "Deactivated",
 		ConsecutiveFailures: 3, LastCheckAt: &later, LastSalesCheckAt: &later, LastSaleImportedAt: &created,
 		StoreID: "store_1", CreatedAt: created, DeactivatedAt: &later,

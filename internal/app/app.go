@@ -37,6 +37,7 @@ import (
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/retention"
+	"github.com/posbridge/posbridge/internal/salesimport"
 	"github.com/posbridge/posbridge/internal/secrets"
 	"github.com/posbridge/posbridge/internal/store"
 )
@@ -103,6 +104,7 @@ type App struct {
 	Outbox         *outbox.Outbox
 	Sync           *ordersync.Service
 	Catalog        *catalogsync.Service
+	Sales          *salesimport.Service
 	Retention      *retention.Service
 	Sandbox        *sandbox.Server
 	sandboxState   *sandboxPersister
@@ -195,11 +197,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.Sync.Lease = cfg.DocumentLease
 	}
 	a.Catalog = catalogsync.New(st, a.Lifecycle, a.Outbox, cfg.Logger)
+	a.Sales = salesimport.New(st, a.Lifecycle, a.Outbox, salesimport.Config{Logger: cfg.Logger})
 	if cfg.Clock != nil {
 		a.Catalog.SetClock(cfg.Clock)
 		a.Outbox.SetClock(cfg.Clock)
 		a.Lifecycle.SetClock(cfg.Clock)
 		a.Sync.SetClock(cfg.Clock)
+		a.Sales.SetClock(cfg.Clock)
 		cfg.Retention.Now = cfg.Clock
 	}
 	a.Retention = retention.New(st, retention.Config{Policy: cfg.Retention, Interval: cfg.RetentionInterval,
@@ -213,6 +217,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Lifecycle.Register(workers)
 	a.Outbox.Register(workers)
 	a.Sync.Register(workers)
+	a.Sales.Register(workers)
 	a.Retention.Register(workers)
 	a.Catalog.Register(workers)
 	periodic := append(a.Lifecycle.PeriodicJobs(cfg.SweepInterval), a.Sync.PeriodicJobs(cfg.ReconcileInterval)...)
@@ -220,6 +225,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.CatalogWorkers == 0 {
 		cfg.CatalogWorkers = 4
 	}
+	periodic = append(periodic, a.Sales.PeriodicJobs(cfg.SweepInterval)...)
 	q, err := jobs.New(st, jobs.Config{RunWorkers: !cfg.NoWorkers, MaxWorkers: cfg.MaxWorkers, Logger: cfg.Logger, RescueAfter: cfg.RescueAfter,
 		Queues:       map[string]int{catalogsync.Queue: cfg.CatalogWorkers},
 		PeriodicJobs: periodic}, workers)
@@ -236,6 +242,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	apiHandler := api.New(st, a.Lifecycle, a.Outbox, a.Sync, cfg.Logger)
 	apiHandler.Retention = a.Retention.Policy()
 	apiHandler.SetCatalog(a.Catalog)
+	a.Sales.SetQueue(q)
+	apiHandler.Sales = a.Sales
 	apiHandler.Register(mux)
 	if !cfg.NoSandbox {
 		a.sandboxState = newSandboxPersister(st, box, a.log)

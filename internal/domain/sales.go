@@ -128,3 +128,10 @@ func ValidateSalesInterval(m int) error {
 	}
 	return nil
 }
+
+// KindSalesFetched is the timeline entry of one sales fetch (or one imported sales file).
+const KindSalesFetched = "integration.sales_fetched"
+
+// EventSalesImported tells the app that new or changed sales are there to read: a count and
+// the cursor of GET /api/v1/sales to read them from, never the sales themselves.
+const EventSalesImported = "sales.imported"

@@ -232,7 +232,7 @@ func (o *Outbox) DeleteEndpoint(ctx context.Context, accountID, actor, id string
 }
 
 // EventTypes lists the outbound events an endpoint may subscribe to.
-var EventTypes = []string{domain.EventIntegrationStatusChanged, domain.EventDocumentUpdated, domain.EventRecordsChanged}
+var EventTypes = []string{domain.EventIntegrationStatusChanged, domain.EventDocumentUpdated, domain.EventRecordsChanged, domain.EventSalesImported}
 
 func knownEvent(e string) bool {
 	if e == "*" {

@@ -418,3 +418,8 @@ func (s queries) CountSales(ctx context.Context, accountID, integrationID string
 	err := s.q.queryRow(ctx, `SELECT COUNT(*) FROM sales WHERE account_id = $1 AND integration_id = $2`, accountID, integrationID).Scan(&n)
 	return n, err
 }
+
+// GetPosItem reads one POS item of the account.
+func (s queries) GetPosItem(ctx context.Context, accountID, id string) (domain.PosItem, error) {
+	return scanPosItem(s.q.queryRow(ctx, `SELECT `+posItemCols+` FROM pos_items WHERE account_id = $1 AND id = $2`, accountID, id))
+}

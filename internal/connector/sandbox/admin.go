@@ -501,3 +501,46 @@ func (s *Server) orderPage(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("render sandbox order page", "err", err)
 	}
 }
+
+// adminRefund refunds a completed sale (the whole of it): its status becomes refunded and it
+// reads again as changed, as a POS's refund does.
+func (s *Server) adminRefund(w http.ResponseWriter, r *http.Request) {
+	var in adminRef
+	ref, e := adminBody(w, r, &in, func() adminRef { return in })
+	if e != nil {
+		writeErr(w, e)
+		return
+	}
+	t, ok := s.adminTenant(w, r, ref)
+	if !ok {
+		return
+	}
+	defer s.release(t)
+	id := r.PathValue("id")
+	var (
+		out   wireSale
+		hooks []hookRec
+	)
+	e = s.update(r.Context(), t, func(st *state) (bool, *apiError) {
+		cur := st.Sales[id]
+		if cur == nil {
+			return false, notFound("sale", id)
+		}
+		if cur.S.Status != "completed" {
+			return false, errf(http.StatusConflict, "invalid_state", "status", "sale %s is %s; only a completed sale can be refunded", id, cur.S.Status)
+		}
+		sale := cur.S
+		sale.Status = "refunded"
+		sale.UpdatedAt = s.now()
+		st.Sales[id] = &saleRec{Seq: st.next(), S: sale}
+		st.mark(collSales, id)
+		out, hooks = sale, s.hooksOf(st)
+		return true, nil
+	})
+	if e != nil {
+		writeErr(w, e)
+		return
+	}
+	s.emit(t, hooks, "sale.updated", out)
+	writeJSON(w, http.StatusOK, out)
+}

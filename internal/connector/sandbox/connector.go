@@ -502,6 +502,7 @@ func (c *Conn) SalesSince(ctx context.Context, cursor string) (connector.Page[do
 var neutralTypes = map[string]string{
 	"order.completed": domain.ProviderOrderUpdated,
 	"sale.created":    domain.ProviderSaleUpdated,
+	"sale.updated":    domain.ProviderSaleUpdated,
 }
 
 // ParseWebhook implements connector.WebhookReceiver: it verifies the Sandbox-Signature (constant

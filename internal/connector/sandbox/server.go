@@ -272,6 +272,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /sandbox/admin/orders", s.adminOrders)
 	m.HandleFunc("POST /sandbox/admin/orders/{id}/complete", s.adminComplete)
 	m.HandleFunc("POST /sandbox/admin/sales", s.adminSale)
+	m.HandleFunc("POST /sandbox/admin/sales/{id}/refund", s.adminRefund)
 	m.HandleFunc("GET /sandbox/admin/deliveries", s.adminDeliveries)
 	m.HandleFunc("GET /sandbox/orders/{id}", s.orderPage)
 	m.HandleFunc("/sandbox/", func(w http.ResponseWriter, r *http.Request) {
