@@ -191,3 +191,17 @@ func (s *Service) RoleName(ctx context.Context, accountID, id string) string {
 	}
 	return r.Name
 }
+
+// ListRoles lists the presets and then the account's custom roles.
+func (s *Service) ListRoles(ctx context.Context, accountID string) ([]domain.AccessRole, error) {
+	custom, err := s.st.ListRoles(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.AccessRole, 0, len(domain.PresetRoles)+len(custom))
+	for _, r := range domain.PresetRoles {
+		r.StoreIDs = []string{}
+		out = append(out, r)
+	}
+	return append(out, custom...), nil
+}

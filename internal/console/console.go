@@ -36,6 +36,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/posbridge/posbridge/internal/access"
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
@@ -80,6 +81,7 @@ type Deps struct {
 // Console serves the merchant console's pages.
 type Console struct {
 	d      Deps
+	acc    *access.Service
 	log    *slog.Logger
 	pages  map[string]*template.Template
 	static fs.FS
@@ -92,7 +94,7 @@ type Console struct {
 
 // pageNames are the templates besides the layout; each defines "title" and "content".
 var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error",
-	"documents", "order_sync"}
+	"documents", "order_sync", "api_keys"}
 
 // New parses the embedded templates and returns the console.
 func New(d Deps) (*Console, error) {
@@ -109,7 +111,7 @@ func New(d Deps) (*Console, error) {
 	if d.Version == "" {
 		d.Version = "dev"
 	}
-	c := &Console{d: d, log: d.Logger, pages: map[string]*template.Template{}, now: time.Now}
+	c := &Console{d: d, acc: access.New(d.Store), log: d.Logger, pages: map[string]*template.Template{}, now: time.Now}
 	c.logins = newLoginThrottle(d.Store, func() time.Time { return c.now() }, d.Registerer, d.TrustedProxies)
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -167,6 +169,10 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /order-sync", c.post(true, c.orderSyncSave))
 	}
 
+	h("GET /api-keys", c.authed(c.apiKeysPage))
+	h("POST /api-keys", c.postPerm(domain.PermManageAPIKeys, c.apiKeyCreate))
+	h("POST /api-keys/{id}/revoke", c.postPerm(domain.PermManageAPIKeys, c.apiKeyRevoke))
+
 	h("GET /docs/sandbox", c.docsSandbox)
 	mux.Handle("GET /static/", c.staticFiles())
 }
@@ -176,10 +182,20 @@ type session struct {
 	token   string
 	user    domain.User
 	account domain.Account
+	role    domain.AccessRole
 	csrf    string
 }
 
-func (s *session) isAdmin() bool { return s.user.Role == domain.RoleAdmin }
+// isAdmin: the user may change POS integrations and order sync (what "admin" meant before roles).
+func (s *session) isAdmin() bool { return s.role.Has(domain.PermManageIntegrations) }
+
+// can tells whether the user's role grants p.
+func (s *session) can(p domain.Permission) bool { return s.role.Has(p) }
+
+// principal is the session as internal/access sees it.
+func (s *session) principal() access.Principal {
+	return access.Principal{AccountID: s.account.ID, Kind: "user", ID: s.user.ID, Actor: s.actor(), Role: s.role}
+}
 
 func (s *session) actor() string { return domain.ActorUser(s.user.Email) }
 
@@ -236,7 +252,14 @@ func (c *Console) loadSession(ctx context.Context, r *http.Request) (*session, e
 	if err != nil {
 		return nil, fmt.Errorf("read account %s: %w", sess.AccountID, err)
 	}
-	return &session{token: ck.Value, user: u, account: acct, csrf: auth.CSRFToken(ck.Value, c.d.CSRFKey)}, nil
+	role, err := c.acc.Role(ctx, acct.ID, string(u.Role))
+	var de *domain.Error
+	if errors.As(err, &de) && de.Code == domain.CodeNotFound {
+		role = domain.AccessRole{ID: string(u.Role), Name: "(deleted role)"} // no permissions
+	} else if err != nil {
+		return nil, fmt.Errorf("read role of user: %w", err)
+	}
+	return &session{token: ck.Value, user: u, account: acct, role: role, csrf: auth.CSRFToken(ck.Value, c.d.CSRFKey)}, nil
 }
 
 // authed requires a session; without one a page view goes to the login page.
@@ -291,6 +314,19 @@ func (c *Console) post(adminOnly bool, h handler) http.HandlerFunc {
 	}
 }
 
+// postPerm guards a form submission that needs a permission: a session, a valid CSRF token
+// and the permission (403 page naming it otherwise).
+func (c *Console) postPerm(perm domain.Permission, h handler) http.HandlerFunc {
+	return c.post(false, func(w http.ResponseWriter, r *http.Request, s *session) {
+		if !s.can(perm) {
+			c.errorPage(w, r, s, http.StatusForbidden, "Forbidden",
+				"Your role does not have the permission \""+domain.PermissionLabels[perm]+"\"; ask a Store Admin of your account.")
+			return
+		}
+		h(w, r, s)
+	})
+}
+
 // page is what every template gets.
 type page struct {
 	Name     string // the template's name, on <body data-page> for tests and styles
@@ -299,6 +335,7 @@ type page struct {
 	Session  bool
 	Email    string
 	Role     string
+	Can      map[string]bool // the user's permissions: menu entries and buttons show by them
 	Account  string
 	IsAdmin  bool
 	CSRF     string
@@ -314,7 +351,11 @@ type page struct {
 func (c *Console) newPage(r *http.Request, s *session, title, nav string, data any) *page {
 	p := &page{Title: title, Nav: nav, Version: c.d.Version, Data: data, SyncOn: c.d.Sync != nil}
 	if s != nil {
-		p.Session, p.Email, p.Role, p.Account = true, s.user.Email, string(s.user.Role), s.account.Name
+		p.Session, p.Email, p.Role, p.Account = true, s.user.Email, s.role.Name, s.account.Name
+		p.Can = map[string]bool{}
+		for _, perm := range s.role.Permissions {
+			p.Can[string(perm)] = true
+		}
 		p.IsAdmin, p.CSRF = s.isAdmin(), s.csrf
 		p.EmailOff = p.IsAdmin && !c.d.Outbox.EmailConfigured()
 	}
@@ -412,4 +453,5 @@ var flashes = map[string]string{
 	"sendnew_void": "Send as new order queued: the existing order is voided first.",
 	"retry":        "Retry queued: posbridge tries the failed sync again now.",
 	"syncsaved":    "Automatic sync settings saved.",
+	"keyrevoked":   "API key revoked. Requests with it are refused from now on.",
 }
