@@ -245,7 +245,7 @@ type WebhookEventJSON struct {
 // WebhookEventJSONOf shows a stored webhook event.
 func WebhookEventJSONOf(e store.WebhookEvent) WebhookEventJSON {
 	return WebhookEventJSON{ID: e.ID, IntegrationID: e.IntegrationID, ProviderEventID: e.ProviderEventID, Type: e.Type,
-		Topic: e.Topic, ObjectID: e.ObjectID, Status: e.Status, Reason: e.Reason, ReceivedAt: e.ReceivedAt, ProcessedAt: e.ProcessedAt}
+		Topic: e.Topic, ObjectID: e.ObjectID, Status: string(e.Status), Reason: e.Reason, ReceivedAt: e.ReceivedAt, ProcessedAt: e.ProcessedAt}
 }
 
 // hook receives a provider's webhook: verified over the raw body, stored, then answered.

@@ -361,7 +361,7 @@ func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 		set  func(*domain.OrderSyncSettings, string)
 	}{
 		{"sync_on_booking", func(s *domain.OrderSyncSettings, v string) { s.SyncOnBooking = v }},
-		{"on_cancel", func(s *domain.OrderSyncSettings, v string) { s.OnCancel = v }},
+		{"on_cancel", func(s *domain.OrderSyncSettings, v string) { s.OnCancel = domain.CancelMode(v) }},
 	} {
 		vals := oasEnum(t, "OrderSyncSettings."+c.prop)
 		if len(vals) == 0 {

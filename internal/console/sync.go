@@ -522,7 +522,7 @@ func (c *Console) buildOrderSync(ctx context.Context, s *session, set domain.Ord
 		d.Integrations = append(d.Integrations, o)
 	}
 	for _, ch := range cancelChoices {
-		ch.Selected = ch.Value == set.OnCancel
+		ch.Selected = ch.Value == string(set.OnCancel)
 		d.Cancels = append(d.Cancels, ch)
 	}
 	return d, nil
@@ -555,7 +555,7 @@ func formSettings(f url.Values) domain.OrderSyncSettings {
 		SyncOnInvoiceCreated:         on("sync_on_invoice_created"),
 		SyncOnSaleCompleted:          on("sync_on_sale_completed"),
 		SyncOnBooking:                "off",
-		OnCancel:                     f.Get("on_cancel"),
+		OnCancel:                     domain.CancelMode(f.Get("on_cancel")),
 		MarkInvoicePaidOnCompletion:  on("mark_invoice_paid_on_completion"),
 		MarkJobCompletedOnCompletion: on("mark_job_completed_on_completion"),
 	}
@@ -644,11 +644,11 @@ func (c *Console) webhooksPage(w http.ResponseWriter, r *http.Request, s *sessio
 	pending := false
 	for _, e := range evs {
 		v := webhookView{ID: e.ID, Received: FormatTime(e.ReceivedAt), Processed: formatTimePtr(e.ProcessedAt), Topic: e.Topic,
-			ObjectID: e.ObjectID, Status: e.Status, Class: "wh-" + e.Status, Reason: e.Reason}
+			ObjectID: e.ObjectID, Status: string(e.Status), Class: "wh-" + string(e.Status), Reason: e.Reason}
 		if v.Topic == "" {
 			v.Topic = e.Type
 		}
-		pending = pending || e.Status == "received"
+		pending = pending || e.Status == store.EventReceived
 		wd.Events = append(wd.Events, v)
 	}
 	d.Webhooks = wd

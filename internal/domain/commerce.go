@@ -105,7 +105,13 @@ const (
 	CancelVoid    CancelMode = "void"
 	CancelArchive CancelMode = "archive"
 	CancelDelete  CancelMode = "delete"
+	// CancelNone is a setting only (OrderSyncSettings.OnCancel): the POS order is left as it
+	// is. It is never passed to a connector.
+	CancelNone CancelMode = "none"
 )
+
+// CancelModes are the values OrderSyncSettings.OnCancel takes.
+var CancelModes = []CancelMode{CancelNone, CancelVoid, CancelArchive, CancelDelete}
 
 // Order is an order in the POS, created from an app document. Reference holds the document's ref
 // so a retry can find the order it already created.

@@ -3,6 +3,7 @@ package domain
 import (
 	"math/big"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -233,23 +234,23 @@ func (c *DocContent) Total() (Money, error) {
 
 // OrderSyncSettings are an account's "Automatic Sync" settings (seed 004).
 type OrderSyncSettings struct {
-	IntegrationID                string `json:"integration_id"`
-	AutoSync                     bool   `json:"auto_sync"`
-	SyncOnJobCreated             bool   `json:"sync_on_job_created"`
-	SyncOnItemsChanged           bool   `json:"sync_on_items_changed"`
-	SyncOnInvoiceCreated         bool   `json:"sync_on_invoice_created"`
-	SyncOnSaleCompleted          bool   `json:"sync_on_sale_completed"`
-	SyncOnBooking                string `json:"sync_on_booking"` // off, created, accepted
-	OnCancel                     string `json:"on_cancel"`       // none, void, archive, delete
-	MarkInvoicePaidOnCompletion  bool   `json:"mark_invoice_paid_on_completion"`
-	MarkJobCompletedOnCompletion bool   `json:"mark_job_completed_on_completion"`
+	IntegrationID                string     `json:"integration_id"`
+	AutoSync                     bool       `json:"auto_sync"`
+	SyncOnJobCreated             bool       `json:"sync_on_job_created"`
+	SyncOnItemsChanged           bool       `json:"sync_on_items_changed"`
+	SyncOnInvoiceCreated         bool       `json:"sync_on_invoice_created"`
+	SyncOnSaleCompleted          bool       `json:"sync_on_sale_completed"`
+	SyncOnBooking                string     `json:"sync_on_booking"` // off, created, accepted
+	OnCancel                     CancelMode `json:"on_cancel"`       // none, void, archive, delete
+	MarkInvoicePaidOnCompletion  bool       `json:"mark_invoice_paid_on_completion"`
+	MarkJobCompletedOnCompletion bool       `json:"mark_job_completed_on_completion"`
 }
 
 // DefaultOrderSyncSettings are the settings of an account that never saved any: off, with the
 // seed's defaults ready under the master toggle.
 func DefaultOrderSyncSettings() OrderSyncSettings {
 	return OrderSyncSettings{SyncOnJobCreated: true, SyncOnItemsChanged: true, SyncOnInvoiceCreated: true,
-		SyncOnSaleCompleted: true, SyncOnBooking: "off", OnCancel: "void",
+		SyncOnSaleCompleted: true, SyncOnBooking: "off", OnCancel: CancelVoid,
 		MarkInvoicePaidOnCompletion: true, MarkJobCompletedOnCompletion: true}
 }
 
@@ -260,9 +261,7 @@ func (s OrderSyncSettings) Validate() error {
 	default:
 		return Invalid("sync_on_booking", `sync_on_booking must be "off", "created" or "accepted"`)
 	}
-	switch s.OnCancel {
-	case "none", "void", "archive", "delete":
-	default:
+	if !slices.Contains(CancelModes, s.OnCancel) {
 		return Invalid("on_cancel", `on_cancel must be "none", "void", "archive" or "delete"`)
 	}
 	if err := CheckText("integration_id", s.IntegrationID, TextID); err != nil {
@@ -299,7 +298,7 @@ func ShouldSync(s OrderSyncSettings, d *Document, c Change) bool {
 	}
 	hasOrder := d.Sync.ExternalID != ""
 	if hasOrder && d.Cancelled() && c.StatusChanged {
-		return s.OnCancel != "none"
+		return s.OnCancel != CancelNone
 	}
 	if d.Cancelled() {
 		return false

@@ -99,7 +99,7 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 		outs := make([]store.EventOutcome, 0, len(evs))
 		var stop error
 		for _, ev := range evs {
-			status, reason := "ignored", "the integration was removed"
+			status, reason := store.EventIgnored, "the integration was removed"
 			if !gone {
 				var err error
 				status, reason, err = s.apply(ctx, i, ev, linked)
@@ -108,7 +108,7 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 						stop = err // later events wait: they are applied in order
 						break
 					}
-					status, reason = "failed", err.Error()
+					status, reason = store.EventFailed, err.Error()
 				}
 			}
 			outs = append(outs, store.EventOutcome{ID: ev.ID, Status: status, Reason: reason})
@@ -151,7 +151,7 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	if err != nil {
 		return err
 	}
-	if ev.Status != "received" {
+	if ev.Status != store.EventReceived {
 		return nil
 	}
 	i, err := s.lc.Get(ctx, ev.AccountID, ev.IntegrationID)
@@ -163,7 +163,7 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 		if job.Attempt < job.MaxAttempts && connector.KindOf(err) == connector.KindTemporary {
 			return err
 		}
-		status, reason = "failed", err.Error()
+		status, reason = store.EventFailed, err.Error()
 	}
 	return s.st.FinishWebhookEvent(ctx, ev.AccountID, ev.ID, status, reason, s.now())
 }
@@ -175,9 +175,9 @@ func appliesTo(typ string) bool {
 
 // apply brings one event of integration i about; it answers the event's final status and why.
 // linked, when not nil, holds the documents linked to the chunk's orders, read in one query.
-func (s *Service) apply(ctx context.Context, i domain.Integration, ev store.WebhookEvent, linked map[string]domain.Document) (string, string, error) {
+func (s *Service) apply(ctx context.Context, i domain.Integration, ev store.WebhookEvent, linked map[string]domain.Document) (store.EventStatus, string, error) {
 	if !appliesTo(ev.Type) {
-		return "ignored", "posbridge does not act on " + ev.Topic + " events yet", nil
+		return store.EventIgnored, "posbridge does not act on " + ev.Topic + " events yet", nil
 	}
 	var d domain.Document
 	var err error
@@ -190,7 +190,7 @@ func (s *Service) apply(ctx context.Context, i domain.Integration, ev store.Webh
 		d, err = s.st.DocumentByExternalID(ctx, ev.AccountID, i.ID, ev.ObjectID)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return "ignored", "no document is linked to order " + ev.ObjectID, nil
+		return store.EventIgnored, "no document is linked to order " + ev.ObjectID, nil
 	}
 	if err != nil {
 		return "", "", err
@@ -217,7 +217,7 @@ func (s *Service) apply(ctx context.Context, i domain.Integration, ev store.Webh
 		}
 		other, err := s.st.DocumentByExternalRef(ctx, ev.AccountID, i.ID, ev.ObjectID, o.Reference)
 		if errors.Is(err, store.ErrNotFound) {
-			return "ignored", fmt.Sprintf("order %s carries reference %q, not %s %s's: the %s is left as it is (its sync is marked failed; Send as new gives it an order of its own)",
+			return store.EventIgnored, fmt.Sprintf("order %s carries reference %q, not %s %s's: the %s is left as it is (its sync is marked failed; Send as new gives it an order of its own)",
 				o.ID, o.Reference, d.Kind, d.Ref, d.Kind), nil
 		}
 		if err != nil {
@@ -226,16 +226,16 @@ func (s *Service) apply(ctx context.Context, i domain.Integration, ev store.Webh
 		d = other
 	}
 	if o.State != domain.OrderCompleted {
-		return "ignored", fmt.Sprintf("order %s is %s; nothing to do", o.ID, o.State), nil
+		return store.EventIgnored, fmt.Sprintf("order %s is %s; nothing to do", o.ID, o.State), nil
 	}
 	changed, err := s.Complete(ctx, d)
 	if err != nil {
 		return "", "", err
 	}
 	if changed == "" {
-		return "processed", "order completed; the documents were already up to date or the settings leave them", nil
+		return store.EventProcessed, "order completed; the documents were already up to date or the settings leave them", nil
 	}
-	return "processed", "order completed: " + changed, nil
+	return store.EventProcessed, "order completed: " + changed, nil
 }
 
 // Complete applies "When to mark as completed": the invoice is set to paid and/or the job to

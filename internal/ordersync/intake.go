@@ -139,9 +139,9 @@ func (s *Service) Receive(ctx context.Context, integrationID string, header http
 	it := &hookItem{events: make([]store.WebhookEvent, 0, len(events))}
 	for _, ev := range events {
 		e := store.WebhookEvent{ID: auth.NewID("whev"), AccountID: v.i.AccountID, IntegrationID: v.i.ID, ProviderEventID: ev.ID,
-			Type: ev.Type, Topic: ev.Topic, ObjectID: ev.ObjectID, Status: "received", Payload: string(ev.Payload), ReceivedAt: now}
+			Type: ev.Type, Topic: ev.Topic, ObjectID: ev.ObjectID, Status: store.EventReceived, Payload: string(ev.Payload), ReceivedAt: now}
 		if v.i.Status == domain.StatusInactive {
-			e.Status, e.Reason = "ignored", "the integration is inactive"
+			e.Status, e.Reason = store.EventIgnored, "the integration is inactive"
 		}
 		for _, f := range []string{e.ProviderEventID, e.Type, e.Topic, e.ObjectID, e.Payload} {
 			// A signed body can still carry text no database column takes.
@@ -328,7 +328,7 @@ func (s *Service) commitIntake(ctx context.Context, items []*hookItem) error {
 				continue
 			}
 			fresh[from[j].item]++
-			if _, ok := apply[e.IntegrationID]; !ok && e.Status == "received" {
+			if _, ok := apply[e.IntegrationID]; !ok && e.Status == store.EventReceived {
 				apply[e.IntegrationID] = ApplyArgs{AccountID: e.AccountID, IntegrationID: e.IntegrationID}
 				order = append(order, e.IntegrationID)
 			}

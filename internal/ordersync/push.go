@@ -232,14 +232,14 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 	var result domain.Order
 	switch {
 	case d.Cancelled() && d.Sync.ExternalID != "":
-		if settings.OnCancel == "none" {
+		if settings.OnCancel == domain.CancelNone {
 			summary += fmt.Sprintf("%s is %s; the POS order is left as it is (on_cancel none)", d.Kind, d.Status)
 			result = domain.Order{ID: d.Sync.ExternalID, URL: d.Sync.ExternalURL}
 			break
 		}
 		result = domain.Order{ID: d.Sync.ExternalID, URL: d.Sync.ExternalURL}
 		_, err := ownedOrder(ctx, sink, d)
-		if isGone(err) && settings.OnCancel == string(domain.CancelDelete) {
+		if isGone(err) && settings.OnCancel == domain.CancelDelete {
 			// Deleting an order the POS no longer has (say the delete went through before a
 			// crash): what was asked for holds already.
 			summary += fmt.Sprintf("Order %s is no longer in the POS; nothing to delete (%s %s)", d.Sync.ExternalID, d.Kind, d.Status)
@@ -249,7 +249,7 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 		if err != nil {
 			return false, err
 		}
-		if err := sink.CancelOrder(ctx, d.Sync.ExternalID, domain.CancelMode(settings.OnCancel)); err != nil {
+		if err := sink.CancelOrder(ctx, d.Sync.ExternalID, settings.OnCancel); err != nil {
 			return false, fmt.Errorf("%s order %s: %w", settings.OnCancel, d.Sync.ExternalID, err)
 		}
 		summary += fmt.Sprintf("Order %s %s in the POS (%s %s)", d.Sync.ExternalID, pastTense(settings.OnCancel), d.Kind, d.Status)
@@ -341,16 +341,16 @@ func keyReused(err error) bool {
 	return errors.As(err, &ce) && strings.EqualFold(ce.Code, "idempotency_key_reused")
 }
 
-func pastTense(mode string) string {
+func pastTense(mode domain.CancelMode) string {
 	switch mode {
-	case "void":
+	case domain.CancelVoid:
 		return "voided"
-	case "archive":
+	case domain.CancelArchive:
 		return "archived"
-	case "delete":
+	case domain.CancelDelete:
 		return "deleted"
 	}
-	return mode
+	return string(mode)
 }
 
 func money(m domain.Money) string {

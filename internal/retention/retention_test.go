@@ -95,9 +95,9 @@ func TestPruneInBatches(t *testing.T) {
 					EventType: "document.updated", Status: "delivered", CreatedAt: at, UpdatedAt: at}); err != nil {
 					return err
 				}
-				status := "processed"
+				status := store.EventProcessed
 				if i%50 == 0 {
-					status = "received" // not applied yet: kept
+					status = store.EventReceived // not applied yet: kept
 				}
 				if _, err := tx.InsertWebhookEvent(ctx, store.WebhookEvent{ID: fmt.Sprintf("whev_%d", i), AccountID: "acct_1", IntegrationID: "int_1",
 					ProviderEventID: fmt.Sprintf("evt_%d", i), Type: "order.updated", Topic: "order.completed", ObjectID: "ord_1",

@@ -409,6 +409,18 @@ func (s queries) SaveOrderSyncSettings(ctx context.Context, accountID string, st
 	return err
 }
 
+// EventStatus is how far applying a stored webhook event got. The queries of webhook_events
+// (and its partial index of pending events) spell EventReceived as the literal 'received'.
+type EventStatus string
+
+// Webhook event statuses.
+const (
+	EventReceived  EventStatus = "received"  // stored, waiting to be applied
+	EventProcessed EventStatus = "processed" // its effect is done (Reason says what)
+	EventIgnored   EventStatus = "ignored"   // nothing to do (Reason says why)
+	EventFailed    EventStatus = "failed"    // applying it failed (Reason has the error)
+)
+
 // WebhookEvent is an inbound provider webhook event as stored ("View Webhook").
 type WebhookEvent struct {
 	ID              string
@@ -418,7 +430,7 @@ type WebhookEvent struct {
 	Type            string
 	Topic           string
 	ObjectID        string
-	Status          string
+	Status          EventStatus
 	Reason          string
 	Payload         string
 	ReceivedAt      time.Time
@@ -430,7 +442,7 @@ type WebhookEvent struct {
 func (s queries) InsertWebhookEvent(ctx context.Context, e WebhookEvent) (bool, error) {
 	n, err := s.q.exec(ctx, `INSERT INTO webhook_events (id, account_id, integration_id, provider_event_id, type, topic, object_id, status, reason, payload, received_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (integration_id, provider_event_id) DO NOTHING`,
-		e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, e.Status, e.Reason, e.Payload, micros(e.ReceivedAt))
+		e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, string(e.Status), e.Reason, e.Payload, micros(e.ReceivedAt))
 	if err != nil {
 		return false, fmt.Errorf("store webhook event: %w", err)
 	}
@@ -441,10 +453,11 @@ const eventCols = `id, account_id, integration_id, provider_event_id, type, topi
 
 func scanEvent(r row) (WebhookEvent, error) {
 	var e WebhookEvent
+	var status string
 	var recv int64
 	var proc *int64
-	err := r.Scan(&e.ID, &e.AccountID, &e.IntegrationID, &e.ProviderEventID, &e.Type, &e.Topic, &e.ObjectID, &e.Status, &e.Reason, &e.Payload, &recv, &proc)
-	e.ReceivedAt, e.ProcessedAt = fromMicros(recv), fromMicrosPtr(proc)
+	err := r.Scan(&e.ID, &e.AccountID, &e.IntegrationID, &e.ProviderEventID, &e.Type, &e.Topic, &e.ObjectID, &status, &e.Reason, &e.Payload, &recv, &proc)
+	e.Status, e.ReceivedAt, e.ProcessedAt = EventStatus(status), fromMicros(recv), fromMicrosPtr(proc)
 	return e, err
 }
 
@@ -454,9 +467,9 @@ func (s queries) GetWebhookEvent(ctx context.Context, accountID, id string) (Web
 }
 
 // FinishWebhookEvent records how processing ended.
-func (s queries) FinishWebhookEvent(ctx context.Context, accountID, id, status, reason string, now time.Time) error {
+func (s queries) FinishWebhookEvent(ctx context.Context, accountID, id string, status EventStatus, reason string, now time.Time) error {
 	_, err := s.q.exec(ctx, `UPDATE webhook_events SET status = $3, reason = $4, processed_at = $5 WHERE account_id = $1 AND id = $2`,
-		accountID, id, status, reason, micros(now))
+		accountID, id, string(status), reason, micros(now))
 	return err
 }
 

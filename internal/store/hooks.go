@@ -31,7 +31,7 @@ func (s queries) IntakeWebhookEvents(ctx context.Context, evs []WebhookEvent) ([
 		// as fast as any multi-row form, and the write lock the transaction holds is the lock.
 		for k, e := range evs {
 			n, err := s.q.exec(ctx, insertWebhookEvent,
-				e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, e.Status, e.Reason, e.Payload, micros(e.ReceivedAt))
+				e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, string(e.Status), e.Reason, e.Payload, micros(e.ReceivedAt))
 			if err != nil {
 				return nil, fmt.Errorf("store webhook event: %w", err)
 			}
@@ -48,7 +48,7 @@ func (s queries) IntakeWebhookEvents(ctx context.Context, evs []WebhookEvent) ([
 	var integrations []string
 	for k, e := range evs {
 		ids[k], accts[k], ints[k], peids[k], types[k], topics[k], objs[k], sts[k], reasons[k], payloads[k], recv[k] =
-			e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, e.Status, e.Reason, e.Payload, micros(e.ReceivedAt)
+			e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, string(e.Status), e.Reason, e.Payload, micros(e.ReceivedAt)
 		index[e.ID] = k
 		if !seen[e.IntegrationID] {
 			seen[e.IntegrationID] = true
@@ -140,7 +140,9 @@ func (s queries) HasPendingWebhookEvents(ctx context.Context, accountID, integra
 
 // EventOutcome is how applying one webhook event ended.
 type EventOutcome struct {
-	ID, Status, Reason string
+	ID     string
+	Status EventStatus
+	Reason string
 }
 
 // FinishWebhookEvents records how applying each event ended: one statement on PostgreSQL, the
@@ -159,7 +161,7 @@ func (s queries) FinishWebhookEvents(ctx context.Context, accountID string, outs
 	}
 	ids, sts, reasons := make([]string, len(outs)), make([]string, len(outs)), make([]string, len(outs))
 	for k, o := range outs {
-		ids[k], sts[k], reasons[k] = o.ID, o.Status, o.Reason
+		ids[k], sts[k], reasons[k] = o.ID, string(o.Status), o.Reason
 	}
 	_, err := s.q.exec(ctx, `UPDATE webhook_events AS w SET status = u.status, reason = u.reason, processed_at = $5
 		FROM unnest($2::text[], $3::text[], $4::text[]) AS u(id, status, reason) WHERE w.account_id = $1 AND w.id = u.id`,
