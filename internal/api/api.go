@@ -111,6 +111,12 @@ var Routes = []Route{
 	{"PUT", "/api/v1/catalog-sync", AuthAPIKey, (*API).putCatalogSync},
 	{"POST", "/api/v1/catalog-sync/import", AuthAPIKey, (*API).startCatalogImport},
 	{"GET", "/api/v1/catalog-sync/progress", AuthAPIKey, (*API).catalogProgress},
+	{"GET", "/api/v1/products", AuthAPIKey, (*API).listProducts},
+	{"GET", "/api/v1/products/{id}", AuthAPIKey, (*API).getProduct},
+	{"GET", "/api/v1/customers", AuthAPIKey, (*API).listCustomers},
+	{"GET", "/api/v1/stock", AuthAPIKey, (*API).listStock},
+	{"GET", "/api/v1/changes", AuthAPIKey, (*API).listChanges},
+	{"POST", "/api/v1/links", AuthAPIKey, (*API).createLink},
 
 	// API keys, users and roles (internal/access).
 	{"GET", "/api/v1/api-keys", AuthAPIKey, (*API).listAPIKeys},

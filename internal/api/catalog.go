@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/posbridge/posbridge/internal/catalogsync"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/jsonin"
+	"github.com/posbridge/posbridge/internal/store"
 )
 
 // SetCatalog connects the catalog sync engine.
@@ -111,4 +113,114 @@ func decodeOptional(r *http.Request) error {
 	}
 	var none struct{}
 	return jsonin.Decode(bytes.NewReader(b), &none)
+}
+
+// recordFilter reads q, cursor and limit of a records list.
+func recordFilter(r *http.Request) (store.RecordFilter, error) {
+	q := r.URL.Query()
+	f := store.RecordFilter{Q: q.Get("q"), After: q.Get("cursor")}
+	if err := domain.CheckText("q", f.Q, domain.TextName); err != nil {
+		return f, err
+	}
+	if err := domain.CheckText("cursor", f.After, domain.TextID); err != nil {
+		return f, err
+	}
+	var err error
+	f.Limit, err = limitParam(r, 50)
+	return f, err
+}
+
+func pageOf[T any](items []T, limit int, id func(T) string) map[string]any {
+	var next any
+	if len(items) == limit {
+		next = id(items[len(items)-1])
+	}
+	return map[string]any{"data": items, "next_cursor": next}
+}
+
+func (a *API) listProducts(w http.ResponseWriter, r *http.Request, acct string) error {
+	f, err := recordFilter(r)
+	if err != nil {
+		return err
+	}
+	ps, err := a.catalog.Products(r.Context(), acct, f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageOf(ps, f.Limit, func(p catalogsync.ProductJSON) string { return p.ID }))
+}
+
+func (a *API) getProduct(w http.ResponseWriter, r *http.Request, acct string) error {
+	p, err := a.catalog.Product(r.Context(), acct, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+func (a *API) listCustomers(w http.ResponseWriter, r *http.Request, acct string) error {
+	f, err := recordFilter(r)
+	if err != nil {
+		return err
+	}
+	cs, err := a.catalog.Customers(r.Context(), acct, f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageOf(cs, f.Limit, func(c catalogsync.CustomerJSON) string { return c.ID }))
+}
+
+func (a *API) listStock(w http.ResponseWriter, r *http.Request, acct string) error {
+	id := r.URL.Query().Get("product_id")
+	if id == "" {
+		return domain.Invalid("product_id", "product_id is required: the stock of which product")
+	}
+	if err := domain.CheckText("product_id", id, domain.TextID); err != nil {
+		return err
+	}
+	levels, err := a.catalog.Stock(r.Context(), acct, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": levels})
+}
+
+func (a *API) listChanges(w http.ResponseWriter, r *http.Request, acct string) error {
+	var after int64
+	if v := r.URL.Query().Get("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return domain.Invalid("cursor", "cursor must be the next_cursor of an earlier answer")
+		}
+		after = n
+	}
+	limit, err := limitParam(r, 500)
+	if err != nil {
+		return err
+	}
+	chs, err := a.catalog.Changes(r.Context(), acct, after, limit)
+	if err != nil {
+		return err
+	}
+	next := after
+	if len(chs) > 0 {
+		next = chs[len(chs)-1].ID
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": chs, "next_cursor": strconv.FormatInt(next, 10), "has_more": len(chs) == limit})
+}
+
+func (a *API) createLink(w http.ResponseWriter, r *http.Request, acct string) error {
+	var in struct {
+		ProductID     string `json:"product_id"`
+		IntegrationID string `json:"integration_id"`
+		ExternalID    string `json:"external_id"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	l, err := a.catalog.Link(r.Context(), acct, domain.ActorAPI, in.ProductID, in.IntegrationID, in.ExternalID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, l)
 }

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -235,4 +236,139 @@ func (c *catalogEnv) changeCount(acct string) int {
 		c.t.Fatal(err)
 	}
 	return len(ch)
+}
+
+func TestCatalogRecords(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		c := newCatalogEnv(t, db)
+		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"source_integration_id": c.source}))
+		c.addSandboxProducts(120, "Spoke")
+		c.must(202, c.call(c.key, "POST", "/api/v1/catalog-sync/import", nil))
+		c.waitImport("done")
+
+		// Search by name, SKU and barcode, case-insensitively; LIKE's wildcards are plain text.
+		find := func(q string) []any {
+			return c.must(200, c.call(c.key, "GET", "/api/v1/products?q="+url.QueryEscape(q), nil)).json(t)["data"].([]any)
+		}
+		if n := len(find("spoke 11")); n != 11 { // Spoke 11, Spoke 110..119
+			t.Errorf("q=spoke 11: %d products", n)
+		}
+		if n := len(find("SPOKE-00042")); n != 1 {
+			t.Errorf("by SKU: %d products", n)
+		}
+		if n := len(find("%")) + len(find("_")); n != 0 {
+			t.Errorf("a wildcard matched %d products", n)
+		}
+		all := c.must(200, c.call(c.key, "GET", "/api/v1/products?limit=500", nil)).json(t)["data"].([]any)
+		var barcoded map[string]any
+		for _, p := range all {
+			if b := p.(map[string]any)["barcode"].(string); b != "" {
+				barcoded = p.(map[string]any)
+			}
+		}
+		if barcoded == nil || len(find(barcoded["barcode"].(string))) != 1 {
+			t.Errorf("no product found by its barcode")
+		}
+		// Pages follow the cursor to the end, each product once.
+		seen := map[string]bool{}
+		cursor := ""
+		for pages := 0; ; pages++ {
+			page := c.must(200, c.call(c.key, "GET", "/api/v1/products?limit=50&cursor="+cursor, nil)).json(t)
+			for _, p := range page["data"].([]any) {
+				id := p.(map[string]any)["id"].(string)
+				if seen[id] {
+					t.Fatalf("product %s on two pages", id)
+				}
+				seen[id] = true
+			}
+			if page["next_cursor"] == nil {
+				break
+			}
+			cursor = page["next_cursor"].(string)
+		}
+		if len(seen) != len(all) {
+			t.Fatalf("paging saw %d products, the list has %d", len(seen), len(all))
+		}
+		// One product, its stock per location.
+		var tracked map[string]any
+		for _, p := range all {
+			if p.(map[string]any)["track_stock"] == true {
+				tracked = p.(map[string]any)
+				break
+			}
+		}
+		id := tracked["id"].(string)
+		got := c.must(200, c.call(c.key, "GET", "/api/v1/products/"+id, nil)).json(t)
+		if got["name"] != tracked["name"] || got["external_id"] == "" || got["integration_id"] != c.source {
+			t.Fatalf("product: %v", got)
+		}
+		stock := c.must(200, c.call(c.key, "GET", "/api/v1/stock?product_id="+id, nil)).json(t)["data"].([]any)
+		if len(stock) < 2 {
+			t.Fatalf("stock of %s: %v", id, stock)
+		}
+		if r := c.call(c.key, "GET", "/api/v1/stock", nil); r.Status != 422 || r.errField(t) != "product_id" {
+			t.Fatalf("stock without product_id: %d %s", r.Status, r.Body)
+		}
+		// Customers.
+		cs := c.must(200, c.call(c.key, "GET", "/api/v1/customers", nil)).json(t)["data"].([]any)
+		if len(cs) == 0 {
+			t.Fatalf("no customers imported")
+		}
+		first := cs[0].(map[string]any)
+		if n := len(c.must(200, c.call(c.key, "GET", "/api/v1/customers?q="+url.QueryEscape(first["email"].(string)), nil)).json(t)["data"].([]any)); n != 1 {
+			t.Errorf("customer by email: %d", n)
+		}
+		// The change feed holds every record created, and pages by cursor.
+		feed := c.must(200, c.call(c.key, "GET", "/api/v1/changes?limit=100", nil)).json(t)
+		if len(feed["data"].([]any)) != 100 || feed["has_more"] != true {
+			t.Fatalf("first page of changes: %d entries, has_more %v", len(feed["data"].([]any)), feed["has_more"])
+		}
+		total := 100
+		for cur := feed["next_cursor"].(string); ; {
+			f := c.must(200, c.call(c.key, "GET", "/api/v1/changes?cursor="+cur, nil)).json(t)
+			total += len(f["data"].([]any))
+			cur = f["next_cursor"].(string)
+			if f["has_more"] == false {
+				again := c.must(200, c.call(c.key, "GET", "/api/v1/changes?cursor="+cur, nil)).json(t)
+				if len(again["data"].([]any)) != 0 || again["next_cursor"] != cur {
+					t.Fatalf("the end of the feed moved: %v", again)
+				}
+				break
+			}
+		}
+		if total < len(all)+len(cs) {
+			t.Fatalf("the feed has %d entries for %d products and %d customers", total, len(all), len(cs))
+		}
+		// Links by external id only; bad links are refused by field.
+		for _, bad := range []struct {
+			body  map[string]any
+			field string
+		}{
+			{map[string]any{"product_id": "prd_nope", "integration_id": c.shop, "external_id": "1"}, "product_id"},
+			{map[string]any{"product_id": id, "integration_id": c.source, "external_id": "1"}, "integration_id"},
+			{map[string]any{"product_id": id, "integration_id": c.shop, "external_id": "999999"}, "external_id"},
+			{map[string]any{"product_id": id, "integration_id": c.shop}, "external_id"},
+		} {
+			if r := c.call(c.key, "POST", "/api/v1/links", bad.body); r.Status != 422 || r.errField(t) != bad.field {
+				t.Errorf("link %v: want 422 on %s, got %d %s", bad.body, bad.field, r.Status, r.Body)
+			}
+		}
+
+		// Tenant isolation: another account sees none of it.
+		other := c.account("Other shop", "owner@other.test")
+		if r := c.call(other.APIKey, "GET", "/api/v1/products/"+id, nil); r.Status != 404 {
+			t.Fatalf("another account's product: %d", r.Status)
+		}
+		if r := c.call(other.APIKey, "GET", "/api/v1/stock?product_id="+id, nil); r.Status != 404 {
+			t.Fatalf("another account's stock: %d", r.Status)
+		}
+		for _, p := range []string{"/api/v1/products", "/api/v1/customers", "/api/v1/changes"} {
+			if d := c.must(200, c.call(other.APIKey, "GET", p, nil)).json(t)["data"].([]any); len(d) != 0 {
+				t.Fatalf("another account lists %d records at %s", len(d), p)
+			}
+		}
+		if r := c.call(other.APIKey, "POST", "/api/v1/links", map[string]any{"product_id": id, "integration_id": c.shop, "external_id": "1"}); r.Status != 422 || r.errField(t) != "product_id" {
+			t.Fatalf("another account links this product: %d %s", r.Status, r.Body)
+		}
+	})
 }

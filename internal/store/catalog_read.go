@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/posbridge/posbridge/internal/domain"
 )
@@ -186,4 +187,64 @@ func (s queries) RecentCatalogChanges(ctx context.Context, accountID string, lim
 		out = append(out, c)
 	}
 	return out, rs.Err()
+}
+
+// ListCatalogLinks reads the links of the given products (all of the account's when ids is nil).
+func (s queries) ListCatalogLinks(ctx context.Context, accountID string, productIDs []string) (map[string][]domain.CatalogLink, error) {
+	out := map[string][]domain.CatalogLink{}
+	q := `SELECT product_id, integration_id, external_id, origin, pushed_hash, pushed_at, created_at FROM catalog_links WHERE account_id = $1`
+	args := []any{accountID}
+	if productIDs != nil {
+		if len(productIDs) == 0 {
+			return out, nil
+		}
+		q += ` AND product_id IN (`
+		for i, id := range productIDs {
+			if i > 0 {
+				q += `, `
+			}
+			args = append(args, id)
+			q += fmt.Sprintf(`$%d`, len(args))
+		}
+		q += `)`
+	}
+	rs, err := s.q.query(ctx, q+` ORDER BY product_id, integration_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var l domain.CatalogLink
+		var pushed *int64
+		var created int64
+		if err := rs.Scan(&l.ProductID, &l.IntegrationID, &l.ExternalID, &l.Origin, &l.PushedHash, &pushed, &created); err != nil {
+			return nil, err
+		}
+		l.PushedAt, l.CreatedAt = fromMicrosPtr(pushed), fromMicros(created)
+		out[l.ProductID] = append(out[l.ProductID], l)
+	}
+	return out, rs.Err()
+}
+
+// CreateCatalogLink links a product to a destination's product; ErrConflict-like errors come
+// back as a *domain.Error conflict when the product or the external id is linked already.
+func (s queries) CreateCatalogLink(ctx context.Context, accountID string, l domain.CatalogLink) error {
+	var n int
+	if err := s.q.queryRow(ctx, `SELECT count(*) FROM catalog_links WHERE account_id = $1 AND integration_id = $2 AND (product_id = $3 OR external_id = $4)`,
+		accountID, l.IntegrationID, l.ProductID, l.ExternalID).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return &domain.Error{Code: domain.CodeConflict, Message: "the product, or that product of the destination, is linked already"}
+	}
+	_, err := s.q.exec(ctx, `INSERT INTO catalog_links (account_id, product_id, integration_id, external_id, origin, pushed_hash, pushed_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, accountID, l.ProductID, l.IntegrationID, l.ExternalID, l.Origin, l.PushedHash, microsPtr(l.PushedAt), micros(l.CreatedAt))
+	return err
+}
+
+// MarkCatalogPushed records what was last pushed of a product to a destination.
+func (s queries) MarkCatalogPushed(ctx context.Context, accountID, productID, integrationID, hash string, at time.Time) error {
+	_, err := s.q.exec(ctx, `UPDATE catalog_links SET pushed_hash = $4, pushed_at = $5 WHERE account_id = $1 AND product_id = $2 AND integration_id = $3`,
+		accountID, productID, integrationID, hash, micros(at))
+	return err
 }
