@@ -154,22 +154,14 @@ func order(d domain.Document, storeID string) (domain.Order, error) {
 
 // pushOnce pushes one version; done says the document is synced and its lease already released.
 // target is the integration and settings read with the claim, nil to read them here.
+//
+// Its steps: send as new (void the old order if asked, then forget it), then either take a
+// cancelled document's order back or create or update its order, then finish (mark it synced).
 func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store.OrderTarget) (done bool, err error) {
-	if target == nil || target.Integration.ID != d.Sync.IntegrationID {
-		t, err := s.st.GetOrderTarget(ctx, d.AccountID, d.Sync.IntegrationID)
-		if errors.Is(err, store.ErrNotFound) {
-			return false, &connector.Error{Kind: connector.KindInvalid, Message: "the integration orders go to is gone: " + domain.NotFound("integration").Error()}
-		}
-		if err != nil {
-			return false, err
-		}
-		target = &t
+	if target, err = s.orderTarget(ctx, d, target); err != nil {
+		return false, err
 	}
-	i, settings := target.Integration, target.Settings
-	if !i.Status.Scheduled() {
-		return false, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("the %s integration is %s; nothing is sent to it",
-			s.lc.DisplayName(i.Type), i.Status)}
-	}
+	i := target.Integration
 	conn, err := s.lc.OpenConnector(i, target.SealedCredentials)
 	if err != nil {
 		return false, err
@@ -178,134 +170,198 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 	if err != nil {
 		return false, err
 	}
-	action, summary := d.Sync.Action, ""
-	// Send as new: void the old order first if asked, then forget it and bump the generation,
-	// saved before the create so a retry after a crash replays the same create.
-	if action == ActionNew || action == ActionNewVoid {
-		if action == ActionNewVoid && d.Sync.ExternalID != "" {
-			// The old order is voided only while it is still this document's: another
-			// document's order (or one the POS lost) is left alone.
-			old, err := ownedOrder(ctx, sink, d)
-			switch {
-			case isGone(err):
-				summary = "Order " + d.Sync.ExternalID + " was not voided: it was deleted or lost in the POS; "
-			case isNotLinked(err):
-				summary = fmt.Sprintf("Order %s was not voided: it now belongs to %s; ", d.Sync.ExternalID, old.Reference)
-			case err != nil:
-				return false, err
-			default:
-				if err := sink.CancelOrder(ctx, d.Sync.ExternalID, domain.CancelVoid); err != nil && connector.KindOf(err) != connector.KindNotFound {
-					return false, fmt.Errorf("void order %s: %w", d.Sync.ExternalID, err)
-				}
-				summary = "Voided order " + d.Sync.ExternalID + "; "
-			}
-		}
-		if d, err = s.update(ctx, d, func(cur *domain.Document) {
-			cur.Sync.Generation++
-			cur.Sync.ExternalID, cur.Sync.ExternalURL, cur.Sync.Action = "", "", ""
-		}); err != nil {
+	p := pushed{action: d.Sync.Action}
+	if p.action == ActionNew || p.action == ActionNewVoid {
+		if d, p.summary, err = s.sendAsNew(ctx, sink, d); err != nil {
 			return false, err
 		}
-		action = "send_as_new"
+		p.action = "send_as_new"
 	}
 	if d.Cancelled() && d.Sync.ExternalID == "" {
-		// Cancelled before it ever reached the POS (say while its first push waited out a rate
-		// limit): there is no order to take back, and creating one now would be wrong.
-		_, err := s.update(ctx, d, func(cur *domain.Document) {
-			cur.Sync.LastError = ""
-			if cur.Sync.Action == d.Sync.Action {
-				cur.Sync.Action = ""
-			}
-			if cur.Version == d.Version && cur.Sync.Action == "" {
-				cur.Sync.Status = domain.SyncNotSent
-			} else {
-				cur.Sync.Status = domain.SyncPending // a newer write came in meanwhile: the loop looks again
-			}
-		}, store.HistoryEntry{Action: "skip", Outcome: "ok",
-			Summary: summary + fmt.Sprintf("%s is %s and has no order in the POS; no order is created", d.Kind, d.Status)})
-		return false, err
+		return false, s.skipUnsent(ctx, d, p.summary)
 	}
 	o, err := order(d, i.StoreID)
 	if err != nil {
 		return false, err
 	}
-	var result domain.Order
 	switch {
-	case d.Cancelled() && d.Sync.ExternalID != "":
-		if settings.OnCancel == domain.CancelNone {
-			summary += fmt.Sprintf("%s is %s; the POS order is left as it is (on_cancel none)", d.Kind, d.Status)
-			result = domain.Order{ID: d.Sync.ExternalID, URL: d.Sync.ExternalURL}
-			break
-		}
-		result = domain.Order{ID: d.Sync.ExternalID, URL: d.Sync.ExternalURL}
-		_, err := ownedOrder(ctx, sink, d)
-		if isGone(err) && settings.OnCancel == domain.CancelDelete {
-			// Deleting an order the POS no longer has (say the delete went through before a
-			// crash): what was asked for holds already.
-			summary += fmt.Sprintf("Order %s is no longer in the POS; nothing to delete (%s %s)", d.Sync.ExternalID, d.Kind, d.Status)
-			action = "cancel"
-			break
-		}
-		if err != nil {
-			return false, err
-		}
-		if err := sink.CancelOrder(ctx, d.Sync.ExternalID, settings.OnCancel); err != nil {
-			return false, fmt.Errorf("%s order %s: %w", settings.OnCancel, d.Sync.ExternalID, err)
-		}
-		summary += fmt.Sprintf("Order %s %s in the POS (%s %s)", d.Sync.ExternalID, pastTense(settings.OnCancel), d.Kind, d.Status)
-		action = "cancel"
+	case d.Cancelled():
+		err = s.cancelOrder(ctx, sink, d, target.Settings.OnCancel, &p)
 	case d.Sync.ExternalID == "":
-		result, err = sink.CreateOrder(ctx, o, idempotencyKey(d))
-		if keyReused(err) {
-			// An earlier attempt of this create reached the POS with an older version of the
-			// document, and the process died before it recorded the order: the key cannot
-			// replay it with the new content. The order carries the reference; bring it up
-			// to date instead of creating a second one.
-			found, ferr := sink.FindOrderByReference(ctx, d.Ref)
-			if ferr != nil {
-				return false, fmt.Errorf("create order: %w (and the order of the earlier attempt was not found: %v)", err, ferr)
-			}
-			o.ID = found.ID
-			if result, err = sink.UpdateOrder(ctx, o, fmt.Sprintf("%s-v%d", idempotencyKey(d), d.Version)); err != nil {
-				return false, fmt.Errorf("update order %s of an earlier attempt: %w", found.ID, err)
-			}
-			summary += fmt.Sprintf("Created order %s (by an earlier attempt) and brought it up to date: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
-			if action == "" || action == ActionResync {
-				action = "create"
-			}
-			break
+		err = s.createOrder(ctx, sink, d, o, &p)
+	default:
+		err = s.updateOrder(ctx, sink, d, o, &p)
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.finish(ctx, d, i.ID, p)
+}
+
+// pushed is what a push did in the POS: the order the document is linked to afterwards, and
+// the history entry's action and summary.
+type pushed struct {
+	order   domain.Order
+	action  string
+	summary string
+}
+
+// orderTarget answers the integration the document's orders go to with the account's settings,
+// reading them unless the claim did; an integration that is gone or not scheduled is the
+// document's failure (KindInvalid), not a reason to retry.
+func (s *Service) orderTarget(ctx context.Context, d domain.Document, target *store.OrderTarget) (*store.OrderTarget, error) {
+	if target == nil || target.Integration.ID != d.Sync.IntegrationID {
+		t, err := s.st.GetOrderTarget(ctx, d.AccountID, d.Sync.IntegrationID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &connector.Error{Kind: connector.KindInvalid, Message: "the integration orders go to is gone: " + domain.NotFound("integration").Error()}
 		}
 		if err != nil {
-			return false, fmt.Errorf("create order: %w", err)
+			return nil, err
 		}
-		summary += fmt.Sprintf("Created order %s: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
-		if action == "" || action == ActionResync {
-			action = "create"
-		}
-	default:
-		// One GET before every change of an existing order (never before a create): the order
-		// must still carry this document's reference.
-		if _, err := ownedOrder(ctx, sink, d); err != nil {
-			return false, err
-		}
-		if result, err = sink.UpdateOrder(ctx, o, fmt.Sprintf("%s-v%d", idempotencyKey(d), d.Version)); err != nil {
-			return false, fmt.Errorf("update order %s: %w", d.Sync.ExternalID, err)
-		}
-		summary += fmt.Sprintf("Updated order %s: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
-		if action == "" {
-			action = "update"
+		target = &t
+	}
+	if i := target.Integration; !i.Status.Scheduled() {
+		return nil, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("the %s integration is %s; nothing is sent to it",
+			s.lc.DisplayName(i.Type), i.Status)}
+	}
+	return target, nil
+}
+
+// sendAsNew voids the old order first if asked (only while it still carries this document's
+// reference: another document's order, or one the POS lost, is left alone), then forgets it and
+// bumps the generation. That is saved before the create, so a retry after a crash replays the
+// same create. It answers the document as saved and the summary so far.
+func (s *Service) sendAsNew(ctx context.Context, sink connector.OrderSink, d domain.Document) (domain.Document, string, error) {
+	summary := ""
+	if d.Sync.Action == ActionNewVoid && d.Sync.ExternalID != "" {
+		old, err := ownedOrder(ctx, sink, d)
+		switch {
+		case isGone(err):
+			summary = "Order " + d.Sync.ExternalID + " was not voided: it was deleted or lost in the POS; "
+		case isNotLinked(err):
+			summary = fmt.Sprintf("Order %s was not voided: it now belongs to %s; ", d.Sync.ExternalID, old.Reference)
+		case err != nil:
+			return d, "", err
+		default:
+			if err := sink.CancelOrder(ctx, d.Sync.ExternalID, domain.CancelVoid); err != nil && connector.KindOf(err) != connector.KindNotFound {
+				return d, "", fmt.Errorf("void order %s: %w", d.Sync.ExternalID, err)
+			}
+			summary = "Voided order " + d.Sync.ExternalID + "; "
 		}
 	}
-	pushed := d.Version
-	hist := store.HistoryEntry{Action: action, Outcome: "ok", Summary: summary}
+	d, err := s.update(ctx, d, func(cur *domain.Document) {
+		cur.Sync.Generation++
+		cur.Sync.ExternalID, cur.Sync.ExternalURL, cur.Sync.Action = "", "", ""
+	})
+	return d, summary, err
+}
+
+// skipUnsent settles a document cancelled before it ever reached the POS (say while its first
+// push waited out a rate limit): there is no order to take back, and creating one now would be
+// wrong. A write that came in meanwhile leaves it pending for the push loop.
+func (s *Service) skipUnsent(ctx context.Context, d domain.Document, summary string) error {
+	_, err := s.update(ctx, d, func(cur *domain.Document) {
+		cur.Sync.LastError = ""
+		if cur.Sync.Action == d.Sync.Action {
+			cur.Sync.Action = ""
+		}
+		if cur.Version == d.Version && cur.Sync.Action == "" {
+			cur.Sync.Status = domain.SyncNotSent
+		} else {
+			cur.Sync.Status = domain.SyncPending // a newer write came in meanwhile: the loop looks again
+		}
+	}, store.HistoryEntry{Action: "skip", Outcome: "ok",
+		Summary: summary + fmt.Sprintf("%s is %s and has no order in the POS; no order is created", d.Kind, d.Status)})
+	return err
+}
+
+// cancelOrder takes a cancelled document's order back as the settings say (mode), after
+// checking that the order still carries the document's reference. Deleting an order the POS no
+// longer has (say the delete went through before a crash) counts as done.
+func (s *Service) cancelOrder(ctx context.Context, sink connector.OrderSink, d domain.Document, mode domain.CancelMode, p *pushed) error {
+	p.order = domain.Order{ID: d.Sync.ExternalID, URL: d.Sync.ExternalURL}
+	if mode == domain.CancelNone {
+		p.summary += fmt.Sprintf("%s is %s; the POS order is left as it is (on_cancel none)", d.Kind, d.Status)
+		return nil
+	}
+	_, err := ownedOrder(ctx, sink, d)
+	if isGone(err) && mode == domain.CancelDelete {
+		p.summary += fmt.Sprintf("Order %s is no longer in the POS; nothing to delete (%s %s)", d.Sync.ExternalID, d.Kind, d.Status)
+		p.action = "cancel"
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := sink.CancelOrder(ctx, d.Sync.ExternalID, mode); err != nil {
+		return fmt.Errorf("%s order %s: %w", mode, d.Sync.ExternalID, err)
+	}
+	p.summary += fmt.Sprintf("Order %s %s in the POS (%s %s)", d.Sync.ExternalID, pastTense(mode), d.Kind, d.Status)
+	p.action = "cancel"
+	return nil
+}
+
+// createOrder creates the document's order under the generation's idempotency key. When the POS
+// says the key was used with another body, an earlier attempt created the order with an older
+// version and the process died before recording it: the order (found by its reference) is
+// brought up to date instead of creating a second one.
+func (s *Service) createOrder(ctx context.Context, sink connector.OrderSink, d domain.Document, o domain.Order, p *pushed) error {
+	result, err := sink.CreateOrder(ctx, o, idempotencyKey(d))
+	switch {
+	case keyReused(err):
+		found, ferr := sink.FindOrderByReference(ctx, d.Ref)
+		if ferr != nil {
+			return fmt.Errorf("create order: %w (and the order of the earlier attempt was not found: %v)", err, ferr)
+		}
+		o.ID = found.ID
+		if result, err = sink.UpdateOrder(ctx, o, fmt.Sprintf("%s-v%d", idempotencyKey(d), d.Version)); err != nil {
+			return fmt.Errorf("update order %s of an earlier attempt: %w", found.ID, err)
+		}
+		p.summary += fmt.Sprintf("Created order %s (by an earlier attempt) and brought it up to date: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
+	case err != nil:
+		return fmt.Errorf("create order: %w", err)
+	default:
+		p.summary += fmt.Sprintf("Created order %s: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
+	}
+	p.order = result
+	if p.action == "" || p.action == ActionResync {
+		p.action = "create"
+	}
+	return nil
+}
+
+// updateOrder brings the document's order up to date, after one GET (never before a create)
+// that checks the order still carries the document's reference.
+func (s *Service) updateOrder(ctx context.Context, sink connector.OrderSink, d domain.Document, o domain.Order, p *pushed) error {
+	if _, err := ownedOrder(ctx, sink, d); err != nil {
+		return err
+	}
+	result, err := sink.UpdateOrder(ctx, o, fmt.Sprintf("%s-v%d", idempotencyKey(d), d.Version))
+	if err != nil {
+		return fmt.Errorf("update order %s: %w", d.Sync.ExternalID, err)
+	}
+	p.order = result
+	p.summary += fmt.Sprintf("Updated order %s: %d line(s), total %s", result.ID, len(o.Lines), money(o.Total))
+	if p.action == "" {
+		p.action = "update"
+	}
+	return nil
+}
+
+// finish records the push: the document synced at the version pushed, linked to p.order, with
+// its history entry. done says it is synced and its lease released; a newer write or manual
+// action that came in meanwhile leaves it pending for the push loop.
+func (s *Service) finish(ctx context.Context, d domain.Document, integrationID string, p pushed) (done bool, err error) {
+	pushedVersion, result := d.Version, p.order
+	hist := store.HistoryEntry{Action: p.action, Outcome: "ok", Summary: p.summary}
 	// Nothing changed meanwhile (the common case): the document is marked synced, the history
 	// written and the webhook endpoints read in one round trip.
 	var fast bool
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		now := s.now()
 		hist.At = now
-		f, err := tx.FinishPush(ctx, d.AccountID, d.Kind, d.Ref, store.Synced{Version: pushed, Action: d.Sync.Action,
-			IntegrationID: i.ID, ExternalID: result.ID, ExternalURL: result.URL, At: now}, hist)
+		f, err := tx.FinishPush(ctx, d.AccountID, d.Kind, d.Ref, store.Synced{Version: pushedVersion, Action: d.Sync.Action,
+			IntegrationID: integrationID, ExternalID: result.ID, ExternalURL: result.URL, At: now}, hist)
 		if fast = f.Synced; err != nil || !fast {
 			return err
 		}
@@ -317,15 +373,15 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 	// A newer write or another manual action came in meanwhile: merge under the row's lock.
 	final, err := s.updateTx(ctx, d, true, func(cur *domain.Document) {
 		now := s.now()
-		cur.Sync.ExternalID, cur.Sync.IntegrationID = result.ID, i.ID
+		cur.Sync.ExternalID, cur.Sync.IntegrationID = result.ID, integrationID
 		if result.URL != "" {
 			cur.Sync.ExternalURL = result.URL
 		}
-		cur.Sync.SyncedVersion, cur.Sync.LastSyncedAt, cur.Sync.LastError = pushed, &now, ""
+		cur.Sync.SyncedVersion, cur.Sync.LastSyncedAt, cur.Sync.LastError = pushedVersion, &now, ""
 		if cur.Sync.Action == d.Sync.Action {
 			cur.Sync.Action = ""
 		}
-		if cur.Version == pushed && cur.Sync.Action == "" {
+		if cur.Version == pushedVersion && cur.Sync.Action == "" {
 			cur.Sync.Status = domain.SyncSynced
 		} else {
 			cur.Sync.Status = domain.SyncPending // a newer write came in meanwhile: the loop pushes it
