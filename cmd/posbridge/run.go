@@ -21,6 +21,7 @@ import (
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/jobs"
 	"github.com/posbridge/posbridge/internal/retention"
+	"github.com/posbridge/posbridge/internal/salesimport"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
@@ -176,6 +177,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	s.str(&cfg.SMTP.Password, "smtp-password", "", "SMTP password")
 	s.str(&cfg.SMTP.From, "smtp-from", "posbridge@localhost", "sender address of notifications")
 	s.str(&cfg.SMTP.TLS, "smtp-tls", "starttls", "none, starttls or tls")
+	s.str(&cfg.SalesSMTP.Listen, "smtp-listen", "", "address of the SMTP server that receives email integrations' sales files, e.g. :2525 (empty: off)")
+	s.str(&cfg.SalesSMTP.Domain, "smtp-domain", "", "mail domain of email integrations' addresses (sales-...@<domain>); point its MX at --smtp-listen")
+	var smtpMax int
+	s.integer(&smtpMax, "smtp-max-message-bytes", salesimport.DefaultMaxMessageBytes, "largest sales file email (attachments included) the SMTP server takes")
 	s.boolean(&cfg.Demo, "demo", "on first start, connect a Sandbox POS with sample data")
 	s.boolean(&cfg.NoSandbox, "no-sandbox", "turn the sandbox POS and its admin routes off (production)")
 	s.boolean(&cfg.AllowPrivate, "allow-private-provider-hosts", "let merchants point integrations and outbound webhook endpoints at loopback, private and other non-public addresses")
@@ -209,6 +214,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	cfg.SMTP.Port = smtpPort
+	cfg.SalesSMTP.MaxMessageBytes = int64(smtpMax)
 	cfg.NoHTTP = workerOnly
 	if workerOnly {
 		// The worker calls the serving process's sandboxes: at --addr when given, else at --public-url.

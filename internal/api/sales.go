@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/salesimport"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
@@ -17,6 +18,8 @@ var salesRoutes = []Route{
 	{"GET", "/api/v1/sales/summary", AuthAPIKey, (*API).salesSummary},
 	{"GET", "/api/v1/pos-items", AuthAPIKey, (*API).listPosItems},
 	{"PUT", "/api/v1/pos-items/{id}/mapping", AuthAPIKey, (*API).mapPosItem},
+	{"GET", "/api/v1/integrations/{id}/email", AuthAPIKey, (*API).getEmailInbox},
+	{"PUT", "/api/v1/integrations/{id}/email", AuthAPIKey, (*API).putEmailInbox},
 }
 
 func init() { Routes = append(Routes, salesRoutes...) }
@@ -312,4 +315,52 @@ func (a *API) mapPosItem(w http.ResponseWriter, r *http.Request, acct string) er
 		return err
 	}
 	return writeJSON(w, http.StatusOK, PosItemJSONOf(p))
+}
+
+// EmailInboxJSON is an email integration's address and sales file settings.
+type EmailInboxJSON struct {
+	Address        string              `json:"address"`
+	Mapping        salesimport.Mapping `json:"mapping"`
+	AllowedSenders []string            `json:"allowed_senders"`
+	LastFileAt     *time.Time          `json:"last_file_at"`
+}
+
+func emailInboxJSON(in salesimport.Inbox) EmailInboxJSON {
+	s := in.AllowedSenders
+	if s == nil {
+		s = []string{}
+	}
+	return EmailInboxJSON{Address: in.Address, Mapping: in.Mapping, AllowedSenders: s, LastFileAt: in.LastFileAt}
+}
+
+func (a *API) getEmailInbox(w http.ResponseWriter, r *http.Request, acct string) error {
+	if err := a.salesService(); err != nil {
+		return err
+	}
+	in, err := a.Sales.Inbox(r.Context(), acct, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, emailInboxJSON(in))
+}
+
+func (a *API) putEmailInbox(w http.ResponseWriter, r *http.Request, acct string) error {
+	if err := a.salesService(); err != nil {
+		return err
+	}
+	var in struct {
+		Mapping        *salesimport.Mapping `json:"mapping"`
+		AllowedSenders []string             `json:"allowed_senders"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Mapping == nil {
+		return domain.Invalid("mapping", `mapping is required, for example {"preset": "square"}`)
+	}
+	box, err := a.Sales.SetInbox(r.Context(), acct, domain.ActorAPI, r.PathValue("id"), *in.Mapping, in.AllowedSenders)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, emailInboxJSON(box))
 }

@@ -54,11 +54,14 @@ type Config struct {
 	MaxConns    int    // --database-max-conns: PostgreSQL connections of this process
 	SecretKey   string // --secret-key; generated into the data dir when empty
 	SMTP        notify.SMTPConfig
-	AdminEmail  string // the first admin's email on an empty database
-	Demo        bool   // --demo: connect a Sandbox POS on first start
-	NoSandbox   bool   // --no-sandbox: no sandbox provider and no /sandbox/ routes
-	NoWorkers   bool   // serve --no-workers: API and console only
-	NoHTTP      bool   // worker: background work only
+	// SalesSMTP is the SMTP server receiving email integrations' sales files (--smtp-listen,
+	// --smtp-domain); off when Listen is empty.
+	SalesSMTP  salesimport.SMTPConfig
+	AdminEmail string // the first admin's email on an empty database
+	Demo       bool   // --demo: connect a Sandbox POS on first start
+	NoSandbox  bool   // --no-sandbox: no sandbox provider and no /sandbox/ routes
+	NoWorkers  bool   // serve --no-workers: API and console only
+	NoHTTP     bool   // worker: background work only
 	// ServerURL is where a worker (NoHTTP) reaches the serving process, whose /sandbox/ and
 	// /hooks/ routes it calls: the worker's --addr when given, else its --public-url. Empty: Addr.
 	ServerURL     string
@@ -111,6 +114,7 @@ type App struct {
 	sandboxTenants *sandboxTenants
 	Metrics        *prometheus.Registry
 	handler        http.Handler
+	salesSMTP      *salesimport.SMTPServer
 	log            *slog.Logger
 	listener       net.Listener
 	server         *http.Server
@@ -198,6 +202,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Catalog = catalogsync.New(st, a.Lifecycle, a.Outbox, cfg.Logger)
 	a.Sales = salesimport.New(st, a.Lifecycle, a.Outbox, salesimport.Config{Logger: cfg.Logger})
+	a.Sales.SetEmailDomain(cfg.SalesSMTP.Domain)
 	if cfg.Clock != nil {
 		a.Catalog.SetClock(cfg.Clock)
 		a.Outbox.SetClock(cfg.Clock)
@@ -335,6 +340,14 @@ func (a *App) Start(ctx context.Context) error {
 			}
 		}()
 	}
+	if a.cfg.SalesSMTP.Listen != "" && !a.cfg.NoHTTP {
+		srv, err := a.Sales.StartSMTP(a.cfg.SalesSMTP)
+		if err != nil {
+			return err
+		}
+		a.salesSMTP = srv
+		a.log.Info("receiving sales files by email", "smtp", srv.Addr(), "domain", a.cfg.SalesSMTP.Domain)
+	}
 	if !a.cfg.NoWorkers {
 		if err := a.Queue.Start(ctx); err != nil {
 			return fmt.Errorf("start workers: %w", err)
@@ -398,6 +411,9 @@ func (a *App) Close(ctx context.Context) error {
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown(ctx))
 	}
+	if a.salesSMTP != nil {
+		errs = append(errs, a.salesSMTP.Close())
+	}
 	a.Sync.Close() // commits the inbound webhooks already taken
 	if a.sandboxState != nil {
 		a.sandboxState.Close() // commits the sandbox's queued changes
@@ -407,6 +423,14 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	errs = append(errs, a.Store.Close())
 	return errors.Join(errs...)
+}
+
+// SalesSMTPAddr is where the sales file SMTP server listens ("" when off).
+func (a *App) SalesSMTPAddr() string {
+	if a.salesSMTP == nil {
+		return ""
+	}
+	return a.salesSMTP.Addr()
 }
 
 func (a *App) healthz(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/connector/email"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/outbox"
@@ -47,6 +48,8 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
+
+	emailDomain string
 }
 
 // New returns the service; SetQueue connects it to River.
@@ -475,9 +478,13 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 	for _, i := range due {
 		err := s.st.InTx(ctx, func(tx *store.Tx) error {
 			if !s.HasSales(i) {
-				// Nothing to fetch: park it a day ahead (the provider may gain sales in a new build).
-				_, err := tx.ClaimDueSales(ctx, i.AccountID, i.ID, now, now.Add(24*time.Hour))
-				return err
+				// Nothing to fetch: look again in a day (an email integration's files come by
+				// SMTP; 30 days without one calls it off).
+				claimed, err := tx.ClaimDueSales(ctx, i.AccountID, i.ID, now, now.Add(24*time.Hour))
+				if err != nil || !claimed || i.Type != email.Type {
+					return err
+				}
+				return s.callOffSilentEmail(ctx, tx, i, now)
 			}
 			unscheduled := false
 			if st, err := tx.GetSalesState(ctx, i.AccountID, i.ID); err != nil {

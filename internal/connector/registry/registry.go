@@ -4,6 +4,7 @@ package registry
 
 import (
 	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/connector/email"
 	"github.com/posbridge/posbridge/internal/connector/lightspeed"
 	"github.com/posbridge/posbridge/internal/connector/sandbox"
 	"github.com/posbridge/posbridge/internal/connector/shopify"
@@ -15,6 +16,7 @@ import (
 func All() []connector.Provider {
 	return []connector.Provider{
 		sandbox.Provider,
+		email.Provider,
 		lightspeed.Provider,
 		shopify.Provider,
 		square.Provider,
