@@ -64,7 +64,7 @@ var oasStatuses = []domain.Status{
 
 var oasDocKinds = []domain.DocKind{domain.KindJob, domain.KindInvoice, domain.KindSale, domain.KindBooking}
 
-var oasSyncStatuses = []domain.SyncStatus{domain.SyncNotSent, domain.SyncPending, domain.SyncSyncing, domain.SyncSynced, domain.SyncFailed}
+var oasSyncStatuses = []domain.SyncStatus{domain.SyncNotSent, domain.SyncPending, domain.SyncSyncing, domain.SyncSynced, domain.SyncRetrying, domain.SyncFailed}
 
 // oasProviderEventTypes are the neutral types of inbound POS events (WebhookEvent.type).
 var oasProviderEventTypes = []string{domain.ProviderOrderCreated, domain.ProviderOrderUpdated, domain.ProviderOrderDeleted,

@@ -114,3 +114,43 @@ func TestConsoleMerchantMessages(t *testing.T) {
 		return err == nil && i.Status == domain.StatusHealthy && i.Type == "square"
 	})
 }
+
+// TestConsoleRetrying: while automatic retries are due the documents list and the sync dialog
+// say "Retrying" and when the next attempt runs, not "Failed"; Retry now sends it at once.
+func TestConsoleRetrying(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	ctx := context.Background()
+	acct := srv.acct.AccountID
+	key := mintSandbox(t, srv, acct)
+	it := healthySandbox(t, srv, key)
+	set, err := srv.app.Sync.Settings(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.AutoSync, set.IntegrationID, set.SyncOnInvoiceCreated = true, it.ID, true
+	if _, err := srv.app.Sync.SaveSettings(ctx, acct, "system", set); err != nil {
+		t.Fatal(err)
+	}
+	sandboxCall(t, srv, "POST", "/sandbox/admin/faults", map[string]any{"api_key": key, "fail_next": 1000, "status": 503}, nil)
+	putDoc(t, srv, domain.KindInvoice, "INV-503", "issued", nil, "Tune-up")
+
+	b := browser(t)
+	w := &walk{t: t, ctx: b, url: srv.url}
+	w.login(srv.acct.AdminEmail, srv.acct.AdminPassword)
+	w.until("/documents?kind=invoice", syncOf("INV-503", "retrying"), 20*time.Second)
+	w.do("open the sync dialog", chromedp.Click(chromedp.CSS(`tr[data-ref="INV-503"] a.sync-link`)),
+		chromedp.WaitVisible(chromedp.CSS("#next-attempt")))
+	if got := w.text("#next-attempt"); !strings.Contains(got, "tries again by itself at") || !strings.Contains(got, " of 8)") {
+		t.Fatalf("next attempt reads %q", got)
+	}
+	if got := w.text("#retry"); got != "Retry now" {
+		t.Fatalf("retry button reads %q", got)
+	}
+	w.merchantText("/documents/invoice/INV-503?tab=invoice")
+	w.shot("sync_retrying")
+	sandboxCall(t, srv, "DELETE", "/sandbox/admin/faults?api_key="+key, nil, nil)
+	w.do("open the sync dialog again", chromedp.Navigate(srv.url+"/documents/invoice/INV-503?tab=invoice"), chromedp.WaitVisible(chromedp.CSS("#retry")))
+	w.clickFor("retry now", "#retry", "Retry queued")
+	w.until("/documents?kind=invoice", syncOf("INV-503", "synced"), 20*time.Second)
+}

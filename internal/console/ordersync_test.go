@@ -352,7 +352,7 @@ func TestConsoleOrderSyncWalk(t *testing.T) {
 
 	// Every settings change is on the Timeline.
 	w.do("open the Timeline", chromedp.Navigate(srv.url+"/timeline"), chromedp.WaitVisible(chromedp.CSS("table.timeline")))
-	if got := w.text("table.timeline"); !strings.Contains(got, "Automatic sync settings changed") || !strings.Contains(got, "auto_sync false -> true") {
+	if got := w.text("table.timeline"); !strings.Contains(got, "Automatic sync settings changed") || !strings.Contains(got, "Automatic Sync off -> on") {
 		t.Fatalf("timeline lacks the settings change:\n%s", got)
 	}
 }

@@ -38,11 +38,12 @@ var kindOrder = []domain.DocKind{domain.KindJob, domain.KindInvoice, domain.Kind
 
 // syncLabels are the sync dialog's words for each sync status.
 var syncLabels = map[domain.SyncStatus]string{
-	domain.SyncNotSent: "Not yet sent",
-	domain.SyncPending: "Pending",
-	domain.SyncSyncing: "Syncing",
-	domain.SyncSynced:  "Synced",
-	domain.SyncFailed:  "Failed",
+	domain.SyncNotSent:  "Not yet sent",
+	domain.SyncPending:  "Pending",
+	domain.SyncSyncing:  "Syncing",
+	domain.SyncSynced:   "Synced",
+	domain.SyncFailed:   "Failed",
+	domain.SyncRetrying: "Retrying",
 }
 
 // syncView is a document's sync status as the icon and the dialog show it.
@@ -63,7 +64,9 @@ func syncViewOf(d domain.Document) syncView {
 		v.Label = string(st)
 	}
 	v.Title = "POS sync: " + v.Label
-	if st == domain.SyncFailed && d.Sync.LastError != "" {
+	if st == domain.SyncRetrying && d.Sync.NextAttemptAt != nil {
+		v.Title += " (next attempt " + FormatTime(*d.Sync.NextAttemptAt) + ")"
+	} else if st == domain.SyncFailed && d.Sync.LastError != "" {
 		v.Title += " (" + domain.ExplainText(d.Sync.LastError) + ")"
 	}
 	if !d.Sync.AutoSync {
@@ -238,6 +241,7 @@ type dialogData struct {
 	LastSynced      string
 	LastError       string
 	LastErrorDetail string
+	NextAttempt     string // while retrying: "2 Dec 2026 10:04 UTC (attempt 3 of 8)"
 	CanRetry        bool
 	HasOrder        bool
 	Action          string // where the dialog's forms post: /documents/{kind}/{ref}
@@ -320,10 +324,13 @@ func (c *Console) buildDialog(ctx context.Context, s *session, kind domain.DocKi
 	dl := &dialogData{Kind: row.Kind, KindLabel: row.KindLabel, Ref: doc.Ref, Status: doc.Status, Total: row.Total, Sync: row.Sync,
 		ExternalID: doc.Sync.ExternalID, ExternalURL: doc.Sync.ExternalURL, AutoSync: doc.Sync.AutoSync,
 		LastSynced: formatTimePtr(doc.Sync.LastSyncedAt),
-		CanRetry:   doc.Sync.Status == domain.SyncFailed, HasOrder: doc.Sync.ExternalID != "",
+		CanRetry:   doc.Sync.Status == domain.SyncFailed || doc.Sync.Status == domain.SyncRetrying, HasOrder: doc.Sync.ExternalID != "",
 		Action: "/documents/" + url.PathEscape(string(kind)) + "/" + url.PathEscape(ref), Tab: tab, Close: "/documents"}
 	if tab != "" {
 		dl.Close += "?kind=" + url.QueryEscape(tab)
+	}
+	if doc.Sync.Status == domain.SyncRetrying && doc.Sync.NextAttemptAt != nil {
+		dl.NextAttempt = fmt.Sprintf("%s (attempt %d of %d)", doc.Sync.NextAttemptAt.UTC().Format("2 Jan 2006 15:04:05 UTC"), doc.Sync.Attempt, doc.Sync.MaxAttempts)
 	}
 	if e := domain.Explain(doc.Sync.LastError); e.Text != "" {
 		dl.LastError, dl.LastErrorDetail = e.Text, e.Detail

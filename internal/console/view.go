@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"html/template"
+	"regexp"
 	"strings"
 	"time"
 
@@ -134,6 +135,8 @@ var kindNames = map[string]string{
 	domain.KindCircuitClosed:      "Sending resumed",
 }
 
+var urlPattern = regexp.MustCompile(`https?://[^\s"']+`)
+
 func (c *Console) timelineViews(entries []domain.TimelineEntry, labels map[string]string) []timelineView {
 	out := make([]timelineView, 0, len(entries))
 	for _, e := range entries {
@@ -141,7 +144,17 @@ func (c *Console) timelineViews(entries []domain.TimelineEntry, labels map[strin
 		if kind == "" {
 			kind = e.Kind
 		}
-		msg := domain.ReplaceIDs(e.Message, func(id string) string {
+		// A URL with an id in it (posbridge's webhook address) goes to the details, not the sentence.
+		var urls []string
+		msg := urlPattern.ReplaceAllStringFunc(e.Message, func(u string) string {
+			if !domain.IsTechnical(u) {
+				return u
+			}
+			urls = append(urls, u)
+			return "\x00"
+		})
+		msg = strings.ReplaceAll(strings.ReplaceAll(msg, " at \x00", ""), "\x00", "(see the details)")
+		msg = domain.ReplaceIDs(msg, func(id string) string {
 			if l := labels[id]; l != "" {
 				return l
 			}
@@ -151,6 +164,9 @@ func (c *Console) timelineViews(entries []domain.TimelineEntry, labels map[strin
 			return ""
 		})
 		ex := domain.Explain(msg)
+		if len(urls) > 0 {
+			ex.Detail = strings.TrimSpace(ex.Detail + "\n" + strings.Join(urls, "\n"))
+		}
 		out = append(out, timelineView{At: FormatTime(e.At), Integration: labels[e.IntegrationID], IntegrationID: e.IntegrationID,
 			Actor: actorName(e.Actor), Kind: kind, Message: ex.Text, Detail: ex.Detail})
 	}

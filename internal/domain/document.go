@@ -49,6 +49,8 @@ const (
 	SyncSyncing SyncStatus = "syncing"
 	SyncSynced  SyncStatus = "synced"
 	SyncFailed  SyncStatus = "failed"
+	// SyncRetrying: the last push failed and posbridge tries again by itself at NextAttemptAt.
+	SyncRetrying SyncStatus = "retrying"
 )
 
 // DocCustomer is the customer on a document.
@@ -107,6 +109,10 @@ type DocSync struct {
 	SyncedVersion int64  // the document version the POS order holds
 	Generation    int    // how many times "Send as new order" was used
 	Action        string // a manual action waiting for the worker: "", "resync", "new", "new_void"
+	// While retrying: when the next automatic attempt is due, and which attempt of how many it is.
+	NextAttemptAt *time.Time
+	Attempt       int
+	MaxAttempts   int
 }
 
 var refPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
@@ -284,6 +290,7 @@ type Change struct {
 	Created       bool
 	LinesChanged  bool
 	StatusChanged bool
+	OtherChanged  bool  // any other part of the content (links, ...)
 	Override      *bool // the app's "Sync to POS" for this action
 }
 
@@ -303,7 +310,11 @@ func ShouldSync(s OrderSyncSettings, d *Document, c Change) bool {
 	if d.Cancelled() {
 		return false
 	}
+	failed := d.Sync.Status == SyncFailed || d.Sync.Status == SyncRetrying
 	switch {
+	case failed && (c.LinesChanged || c.StatusChanged || c.OtherChanged):
+		// The last sync of this document failed; a change may be its fix: send it again.
+		return true
 	case c.Created:
 		switch d.Kind {
 		case KindJob:

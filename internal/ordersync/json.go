@@ -32,6 +32,10 @@ type SyncJSON struct {
 	// LastErrorDetail is the technical text behind LastError, when LastError had to be put in a
 	// merchant's words (a network failure, a Go error); left out otherwise.
 	LastErrorDetail string `json:"last_error_detail,omitempty"`
+	// While Status is retrying: when the next automatic attempt runs and which one of how many.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	Attempt       int        `json:"attempt,omitempty"`
+	MaxAttempts   int        `json:"max_attempts,omitempty"`
 }
 
 // DocumentJSONOf shows a document.
@@ -48,5 +52,6 @@ func DocumentJSONOf(d domain.Document) DocumentJSON {
 	return DocumentJSON{Kind: d.Kind, Ref: d.Ref, Status: d.Status, Customer: d.Customer, Lines: lines, Links: links,
 		Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 		Sync: SyncJSON{Status: d.Sync.Status, IntegrationID: d.Sync.IntegrationID, ExternalID: d.Sync.ExternalID,
-			ExternalURL: d.Sync.ExternalURL, AutoSync: d.Sync.AutoSync, LastSyncedAt: d.Sync.LastSyncedAt, LastError: le.Text, LastErrorDetail: le.Detail}}
+			ExternalURL: d.Sync.ExternalURL, AutoSync: d.Sync.AutoSync, LastSyncedAt: d.Sync.LastSyncedAt, LastError: le.Text, LastErrorDetail: le.Detail,
+			NextAttemptAt: d.Sync.NextAttemptAt, Attempt: d.Sync.Attempt, MaxAttempts: d.Sync.MaxAttempts}}
 }

@@ -138,6 +138,7 @@ func (s *Service) put(ctx context.Context, accountID string, kind domain.DocKind
 			change.StatusChanged = d.Status != in.Status
 		}
 		changed := d.Hash != hash
+		change.OtherChanged = changed && !change.Created
 		if changed {
 			d.DocContent, d.Hash, d.UpdatedAt = in.DocContent, hash, now
 			d.Version++
@@ -306,7 +307,7 @@ func (s *Service) Act(ctx context.Context, accountID string, kind domain.DocKind
 		}
 		switch action {
 		case ActionRetry:
-			if d.Sync.Status != domain.SyncFailed {
+			if d.Sync.Status != domain.SyncFailed && d.Sync.Status != domain.SyncRetrying {
 				return domain.Errorf(domain.CodeConflict, "retry is only possible after a failed sync; this %s is %s", kind, d.Sync.Status)
 			}
 		case ActionResync:

@@ -87,7 +87,7 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) (err er
 				return err
 			}
 		}
-		retrying := d.Sync.Status == domain.SyncFailed && job.Attempt > 1
+		retrying := (d.Sync.Status == domain.SyncFailed || d.Sync.Status == domain.SyncRetrying) && job.Attempt > 1
 		if d.Sync.Status != domain.SyncPending && d.Sync.Status != domain.SyncSyncing && !retrying {
 			return nil // synced already (a newer job coalesced into an earlier push), or not to be sent
 		}
@@ -105,7 +105,7 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) (err er
 		callErr = err
 		target = nil // read afresh in a later round
 		if err != nil {
-			return s.failed(ctx, d, err, job.Attempt >= job.MaxAttempts)
+			return s.failed(ctx, d, err, job.Attempt, job.MaxAttempts)
 		}
 		if done {
 			released = true // synced, and the lease went back in the same transaction
@@ -113,6 +113,19 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) (err er
 		}
 	}
 	return nil
+}
+
+// NextRetry schedules River's next attempt of a failed push as River would (attempt^4 seconds),
+// without jitter, so the time the document shows as next_attempt_at is the time it runs.
+func (w *pushWorker) NextRetry(job *river.Job[PushArgs]) time.Time {
+	return time.Now().Add(pushRetryDelay(job.Attempt))
+}
+
+// pushRetryDelay is how long after failed attempt n (1, 2, ...) the next one runs: 1 s, 16 s,
+// 81 s, 4 min 16 s, ... at most an hour.
+func pushRetryDelay(attempt int) time.Duration {
+	n := time.Duration(max(attempt, 1))
+	return min(n*n*n*n*time.Second, time.Hour)
 }
 
 // maxLimiterWait is the longest a push waits for the integration's rate limiter in a worker;
@@ -460,7 +473,8 @@ func (s *Service) updateTx(ctx context.Context, d domain.Document, release bool,
 
 // failed records a failed push. Rate limits wait as the provider asks without spending an
 // attempt; errors a retry cannot fix fail at once with the provider's message.
-func (s *Service) failed(ctx context.Context, d domain.Document, perr error, lastAttempt bool) error {
+func (s *Service) failed(ctx context.Context, d domain.Document, perr error, attempt, maxAttempts int) error {
+	lastAttempt := attempt >= maxAttempts
 	kind := connector.KindOf(perr)
 	msg := connector.Message(perr)
 	var paced *connector.PacedError
@@ -491,7 +505,8 @@ func (s *Service) failed(ctx context.Context, d domain.Document, perr error, las
 	}
 	permanent := kind == connector.KindInvalid || kind == connector.KindNotFound || kind == connector.KindUnsupported ||
 		kind == connector.KindCredentials || kind == connector.KindConflict
-	summary := "Sync failed; retrying automatically"
+	next := s.now().Add(pushRetryDelay(attempt))
+	summary := fmt.Sprintf("Sync failed; retrying automatically at %s (attempt %d of %d)", next.UTC().Format("15:04:05 UTC"), attempt+1, maxAttempts)
 	switch {
 	case isNotLinked(perr):
 		summary = "Nothing was sent: the POS order is not this " + string(d.Kind) + "'s any more; use Send as new to create a new order"
@@ -500,6 +515,10 @@ func (s *Service) failed(ctx context.Context, d domain.Document, perr error, las
 	}
 	if _, err := s.update(ctx, d, func(cur *domain.Document) {
 		cur.Sync.Status, cur.Sync.LastError = domain.SyncFailed, msg
+		if !permanent && !lastAttempt && !isNotLinked(perr) {
+			cur.Sync.Status = domain.SyncRetrying
+			cur.Sync.NextAttemptAt, cur.Sync.Attempt, cur.Sync.MaxAttempts = &next, attempt+1, maxAttempts
+		}
 	}, store.HistoryEntry{Action: "push", Outcome: "failed", Summary: summary, Error: perr.Error()}); err != nil {
 		return err
 	}

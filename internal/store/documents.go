@@ -12,21 +12,23 @@ import (
 )
 
 const docCols = `account_id, kind, ref, content, hash, version, created_at, updated_at, sync_status, integration_id,
-	external_id, external_url, auto_sync, last_synced_at, last_error, synced_version, generation, sync_action`
+	external_id, external_url, auto_sync, last_synced_at, last_error, synced_version, generation, sync_action,
+	next_attempt_at, attempt, max_attempts`
 
 func scanDoc(r row) (domain.Document, error) {
 	var d domain.Document
 	var kind, content, status string
 	var created, updated int64
-	var lastSynced *int64
+	var lastSynced, nextAttempt *int64
 	err := r.Scan(&d.AccountID, &kind, &d.Ref, &content, &d.Hash, &d.Version, &created, &updated, &status, &d.Sync.IntegrationID,
 		&d.Sync.ExternalID, &d.Sync.ExternalURL, &d.Sync.AutoSync, &lastSynced, &d.Sync.LastError, &d.Sync.SyncedVersion,
-		&d.Sync.Generation, &d.Sync.Action)
+		&d.Sync.Generation, &d.Sync.Action, &nextAttempt, &d.Sync.Attempt, &d.Sync.MaxAttempts)
 	if err != nil {
 		return d, err
 	}
 	d.Kind, d.Sync.Status = domain.DocKind(kind), domain.SyncStatus(status)
 	d.CreatedAt, d.UpdatedAt, d.Sync.LastSyncedAt = fromMicros(created), fromMicros(updated), fromMicrosPtr(lastSynced)
+	d.Sync.NextAttemptAt = fromMicrosPtr(nextAttempt)
 	if err := json.Unmarshal([]byte(content), &d.DocContent); err != nil {
 		return d, fmt.Errorf("document %s/%s content: %w", kind, d.Ref, err)
 	}
@@ -92,7 +94,8 @@ const docUpsert = ` ON CONFLICT (account_id, kind, ref) DO UPDATE SET content = 
 		updated_at = excluded.updated_at, sync_status = excluded.sync_status, integration_id = excluded.integration_id,
 		external_id = excluded.external_id, external_url = excluded.external_url, auto_sync = excluded.auto_sync,
 		last_synced_at = excluded.last_synced_at, last_error = excluded.last_error, synced_version = excluded.synced_version,
-		generation = excluded.generation, sync_action = excluded.sync_action`
+		generation = excluded.generation, sync_action = excluded.sync_action,
+		next_attempt_at = excluded.next_attempt_at, attempt = excluded.attempt, max_attempts = excluded.max_attempts`
 
 var docSave = map[saveMode]string{
 	saveUpsert:  docUpsert,
@@ -105,10 +108,15 @@ func (s queries) saveDocument(ctx context.Context, d domain.Document, mode saveM
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.q.exec(ctx, `INSERT INTO documents (`+docCols+`, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`+docSave[mode],
+	if d.Sync.Status != domain.SyncRetrying { // the next attempt is only for a document that waits for one
+		d.Sync.NextAttemptAt, d.Sync.Attempt, d.Sync.MaxAttempts = nil, 0, 0
+	}
+	n, err := s.q.exec(ctx, `INSERT INTO documents (`+docCols+`, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+		$19, $20, $21, $22)`+docSave[mode],
 		d.AccountID, string(d.Kind), d.Ref, string(content), d.Hash, d.Version, micros(d.CreatedAt), micros(d.UpdatedAt),
 		string(d.Sync.Status), d.Sync.IntegrationID, d.Sync.ExternalID, d.Sync.ExternalURL, d.Sync.AutoSync,
-		microsPtr(d.Sync.LastSyncedAt), d.Sync.LastError, d.Sync.SyncedVersion, d.Sync.Generation, d.Sync.Action, d.Status)
+		microsPtr(d.Sync.LastSyncedAt), d.Sync.LastError, d.Sync.SyncedVersion, d.Sync.Generation, d.Sync.Action,
+		microsPtr(d.Sync.NextAttemptAt), d.Sync.Attempt, d.Sync.MaxAttempts, d.Status)
 	if err != nil {
 		return 0, fmt.Errorf("save document %s/%s: %w", d.Kind, d.Ref, err)
 	}
@@ -185,7 +193,7 @@ type Synced struct {
 // nothing and returns no row.
 const markSynced = `UPDATE documents SET external_id = $4, integration_id = $5,
 		external_url = CASE WHEN $6 = '' THEN external_url ELSE $6 END, synced_version = $7, last_synced_at = $8,
-		last_error = '', sync_action = '', sync_status = 'synced', lease_until = 0
+		last_error = '', sync_action = '', sync_status = 'synced', lease_until = 0, next_attempt_at = NULL, attempt = 0, max_attempts = 0
 		WHERE account_id = $1 AND kind = $2 AND ref = $3 AND version = $7 AND (sync_action = $9 OR sync_action = '')
 		RETURNING ` + docCols
 
