@@ -207,8 +207,8 @@ func next(t *testing.T, ch chan received) received {
 	select {
 	case r := <-ch:
 		return r
-	case <-time.After(5 * time.Second):
-		t.Fatal("no webhook delivery within 5s")
+	case <-time.After(time.Minute): // generous: a delivery usually takes milliseconds
+		t.Fatal("no webhook delivery within a minute")
 	}
 	return received{}
 }
@@ -290,7 +290,7 @@ func TestWebhookDisabledAfterFiveFailures(t *testing.T) {
 		e.sim.TouchProduct(ids[0])
 		next(t, ch)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for e.sim.WebhookStatus(mustInt(t, id)) != "disabled" {
 		if time.Now().After(deadline) {
 			t.Fatalf("webhook status %q after 5 failures", e.sim.WebhookStatus(mustInt(t, id)))
