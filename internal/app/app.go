@@ -76,9 +76,12 @@ type Config struct {
 	// CatalogWorkers (--catalog-workers) work the "catalog" queue: imports and pushes to web
 	// shops, apart from the order sync's workers (default 4).
 	CatalogWorkers int
-	DocumentLease  time.Duration // how long a crashed worker holds a document (default 1m)
-	RescueAfter    time.Duration // River: when a job of a crashed worker runs again (default 5m)
-	SecureCookies  bool
+	// CatalogPollInterval is how often each catalog source is read for changes no webhook
+	// brought (default 5m).
+	CatalogPollInterval time.Duration
+	DocumentLease       time.Duration // how long a crashed worker holds a document (default 1m)
+	RescueAfter         time.Duration // River: when a job of a crashed worker runs again (default 5m)
+	SecureCookies       bool
 	// TrustedProxies (--trusted-proxies) are the reverse proxies whose X-Forwarded-For names the
 	// client, for the per-address login throttle; empty: the connection's peer is the client.
 	TrustedProxies []netip.Prefix
@@ -201,6 +204,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.Sync.Lease = cfg.DocumentLease
 	}
 	a.Catalog = catalogsync.New(st, a.Lifecycle, a.Outbox, cfg.Logger)
+	a.Sync.OtherEvents = a.Catalog.OnSourceEvent
 	a.Sales = salesimport.New(st, a.Lifecycle, a.Outbox, salesimport.Config{Logger: cfg.Logger})
 	a.Sales.SetEmailDomain(cfg.SalesSMTP.Domain)
 	if cfg.Clock != nil {
@@ -227,6 +231,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Catalog.Register(workers)
 	periodic := append(a.Lifecycle.PeriodicJobs(cfg.SweepInterval), a.Sync.PeriodicJobs(cfg.ReconcileInterval)...)
 	periodic = append(periodic, a.Retention.PeriodicJobs()...)
+	if cfg.CatalogPollInterval == 0 {
+		cfg.CatalogPollInterval = 5 * time.Minute
+	}
+	periodic = append(periodic, a.Catalog.PeriodicJobs(cfg.CatalogPollInterval)...)
 	if cfg.CatalogWorkers == 0 {
 		cfg.CatalogWorkers = 4
 	}

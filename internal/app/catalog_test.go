@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posbridge/posbridge/internal/app"
 	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/testdb"
 )
@@ -22,7 +24,11 @@ type catalogEnv struct {
 }
 
 func newCatalogEnv(t *testing.T, db testdb.Target) *catalogEnv {
-	e := start(t, db, nil)
+	return newCatalogEnvWith(t, db, nil)
+}
+
+func newCatalogEnvWith(t *testing.T, db testdb.Target, tweak func(*app.Config)) *catalogEnv {
+	e := start(t, db, tweak)
 	owner := e.account("Spoke & Chain", "owner@spoke.test")
 	sbx := e.sandboxKey(owner.AccountID)
 	src := e.must(201, e.call(owner.APIKey, "POST", "/api/v1/integrations", map[string]any{"type": "sandbox", "credentials": map[string]string{"api_key": sbx}})).json(t)["id"].(string)
@@ -369,6 +375,135 @@ func TestCatalogRecords(t *testing.T) {
 		}
 		if r := c.call(other.APIKey, "POST", "/api/v1/links", map[string]any{"product_id": id, "integration_id": c.shop, "external_id": "1"}); r.Status != 422 || r.errField(t) != "product_id" {
 			t.Fatalf("another account links this product: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// shopConn opens the connector of an integration in-process, to look at (and edit) the shop as
+// its merchant would.
+func (c *catalogEnv) shopConn(acct, id string) interface {
+	connector.ProductSource
+	connector.ProductSink
+} {
+	c.t.Helper()
+	i, err := c.app.Lifecycle.Get(context.Background(), acct, id)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	conn, err := c.app.Lifecycle.Connector(context.Background(), i)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return conn.(interface {
+		connector.Connector
+		connector.ProductSource
+		connector.ProductSink
+	})
+}
+
+func TestCatalogPushToShop(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		c := newCatalogEnvWith(t, db, func(cfg *app.Config) { cfg.CatalogPollInterval = 300 * time.Millisecond })
+		ctx := context.Background()
+		acct, err := c.app.Store.AccountByAPIKeyHash(ctx, auth.HashToken(c.key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shop := c.shopConn(acct, c.shop)
+		c.addSandboxProducts(3, "Wheel")
+		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"source_integration_id": c.source, "enabled": true,
+			"destinations": []any{map[string]any{"integration_id": c.shop}}}))
+		c.must(202, c.call(c.key, "POST", "/api/v1/catalog-sync/import", nil))
+		c.waitImport("done")
+
+		// Every product reaches the shop and is linked to what was created there.
+		var wheel map[string]any
+		waitFor(t, "every product linked to the shop", func() bool {
+			ps := c.must(200, c.call(c.key, "GET", "/api/v1/products?limit=500", nil)).json(t)["data"].([]any)
+			for _, p := range ps {
+				m := p.(map[string]any)
+				if len(m["links"].([]any)) == 0 {
+					return false
+				}
+				if m["name"] == "Wheel 1" {
+					wheel = m
+				}
+			}
+			return wheel != nil
+		})
+		shopID := wheel["links"].([]any)[0].(map[string]any)["external_id"].(string)
+		got, err := shop.GetProduct(ctx, shopID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != "Wheel 1" || got.SKU != "Wheel-00001" || got.Price.Amount != 101 {
+			t.Fatalf("the shop's product: %+v", got)
+		}
+
+		// The merchant edits weight and categories in the shop, and writes a formatted description.
+		got.Weight = &domain.Weight{Value: "1.25", Unit: "kg"}
+		got.Categories = []domain.Category{{ID: "17", Name: "Wheels"}}
+		got.Description = "<p>Formatted</p>"
+		if _, err := shop.UpdateProduct(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		// A product saved in the POS (new name and price, still no description) reaches the
+		// shop whole, except the fields the shop owns; the empty description overwrites.
+		saveInPOS := func(name string, price int) {
+			c.must(200, c.call(c.sbx, "PUT", "/sandbox/api/v1/products/"+wheel["external_id"].(string), map[string]any{"name": name, "sku": "Wheel-00001",
+				"description": "", "price": map[string]any{"amount": price, "currency": "EUR"}, "track_stock": false}))
+		}
+		saveInPOS("Wheel 1 (29 inch)", 4999)
+		waitFor(t, "the POS's change in posbridge", func() bool {
+			p := c.must(200, c.call(c.key, "GET", "/api/v1/products/"+wheel["id"].(string), nil)).json(t)
+			return p["name"] == "Wheel 1 (29 inch)"
+		})
+		var now domain.Product
+		defer func() {
+			if t.Failed() {
+				for _, l := range strings.Split(c.logs.String(), "\n") {
+					if strings.Contains(l, "catalog") && (strings.Contains(l, "ERROR") || strings.Contains(l, "WARN") || strings.Contains(l, "error")) {
+						t.Log(l)
+					}
+				}
+			}
+		}()
+		waitFor(t, "the POS's change in the shop", func() bool {
+			now, err = shop.GetProduct(ctx, shopID)
+			return err == nil && now.Name == "Wheel 1 (29 inch)"
+		})
+		if now.Price.Amount != 4999 || now.Description != "" {
+			t.Errorf("after the push: %+v", now)
+		}
+		if now.Weight == nil || now.Weight.Value != "1.25" || len(now.Categories) != 1 || now.Categories[0].ID != "17" {
+			t.Errorf("the shop's weight and categories did not survive the push: %+v %+v", now.Weight, now.Categories)
+		}
+
+		// With empty_overwrites off, the shop's description stays when the POS has none.
+		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"destinations": []any{map[string]any{"integration_id": c.shop, "empty_overwrites": false}}}))
+		now.Description = "<p>Formatted again</p>"
+		if _, err := shop.UpdateProduct(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+		saveInPOS("Wheel 1 (29 inch, black)", 5499)
+		waitFor(t, "the second change in the shop", func() bool {
+			now, err = shop.GetProduct(ctx, shopID)
+			return err == nil && now.Name == "Wheel 1 (29 inch, black)"
+		})
+		if now.Description != "<p>Formatted again</p>" || now.Price.Amount != 5499 {
+			t.Errorf("with empty_overwrites off: %+v", now)
+		}
+
+		// Disconnecting the shop stops the pushes; what was synced stays.
+		c.must(200, c.call(c.key, "POST", "/api/v1/integrations/"+c.shop+"/deactivate", nil))
+		saveInPOS("Wheel 1 (renamed after disconnect)", 5599)
+		waitFor(t, "the POS's change in posbridge", func() bool {
+			p := c.must(200, c.call(c.key, "GET", "/api/v1/products/"+wheel["id"].(string), nil)).json(t)
+			return p["name"] == "Wheel 1 (renamed after disconnect)"
+		})
+		time.Sleep(500 * time.Millisecond) // a push would have had time; none may come
+		if now, _ = shop.GetProduct(ctx, shopID); now.Name != "Wheel 1 (29 inch, black)" {
+			t.Errorf("a disconnected shop got a push: %+v", now)
 		}
 	})
 }

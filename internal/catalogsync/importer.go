@@ -266,6 +266,15 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 		if err := tx.SaveCatalogImport(ctx, a.AccountID, cur); err != nil {
 			return err
 		}
+		if changes[domain.RecordProduct+"."+domain.ChangeCreated]+changes[domain.RecordProduct+"."+domain.ChangeUpdated] > 0 {
+			st, err := tx.GetCatalogSyncSettings(ctx, a.AccountID)
+			if err != nil {
+				return err
+			}
+			if err := s.enqueuePushes(ctx, tx, a.AccountID, st); err != nil {
+				return err
+			}
+		}
 		return s.publishChanges(ctx, tx, a.AccountID, "import", changes)
 	})
 }
@@ -342,4 +351,7 @@ func (s *Service) publishChanges(ctx context.Context, tx *store.Tx, accountID, t
 // Register adds the engine's workers.
 func (s *Service) Register(w *river.Workers) {
 	river.AddWorker(w, &importWorker{s: s})
+	river.AddWorker(w, &pushWorker{s: s})
+	river.AddWorker(w, &pollWorker{s: s})
+	river.AddWorker(w, &reconcileWorker{s: s})
 }

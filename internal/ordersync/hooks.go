@@ -177,6 +177,9 @@ func appliesTo(typ string) bool {
 // linked, when not nil, holds the documents linked to the chunk's orders, read in one query.
 func (s *Service) apply(ctx context.Context, i domain.Integration, ev store.WebhookEvent, linked map[string]domain.Document) (store.EventStatus, string, error) {
 	if !appliesTo(ev.Type) {
+		if s.OtherEvents != nil && ev.Type != domain.ProviderOrderDeleted {
+			return s.OtherEvents(ctx, i, ev.Topic)
+		}
 		return store.EventIgnored, "posbridge does not act on " + ev.Topic + " events yet", nil
 	}
 	var d domain.Document

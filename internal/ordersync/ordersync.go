@@ -47,6 +47,9 @@ type Service struct {
 	// IntakeCommitters is how many transactions storing inbound webhooks may be in flight at
 	// once (default 1 on SQLite, 2 on PostgreSQL).
 	IntakeCommitters int
+	// OtherEvents, when set, is told of the inbound events order sync does not act on (product,
+	// stock, customer and sale events: catalog sync reads the source's changes on them).
+	OtherEvents func(ctx context.Context, i domain.Integration, topic string) (store.EventStatus, string, error)
 
 	noGroupCommit atomic.Bool
 	verifiers     verifierCache

@@ -248,3 +248,40 @@ func (s queries) MarkCatalogPushed(ctx context.Context, accountID, productID, in
 		accountID, productID, integrationID, hash, micros(at))
 	return err
 }
+
+// PendingPush is a product whose latest data a destination does not have yet.
+type PendingPush struct {
+	Product    domain.CatalogProduct
+	ExternalID string // the destination's id; "" when not linked yet
+	PushedHash string
+}
+
+// PendingCatalogPushes reads, in id order after the id after, up to limit products of the source
+// whose data differs from what was last pushed to the destination (or were never pushed).
+func (s queries) PendingCatalogPushes(ctx context.Context, accountID, sourceID, destID, after string, limit int) ([]PendingPush, error) {
+	rs, err := s.q.query(ctx, `SELECT p.id, p.integration_id, p.external_id, p.data, p.hash, p.deleted, p.created_at, p.updated_at,
+			COALESCE(l.external_id, ''), COALESCE(l.pushed_hash, '')
+		FROM catalog_products p LEFT JOIN catalog_links l ON l.account_id = p.account_id AND l.product_id = p.id AND l.integration_id = $3
+		WHERE p.account_id = $1 AND p.integration_id = $2 AND NOT p.deleted AND p.id > $4 AND (l.product_id IS NULL OR l.pushed_hash <> p.hash)
+		ORDER BY p.id LIMIT $5`, accountID, sourceID, destID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending pushes: %w", err)
+	}
+	defer rs.Close()
+	var out []PendingPush
+	for rs.Next() {
+		var pp PendingPush
+		var data string
+		var created, updated int64
+		p := &pp.Product
+		if err := rs.Scan(&p.ID, &p.IntegrationID, &p.ExternalID, &data, &p.Hash, &p.Deleted, &created, &updated, &pp.ExternalID, &pp.PushedHash); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(data), &p.Product); err != nil {
+			return nil, fmt.Errorf("product %s: %w", p.ID, err)
+		}
+		p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+		out = append(out, pp)
+	}
+	return out, rs.Err()
+}

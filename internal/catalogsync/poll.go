@@ -1,0 +1,214 @@
+package catalogsync
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/store"
+)
+
+// PollArgs reads what changed in an account's source since its cursors (products, stock,
+// customers), writes it to the records and queues the pushes. A source webhook queues one at
+// once; the reconciliation poll queues one for every account with catalog sync on.
+type PollArgs struct {
+	AccountID string `json:"account_id" river:"unique"`
+	Trigger   string `json:"trigger"`
+}
+
+// Kind implements river.JobArgs.
+func (PollArgs) Kind() string { return "catalog_poll" }
+
+func pollOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: Queue, MaxAttempts: 12, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: unfinished}}
+}
+
+// ReconcileArgs is the periodic reconciliation poll: webhooks are not guaranteed, and some
+// triggers of seed 003 send none.
+type ReconcileArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ReconcileArgs) Kind() string { return "catalog_reconcile" }
+
+// PeriodicJobs are the engine's periodic jobs: the reconciliation poll every interval.
+func (s *Service) PeriodicJobs(every time.Duration) []*river.PeriodicJob {
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(every),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return ReconcileArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: max(every, time.Second)}}
+		}, nil)}
+}
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	s *Service
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	accts, err := w.s.st.CatalogSyncAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for acct, st := range accts {
+		if err := w.s.enqueuePoll(ctx, acct, "reconciliation poll"); err != nil {
+			return err
+		}
+		if err := w.s.st.InTx(ctx, func(tx *store.Tx) error { return w.s.enqueuePushes(ctx, tx, acct, st) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OnSourceEvent is told of every inbound webhook event of an integration that order sync does
+// not act on; when the integration is an account's catalog source, it queues a poll of the
+// source's changes. It answers the event's status and why.
+func (s *Service) OnSourceEvent(ctx context.Context, i domain.Integration, topic string) (store.EventStatus, string, error) {
+	st, err := s.st.GetCatalogSyncSettings(ctx, i.AccountID)
+	if err != nil {
+		return "", "", err
+	}
+	if !st.Enabled || st.SourceIntegrationID != i.ID {
+		return store.EventIgnored, "posbridge does not act on " + topic + " events of this integration", nil
+	}
+	if err := s.enqueuePoll(ctx, i.AccountID, topic); err != nil {
+		return "", "", err
+	}
+	return store.EventProcessed, "catalog sync reads the POS's changes", nil
+}
+
+func (s *Service) enqueuePoll(ctx context.Context, accountID, trigger string) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		return s.q.InsertTx(ctx, tx, PollArgs{AccountID: accountID, Trigger: trigger}, pollOpts())
+	})
+}
+
+type pollWorker struct {
+	river.WorkerDefaults[PollArgs]
+	s *Service
+}
+
+func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
+	s := w.s
+	a := job.Args
+	st, err := s.st.GetCatalogSyncSettings(ctx, a.AccountID)
+	if err != nil || !st.Enabled || st.SourceIntegrationID == "" {
+		return err
+	}
+	imp, err := s.st.GetCatalogImport(ctx, a.AccountID)
+	if err != nil {
+		return err
+	}
+	if imp.Phase == domain.PhaseIdle || imp.IntegrationID != st.SourceIntegrationID {
+		return nil // nothing imported from this source yet: the import reads everything
+	}
+	i, err := s.lc.Get(ctx, a.AccountID, st.SourceIntegrationID)
+	if err != nil {
+		return nil
+	}
+	if i.Status == domain.StatusInactive {
+		return nil // disconnected: no automatic sync; what was synced stays
+	}
+	conn, err := s.lc.Connector(ctx, i)
+	if err != nil {
+		return err
+	}
+	trigger := a.Trigger
+	if trigger == "" {
+		trigger = "poll"
+	}
+	type reader func(cursor string) (next, resume string, write func(tx *store.Tx, now time.Time, c changeCounts) error, err error)
+	readers := map[string]reader{}
+	if src, ok := conn.(connector.ProductSource); ok {
+		readers[domain.RecordProduct] = func(cursor string) (string, string, func(*store.Tx, time.Time, changeCounts) error, error) {
+			page, err := src.ListProducts(ctx, cursor)
+			return page.Next, page.Resume, func(tx *store.Tx, now time.Time, c changeCounts) error {
+				for _, p := range page.Items {
+					ch, err := tx.UpsertCatalogProduct(ctx, a.AccountID, i.ID, p, 0, now)
+					if err != nil {
+						return err
+					}
+					c.add(domain.RecordProduct, ch.Action)
+				}
+				return nil
+			}, err
+		}
+	}
+	if src, ok := conn.(connector.StockSource); ok {
+		readers[domain.RecordStock] = func(cursor string) (string, string, func(*store.Tx, time.Time, changeCounts) error, error) {
+			page, err := src.ListStock(ctx, cursor)
+			return page.Next, page.Resume, func(tx *store.Tx, now time.Time, c changeCounts) error {
+				for _, l := range page.Items {
+					ch, err := tx.UpsertCatalogStock(ctx, a.AccountID, i.ID, l, 0, now)
+					if err != nil {
+						return err
+					}
+					c.add(domain.RecordStock, ch.Action)
+				}
+				return nil
+			}, err
+		}
+	}
+	if src, ok := conn.(connector.CustomerSource); ok {
+		readers[domain.RecordCustomer] = func(cursor string) (string, string, func(*store.Tx, time.Time, changeCounts) error, error) {
+			page, err := src.ListCustomers(ctx, cursor)
+			return page.Next, page.Resume, func(tx *store.Tx, now time.Time, c changeCounts) error {
+				for _, cu := range page.Items {
+					ch, err := tx.UpsertCatalogCustomer(ctx, a.AccountID, i.ID, cu, 0, now)
+					if err != nil {
+						return err
+					}
+					c.add(domain.RecordCustomer, ch.Action)
+				}
+				return nil
+			}, err
+		}
+	}
+	for _, kind := range []string{domain.RecordProduct, domain.RecordStock, domain.RecordCustomer} {
+		read := readers[kind]
+		if read == nil {
+			continue
+		}
+		cursor, err := s.st.GetCatalogCursor(ctx, a.AccountID, i.ID, kind)
+		if err != nil {
+			return err
+		}
+		if cursor == "" {
+			continue // the import saves where to resume; without it there is nothing incremental to read
+		}
+		for {
+			next, resume, write, err := read(cursor)
+			if err != nil {
+				return err
+			}
+			c := changeCounts{}
+			if err := s.st.InTx(ctx, func(tx *store.Tx) error {
+				now := s.now()
+				if err := write(tx, now, c); err != nil {
+					return err
+				}
+				if next == "" && resume != "" {
+					if err := tx.SaveCatalogCursor(ctx, a.AccountID, i.ID, kind, resume, now); err != nil {
+						return err
+					}
+				}
+				if len(c) == 0 {
+					return nil
+				}
+				if err := s.enqueuePushes(ctx, tx, a.AccountID, st); err != nil {
+					return err
+				}
+				return s.publishChanges(ctx, tx, a.AccountID, trigger, c)
+			}); err != nil {
+				return err
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+	}
+	return nil
+}
