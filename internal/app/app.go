@@ -267,7 +267,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, CSRFKey: csrfKey,
 		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version, Registerer: a.Metrics, TrustedProxies: cfg.TrustedProxies,
-		Retention: a.Retention.Policy()})
+		Retention: a.Retention.Policy(), SandboxOrder: a.sandboxOrderAction})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -73,6 +73,9 @@ type Deps struct {
 	Version       string
 	Registerer    prometheus.Registerer // where the console's metrics go (nil: not exported)
 	Retention     retention.Policy      // how long history is kept, said on the history pages
+	// SandboxOrder completes ("complete") or voids ("void") an order of a Sandbox POS integration
+	// of the account, for the sync dialog's sandbox buttons; nil leaves them out.
+	SandboxOrder func(ctx context.Context, accountID, integrationID, orderID, action string) error
 
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client (login throttle).
 	TrustedProxies []netip.Prefix
@@ -165,6 +168,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /documents/{kind}/{ref}/resync", c.post(true, c.resync))
 		h("POST /documents/{kind}/{ref}/retry", c.post(true, c.retry))
 		h("POST /documents/{kind}/{ref}/send-as-new", c.post(true, c.sendAsNew))
+		h("POST /documents/{kind}/{ref}/sandbox/{action}", c.post(true, c.sandboxOrder))
 		h("GET /order-sync", c.authed(c.orderSyncPage))
 		h("POST /order-sync", c.post(true, c.orderSyncSave))
 	}
@@ -453,5 +457,8 @@ var flashes = map[string]string{
 	"sendnew_void": "Send as new order queued: the existing order is voided first.",
 	"retry":        "Retry queued: posbridge tries the failed sync again now.",
 	"syncsaved":    "Automatic sync settings saved.",
-	"keyrevoked":   "API key revoked. Requests with it are refused from now on.",
+
+	"sandbox_complete": "Order completed in the Sandbox POS. The POS tells posbridge by webhook; this page shows the outcome in a moment (an invoice turns paid when the Automatic Sync settings say so).",
+	"sandbox_void":     "Order voided in the Sandbox POS.",
+	"keyrevoked":       "API key revoked. Requests with it are refused from now on.",
 }

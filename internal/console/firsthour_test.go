@@ -154,3 +154,39 @@ func TestConsoleRetrying(t *testing.T) {
 	w.clickFor("retry now", "#retry", "Retry queued")
 	w.until("/documents?kind=invoice", syncOf("INV-503", "synced"), 20*time.Second)
 }
+
+// TestConsoleSandboxComplete: a Sandbox POS order is completed from its document's sync dialog,
+// and the invoice turns paid.
+func TestConsoleSandboxComplete(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	ctx := context.Background()
+	acct := srv.acct.AccountID
+	key := mintSandbox(t, srv, acct)
+	it := healthySandbox(t, srv, key)
+	set, err := srv.app.Sync.Settings(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.AutoSync, set.IntegrationID, set.SyncOnInvoiceCreated, set.MarkInvoicePaidOnCompletion = true, it.ID, true, true
+	if _, err := srv.app.Sync.SaveSettings(ctx, acct, "system", set); err != nil {
+		t.Fatal(err)
+	}
+	putDoc(t, srv, domain.KindInvoice, "INV-700", "issued", nil, "Wheel truing")
+
+	b := browser(t)
+	w := &walk{t: t, ctx: b, url: srv.url}
+	w.login(srv.acct.AdminEmail, srv.acct.AdminPassword)
+	w.until("/documents?kind=invoice", syncOf("INV-700", "synced"), 20*time.Second)
+	w.do("open the sync dialog", chromedp.Click(chromedp.CSS(`tr[data-ref="INV-700"] a.sync-link`)),
+		chromedp.WaitVisible(chromedp.CSS("#sandbox-complete")))
+	w.shot("sync_sandbox_actions")
+	w.clickFor("complete in the Sandbox POS", "#sandbox-complete", "Order completed in the Sandbox POS")
+	w.until("/documents?kind=invoice", `document.querySelector('tr[data-ref="INV-700"] .doc-status')?.textContent === 'paid'`, 20*time.Second)
+	// Completing it twice: the POS says why not, in words.
+	w.do("open the sync dialog again", chromedp.Navigate(srv.url+"/documents/invoice/INV-700?tab=invoice"), chromedp.WaitVisible(chromedp.CSS("#sandbox-complete")))
+	w.do("complete again", chromedp.Click(chromedp.CSS("#sandbox-complete")), chromedp.WaitVisible(chromedp.CSS(`body[data-page="error"], #error`)))
+	if got := w.merchantText("/documents/invoice/INV-700?tab=invoice"); !strings.Contains(got, "Complete in Sandbox POS") {
+		t.Fatalf("dialog:\n%s", got)
+	}
+}

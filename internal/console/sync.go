@@ -241,6 +241,7 @@ type dialogData struct {
 	LastSynced      string
 	LastError       string
 	LastErrorDetail string
+	SandboxActions  bool   // the order is in a Sandbox POS: Complete and Void buttons
 	NextAttempt     string // while retrying: "2 Dec 2026 10:04 UTC (attempt 3 of 8)"
 	CanRetry        bool
 	HasOrder        bool
@@ -338,6 +339,9 @@ func (c *Console) buildDialog(ctx context.Context, s *session, kind domain.DocKi
 	if doc.Sync.IntegrationID != "" {
 		if i, err := c.d.Lifecycle.Get(ctx, s.account.ID, doc.Sync.IntegrationID); err == nil {
 			dl.POSName = c.d.Lifecycle.DisplayName(i.Type)
+			if p, ok := c.d.Lifecycle.Provider(i.Type); ok && p.SelfHosted && c.d.SandboxOrder != nil && doc.Sync.ExternalID != "" {
+				dl.SandboxActions = true
+			}
 			dl.Integration = i.Label(dl.POSName)
 		} else if domain.IsCode(err, domain.CodeNotFound) {
 			dl.Integration = "an integration that no longer exists"
@@ -447,6 +451,24 @@ func (c *Console) retry(w http.ResponseWriter, r *http.Request, s *session) {
 	c.dialogAction(w, r, s, "retry", "retry", func(ctx context.Context, kind domain.DocKind, ref string) error {
 		_, err := c.d.Sync.Act(ctx, s.account.ID, kind, ref, ordersync.ActionRetry)
 		return err
+	})
+}
+
+// sandboxOrder completes or voids the document's order in the Sandbox POS, as a cashier would.
+func (c *Console) sandboxOrder(w http.ResponseWriter, r *http.Request, s *session) {
+	action := r.PathValue("action")
+	c.dialogAction(w, r, s, "sandbox "+action, "sandbox_"+action, func(ctx context.Context, kind domain.DocKind, ref string) error {
+		if c.d.SandboxOrder == nil || (action != "complete" && action != "void") {
+			return domain.NotFound("sandbox action")
+		}
+		doc, err := c.d.Sync.Get(ctx, s.account.ID, kind, ref)
+		if err != nil {
+			return err
+		}
+		if doc.Sync.ExternalID == "" || doc.Sync.IntegrationID == "" {
+			return domain.Errorf(domain.CodeConflict, "This %s has no order in the POS yet.", kind)
+		}
+		return c.d.SandboxOrder(ctx, s.account.ID, doc.Sync.IntegrationID, doc.Sync.ExternalID, action)
 	})
 }
 
