@@ -43,6 +43,7 @@ import (
 	"github.com/posbridge/posbridge/internal/ordersync"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/retention"
+	"github.com/posbridge/posbridge/internal/salesimport"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
@@ -67,6 +68,7 @@ type Deps struct {
 	Lifecycle     *lifecycle.Service
 	Outbox        *outbox.Outbox
 	Sync          *ordersync.Service // order sync; nil leaves its pages out
+	Sales         *salesimport.Service // sales import; nil leaves its parts out
 	CSRFKey       []byte             // server secret the CSRF tokens are derived with
 	SecureCookies bool               // set the Secure attribute (posbridge behind HTTPS)
 	Logger        *slog.Logger
@@ -154,6 +156,10 @@ func (c *Console) Register(mux *http.ServeMux) {
 	h("POST /integrations/{id}/deactivate", c.post(true, c.deactivate))
 	h("POST /integrations/{id}/restore", c.post(true, c.restore))
 	h("POST /integrations/{id}/resume", c.post(true, c.resume))
+	if c.d.Sales != nil {
+		h("POST /integrations/{id}/refresh-sales", c.post(true, c.refreshSales))
+		h("POST /integrations/{id}/sales-frequency", c.post(true, c.salesFrequency))
+	}
 
 	h("GET /timeline", c.authed(c.timeline))
 	h("GET /support", c.authed(c.support))
@@ -448,6 +454,8 @@ var flashes = map[string]string{
 	"saved":        "Settings saved.",
 	"credentials":  "Credentials replaced. posbridge is verifying them.",
 	"checked":      "Check finished; the status below is its outcome.",
+	"sales":        "Sales refreshed; the sales below and the timeline show what came.",
+	"salesfreq":    "Sales check frequency saved.",
 	"loggedout":    "You are logged out.",
 
 	"autosync_on":  "Auto-sync turned on for this document: its changes go to the POS again, per the Automatic Sync settings.",

@@ -254,6 +254,7 @@ type editData struct {
 	SyncOn    bool          // order sync is available: the "View Webhook" button shows
 	Webhooks  *webhooksData // the "View Webhook" modal, open over the page
 	Circuit   *circuitView  // the circuit breaker when it is not closed
+	Sales     *salesView    // sales import: chart, recent sales, frequency, Refresh
 }
 
 // circuitView is an open (or half-open) circuit breaker on the edit page.
@@ -351,6 +352,9 @@ func (c *Console) buildEdit(ctx context.Context, s *session, id string, errs map
 	}
 	d.Timeline = c.timelineViews(entries, labels)
 	d.Retention = c.d.Retention.Notice(store.TimelineTable)
+	if d.Sales, err = c.buildSales(ctx, s, i); err != nil {
+		return d, fmt.Errorf("sales of %s: %w", i.ID, err)
+	}
 	return d, nil
 }
 

@@ -121,6 +121,7 @@ func actorName(actor string) string {
 var kindNames = map[string]string{
 	domain.KindIntegrationAdded:   "Added",
 	domain.KindIntegrationChecked: "Checked",
+	domain.KindSalesFetched:       "Sales",
 	domain.KindStatusChanged:      "Status",
 	domain.KindSettingsChanged:    "Settings",
 	domain.KindDeactivated:        "Deactivated",

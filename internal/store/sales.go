@@ -192,6 +192,7 @@ type SaleFilter struct {
 	AfterSeq      int64
 	AfterID       string
 	Limit         int
+	Newest        bool // the latest changes first (no cursor)
 }
 
 const saleCols = `id, account_id, integration_id, external_id, number, store_id, status, currency, total, sold_at, seq, created_at, updated_at`
@@ -223,7 +224,11 @@ func (s queries) ListSales(ctx context.Context, accountID string, f SaleFilter) 
 		f.Limit = 100
 	}
 	args = append(args, f.Limit)
-	q += fmt.Sprintf(" ORDER BY seq, id LIMIT $%d", len(args))
+	order := "seq, id"
+	if f.Newest {
+		order = "seq DESC, id DESC"
+	}
+	q += fmt.Sprintf(" ORDER BY "+order+" LIMIT $%d", len(args))
 	rs, err := s.q.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list sales: %w", err)

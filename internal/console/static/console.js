@@ -10,6 +10,14 @@ document.addEventListener('DOMContentLoaded', function () {
   document.querySelectorAll('[data-autosubmit]').forEach(function (el) {
     el.form.querySelectorAll('.js-hide').forEach(function (b) { b.hidden = true; });
   });
+  // A button with data-busy-text shows progress while its (synchronous) action runs.
+  document.querySelectorAll('button[data-busy-text]').forEach(function (b) {
+    b.form.addEventListener('submit', function () {
+      b.textContent = b.getAttribute('data-busy-text');
+      b.setAttribute('aria-busy', 'true');
+      setTimeout(function () { b.disabled = true; }, 0);
+    });
+  });
   // An open dialog (sync dialog, webhook events) takes the focus; Escape closes it.
   var dlg = document.querySelector('dialog.modal[open]');
   if (dlg) {
