@@ -67,10 +67,10 @@ type Deps struct {
 	Store         *store.Store
 	Lifecycle     *lifecycle.Service
 	Outbox        *outbox.Outbox
-	Sync          *ordersync.Service // order sync; nil leaves its pages out
+	Sync          *ordersync.Service   // order sync; nil leaves its pages out
 	Sales         *salesimport.Service // sales import; nil leaves its parts out
-	CSRFKey       []byte             // server secret the CSRF tokens are derived with
-	SecureCookies bool               // set the Secure attribute (posbridge behind HTTPS)
+	CSRFKey       []byte               // server secret the CSRF tokens are derived with
+	SecureCookies bool                 // set the Secure attribute (posbridge behind HTTPS)
 	Logger        *slog.Logger
 	Version       string
 	Registerer    prometheus.Registerer // where the console's metrics go (nil: not exported)
