@@ -1019,7 +1019,7 @@ func oasStartLive(t *testing.T, db testdb.Target) *oasLive {
 	base := "http://" + srv.Listener.Addr().String()
 	out := outbox.New(st, box, outbox.Config{Logger: log, AllowPrivate: true})
 	lc := lifecycle.New(st, box, out, lifecycle.Config{Providers: registry.All(), SelfURL: base, AllowPrivate: true, Logger: log})
-	sy := ordersync.New(st, lc, out, log)
+	sy := ordersync.New(st, lc.Opener(), out, log)
 	workers := river.NewWorkers()
 	lc.Register(workers)
 	out.Register(workers)

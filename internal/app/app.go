@@ -199,7 +199,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		CheckInterval: cfg.CheckInterval, SelfURL: a.selfURL(), HookBaseURL: cfg.PublicURL, Sandboxes: sandboxes, AllowPrivate: cfg.AllowPrivate, CheckTimeout: cfg.ProviderTimeout, Logger: cfg.Logger, Registerer: a.Metrics,
 		PrepareCredentials: prepare})
 
-	a.Sync = ordersync.New(st, a.Lifecycle, a.Outbox, cfg.Logger)
+	a.Sync = ordersync.New(st, a.Lifecycle.Opener(), a.Outbox, cfg.Logger)
 	if cfg.DocumentLease > 0 {
 		a.Sync.Lease = cfg.DocumentLease
 	}

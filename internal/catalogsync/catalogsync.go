@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jobs"
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/store"
@@ -30,7 +31,7 @@ type Service struct {
 	st  *store.Store
 	lc  *lifecycle.Service
 	out *outbox.Outbox
-	q   outbox.Enqueuer
+	q   jobs.Enqueuer
 	log *slog.Logger
 	now func() time.Time
 }
@@ -44,7 +45,7 @@ func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, log *slog.L
 }
 
 // SetQueue connects the engine to the job queue.
-func (s *Service) SetQueue(q outbox.Enqueuer) { s.q = q }
+func (s *Service) SetQueue(q jobs.Enqueuer) { s.q = q }
 
 // SetClock sets the clock of the engine's timestamps (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }

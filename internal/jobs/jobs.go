@@ -41,6 +41,12 @@ type Config struct {
 	CompletedJobRetention time.Duration
 }
 
+// Enqueuer inserts River jobs in a store transaction: the job exists if and only if the
+// transaction commits. Queue is one; services take this so they can be built before it.
+type Enqueuer interface {
+	InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error
+}
+
 // Queue is the River client for the store's database.
 type Queue struct {
 	lite *river.Client[*sql.Tx]

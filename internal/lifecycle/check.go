@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -31,63 +30,7 @@ func (s *Service) Check(ctx context.Context, accountID, actor, id string) (domai
 
 // Connector opens a connector for an integration with its decrypted credentials.
 func (s *Service) Connector(ctx context.Context, i domain.Integration) (connector.Connector, error) {
-	sealed, _, err := s.st.IntegrationSecrets(ctx, i.AccountID, i.ID)
-	if err != nil {
-		return nil, fmt.Errorf("read credentials of %s: %w", i.ID, err)
-	}
-	return s.OpenConnector(i, sealed)
-}
-
-// OpenConnector is Connector with the integration's sealed credentials already read (by
-// store.GetOrderTarget, say).
-func (s *Service) OpenConnector(i domain.Integration, sealed string) (connector.Connector, error) {
-	p, ok := s.providers[i.Type]
-	if !ok {
-		return nil, fmt.Errorf("integration %s: provider %q is not available in this build", i.ID, i.Type)
-	}
-	plain, err := s.box.Open(sealed, i.ID+"/credentials")
-	if err != nil {
-		return nil, fmt.Errorf("decrypt credentials of %s (was --secret-key changed?): %w", i.ID, err)
-	}
-	creds := map[string]string{}
-	if err := json.Unmarshal(plain, &creds); err != nil {
-		return nil, fmt.Errorf("decode credentials of %s: %w", i.ID, err)
-	}
-	client := s.guarded
-	if p.SelfHosted {
-		client = s.self
-	}
-	if creds[sandboxCredential] == "true" {
-		sim, ok := s.cfg.Sandboxes[i.Type]
-		if !ok {
-			return nil, &connector.Error{Kind: connector.KindInvalid, Message: "the sandbox store of " + p.DisplayName + " is not served here (--no-sandbox?)"}
-		}
-		// Its address is this server's, as it is now; its credentials are the simulator's.
-		creds = sim.Info(strings.TrimRight(s.cfg.SelfURL, "/") + "/sandbox/" + i.Type).Credentials
-		client = s.self
-	}
-	return p.Open(connector.Config{IntegrationID: i.ID, Credentials: creds, HTTP: client, SelfURL: s.cfg.SelfURL,
-		Limiter: s.limiter(p, i.ID), Now: s.now})
-}
-
-// limiter is the integration's one limiter, shared by every connector opened for it in this
-// process. Self-hosted sandboxes are not paced (their 429s come from fault injection).
-func (s *Service) limiter(p connector.Provider, id string) *connector.Limiter {
-	if p.SelfHosted {
-		return nil
-	}
-	s.limMu.Lock()
-	defer s.limMu.Unlock()
-	l, ok := s.limiters[id]
-	if !ok {
-		rate, burst := p.Rate, p.Burst
-		if rate <= 0 {
-			rate, burst = 10, 10
-		}
-		l = connector.NewLimiter(rate, max(burst, 1))
-		s.limiters[id] = l
-	}
-	return l
+	return s.conns.Connector(ctx, i)
 }
 
 // probe makes the check's provider calls and says how they went.
@@ -272,18 +215,9 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 	return nil
 }
 
-// WebhookSecret is the secret the integration's inbound webhooks are signed with: the one
-// posbridge generated and gave the provider on subscribing.
+// WebhookSecret is the secret the integration's inbound webhooks are signed with.
 func (s *Service) WebhookSecret(ctx context.Context, i domain.Integration) (string, error) {
-	_, sealed, err := s.st.IntegrationSecrets(ctx, i.AccountID, i.ID)
-	if err != nil {
-		return "", err
-	}
-	b, err := s.box.Open(sealed, i.ID+"/webhook")
-	if err != nil {
-		return "", fmt.Errorf("decrypt webhook secret of %s: %w", i.ID, err)
-	}
-	return string(b), nil
+	return s.conns.WebhookSecret(ctx, i)
 }
 
 // HookURL is where the provider posts the integration's webhooks.

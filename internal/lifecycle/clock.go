@@ -7,5 +7,6 @@ import "time"
 func (s *Service) SetClock(now func() time.Time) {
 	if now != nil {
 		s.now = now
+		s.conns.SetClock(now)
 	}
 }

@@ -12,10 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +21,8 @@ import (
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/integrationconn"
+	"github.com/posbridge/posbridge/internal/jobs"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/store"
 )
@@ -52,18 +51,14 @@ type Config struct {
 // Service runs the integration lifecycle for every account.
 type Service struct {
 	st        *store.Store
-	q         outbox.Enqueuer
-	box       outbox.Sealer
+	q         jobs.Enqueuer
+	box       integrationconn.Sealer
+	conns     *integrationconn.Opener
 	out       *outbox.Outbox
 	cfg       Config
 	providers map[string]connector.Provider
-	guarded   *http.Client
-	self      *http.Client
 	log       *slog.Logger
 	now       func() time.Time
-
-	limMu    sync.Mutex
-	limiters map[string]*connector.Limiter
 
 	transitions *prometheus.CounterVec
 	checks      *prometheus.CounterVec
@@ -74,7 +69,7 @@ type Service struct {
 }
 
 // New builds the service. SetQueue connects it to River once the client exists.
-func New(st *store.Store, box outbox.Sealer, out *outbox.Outbox, cfg Config) *Service {
+func New(st *store.Store, box integrationconn.Sealer, out *outbox.Outbox, cfg Config) *Service {
 	if cfg.CallOffAfter <= 0 {
 		cfg.CallOffAfter = domain.DefaultCallOffAfter
 	}
@@ -87,13 +82,12 @@ func New(st *store.Store, box outbox.Sealer, out *outbox.Outbox, cfg Config) *Se
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Service{st: st, box: box, out: out, cfg: cfg, providers: map[string]connector.Provider{}, log: cfg.Logger,
-		now: time.Now, limiters: map[string]*connector.Limiter{}}
+	s := &Service{st: st, box: box, out: out, cfg: cfg, providers: map[string]connector.Provider{}, log: cfg.Logger, now: time.Now}
 	for _, p := range cfg.Providers {
 		s.providers[p.Type] = p
 	}
-	s.guarded = connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: cfg.AllowPrivate, Timeout: cfg.CheckTimeout})
-	s.self = connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: cfg.CheckTimeout})
+	s.conns = integrationconn.New(st, box, integrationconn.Config{Providers: cfg.Providers, SelfURL: cfg.SelfURL,
+		Sandboxes: cfg.Sandboxes, AllowPrivate: cfg.AllowPrivate, Timeout: cfg.CheckTimeout})
 	s.transitions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "posbridge_integration_transitions_total",
 		Help: "Integration status transitions."}, []string{"from", "to"})
 	s.checks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "posbridge_integration_checks_total",
@@ -105,36 +99,20 @@ func New(st *store.Store, box outbox.Sealer, out *outbox.Outbox, cfg Config) *Se
 }
 
 // SetQueue connects the service to the job queue.
-func (s *Service) SetQueue(q outbox.Enqueuer) { s.q = q }
+func (s *Service) SetQueue(q jobs.Enqueuer) { s.q = q }
+
+// Opener opens connectors for integrations with the providers, sandboxes and rate limiters of
+// this service (the other services share it).
+func (s *Service) Opener() *integrationconn.Opener { return s.conns }
 
 // Providers lists the providers, sorted by display name with the sandbox first.
-func (s *Service) Providers() []connector.Provider {
-	out := make([]connector.Provider, 0, len(s.providers))
-	for _, p := range s.providers {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].SelfHosted != out[j].SelfHosted {
-			return out[i].SelfHosted
-		}
-		return out[i].DisplayName < out[j].DisplayName
-	})
-	return out
-}
+func (s *Service) Providers() []connector.Provider { return s.conns.Providers() }
 
 // Provider returns a provider by type.
-func (s *Service) Provider(typ string) (connector.Provider, bool) {
-	p, ok := s.providers[typ]
-	return p, ok
-}
+func (s *Service) Provider(typ string) (connector.Provider, bool) { return s.conns.Provider(typ) }
 
 // DisplayName is the provider's name for a type, or the type itself.
-func (s *Service) DisplayName(typ string) string {
-	if p, ok := s.providers[typ]; ok {
-		return p.DisplayName
-	}
-	return typ
-}
+func (s *Service) DisplayName(typ string) string { return s.conns.DisplayName(typ) }
 
 // AddInput is a request to add an integration.
 type AddInput struct {
@@ -146,9 +124,6 @@ type AddInput struct {
 	RestoreID   string
 	Sandbox     bool // connect to posbridge's own simulator of the provider; no credentials
 }
-
-// sandboxCredential marks an integration connected to posbridge's simulator of its provider.
-const sandboxCredential = "sandbox"
 
 // Add adds an integration (or restores an inactive one) following seed 002's rules, in this
 // order: an inactive one of the type asks restore-or-new; a second active one of a type needs
@@ -186,7 +161,7 @@ func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput)
 		if len(in.Credentials) > 0 {
 			return domain.Integration{}, domain.Invalid("credentials", "a sandbox store needs no credentials")
 		}
-		creds = map[string]string{sandboxCredential: "true"}
+		creds = map[string]string{integrationconn.SandboxCredential: "true"}
 	} else if in.OnConflict != "restore" || len(in.Credentials) > 0 {
 		if creds, err = checkCredentials(p, in.Credentials); err != nil {
 			return domain.Integration{}, err
@@ -663,10 +638,10 @@ func (s *Service) enqueueCheck(ctx context.Context, tx *store.Tx, i domain.Integ
 }
 
 // SetSelfURL tells the service where this process serves the self-hosted sandbox (known once it listens).
-func (s *Service) SetSelfURL(u string) { s.cfg.SelfURL = u }
+func (s *Service) SetSelfURL(u string) {
+	s.cfg.SelfURL = u
+	s.conns.SetSelfURL(u)
+}
 
 // HasSandbox tells whether this posbridge serves a sandbox store of the provider type.
-func (s *Service) HasSandbox(typ string) bool {
-	_, ok := s.cfg.Sandboxes[typ]
-	return ok
-}
+func (s *Service) HasSandbox(typ string) bool { return s.conns.HasSandbox(typ) }

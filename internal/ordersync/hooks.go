@@ -19,7 +19,7 @@ var ErrBadSignature = errors.New("the webhook signature does not verify")
 
 // Events lists an integration's inbound webhook events ("View Webhook").
 func (s *Service) Events(ctx context.Context, accountID, integrationID string, limit int) ([]store.WebhookEvent, error) {
-	if _, err := s.lc.Get(ctx, accountID, integrationID); err != nil {
+	if _, err := s.con.Get(ctx, accountID, integrationID); err != nil {
 		return nil, err
 	}
 	if limit <= 0 || limit > 500 {
@@ -56,7 +56,7 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 	if d, ok := ctx.Deadline(); ok && time.Until(d)/2 < applyBudget {
 		until = time.Now().Add(time.Until(d) / 2) // yield well before River's job timeout
 	}
-	i, err := s.lc.Get(ctx, a.AccountID, a.IntegrationID)
+	i, err := s.con.Get(ctx, a.AccountID, a.IntegrationID)
 	gone := domain.IsCode(err, domain.CodeNotFound)
 	if err != nil && !gone {
 		return err
@@ -154,7 +154,7 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	if ev.Status != store.EventReceived {
 		return nil
 	}
-	i, err := s.lc.Get(ctx, ev.AccountID, ev.IntegrationID)
+	i, err := s.con.Get(ctx, ev.AccountID, ev.IntegrationID)
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func (s *Service) apply(ctx context.Context, i domain.Integration, ev store.Webh
 	if err != nil {
 		return "", "", err
 	}
-	conn, err := s.lc.Connector(ctx, i)
+	conn, err := s.con.Connector(ctx, i)
 	if err != nil {
 		return "", "", err
 	}

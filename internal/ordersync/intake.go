@@ -107,7 +107,7 @@ func (s *Service) loadVerifier(ctx context.Context, integrationID string) (*hook
 	if err != nil {
 		return nil, err
 	}
-	conn, err := s.lc.Connector(ctx, i)
+	conn, err := s.con.Connector(ctx, i)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (s *Service) loadVerifier(ctx context.Context, integrationID string) (*hook
 	if err != nil {
 		return nil, &domain.Error{Code: domain.CodeUnsupported, Message: "this provider sends no webhooks"}
 	}
-	secret, err := s.lc.WebhookSecret(ctx, i)
+	secret, err := s.con.WebhookSecret(ctx, i)
 	if err != nil {
 		return nil, err
 	}

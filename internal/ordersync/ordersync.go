@@ -25,7 +25,8 @@ import (
 
 	"github.com/posbridge/posbridge/internal/circuit"
 	"github.com/posbridge/posbridge/internal/domain"
-	"github.com/posbridge/posbridge/internal/lifecycle"
+	"github.com/posbridge/posbridge/internal/integrationconn"
+	"github.com/posbridge/posbridge/internal/jobs"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/store"
 )
@@ -33,8 +34,8 @@ import (
 // Service is the order sync engine.
 type Service struct {
 	st  *store.Store
-	q   outbox.Enqueuer
-	lc  *lifecycle.Service
+	q   jobs.Enqueuer
+	con *integrationconn.Opener
 	out *outbox.Outbox
 	log *slog.Logger
 	now func() time.Time
@@ -58,15 +59,16 @@ type Service struct {
 }
 
 // New returns the engine. SetQueue connects it to River.
-func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, log *slog.Logger) *Service {
+// conns opens connectors (lifecycle.Service.Opener).
+func New(st *store.Store, conns *integrationconn.Opener, out *outbox.Outbox, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{st: st, lc: lc, out: out, log: log, now: time.Now, Lease: time.Minute, Circuit: circuit.NewGuard(st, circuit.Policy{}, log)}
+	return &Service{st: st, con: conns, out: out, log: log, now: time.Now, Lease: time.Minute, Circuit: circuit.NewGuard(st, circuit.Policy{}, log)}
 }
 
 // SetQueue connects the engine to the job queue.
-func (s *Service) SetQueue(q outbox.Enqueuer) { s.q = q }
+func (s *Service) SetQueue(q jobs.Enqueuer) { s.q = q }
 
 // PutInput is a write of a document by the app.
 type PutInput struct {
@@ -361,16 +363,16 @@ func (s *Service) SaveSettings(ctx context.Context, accountID, actor string, in 
 		return in, err
 	}
 	if in.IntegrationID != "" {
-		i, err := s.lc.Get(ctx, accountID, in.IntegrationID)
+		i, err := s.con.Get(ctx, accountID, in.IntegrationID)
 		if domain.IsCode(err, domain.CodeNotFound) {
 			return in, domain.Invalid("integration_id", "no integration %q in this account", in.IntegrationID)
 		}
 		if err != nil {
 			return in, err
 		}
-		p, ok := s.lc.Provider(i.Type)
+		p, ok := s.con.Provider(i.Type)
 		if !ok || !p.Has(domain.CapOrders) {
-			return in, domain.Invalid("integration_id", "%s cannot receive orders", s.lc.DisplayName(i.Type))
+			return in, domain.Invalid("integration_id", "%s cannot receive orders", s.con.DisplayName(i.Type))
 		}
 	}
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {

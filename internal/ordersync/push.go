@@ -175,7 +175,7 @@ func (s *Service) pushOnce(ctx context.Context, d domain.Document, target *store
 		return false, err
 	}
 	i := target.Integration
-	conn, err := s.lc.OpenConnector(i, target.SealedCredentials)
+	conn, err := s.con.OpenConnector(i, target.SealedCredentials)
 	if err != nil {
 		return false, err
 	}
@@ -235,7 +235,7 @@ func (s *Service) orderTarget(ctx context.Context, d domain.Document, target *st
 	}
 	if i := target.Integration; !i.Status.Scheduled() {
 		return nil, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("the %s integration is %s; nothing is sent to it",
-			s.lc.DisplayName(i.Type), i.Status)}
+			s.con.DisplayName(i.Type), i.Status)}
 	}
 	return target, nil
 }

@@ -96,11 +96,11 @@ func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 // orderSink opens the order capability of the document's integration, or nil when it has none
 // or gets no scheduled work.
 func (s *Service) orderSink(ctx context.Context, d domain.Document) connector.OrderSink {
-	i, err := s.lc.Get(ctx, d.AccountID, d.Sync.IntegrationID)
+	i, err := s.con.Get(ctx, d.AccountID, d.Sync.IntegrationID)
 	if err != nil || !i.Status.Scheduled() {
 		return nil
 	}
-	c, err := s.lc.Connector(ctx, i)
+	c, err := s.con.Connector(ctx, i)
 	if err != nil {
 		return nil
 	}

@@ -20,16 +20,12 @@ import (
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jobs"
 	"github.com/posbridge/posbridge/internal/notify"
 	"github.com/posbridge/posbridge/internal/store"
 )
 
-// Enqueuer inserts River jobs in a store transaction.
-type Enqueuer interface {
-	InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error
-}
-
-// Sealer encrypts secrets at rest (internal/secrets.Box).
+// Sealer encrypts the endpoints' signing secrets at rest (internal/secrets.Box).
 type Sealer interface {
 	Seal(plaintext []byte, aad string) (string, error)
 	Open(sealed, aad string) ([]byte, error)
@@ -38,7 +34,7 @@ type Sealer interface {
 // Outbox queues and sends notifications.
 type Outbox struct {
 	st     *store.Store
-	q      Enqueuer
+	q      jobs.Enqueuer
 	box    Sealer
 	smtp   notify.SMTPConfig
 	mailer *notify.Mailer
@@ -74,7 +70,7 @@ func New(st *store.Store, box Sealer, cfg Config) *Outbox {
 }
 
 // SetQueue connects the outbox to the job queue.
-func (o *Outbox) SetQueue(q Enqueuer) { o.q = q }
+func (o *Outbox) SetQueue(q jobs.Enqueuer) { o.q = q }
 
 // EmailConfigured tells whether SMTP is set up (the console shows a banner when it is not).
 func (o *Outbox) EmailConfigured() bool { return o.mailer != nil }

@@ -24,6 +24,7 @@ import (
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/connector/email"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jobs"
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/store"
@@ -44,7 +45,7 @@ type Service struct {
 	st  *store.Store
 	lc  *lifecycle.Service
 	out *outbox.Outbox
-	q   outbox.Enqueuer
+	q   jobs.Enqueuer
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
@@ -67,7 +68,7 @@ func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, cfg Config)
 }
 
 // SetQueue connects the service to the job queue.
-func (s *Service) SetQueue(q outbox.Enqueuer) { s.q = q }
+func (s *Service) SetQueue(q jobs.Enqueuer) { s.q = q }
 
 // SetClock replaces the clock (tests simulating days).
 func (s *Service) SetClock(now func() time.Time) {
