@@ -8,6 +8,7 @@ package access
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -204,4 +205,225 @@ func (s *Service) ListRoles(ctx context.Context, accountID string) ([]domain.Acc
 		out = append(out, r)
 	}
 	return append(out, custom...), nil
+}
+
+// RoleInput is a custom role's name, permissions and store limits; nil leaves a field as it is (update).
+type RoleInput struct {
+	Name        *string
+	Permissions *[]string
+	StoreIDs    *[]string
+}
+
+// MaxRoleStores is how many stores a role may be limited to.
+const MaxRoleStores = 100
+
+func (s *Service) applyRoleInput(r *domain.AccessRole, in RoleInput) error {
+	if in.Name != nil {
+		name := strings.TrimSpace(*in.Name)
+		if name == "" {
+			return domain.Invalid("name", "name is required")
+		}
+		if err := domain.CheckText("name", name, domain.TextName); err != nil {
+			return err
+		}
+		for _, pr := range domain.PresetRoles {
+			if strings.EqualFold(pr.Name, name) || strings.EqualFold(pr.ID, name) {
+				return &domain.Error{Code: domain.CodeConflict, Field: "name", Message: "\"" + name + "\" is the name of a preset role; choose another"}
+			}
+		}
+		r.Name = name
+	}
+	if in.Permissions != nil {
+		seen := map[domain.Permission]bool{}
+		perms := []domain.Permission{}
+		for i, v := range *in.Permissions {
+			p := domain.Permission(v)
+			if !p.Valid() {
+				return domain.Invalid(fmt.Sprintf("permissions[%d]", i), "%q is not a permission; GET /api/v1/permissions lists them", clip(v, 64))
+			}
+			if !seen[p] {
+				seen[p] = true
+			}
+		}
+		for _, p := range domain.Permissions { // kept in the fixed order
+			if seen[p] {
+				perms = append(perms, p)
+			}
+		}
+		r.Permissions = perms
+	}
+	if in.StoreIDs != nil {
+		if len(*in.StoreIDs) > MaxRoleStores {
+			return domain.Invalid("store_ids", "a role may be limited to at most %d stores", MaxRoleStores)
+		}
+		ids := []string{}
+		seen := map[string]bool{}
+		for i, v := range *in.StoreIDs {
+			v = strings.TrimSpace(v)
+			f := fmt.Sprintf("store_ids[%d]", i)
+			if v == "" {
+				return domain.Invalid(f, "a store id is empty")
+			}
+			if err := domain.CheckText(f, v, domain.TextID); err != nil {
+				return err
+			}
+			if !seen[v] {
+				seen[v] = true
+				ids = append(ids, v)
+			}
+		}
+		r.StoreIDs = ids
+	}
+	return nil
+}
+
+// grantable refuses a role with a permission the principal's own role lacks.
+func grantable(p Principal, r domain.AccessRole) error {
+	for _, perm := range r.Permissions {
+		if !p.Can(perm) {
+			return &domain.Error{Code: domain.CodeForbidden, Field: string(perm),
+				Message: "you cannot give a permission your own role lacks: " + domain.PermissionLabels[perm] + " (" + string(perm) + ")"}
+		}
+	}
+	return nil
+}
+
+// CreateRole makes a custom role.
+func (s *Service) CreateRole(ctx context.Context, p Principal, in RoleInput) (domain.AccessRole, error) {
+	if err := p.Require(domain.PermManageUsers); err != nil {
+		return domain.AccessRole{}, err
+	}
+	if in.Name == nil {
+		return domain.AccessRole{}, domain.Invalid("name", "name is required")
+	}
+	r := domain.AccessRole{ID: auth.NewID("rol"), Permissions: []domain.Permission{}, StoreIDs: []string{}}
+	if err := s.applyRoleInput(&r, in); err != nil {
+		return domain.AccessRole{}, err
+	}
+	if err := grantable(p, r); err != nil {
+		return domain.AccessRole{}, err
+	}
+	now := s.now()
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateRole(ctx, p.AccountID, r, now); err != nil {
+			return err
+		}
+		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: p.AccountID, At: now, Kind: "role.created", Actor: p.Actor,
+			Message: "Role \"" + r.Name + "\" created with " + permList(r.Permissions)})
+	})
+	if err != nil {
+		return domain.AccessRole{}, err
+	}
+	return s.st.GetRole(ctx, p.AccountID, r.ID)
+}
+
+func permList(ps []domain.Permission) string {
+	if len(ps) == 0 {
+		return "no permissions"
+	}
+	var names []string
+	for _, p := range ps {
+		names = append(names, domain.PermissionLabels[p])
+	}
+	return strings.Join(names, ", ")
+}
+
+func roleNotFound() error { return &domain.Error{Code: domain.CodeNotFound, Message: "role not found"} }
+
+// UpdateRole changes a custom role; presets cannot be changed.
+func (s *Service) UpdateRole(ctx context.Context, p Principal, id string, in RoleInput) (domain.AccessRole, error) {
+	if err := p.Require(domain.PermManageUsers); err != nil {
+		return domain.AccessRole{}, err
+	}
+	if _, ok := domain.PresetRole(id); ok {
+		return domain.AccessRole{}, &domain.Error{Code: domain.CodeConflict, Message: "preset roles cannot be changed; create a custom role instead"}
+	}
+	if domain.HasControl(id) || len(id) > domain.MaxIDLen {
+		return domain.AccessRole{}, roleNotFound()
+	}
+	var out domain.AccessRole
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		r, err := tx.GetRole(ctx, p.AccountID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return roleNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.applyRoleInput(&r, in); err != nil {
+			return err
+		}
+		if err := grantable(p, r); err != nil {
+			return err
+		}
+		if err := tx.UpdateRole(ctx, p.AccountID, r, s.now()); err != nil {
+			return err
+		}
+		out = r
+		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: p.AccountID, At: s.now(), Kind: "role.changed", Actor: p.Actor,
+			Message: "Role \"" + r.Name + "\" now has " + permList(r.Permissions)})
+	})
+	return out, err
+}
+
+// DeleteRole removes a custom role that no user or API key has.
+func (s *Service) DeleteRole(ctx context.Context, p Principal, id string) error {
+	if err := p.Require(domain.PermManageUsers); err != nil {
+		return err
+	}
+	if _, ok := domain.PresetRole(id); ok {
+		return &domain.Error{Code: domain.CodeConflict, Message: "preset roles cannot be deleted"}
+	}
+	if domain.HasControl(id) || len(id) > domain.MaxIDLen {
+		return roleNotFound()
+	}
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		r, err := tx.GetRole(ctx, p.AccountID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return roleNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		keys, err := tx.CountAPIKeysWithRole(ctx, p.AccountID, id)
+		if err != nil {
+			return err
+		}
+		users, err := tx.CountUsersWithRole(ctx, p.AccountID, id)
+		if err != nil {
+			return err
+		}
+		if keys+users > 0 {
+			return &domain.Error{Code: domain.CodeConflict, Message: fmt.Sprintf("the role \"%s\" is in use by %d user(s) and %d API key(s); give them another role first", r.Name, users, keys)}
+		}
+		if err := tx.DeleteRole(ctx, p.AccountID, id); err != nil {
+			return err
+		}
+		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: p.AccountID, At: s.now(), Kind: "role.deleted", Actor: p.Actor,
+			Message: "Role \"" + r.Name + "\" deleted"})
+	})
+}
+
+// GetRole reads a role (preset or custom) for the principal.
+func (s *Service) GetRole(ctx context.Context, p Principal, id string) (domain.AccessRole, error) {
+	if err := p.Require(domain.PermManageUsers); err != nil {
+		return domain.AccessRole{}, err
+	}
+	if domain.HasControl(id) || len(id) > domain.MaxIDLen {
+		return domain.AccessRole{}, roleNotFound()
+	}
+	r, err := s.Role(ctx, p.AccountID, id)
+	if err == nil && r.StoreIDs == nil {
+		r.StoreIDs = []string{}
+	}
+	return r, err
+}
+
+// clip shortens s to at most n runes for a message.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }

@@ -122,6 +122,12 @@ var Routes = []Route{
 	{"GET", "/api/v1/api-keys", AuthAPIKey, (*API).listAPIKeys},
 	{"POST", "/api/v1/api-keys", AuthAPIKey, (*API).createAPIKey},
 	{"DELETE", "/api/v1/api-keys/{id}", AuthAPIKey, (*API).revokeAPIKey},
+	{"GET", "/api/v1/permissions", AuthAPIKey, (*API).listPermissions},
+	{"GET", "/api/v1/roles", AuthAPIKey, (*API).listRoles},
+	{"POST", "/api/v1/roles", AuthAPIKey, (*API).createRole},
+	{"GET", "/api/v1/roles/{id}", AuthAPIKey, (*API).getRole},
+	{"PATCH", "/api/v1/roles/{id}", AuthAPIKey, (*API).updateRole},
+	{"DELETE", "/api/v1/roles/{id}", AuthAPIKey, (*API).deleteRole},
 
 	// Inbound POS webhooks, signed by the provider.
 	{"POST", "/hooks/{integration_id}", AuthProviderSignature, (*API).hook},

@@ -116,3 +116,10 @@ func (s queries) DeleteRole(ctx context.Context, accountID, id string) error {
 	}
 	return err
 }
+
+// CountUsersWithRole counts the account's users that have a role.
+func (s queries) CountUsersWithRole(ctx context.Context, accountID, role string) (int, error) {
+	var n int
+	err := s.q.queryRow(ctx, `SELECT COUNT(*) FROM users WHERE account_id = $1 AND role = $2`, accountID, role).Scan(&n)
+	return n, err
+}
