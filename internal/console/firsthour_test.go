@@ -33,6 +33,17 @@ func (w *walk) merchantText(path string) string {
 	return text
 }
 
+func (w *walk) evalInt(js string) int {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](js))
+	if err != nil {
+		w.t.Fatalf("eval %s: %v", js, err)
+	}
+	return n
+}
+
 // TestConsoleMerchantMessages: a POS that cannot be reached shows a sentence for the merchant on
 // the list, the detail page and the timeline, with the technical detail one click away; two
 // integrations of one type are told apart; the SMTP notice is for admins on the Support page.
@@ -94,6 +105,29 @@ func TestConsoleMerchantMessages(t *testing.T) {
 	}
 	if !strings.Contains(tl, "POS none -> WooCommerce (Bar shop)") {
 		t.Fatalf("the settings change does not name the POS:\n%s", tl)
+	}
+	// Filters: integration, kind of event, period; paging keeps them.
+	for i := 0; i < 60; i++ {
+		if err := srv.app.Store.AddTimeline(ctx, domain.TimelineEntry{AccountID: acct, Kind: domain.KindIntegrationChecked,
+			IntegrationID: woo2.ID, Actor: domain.ActorSystem, Message: "Checked the POS: OK"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.do("filter the timeline", chromedp.Navigate(srv.url+"/timeline"), chromedp.WaitVisible(chromedp.CSS("#timeline-filters")),
+		chromedp.SetValue(chromedp.CSS("#filter-integration"), woo.ID), chromedp.SetValue(chromedp.CSS("#filter-kind"), domain.KindStatusChanged),
+		chromedp.SetValue(chromedp.CSS("#filter-period"), "1d"), chromedp.Click(chromedp.CSS("#filter-apply")),
+		chromedp.WaitVisible(chromedp.CSS("#filter-clear")))
+	if n := w.evalInt(`document.querySelectorAll('table.timeline tbody tr').length`); n != 1 {
+		t.Fatalf("filtered timeline has %d rows:\n%s", n, w.text("main"))
+	}
+	w.shot("timeline_filtered")
+	w.do("page the checks of one integration", chromedp.Navigate(srv.url+"/timeline?integration="+woo2.ID+"&kind="+domain.KindIntegrationChecked),
+		chromedp.WaitVisible(chromedp.CSS("#older")), chromedp.Click(chromedp.CSS("#older")), chromedp.WaitVisible(chromedp.CSS("#newest")))
+	if n := w.evalInt(`document.querySelectorAll('table.timeline tbody tr').length`); n != 11 {
+		t.Fatalf("the second page has %d rows, want 11", n)
+	}
+	if !strings.Contains(w.location(), "integration="+woo2.ID) {
+		t.Fatalf("paging lost the filter: %s", w.location())
 	}
 	sup := w.merchantText("/support")
 	if !strings.Contains(sup, "Email is not configured") {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
@@ -509,8 +511,26 @@ func (c *Console) disconnect(w http.ResponseWriter, r *http.Request, s *session)
 type timelineData struct {
 	Entries   []timelineView
 	Older     string // link to the next page, "" at the end
+	Newest    string // link back to the first page, "" on it
 	Retention string // how long the timeline is kept
+	// The filters: options and what is chosen.
+	Integrations []filterOption
+	Kinds        []filterOption
+	Periods      []filterOption
+	Filtered     bool
 }
+
+// filterOption is one choice of a filter's select.
+type filterOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// timelinePeriods are the Timeline's period filter: value, words, length.
+var timelinePeriods = []struct {
+	Value, Label string
+	D            time.Duration
+}{{"", "Any time", 0}, {"1d", "Last 24 hours", 24 * time.Hour}, {"7d", "Last 7 days", 7 * 24 * time.Hour}, {"30d", "Last 30 days", 30 * 24 * time.Hour}}
 
 const timelinePage = 50
 
@@ -524,19 +544,76 @@ func (c *Console) timeline(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		before = n
 	}
-	entries, err := c.d.Lifecycle.Timeline(r.Context(), s.account.ID, store.TimelineFilter{Before: before, Limit: timelinePage})
-	if err != nil {
-		c.fail(w, r, s, fmt.Errorf("list timeline: %w", err))
-		return
-	}
 	labels, err := c.integrationLabels(r.Context(), s.account.ID)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("list integrations: %w", err))
 		return
 	}
-	d := timelineData{Entries: c.timelineViews(entries, labels), Retention: c.d.Retention.Notice(store.TimelineTable)}
+	q := r.URL.Query()
+	f := store.TimelineFilter{Before: before, Limit: timelinePage}
+	d := timelineData{Retention: c.d.Retention.Notice(store.TimelineTable)}
+	keep := url.Values{} // the filters, kept by the paging links
+	d.Integrations = append(d.Integrations, filterOption{Value: "", Label: "All integrations"})
+	if id := q.Get("integration"); id != "" {
+		if labels[id] == "" {
+			c.notFound(w, r, s)
+			return
+		}
+		f.IntegrationID = id
+		keep.Set("integration", id)
+	}
+	for _, id := range sortedByLabel(labels) {
+		d.Integrations = append(d.Integrations, filterOption{Value: id, Label: labels[id], Selected: id == f.IntegrationID})
+	}
+	d.Kinds = append(d.Kinds, filterOption{Value: "", Label: "All events"})
+	kind := q.Get("kind")
+	if kind != "" {
+		if kindNames[kind] == "" {
+			c.errorPage(w, r, s, http.StatusBadRequest, "Bad request", "Choose a kind of event from the list.")
+			return
+		}
+		f.Kinds = []string{kind}
+		keep.Set("kind", kind)
+	}
+	for _, k := range sortedByLabel(kindNames) {
+		d.Kinds = append(d.Kinds, filterOption{Value: k, Label: kindNames[k], Selected: k == kind})
+	}
+	period := q.Get("period")
+	found := false
+	for _, p := range timelinePeriods {
+		d.Periods = append(d.Periods, filterOption{Value: p.Value, Label: p.Label, Selected: p.Value == period})
+		if p.Value == period {
+			found = true
+			if p.D > 0 {
+				f.Since = c.now().Add(-p.D)
+				keep.Set("period", period)
+			}
+		}
+	}
+	if !found {
+		c.errorPage(w, r, s, http.StatusBadRequest, "Bad request", "Choose a period from the list.")
+		return
+	}
+	d.Filtered = len(keep) > 0
+	entries, err := c.d.Lifecycle.Timeline(r.Context(), s.account.ID, f)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("list timeline: %w", err))
+		return
+	}
+	d.Entries = c.timelineViews(entries, labels)
 	if len(entries) == timelinePage {
-		d.Older = "/timeline?before=" + strconv.FormatInt(entries[len(entries)-1].ID, 10)
+		older := url.Values{}
+		for k, v := range keep {
+			older[k] = v
+		}
+		older.Set("before", strconv.FormatInt(entries[len(entries)-1].ID, 10))
+		d.Older = "/timeline?" + older.Encode()
+	}
+	if before > 0 {
+		d.Newest = "/timeline"
+		if len(keep) > 0 {
+			d.Newest += "?" + keep.Encode()
+		}
 	}
 	c.render(w, http.StatusOK, "timeline", c.newPage(r, s, "Timeline", "timeline", d))
 }
@@ -583,4 +660,19 @@ func (c *Console) docsSandbox(w http.ResponseWriter, r *http.Request) {
 	}
 	d := docsData{BaseURL: scheme + "://" + host}
 	c.render(w, http.StatusOK, "docs_sandbox", c.newPage(r, s, "Sandbox POS: POS Integration Setup Instructions", "", d))
+}
+
+// sortedByLabel returns the keys of m ordered by their labels (then keys).
+func sortedByLabel(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] < m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
 }

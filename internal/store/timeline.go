@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/posbridge/posbridge/internal/domain"
@@ -25,6 +26,8 @@ func (s queries) AddTimeline(ctx context.Context, e domain.TimelineEntry) error 
 type TimelineFilter struct {
 	IntegrationID string
 	Before        int64 // entries with a smaller id only; 0 = from the newest
+	Kinds         []string  // these kinds only; empty = all
+	Since         time.Time // entries at or after this time only; zero = all
 	Limit         int
 }
 
@@ -39,6 +42,18 @@ func (s queries) ListTimeline(ctx context.Context, accountID string, f TimelineF
 	if f.Before > 0 {
 		args = append(args, f.Before)
 		q += fmt.Sprintf(` AND id < $%d`, len(args))
+	}
+	if len(f.Kinds) > 0 {
+		ph := make([]string, len(f.Kinds))
+		for i, k := range f.Kinds {
+			args = append(args, k)
+			ph[i] = fmt.Sprintf("$%d", len(args))
+		}
+		q += ` AND kind IN (` + strings.Join(ph, ", ") + `)`
+	}
+	if !f.Since.IsZero() {
+		args = append(args, micros(f.Since))
+		q += fmt.Sprintf(` AND at >= $%d`, len(args))
 	}
 	if f.Limit <= 0 {
 		f.Limit = 50
