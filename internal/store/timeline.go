@@ -25,7 +25,7 @@ func (s queries) AddTimeline(ctx context.Context, e domain.TimelineEntry) error 
 // TimelineFilter selects timeline entries, newest first.
 type TimelineFilter struct {
 	IntegrationID string
-	Before        int64 // entries with a smaller id only; 0 = from the newest
+	Before        int64     // entries with a smaller id only; 0 = from the newest
 	Kinds         []string  // these kinds only; empty = all
 	Since         time.Time // entries at or after this time only; zero = all
 	Limit         int
