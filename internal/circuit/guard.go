@@ -59,6 +59,8 @@ type Guard struct {
 type local struct {
 	inFlight map[*Call]time.Time // start of each call out
 	freed    chan struct{}       // closed (and replaced) when a slot comes back
+	quick    bool                // the last call that ended was answered within Policy.CapWait
+	waiters  int                 // jobs waiting for a slot
 	known    domain.Circuit      // the shared state as last read or written
 	knownAt  time.Time           // zero: never read
 }
@@ -141,9 +143,12 @@ func (g *Guard) acquire(ctx context.Context, accountID, integrationID string, ma
 		if waitUntil.IsZero() {
 			waitUntil = time.Now().Add(g.p.CapWait)
 		}
-		if left := time.Until(waitUntil); left > 0 && now.Sub(oldest) < g.p.CapWait {
-			// The calls out answer quickly: a slot is about to come back.
+		if left := time.Until(waitUntil); left > 0 && l.quick && l.waiters < g.p.MaxInFlight && now.Sub(oldest) < g.p.CapWait {
+			// The POS answers quickly and its calls out are young: a slot is about to come
+			// back. A POS that hangs or fails (its last call was slow or failed) holds no
+			// worker, and at most MaxInFlight jobs wait for one integration.
 			freed := l.freed
+			l.waiters++
 			g.mu.Unlock()
 			t := time.NewTimer(left)
 			select {
@@ -152,10 +157,12 @@ func (g *Guard) acquire(ctx context.Context, accountID, integrationID string, ma
 			case <-ctx.Done():
 			}
 			t.Stop()
+			g.mu.Lock()
+			g.entry(integrationID).waiters--
 			if err := ctx.Err(); err != nil {
+				g.mu.Unlock()
 				return nil, err
 			}
-			g.mu.Lock()
 			continue
 		}
 		// Come back after about as long as the oldest call has been out: soon for a POS that
@@ -251,8 +258,10 @@ func (g *Guard) release(c *Call) {
 			close(l.freed) // wake the jobs waiting for a slot
 			l.freed = make(chan struct{})
 		}
-		if len(l.inFlight) == 0 && g.now().Sub(l.knownAt) >= g.p.CacheFor {
-			delete(g.ints, c.IntegrationID) // idle and stale: the next call reads the state again
+		if len(l.inFlight) == 0 && !l.quick && g.now().Sub(l.knownAt) >= g.p.CacheFor {
+			// Idle and stale: the next call reads the state again. (An integration whose
+			// last call was answered quickly keeps its entry, and with it the short wait.)
+			delete(g.ints, c.IntegrationID)
 		}
 	}
 }
@@ -297,6 +306,15 @@ func (c *Call) Done(ctx context.Context, err error) error {
 		})
 	case outcome == Success && (c.Trial || known.State != domain.CircuitClosed || known.ConsecutiveFailures > 0):
 		serr = g.record(ctx, c.accountID, c.IntegrationID, g.success)
+	}
+	if outcome != Neutral {
+		g.mu.Lock()
+		if l := g.ints[c.IntegrationID]; l != nil {
+			if start, ok := l.inFlight[c]; ok {
+				l.quick = outcome == Success && g.now().Sub(start) < g.p.CapWait
+			}
+		}
+		g.mu.Unlock()
 	}
 	g.release(c)
 	return serr

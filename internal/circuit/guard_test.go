@@ -234,20 +234,32 @@ func TestGuardInFlightCap(t *testing.T) {
 	}
 }
 
-// TestGuardCapWaitsForFastCalls: over the cap while the calls out are young (a POS answering
-// quickly), a job waits for the next slot instead of snoozing; it gives up when its context ends.
+// TestGuardCapWaitsForFastCalls: over the cap of a POS that answers quickly (its last call did,
+// and the calls out are young), a job waits for the next slot instead of snoozing; it gives up
+// when its context ends. After a failed call, a job over the cap snoozes at once.
 func TestGuardCapWaitsForFastCalls(t *testing.T) {
 	st := openStore(t, testdb.SQLite(t))
 	ctx := context.Background()
 	g := NewGuard(st, Policy{CapWait: time.Minute}, nil) // a generous wait: the test never races it
-	var out []*Call
-	for range g.Policy().MaxInFlight {
-		c, err := g.Acquire(ctx, "acct_a", "int_acct_a")
-		if err != nil {
-			t.Fatal(err)
+	fill := func() []*Call {
+		var out []*Call
+		for range g.Policy().MaxInFlight {
+			c, err := g.Acquire(ctx, "acct_a", "int_acct_a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, c)
 		}
-		out = append(out, c)
+		return out
 	}
+	out := fill()
+	if _, err := g.Acquire(ctx, "acct_a", "int_acct_a"); AsWait(err) == nil {
+		t.Fatalf("over the cap with no call answered yet: %v, want a snooze", err)
+	}
+	for _, c := range out {
+		c.Done(ctx, nil)
+	}
+	out = fill()
 	got := make(chan error, 1)
 	go func() {
 		c, err := g.Acquire(ctx, "acct_a", "int_acct_a")
@@ -268,5 +280,13 @@ func TestGuardCapWaitsForFastCalls(t *testing.T) {
 	cancel()
 	if _, err := g.Acquire(short, "acct_a", "int_acct_a"); err == nil || AsWait(err) != nil {
 		t.Fatalf("cancelled wait: %v, want the context's error", err)
+	}
+	// A call that timed out: the next job over the cap does not wait for this POS.
+	out[1].Done(ctx, context.DeadlineExceeded)
+	if _, err := g.Acquire(ctx, "acct_a", "int_acct_a"); err != nil {
+		t.Fatalf("a free slot: %v", err)
+	}
+	if _, err := g.Acquire(ctx, "acct_a", "int_acct_a"); AsWait(err) == nil {
+		t.Fatalf("over the cap after a timeout: %v, want a snooze", err)
 	}
 }
