@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/posbridge/posbridge/internal/domain"
@@ -69,4 +70,24 @@ func (s queries) CountAPIKeysWithRole(ctx context.Context, accountID, role strin
 	var n int
 	err := s.q.queryRow(ctx, `SELECT COUNT(*) FROM api_keys WHERE account_id = $1 AND role = $2 AND revoked_at IS NULL`, accountID, role).Scan(&n)
 	return n, err
+}
+
+// CreateAPIKey stores a key's hash.
+func (s queries) CreateAPIKey(ctx context.Context, k domain.APIKey) error {
+	if k.Role == "" {
+		k.Role = domain.RoleStoreAdmin
+	}
+	_, err := s.q.exec(ctx, `INSERT INTO api_keys (id, account_id, name, prefix, hash, created_at, role) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		k.ID, k.AccountID, k.Name, k.Prefix, k.Hash, micros(k.CreatedAt), k.Role)
+	if err != nil {
+		return fmt.Errorf("insert api key: %w", err)
+	}
+	return nil
+}
+
+// AccountByAPIKeyHash finds the account a live API key belongs to.
+func (s queries) AccountByAPIKeyHash(ctx context.Context, hash string) (string, error) {
+	var acct string
+	err := s.q.queryRow(ctx, `SELECT account_id FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hash).Scan(&acct)
+	return acct, err
 }

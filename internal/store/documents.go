@@ -247,72 +247,6 @@ func (s queries) ReleaseDocument(ctx context.Context, accountID string, kind dom
 	return err
 }
 
-// HistoryEntry is one event of a document's sync history.
-type HistoryEntry struct {
-	ID      int64
-	At      time.Time
-	Action  string
-	Outcome string
-	Summary string
-	Error   string
-}
-
-// AddHistory appends to a document's sync history.
-func (s queries) AddHistory(ctx context.Context, accountID string, kind domain.DocKind, ref string, h HistoryEntry) error {
-	_, err := s.q.exec(ctx, `INSERT INTO sync_history (account_id, kind, ref, at, action, outcome, summary, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		accountID, string(kind), ref, micros(h.At), h.Action, h.Outcome, h.Summary, h.Error)
-	if err != nil {
-		return fmt.Errorf("add sync history: %w", err)
-	}
-	return nil
-}
-
-// ListHistory lists a document's sync history, newest first.
-func (s queries) ListHistory(ctx context.Context, accountID string, kind domain.DocKind, ref string, limit int) ([]HistoryEntry, error) {
-	rs, err := s.q.query(ctx, `SELECT id, at, action, outcome, summary, error FROM sync_history WHERE account_id = $1 AND kind = $2 AND ref = $3
-		ORDER BY id DESC LIMIT $4`, accountID, string(kind), ref, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	out := []HistoryEntry{}
-	for rs.Next() {
-		var h HistoryEntry
-		var at int64
-		if err := rs.Scan(&h.ID, &at, &h.Action, &h.Outcome, &h.Summary, &h.Error); err != nil {
-			return nil, err
-		}
-		h.At = fromMicros(at)
-		out = append(out, h)
-	}
-	return out, rs.Err()
-}
-
-// GetOrderSyncSettings reads the account's settings, or the defaults when none were saved.
-func (s queries) GetOrderSyncSettings(ctx context.Context, accountID string) (domain.OrderSyncSettings, error) {
-	var raw string
-	err := s.q.queryRow(ctx, `SELECT settings FROM order_sync_settings WHERE account_id = $1`, accountID).Scan(&raw)
-	if errors.Is(err, ErrNotFound) {
-		return domain.DefaultOrderSyncSettings(), nil
-	}
-	if err != nil {
-		return domain.OrderSyncSettings{}, err
-	}
-	return parseSettings(accountID, &raw)
-}
-
-// parseSettings decodes saved settings over the defaults; nil is none saved.
-func parseSettings(accountID string, raw *string) (domain.OrderSyncSettings, error) {
-	st := domain.DefaultOrderSyncSettings()
-	if raw == nil {
-		return st, nil
-	}
-	if err := json.Unmarshal([]byte(*raw), &st); err != nil {
-		return st, fmt.Errorf("order sync settings of %s: %w", accountID, err)
-	}
-	return st, nil
-}
-
 // SettingsAndDocumentExists reads, in one query, the account's order sync settings and whether
 // the document exists: what a write of the document needs before it inserts a new one (an
 // existing one it then locks with LockDocument).
@@ -406,127 +340,6 @@ func prefixed(prefix, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-// SaveOrderSyncSettings writes the account's settings.
-func (s queries) SaveOrderSyncSettings(ctx context.Context, accountID string, st domain.OrderSyncSettings, now time.Time) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	_, err = s.q.exec(ctx, `INSERT INTO order_sync_settings (account_id, settings, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (account_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`, accountID, string(b), micros(now))
-	return err
-}
-
-// EventStatus is how far applying a stored webhook event got. The queries of webhook_events
-// (and its partial index of pending events) spell EventReceived as the literal 'received'.
-type EventStatus string
-
-// Webhook event statuses.
-const (
-	EventReceived  EventStatus = "received"  // stored, waiting to be applied
-	EventProcessed EventStatus = "processed" // its effect is done (Reason says what)
-	EventIgnored   EventStatus = "ignored"   // nothing to do (Reason says why)
-	EventFailed    EventStatus = "failed"    // applying it failed (Reason has the error)
-)
-
-// WebhookEvent is an inbound provider webhook event as stored ("View Webhook").
-type WebhookEvent struct {
-	ID              string
-	AccountID       string
-	IntegrationID   string
-	ProviderEventID string
-	Type            string
-	Topic           string
-	ObjectID        string
-	Status          EventStatus
-	Reason          string
-	Payload         string
-	ReceivedAt      time.Time
-	ProcessedAt     *time.Time
-}
-
-// InsertWebhookEvent stores an event unless the integration already has one with its provider
-// event id; it reports whether it was new.
-func (s queries) InsertWebhookEvent(ctx context.Context, e WebhookEvent) (bool, error) {
-	n, err := s.q.exec(ctx, `INSERT INTO webhook_events (id, account_id, integration_id, provider_event_id, type, topic, object_id, status, reason, payload, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (integration_id, provider_event_id) DO NOTHING`,
-		e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, string(e.Status), e.Reason, e.Payload, micros(e.ReceivedAt))
-	if err != nil {
-		return false, fmt.Errorf("store webhook event: %w", err)
-	}
-	return n == 1, nil
-}
-
-const eventCols = `id, account_id, integration_id, provider_event_id, type, topic, object_id, status, reason, payload, received_at, processed_at`
-
-func scanEvent(r row) (WebhookEvent, error) {
-	var e WebhookEvent
-	var status string
-	var recv int64
-	var proc *int64
-	err := r.Scan(&e.ID, &e.AccountID, &e.IntegrationID, &e.ProviderEventID, &e.Type, &e.Topic, &e.ObjectID, &status, &e.Reason, &e.Payload, &recv, &proc)
-	e.Status, e.ReceivedAt, e.ProcessedAt = EventStatus(status), fromMicros(recv), fromMicrosPtr(proc)
-	return e, err
-}
-
-// GetWebhookEvent reads an event.
-func (s queries) GetWebhookEvent(ctx context.Context, accountID, id string) (WebhookEvent, error) {
-	return scanEvent(s.q.queryRow(ctx, `SELECT `+eventCols+` FROM webhook_events WHERE account_id = $1 AND id = $2`, accountID, id))
-}
-
-// FinishWebhookEvent records how processing ended.
-func (s queries) FinishWebhookEvent(ctx context.Context, accountID, id string, status EventStatus, reason string, now time.Time) error {
-	_, err := s.q.exec(ctx, `UPDATE webhook_events SET status = $3, reason = $4, processed_at = $5 WHERE account_id = $1 AND id = $2`,
-		accountID, id, string(status), reason, micros(now))
-	return err
-}
-
-// ListWebhookEvents lists an integration's events, newest first.
-func (s queries) ListWebhookEvents(ctx context.Context, accountID, integrationID string, limit int) ([]WebhookEvent, error) {
-	rs, err := s.q.query(ctx, `SELECT `+eventCols+` FROM webhook_events WHERE account_id = $1 AND integration_id = $2
-		ORDER BY received_at DESC, id DESC LIMIT $3`, accountID, integrationID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	out := []WebhookEvent{}
-	for rs.Next() {
-		e, err := scanEvent(rs)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rs.Err()
-}
-
-// IntegrationByID finds an integration in any account (inbound webhooks name only the id).
-func (s queries) IntegrationByID(ctx context.Context, id string) (domain.Integration, error) {
-	return scanIntegration(s.q.queryRow(ctx, `SELECT `+integrationCols+` FROM integrations WHERE id = $1`, id))
-}
-
-// WebhookSubscription reads the id of the provider's webhook subscription for the integration.
-func (s queries) WebhookSubscription(ctx context.Context, accountID, id string) (string, error) {
-	var sub string
-	err := s.q.queryRow(ctx, `SELECT webhook_subscription_id FROM integrations WHERE account_id = $1 AND id = $2`, accountID, id).Scan(&sub)
-	return sub, err
-}
-
-// SetWebhookSubscription records the provider's webhook subscription id.
-func (s queries) SetWebhookSubscription(ctx context.Context, accountID, id, sub string) error {
-	_, err := s.q.exec(ctx, `UPDATE integrations SET webhook_subscription_id = $3 WHERE account_id = $1 AND id = $2`, accountID, id, sub)
-	return err
-}
-
-// SetIssuedWebhookSubscription records a subscription whose provider issued the signing key
-// itself: the id and the sealed key, which replaces the integration's webhook secret in the
-// same statement, so deliveries are verified with the key of the subscription on record.
-func (s queries) SetIssuedWebhookSubscription(ctx context.Context, accountID, id, sub, sealedKey string) error {
-	_, err := s.q.exec(ctx, `UPDATE integrations SET webhook_subscription_id = $3, webhook_secret = $4 WHERE account_id = $1 AND id = $2`,
-		accountID, id, sub, sealedKey)
-	return err
-}
-
 // OpenOrderDocuments lists documents of any account whose POS order may still be completed in
 // the POS (linked, synced, and not yet paid, completed or cancelled), least recently changed first.
 func (s queries) OpenOrderDocuments(ctx context.Context, limit int) ([]domain.Document, error) {
@@ -544,6 +357,38 @@ func (s queries) OpenOrderDocuments(ctx context.Context, limit int) ([]domain.Do
 			return nil, err
 		}
 		out = append(out, d)
+	}
+	return out, rs.Err()
+}
+
+// DocumentsByExternalIDs finds, for each of the POS order ids, the integration's document most
+// recently linked to it (one query for a chunk of webhook events; ids without one are absent).
+func (s queries) DocumentsByExternalIDs(ctx context.Context, accountID, integrationID string, externalIDs []string) (map[string]domain.Document, error) {
+	out := map[string]domain.Document{}
+	if len(externalIDs) == 0 {
+		return out, nil
+	}
+	var arg any = externalIDs
+	in := `external_id = ANY($3::text[])`
+	if s.dialect != Postgres {
+		b, err := json.Marshal(externalIDs)
+		if err != nil {
+			return nil, err
+		}
+		arg, in = string(b), `external_id IN (SELECT value FROM json_each($3))`
+	}
+	rs, err := s.q.query(ctx, `SELECT `+docCols+` FROM documents WHERE account_id = $1 AND integration_id = $2 AND `+in+`
+		ORDER BY updated_at`, accountID, integrationID, arg)
+	if err != nil {
+		return nil, fmt.Errorf("documents by order ids: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		d, err := scanDoc(rs)
+		if err != nil {
+			return nil, err
+		}
+		out[d.Sync.ExternalID] = d // the newest last
 	}
 	return out, rs.Err()
 }

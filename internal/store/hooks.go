@@ -2,12 +2,9 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/posbridge/posbridge/internal/domain"
 )
 
 // Inbound webhook intake at volume: the receiving side stores the events of many requests in one
@@ -182,38 +179,6 @@ func (s queries) CountWebhookEvents(ctx context.Context, accountID, integrationI
 	return total, pending, err
 }
 
-// DocumentsByExternalIDs finds, for each of the POS order ids, the integration's document most
-// recently linked to it (one query for a chunk of webhook events; ids without one are absent).
-func (s queries) DocumentsByExternalIDs(ctx context.Context, accountID, integrationID string, externalIDs []string) (map[string]domain.Document, error) {
-	out := map[string]domain.Document{}
-	if len(externalIDs) == 0 {
-		return out, nil
-	}
-	var arg any = externalIDs
-	in := `external_id = ANY($3::text[])`
-	if s.dialect != Postgres {
-		b, err := json.Marshal(externalIDs)
-		if err != nil {
-			return nil, err
-		}
-		arg, in = string(b), `external_id IN (SELECT value FROM json_each($3))`
-	}
-	rs, err := s.q.query(ctx, `SELECT `+docCols+` FROM documents WHERE account_id = $1 AND integration_id = $2 AND `+in+`
-		ORDER BY updated_at`, accountID, integrationID, arg)
-	if err != nil {
-		return nil, fmt.Errorf("documents by order ids: %w", err)
-	}
-	defer rs.Close()
-	for rs.Next() {
-		d, err := scanDoc(rs)
-		if err != nil {
-			return nil, err
-		}
-		out[d.Sync.ExternalID] = d // the newest last
-	}
-	return out, rs.Err()
-}
-
 // WebhookProviderEventIDs lists the provider event ids of the integration's stored events.
 func (s queries) WebhookProviderEventIDs(ctx context.Context, accountID, integrationID string) ([]string, error) {
 	rs, err := s.q.query(ctx, `SELECT provider_event_id FROM webhook_events WHERE account_id = $1 AND integration_id = $2`, accountID, integrationID)
@@ -257,4 +222,97 @@ func (s queries) IntegrationsWithStaleWebhookEvents(ctx context.Context, before 
 		out = append(out, p)
 	}
 	return out, rs.Err()
+}
+
+// EventStatus is how far applying a stored webhook event got. The queries of webhook_events
+// (and its partial index of pending events) spell EventReceived as the literal 'received'.
+type EventStatus string
+
+// Webhook event statuses.
+const (
+	EventReceived  EventStatus = "received"  // stored, waiting to be applied
+	EventProcessed EventStatus = "processed" // its effect is done (Reason says what)
+	EventIgnored   EventStatus = "ignored"   // nothing to do (Reason says why)
+	EventFailed    EventStatus = "failed"    // applying it failed (Reason has the error)
+)
+
+// WebhookEvent is an inbound provider webhook event as stored ("View Webhook").
+type WebhookEvent struct {
+	ID              string
+	AccountID       string
+	IntegrationID   string
+	ProviderEventID string
+	Type            string
+	Topic           string
+	ObjectID        string
+	Status          EventStatus
+	Reason          string
+	Payload         string
+	ReceivedAt      time.Time
+	ProcessedAt     *time.Time
+}
+
+// InsertWebhookEvent stores an event unless the integration already has one with its provider
+// event id; it reports whether it was new.
+func (s queries) InsertWebhookEvent(ctx context.Context, e WebhookEvent) (bool, error) {
+	n, err := s.q.exec(ctx, `INSERT INTO webhook_events (id, account_id, integration_id, provider_event_id, type, topic, object_id, status, reason, payload, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (integration_id, provider_event_id) DO NOTHING`,
+		e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, string(e.Status), e.Reason, e.Payload, micros(e.ReceivedAt))
+	if err != nil {
+		return false, fmt.Errorf("store webhook event: %w", err)
+	}
+	return n == 1, nil
+}
+
+const eventCols = `id, account_id, integration_id, provider_event_id, type, topic, object_id, status, reason, payload, received_at, processed_at`
+
+func scanEvent(r row) (WebhookEvent, error) {
+	var e WebhookEvent
+	var status string
+	var recv int64
+	var proc *int64
+	err := r.Scan(&e.ID, &e.AccountID, &e.IntegrationID, &e.ProviderEventID, &e.Type, &e.Topic, &e.ObjectID, &status, &e.Reason, &e.Payload, &recv, &proc)
+	e.Status, e.ReceivedAt, e.ProcessedAt = EventStatus(status), fromMicros(recv), fromMicrosPtr(proc)
+	return e, err
+}
+
+// GetWebhookEvent reads an event.
+func (s queries) GetWebhookEvent(ctx context.Context, accountID, id string) (WebhookEvent, error) {
+	return scanEvent(s.q.queryRow(ctx, `SELECT `+eventCols+` FROM webhook_events WHERE account_id = $1 AND id = $2`, accountID, id))
+}
+
+// FinishWebhookEvent records how processing ended.
+func (s queries) FinishWebhookEvent(ctx context.Context, accountID, id string, status EventStatus, reason string, now time.Time) error {
+	_, err := s.q.exec(ctx, `UPDATE webhook_events SET status = $3, reason = $4, processed_at = $5 WHERE account_id = $1 AND id = $2`,
+		accountID, id, string(status), reason, micros(now))
+	return err
+}
+
+// ListWebhookEvents lists an integration's events, newest first.
+func (s queries) ListWebhookEvents(ctx context.Context, accountID, integrationID string, limit int) ([]WebhookEvent, error) {
+	rs, err := s.q.query(ctx, `SELECT `+eventCols+` FROM webhook_events WHERE account_id = $1 AND integration_id = $2
+		ORDER BY received_at DESC, id DESC LIMIT $3`, accountID, integrationID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []WebhookEvent{}
+	for rs.Next() {
+		e, err := scanEvent(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rs.Err()
+}
+
+// CountPendingWebhookEvents counts the inbound webhook events not yet applied (status
+// 'received'), which retention never deletes.
+func (s queries) CountPendingWebhookEvents(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.q.queryRow(ctx, `SELECT count(*) FROM webhook_events WHERE status = 'received'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count pending webhook events: %w", err)
+	}
+	return n, nil
 }

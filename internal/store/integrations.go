@@ -202,3 +202,30 @@ func (s queries) ClaimDueCheck(ctx context.Context, accountID, id string, now, n
 		string(domain.StatusInitializing), string(domain.StatusHealthy), string(domain.StatusFailed))
 	return n == 1, err
 }
+
+// IntegrationByID finds an integration in any account (inbound webhooks name only the id).
+func (s queries) IntegrationByID(ctx context.Context, id string) (domain.Integration, error) {
+	return scanIntegration(s.q.queryRow(ctx, `SELECT `+integrationCols+` FROM integrations WHERE id = $1`, id))
+}
+
+// WebhookSubscription reads the id of the provider's webhook subscription for the integration.
+func (s queries) WebhookSubscription(ctx context.Context, accountID, id string) (string, error) {
+	var sub string
+	err := s.q.queryRow(ctx, `SELECT webhook_subscription_id FROM integrations WHERE account_id = $1 AND id = $2`, accountID, id).Scan(&sub)
+	return sub, err
+}
+
+// SetWebhookSubscription records the provider's webhook subscription id.
+func (s queries) SetWebhookSubscription(ctx context.Context, accountID, id, sub string) error {
+	_, err := s.q.exec(ctx, `UPDATE integrations SET webhook_subscription_id = $3 WHERE account_id = $1 AND id = $2`, accountID, id, sub)
+	return err
+}
+
+// SetIssuedWebhookSubscription records a subscription whose provider issued the signing key
+// itself: the id and the sealed key, which replaces the integration's webhook secret in the
+// same statement, so deliveries are verified with the key of the subscription on record.
+func (s queries) SetIssuedWebhookSubscription(ctx context.Context, accountID, id, sub, sealedKey string) error {
+	_, err := s.q.exec(ctx, `UPDATE integrations SET webhook_subscription_id = $3, webhook_secret = $4 WHERE account_id = $1 AND id = $2`,
+		accountID, id, sub, sealedKey)
+	return err
+}

@@ -72,13 +72,3 @@ func (s queries) CountHistory(ctx context.Context, t HistoryTable) (int64, error
 	}
 	return n, nil
 }
-
-// CountPendingWebhookEvents counts the inbound webhook events not yet applied (status
-// 'received'), which retention never deletes.
-func (s queries) CountPendingWebhookEvents(ctx context.Context) (int64, error) {
-	var n int64
-	if err := s.q.queryRow(ctx, `SELECT count(*) FROM webhook_events WHERE status = 'received'`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count pending webhook events: %w", err)
-	}
-	return n, nil
-}
