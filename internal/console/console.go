@@ -169,6 +169,8 @@ func (c *Console) Register(mux *http.ServeMux) {
 	if c.d.Sync != nil {
 		h("GET /integrations/{id}/webhooks", c.authed(c.webhooksPage))
 		h("GET /documents", c.authed(c.documents))
+		h("POST /documents/quick-start", c.post(true, c.quickStart))
+		h("POST /documents/sample", c.post(true, c.sampleInvoice))
 		h("GET /documents/{kind}/{ref}", c.authed(c.syncDialog))
 		h("POST /documents/{kind}/{ref}/auto-sync", c.post(true, c.setAutoSync))
 		h("POST /documents/{kind}/{ref}/resync", c.post(true, c.resync))
@@ -468,5 +470,7 @@ var flashes = map[string]string{
 
 	"sandbox_complete": "Order completed in the Sandbox POS. The POS tells posbridge by webhook; this page shows the outcome in a moment (an invoice turns paid when the Automatic Sync settings say so).",
 	"sandbox_void":     "Order voided in the Sandbox POS.",
+	"quickstart":       "Automatic Sync is on: new jobs, invoices and sales your app sends go to the POS. Change the details under Automatic Sync.",
+	"sample":           "A sample invoice was sent to posbridge as your app would send it; its sync status below changes as it goes to the POS.",
 	"keyrevoked":       "API key revoked. Requests with it are refused from now on.",
 }

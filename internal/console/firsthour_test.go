@@ -224,3 +224,32 @@ func TestConsoleSandboxComplete(t *testing.T) {
 		t.Fatalf("dialog:\n%s", got)
 	}
 }
+
+// TestConsoleGettingStarted: with Automatic Sync off and no documents (a fresh demo), the
+// documents page says what to do and does it: turn on Automatic Sync with the connected POS,
+// then send a sample invoice, which syncs.
+func TestConsoleGettingStarted(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	key := mintSandbox(t, srv, srv.acct.AccountID)
+	it := healthySandbox(t, srv, key)
+
+	b := browser(t)
+	w := &walk{t: t, ctx: b, url: srv.url}
+	w.login(srv.acct.AdminEmail, srv.acct.AdminPassword)
+	w.do("open the documents", chromedp.Navigate(srv.url+"/documents"), chromedp.WaitVisible(chromedp.CSS("#quick-start")))
+	if got := w.merchantText("/documents"); !strings.Contains(got, "PUT /api/v1/documents/{kind}/{ref}") || !strings.Contains(got, "Turn on Automatic Sync with Sandbox POS") {
+		t.Fatalf("the empty documents page does not guide:\n%s", got)
+	}
+	w.shot("documents_getting_started")
+	w.clickFor("turn on automatic sync", "#quick-start", "Automatic Sync is on")
+	set, err := srv.app.Sync.Settings(context.Background(), srv.acct.AccountID)
+	if err != nil || !set.AutoSync || set.IntegrationID != it.ID || !set.SyncOnInvoiceCreated {
+		t.Fatalf("settings after quick start: %+v %v", set, err)
+	}
+	w.clickFor("send a sample invoice", "#sample-invoice", "A sample invoice was sent")
+	w.until("/documents?kind=invoice", `[...document.querySelectorAll('#documents tr[data-ref^="SAMPLE-"] .sync')].some(s => s.dataset.sync === 'synced')`, 20*time.Second)
+	if w.eval(`!!document.getElementById('getting-started')`) {
+		t.Fatal("the getting-started card stays once sync is on and a document synced")
+	}
+}

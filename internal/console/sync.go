@@ -141,6 +141,10 @@ type documentsData struct {
 type settingsSummary struct {
 	AutoSync    bool
 	Integration string
+	// Target is the integration "Turn on Automatic Sync" would choose (the first healthy one,
+	// else the first active one); empty when there is none.
+	Target      string
+	TargetLabel string
 }
 
 // parseTab reads the kind tab of the documents page: a kind, or "" for all.
@@ -183,7 +187,74 @@ func (c *Console) buildDocuments(ctx context.Context, s *session, tab string) (d
 	if set.IntegrationID != "" {
 		d.Settings.Integration = c.integrationLabel(ctx, s, set.IntegrationID)
 	}
+	if !set.AutoSync {
+		if t, ok, err := c.quickStartTarget(ctx, s.account.ID); err != nil {
+			return d, err
+		} else if ok {
+			d.Settings.Target, d.Settings.TargetLabel = t.ID, t.Label(c.d.Lifecycle.DisplayName(t.Type))
+		}
+	}
 	return d, nil
+}
+
+// quickStartTarget is the integration the documents page's "Turn on Automatic Sync" sends
+// documents to: the first healthy active integration, else the first active one.
+func (c *Console) quickStartTarget(ctx context.Context, accountID string) (domain.Integration, bool, error) {
+	active, err := c.d.Lifecycle.List(ctx, accountID, "active")
+	if err != nil {
+		return domain.Integration{}, false, fmt.Errorf("list active integrations: %w", err)
+	}
+	for _, i := range active {
+		if i.Status == domain.StatusHealthy {
+			return i, true, nil
+		}
+	}
+	if len(active) > 0 {
+		return active[0], true, nil
+	}
+	return domain.Integration{}, false, nil
+}
+
+// quickStart turns Automatic Sync on with the documents page's suggested integration: the first
+// step of a new account, in one click.
+func (c *Console) quickStart(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	t, ok, err := c.quickStartTarget(ctx, s.account.ID)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	if !ok {
+		http.Redirect(w, r, "/integrations/new", http.StatusSeeOther)
+		return
+	}
+	set, err := c.d.Sync.Settings(ctx, s.account.ID)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	set.AutoSync, set.IntegrationID = true, t.ID
+	if !set.SyncOnJobCreated && !set.SyncOnInvoiceCreated && !set.SyncOnSaleCompleted && !set.SyncOnItemsChanged {
+		set.SyncOnJobCreated, set.SyncOnInvoiceCreated, set.SyncOnSaleCompleted, set.SyncOnItemsChanged = true, true, true, true
+	}
+	if _, err := c.d.Sync.SaveSettings(ctx, s.account.ID, s.actor(), set); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/documents?msg=quickstart", http.StatusSeeOther)
+}
+
+// sampleInvoice puts a sample invoice, as the app would, so a new account sees a sync happen.
+func (c *Console) sampleInvoice(w http.ResponseWriter, r *http.Request, s *session) {
+	ref := "SAMPLE-" + c.now().UTC().Format("150405")
+	_, err := c.d.Sync.Put(r.Context(), s.account.ID, domain.KindInvoice, ref, ordersync.PutInput{DocContent: domain.DocContent{
+		Status: "issued", Customer: &domain.DocCustomer{Name: "Sample customer"},
+		Lines: []domain.DocLine{{Description: "Sample service", Quantity: "1", UnitPrice: domain.Money{Amount: 4500, Currency: "EUR"}}}}})
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, docLink(domain.KindInvoice, ref, "invoice")+"&msg=sample", http.StatusSeeOther)
 }
 
 // integrationLabel names an integration of the account, or says it is gone.
