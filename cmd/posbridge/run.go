@@ -191,6 +191,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	s.duration(&cfg.CheckInterval, "check-interval", 15*time.Minute, "how often each active integration is checked")
 	s.integer(&cfg.MaxWorkers, "max-workers", 50, "background jobs run at once by this process")
 	s.integer(&cfg.CatalogWorkers, "catalog-workers", 4, "catalog imports and pushes to web shops run at once by this process (a queue of their own)")
+	s.duration(&cfg.CatalogPollInterval, "catalog-poll-interval", 5*time.Minute, "how often each catalog source is read for changes no webhook brought")
 	s.integer(&cfg.MaxConns, "database-max-conns", 40, "PostgreSQL connections this process may open (all processes together must stay under the server's max_connections)")
 	s.duration(&cfg.RescueAfter, "job-rescue-after", 5*time.Minute, "when a job left running by a crashed process runs again")
 	s.duration(&cfg.DocumentLease, "document-lease", time.Minute, "how long a crashed worker keeps a document from other workers")

@@ -265,7 +265,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			AllowWebhookURL: a.ownHookURL})
 		mux.Handle("/sandbox/", a.Sandbox)
 	}
-	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, Sales: a.Sales, CSRFKey: csrfKey,
+	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, Sales: a.Sales, Catalog: a.Catalog, CSRFKey: csrfKey,
 		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version, Registerer: a.Metrics, TrustedProxies: cfg.TrustedProxies,
 		Retention: a.Retention.Policy(), SandboxOrder: a.sandboxOrderAction})
 	if err != nil {

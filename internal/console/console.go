@@ -38,6 +38,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/access"
 	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/catalogsync"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/ordersync"
@@ -69,6 +70,7 @@ type Deps struct {
 	Outbox        *outbox.Outbox
 	Sync          *ordersync.Service   // order sync; nil leaves its pages out
 	Sales         *salesimport.Service // sales import; nil leaves its parts out
+	Catalog       *catalogsync.Service // catalog sync; nil leaves its page out
 	CSRFKey       []byte               // server secret the CSRF tokens are derived with
 	SecureCookies bool                 // set the Secure attribute (posbridge behind HTTPS)
 	Logger        *slog.Logger
@@ -99,7 +101,7 @@ type Console struct {
 
 // pageNames are the templates besides the layout; each defines "title" and "content".
 var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error",
-	"documents", "order_sync", "api_keys"}
+	"documents", "order_sync", "api_keys", "catalog_sync"}
 
 // New parses the embedded templates and returns the console.
 func New(d Deps) (*Console, error) {
@@ -181,6 +183,11 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /order-sync", c.post(true, c.orderSyncSave))
 	}
 
+	if c.d.Catalog != nil {
+		h("GET /catalog-sync", c.authed(c.catalogPage))
+		h("POST /catalog-sync", c.post(true, c.catalogSave))
+		h("POST /catalog-sync/import", c.post(true, c.catalogImport))
+	}
 	h("GET /api-keys", c.authed(c.apiKeysPage))
 	h("POST /api-keys", c.postPerm(domain.PermManageAPIKeys, c.apiKeyCreate))
 	h("POST /api-keys/{id}/revoke", c.postPerm(domain.PermManageAPIKeys, c.apiKeyRevoke))
@@ -353,6 +360,7 @@ type page struct {
 	CSRF     string
 	EmailOff bool
 	SyncOn   bool // order sync is available: its menu entries show
+	Catalog  bool // catalog sync is available: its menu entry shows
 	Version  string
 	Flash    string
 	Error    string
@@ -361,7 +369,7 @@ type page struct {
 }
 
 func (c *Console) newPage(r *http.Request, s *session, title, nav string, data any) *page {
-	p := &page{Title: title, Nav: nav, Version: c.d.Version, Data: data, SyncOn: c.d.Sync != nil}
+	p := &page{Title: title, Nav: nav, Version: c.d.Version, Data: data, SyncOn: c.d.Sync != nil, Catalog: c.d.Catalog != nil}
 	if s != nil {
 		p.Session, p.Email, p.Role, p.Account = true, s.user.Email, s.role.Name, s.account.Name
 		p.Can = map[string]bool{}
@@ -448,17 +456,19 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 
 // flashes are the one-line confirmations shown after a redirect (?msg=code).
 var flashes = map[string]string{
-	"added":        "POS integration added. posbridge is verifying its credentials now; the status below shows the outcome, and a failure says what to do.",
-	"restored":     "Integration restored. posbridge is verifying its credentials again and will then resume syncing.",
-	"resumed":      "Integration resumed. posbridge is verifying its credentials again.",
-	"deactivated":  "Integration deactivated. It is listed under Inactive integrations; all its data is kept.",
-	"disconnected": "POS disconnected. Future syncing has stopped; data synced before stays in posbridge.",
-	"saved":        "Settings saved.",
-	"credentials":  "Credentials replaced. posbridge is verifying them.",
-	"checked":      "Check finished; the status below is its outcome.",
-	"sales":        "Sales refreshed; the sales below and the timeline show what came.",
-	"salesfreq":    "Sales check frequency saved.",
-	"loggedout":    "You are logged out.",
+	"catalogsaved":  "Catalog sync settings saved.",
+	"importstarted": "Import started. The progress below updates by itself; you can leave this page.",
+	"added":         "POS integration added. posbridge is verifying its credentials now; the status below shows the outcome, and a failure says what to do.",
+	"restored":      "Integration restored. posbridge is verifying its credentials again and will then resume syncing.",
+	"resumed":       "Integration resumed. posbridge is verifying its credentials again.",
+	"deactivated":   "Integration deactivated. It is listed under Inactive integrations; all its data is kept.",
+	"disconnected":  "POS disconnected. Future syncing has stopped; data synced before stays in posbridge.",
+	"saved":         "Settings saved.",
+	"credentials":   "Credentials replaced. posbridge is verifying them.",
+	"checked":       "Check finished; the status below is its outcome.",
+	"sales":         "Sales refreshed; the sales below and the timeline show what came.",
+	"salesfreq":     "Sales check frequency saved.",
+	"loggedout":     "You are logged out.",
 
 	"autosync_on":  "Auto-sync turned on for this document: its changes go to the POS again, per the Automatic Sync settings.",
 	"autosync_off": "Auto-sync turned off for this document alone; other documents and the global setting are unchanged.",

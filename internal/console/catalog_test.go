@@ -1,0 +1,68 @@
+package console_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/lifecycle"
+)
+
+// TestConsoleCatalogSyncWalk: the merchant chooses the POS that holds the products and a web
+// shop with its field-ownership table, imports everything, watches the progress bar, searches
+// the products and sees their link state and the recent changes.
+func TestConsoleCatalogSyncWalk(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	ctx := context.Background()
+	acct := srv.acct.AccountID
+	key := mintSandbox(t, srv, acct)
+	src := healthySandbox(t, srv, key)
+	shop, err := srv.app.Lifecycle.Add(ctx, acct, "system", lifecycle.AddInput{Type: "woocommerce", Sandbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the shop healthy", func() bool {
+		i, err := srv.app.Lifecycle.Get(ctx, acct, shop.ID)
+		return err == nil && i.Status == domain.StatusHealthy
+	})
+
+	b := browser(t)
+	w := &walk{t: t, ctx: b, url: srv.url}
+	w.login(srv.acct.AdminEmail, srv.acct.AdminPassword)
+	w.do("open Catalog sync", chromedp.Click(chromedp.CSS(`nav.side a[href="/catalog-sync"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-page="catalog_sync"] #source_integration_id`)))
+	if got := w.text(`section.destination[data-integration="` + shop.ID + `"]`); !strings.Contains(got, "Weight") || !strings.Contains(got, "Categories") {
+		t.Fatalf("the shop's ownership table reads %q", got)
+	}
+	if !w.eval(`document.querySelector('input[name="own_` + shop.ID + `_weight"]').checked && document.querySelector('input[name="own_` + shop.ID + `_categories"]').checked && !document.querySelector('input[name="own_` + shop.ID + `_name"]').checked`) {
+		t.Fatal("weight and categories are not the shop's by default")
+	}
+	w.eval(`(() => { document.getElementById('source_integration_id').value = '` + src.ID + `';
+		document.getElementById('enabled').checked = true;
+		document.getElementById('dest-` + shop.ID + `').checked = true; return true; })()`)
+	w.clickFor("save", "#save-catalog", "Catalog sync settings saved")
+	set, err := srv.app.Catalog.Settings(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !set.Enabled || set.SourceIntegrationID != src.ID || len(set.Destinations) != 1 || set.Destinations[0].IntegrationID != shop.ID ||
+		!set.Destinations[0].EmptyOverwrites || strings.Join(set.Destinations[0].OwnedFields, ",") != "weight,categories" {
+		t.Fatalf("saved settings: %+v", set)
+	}
+
+	w.clickFor("import", "#start-import", "Import started")
+	w.until("/catalog-sync", `document.getElementById('import-state').textContent.includes('Imported') && document.querySelectorAll('#product-list tr[data-id]').length > 0 && !document.body.textContent.includes('Not linked')`, 25*time.Second)
+	if !w.eval(`document.getElementById('import-progress').value === 100`) {
+		t.Fatal("the progress bar is not full after the import")
+	}
+	w.shot("catalog_sync")
+	w.do("search", chromedp.Navigate(srv.url+"/catalog-sync?q=zzz-no-such"), chromedp.WaitVisible(chromedp.CSS("#no-products")))
+	if got := w.text("#no-products"); !strings.Contains(got, "zzz-no-such") {
+		t.Fatalf("empty search reads %q", got)
+	}
+}
