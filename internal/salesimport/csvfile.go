@@ -2,6 +2,7 @@ package salesimport
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -197,24 +198,32 @@ func Unzip(b []byte) ([]byte, string, error) {
 	return out, pick.Name, nil
 }
 
-// ParseCSV reads a sales file: one row per sale line, the sale's id repeated on each of its
-// lines. The first row names the columns; ',' or ';' separate them. Any error names its line
+// ParseCSV reads a whole sales file: one row per sale line, the sale's id repeated on each of
+// its lines. The first row names the columns; ',' or ';' separate them. Any error names its line
 // and nothing of the file is taken.
 func ParseCSV(data []byte, m Mapping) ([]domain.ImportedSale, error) {
+	var all []domain.ImportedSale
+	err := StreamCSV(bytes.NewReader(data), m, math.MaxInt, func(chunk []domain.ImportedSale) error {
+		all = append(all, chunk...)
+		return nil
+	})
+	return all, err
+}
+
+// StreamCSV reads a sales file from r and hands its sales to fn about chunk at a time (a sale's
+// lines are consecutive rows). An error of the file is a *FileError naming its line; fn has then
+// been given the sales before it, which the caller's transaction must roll back.
+func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale) error) error {
 	if err := m.Check(); err != nil {
-		return nil, err
+		return &FileError{Message: err.Error()}
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if !utf8.Valid(data) {
-		line := 1 + bytes.Count(data[:firstInvalid(data)], []byte("\n"))
-		return nil, fileErr(line, "the file is not UTF-8 text (save or export it as UTF-8)")
+	br := bufio.NewReaderSize(rd, 64<<10)
+	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
+		br.Discard(3) //nolint:errcheck // peeked
 	}
-	if bytes.IndexByte(data, 0) >= 0 {
-		line := 1 + bytes.Count(data[:bytes.IndexByte(data, 0)], []byte("\n"))
-		return nil, fileErr(line, "the file holds a NUL byte: it is not a text file")
-	}
-	first, _, _ := bytes.Cut(data, []byte("\n"))
-	r := csv.NewReader(bytes.NewReader(data))
+	first, _ := br.Peek(4096)
+	first, _, _ = bytes.Cut(first, []byte("\n"))
+	r := csv.NewReader(br)
 	if bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")) {
 		r.Comma = ';'
 	}
@@ -222,10 +231,13 @@ func ParseCSV(data []byte, m Mapping) ([]domain.ImportedSale, error) {
 	r.ReuseRecord = true
 	header, err := r.Read()
 	if err == io.EOF {
-		return nil, fileErr(1, "the file is empty")
+		return fileErr(1, "the file is empty")
 	}
 	if err != nil {
-		return nil, csvErr(err)
+		return csvErr(err)
+	}
+	if err := checkText(header, 1); err != nil {
+		return err
 	}
 	idx := map[string]int{}
 	for i, h := range header {
@@ -255,7 +267,7 @@ func ParseCSV(data []byte, m Mapping) ([]domain.ImportedSale, error) {
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return nil, fileErr(1, "unknown columns: the mapping (preset %s) needs the column(s) %s; the file has %s",
+		return fileErr(1, "unknown columns: the mapping (preset %s) needs the column(s) %s; the file has %s",
 			m.Preset, strings.Join(missing, ", "), quoteAll(header))
 	}
 	loc := time.UTC
@@ -268,15 +280,32 @@ func ParseCSV(data []byte, m Mapping) ([]domain.ImportedSale, error) {
 	}
 	var out []domain.ImportedSale
 	bySale := map[string]int{}
+	flush := func() error {
+		// A payment method column gives who paid, not how much: a single method pays the whole.
+		for i := range out {
+			if len(out[i].Payments) == 1 {
+				out[i].Payments[0].Amount = out[i].Total
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		err := fn(out)
+		out, bySale = nil, map[string]int{}
+		return err
+	}
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, csvErr(err)
+			return csvErr(err)
 		}
 		line, _ := r.FieldPos(0)
+		if err := checkText(rec, line); err != nil {
+			return err
+		}
 		get := func(f string) string {
 			i, ok := pos[f]
 			if !ok || i >= len(rec) {
@@ -289,22 +318,22 @@ func ParseCSV(data []byte, m Mapping) ([]domain.ImportedSale, error) {
 		}
 		id := get(FieldSaleID)
 		if id == "" {
-			return nil, fileErr(line, "no sale id in column %q", cols[FieldSaleID])
+			return fileErr(line, "no sale id in column %q", cols[FieldSaleID])
 		}
 		if len(id) > maxText {
-			return nil, fileErr(line, "the sale id is longer than %d characters", maxText)
+			return fileErr(line, "the sale id is longer than %d characters", maxText)
 		}
 		cur := currency
 		if c := get(FieldCurrency); c != "" {
 			if len(c) != 3 {
-				return nil, fileErr(line, "currency %q is not an ISO 4217 code", c)
+				return fileErr(line, "currency %q is not an ISO 4217 code", c)
 			}
 			cur = strings.ToUpper(c)
 		}
 		exp := connector.CurrencyExponent(cur)
 		qty := strings.ReplaceAll(get(FieldQuantity), ",", ".")
 		if _, err := strconv.ParseFloat(qty, 64); err != nil || strings.ContainsAny(qty, "eEnN") {
-			return nil, fileErr(line, "quantity %q is not a number", get(FieldQuantity))
+			return fileErr(line, "quantity %q is not a number", get(FieldQuantity))
 		}
 		amount := func(f string) (int64, bool, error) {
 			v := get(f)
@@ -319,19 +348,19 @@ func ParseCSV(data []byte, m Mapping) ([]domain.ImportedSale, error) {
 		}
 		unit, hasUnit, err := amount(FieldUnitPrice)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		total, hasTotal, err := amount(FieldTotal)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !hasTotal && !hasUnit {
-			return nil, fileErr(line, "no amount: column %q is empty", cols[FieldTotal])
+			return fileErr(line, "no amount: column %q is empty", cols[FieldTotal])
 		}
 		if q, err := strconv.ParseInt(qty, 10, 64); err == nil && q != 0 {
 			if !hasTotal {
 				if hi, lo := mul64(unit, q); hi {
-					return nil, fileErr(line, "the line total is out of range")
+					return fileErr(line, "the line total is out of range")
 				} else {
 					total = lo
 				}
@@ -341,15 +370,20 @@ func ParseCSV(data []byte, m Mapping) ([]domain.ImportedSale, error) {
 		}
 		at, err := soldAt(get(FieldSoldAt), get(FieldSoldDate), get(FieldSoldTime), loc)
 		if err != nil {
-			return nil, fileErr(line, "%v", err)
+			return fileErr(line, "%v", err)
 		}
 		name := get(FieldItem)
 		if name == "" {
-			return nil, fileErr(line, "no item name in column %q", cols[FieldItem])
+			return fileErr(line, "no item name in column %q", cols[FieldItem])
 		}
 		l := domain.OrderLine{ProductID: get(FieldItemID), SKU: get(FieldSKU), Name: name}
 		sl := domain.SaleLine{ItemKey: ItemKey(l), SKU: clip(l.SKU), Name: clip(name), Quantity: clip(qty), UnitPrice: unit, Total: total}
 		n, ok := bySale[id]
+		if !ok && len(out) >= chunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 		if !ok {
 			n = len(out)
 			bySale[id] = n
@@ -358,16 +392,16 @@ func ParseCSV(data []byte, m Mapping) ([]domain.ImportedSale, error) {
 		}
 		s := &out[n]
 		if s.Currency != cur {
-			return nil, fileErr(line, "sale %s has lines in %s and %s", id, s.Currency, cur)
+			return fileErr(line, "sale %s has lines in %s and %s", id, s.Currency, cur)
 		}
 		if len(s.Lines) >= maxLines {
-			return nil, fileErr(line, "sale %s has more than %d lines", id, maxLines)
+			return fileErr(line, "sale %s has more than %d lines", id, maxLines)
 		}
 		if st := rowStatus(get(FieldStatus)); st != domain.SaleCompleted {
 			s.Status = st
 		}
 		if (total > 0 && s.Total > math.MaxInt64-total) || (total < 0 && s.Total < math.MinInt64-total) {
-			return nil, fileErr(line, "the total of sale %s is out of range", id)
+			return fileErr(line, "the total of sale %s is out of range", id)
 		}
 		s.Total += total
 		s.Lines = append(s.Lines, sl)
@@ -377,13 +411,20 @@ func ParseCSV(data []byte, m Mapping) ([]domain.ImportedSale, error) {
 			}
 		}
 	}
-	// A payment method column gives who paid, not how much: a single method pays the whole.
-	for i := range out {
-		if len(out[i].Payments) == 1 {
-			out[i].Payments[0].Amount = out[i].Total
+	return flush()
+}
+
+// checkText refuses a row with invalid UTF-8 or a NUL byte, naming its line.
+func checkText(rec []string, line int) error {
+	for _, f := range rec {
+		if !utf8.ValidString(f) {
+			return fileErr(line, "the file is not UTF-8 text (save or export it as UTF-8)")
+		}
+		if strings.IndexByte(f, 0) >= 0 {
+			return fileErr(line, "the file holds a NUL byte: it is not a text file")
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func mul64(a, b int64) (overflow bool, v int64) {
@@ -412,17 +453,6 @@ func csvErr(err error) error {
 		return fileErr(pe.Line, "%v", pe.Err)
 	}
 	return fileErr(0, "%v", err)
-}
-
-func firstInvalid(b []byte) int {
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n <= 1 {
-			return i
-		}
-		i += n
-	}
-	return len(b)
 }
 
 // parseAmount reads "12.50", "€12,50" (decimal ","), "-3.00" or "(3.00)" into minor units.

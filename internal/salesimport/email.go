@@ -20,6 +20,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/connector/email"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/store"
@@ -137,15 +138,49 @@ func (s *Service) ImportFile(ctx context.Context, in Inbox, name string, data []
 	if strings.HasSuffix(strings.ToLower(name), ".zip") {
 		var inner string
 		if data, inner, err = Unzip(data); err != nil {
-			return s.record(ctx, i, domain.ActorSystem, "the file "+name, nil, fmt.Errorf("%s: %w", name, err), nil, false)
+			return s.record(ctx, i, domain.ActorSystem, "the file "+name, nil, fmt.Errorf("%s: %w", name, err), false)
 		}
 		name = name + "/" + inner
 	}
-	sales, perr := ParseCSV(data, in.Mapping)
-	if perr != nil {
-		perr = fmt.Errorf("%s: %w", name, perr)
+	return s.record(ctx, i, domain.ActorSystem, "the file "+name, csvImporter(bytes.NewReader(data), name, in.Mapping), nil, false)
+}
+
+// ImportCSV imports a sales file read from r for an integration, streaming: the file is parsed
+// and imported a chunk of sales at a time, all in one transaction (a bad line anywhere imports
+// nothing). A sale's lines must be consecutive rows.
+func (s *Service) ImportCSV(ctx context.Context, accountID, integrationID, name string, r io.Reader, m Mapping) (domain.Integration, Result, error) {
+	i, err := s.lc.Get(ctx, accountID, integrationID)
+	if err != nil {
+		return i, Result{}, err
 	}
-	return s.record(ctx, i, domain.ActorSystem, "the file "+name, sales, perr, func(*store.Tx) error { return nil }, false)
+	return s.record(ctx, i, domain.ActorSystem, "the file "+name, csvImporter(r, name, m), nil, false)
+}
+
+func csvImporter(r io.Reader, name string, m Mapping) importer {
+	return func(ctx context.Context, tx *store.Tx, i domain.Integration, now time.Time) (store.ImportResult, error) {
+		var total store.ImportResult
+		items := map[string]string{}
+		err := StreamCSV(r, m, 2000, func(chunk []domain.ImportedSale) error {
+			res, err := tx.ImportSalesCached(ctx, i.AccountID, i.ID, chunk, auth.NewID, now, items)
+			if err != nil {
+				return err
+			}
+			total.New, total.Updated, total.Unchanged, total.NewItems = total.New+res.New, total.Updated+res.Updated,
+				total.Unchanged+res.Unchanged, total.NewItems+res.NewItems
+			if total.FirstSeq == 0 {
+				total.FirstSeq = res.FirstSeq
+			}
+			if res.LastSeq != 0 {
+				total.LastSeq = res.LastSeq
+			}
+			return nil
+		})
+		var fe *FileError
+		if errors.As(err, &fe) {
+			return total, badInput{fmt.Errorf("%s: %w", name, err)}
+		}
+		return total, err
+	}
 }
 
 // callOffSilentEmail calls off an email integration that got no file for 30 days.

@@ -210,14 +210,46 @@ func (s *Service) Fetch(ctx context.Context, before domain.Integration, actor st
 	if perr == nil {
 		imported, perr = convert(sales)
 	}
-	return s.record(ctx, before, actor, "the POS", imported, perr, func(tx *store.Tx) error {
+	return s.record(ctx, before, actor, "the POS", importSales(imported, func(tx *store.Tx) error {
 		return tx.SetSalesCursor(ctx, before.AccountID, before.ID, cursor)
-	}, more)
+	}), perr, more)
 }
 
-// record imports sales (perr nil) or records a failed fetch, in one transaction.
-func (s *Service) record(ctx context.Context, before domain.Integration, actor, source string, sales []domain.ImportedSale, perr error,
-	onOK func(tx *store.Tx) error, more bool) (domain.Integration, Result, error) {
+// importer imports within the transaction of a fetch's outcome; an error it wraps in badInput
+// (a bad line of a sales file) rolls the import back and is recorded as the fetch's failure.
+type importer func(ctx context.Context, tx *store.Tx, i domain.Integration, now time.Time) (store.ImportResult, error)
+
+// badInput marks an importer's error as the data's fault, not the database's.
+type badInput struct{ err error }
+
+func (b badInput) Error() string { return b.err.Error() }
+func (b badInput) Unwrap() error { return b.err }
+
+// importSales is the importer of sales read whole, plus onOK in the same transaction.
+func importSales(sales []domain.ImportedSale, onOK func(tx *store.Tx) error) importer {
+	return func(ctx context.Context, tx *store.Tx, i domain.Integration, now time.Time) (store.ImportResult, error) {
+		r, err := tx.ImportSales(ctx, i.AccountID, i.ID, sales, auth.NewID, now)
+		if err == nil && onOK != nil {
+			err = onOK(tx)
+		}
+		return r, err
+	}
+}
+
+// record imports sales (perr nil) or records a failed fetch, in one transaction each: a failed
+// import leaves no sale behind and is recorded as a failure.
+func (s *Service) record(ctx context.Context, before domain.Integration, actor, source string, imp importer, perr error,
+	more bool) (domain.Integration, Result, error) {
+	i, res, err := s.recordOnce(ctx, before, actor, source, imp, perr, more)
+	var bad badInput
+	if errors.As(err, &bad) {
+		return s.recordOnce(ctx, before, actor, source, nil, bad.err, false)
+	}
+	return i, res, err
+}
+
+func (s *Service) recordOnce(ctx context.Context, before domain.Integration, actor, source string, imp importer, perr error,
+	more bool) (domain.Integration, Result, error) {
 	var res Result
 	var result domain.Integration
 	kind := connector.KindOf(perr)
@@ -245,11 +277,8 @@ func (s *Service) record(ctx context.Context, before domain.Integration, actor, 
 			outcome.CredentialsRejected = kind == connector.KindCredentials
 			res.Error = outcome.Message
 		} else {
-			r, err := tx.ImportSales(ctx, i.AccountID, i.ID, sales, auth.NewID, now)
+			r, err := imp(ctx, tx, i, now)
 			if err != nil {
-				return err
-			}
-			if err := onOK(tx); err != nil {
 				return err
 			}
 			res = Result{New: r.New, Updated: r.Updated, Unchanged: r.Unchanged, NewItems: r.NewItems, More: more}

@@ -5,8 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,33 +48,108 @@ func saleHash(s domain.ImportedSale) string {
 // changed and leaves the others: a sale is keyed by (integration, provider sale id). Every line's
 // POS item is kept (created on first sight). Run it in the transaction that also moves the
 // integration's cursor and times (after LockIntegration), so a failed import leaves nothing.
-// newID makes ids for new rows ("sale", "posi").
+// newID makes ids for new rows ("sale", "posi"). A sale id given twice: the last one counts.
 func (s queries) ImportSales(ctx context.Context, accountID, integrationID string, sales []domain.ImportedSale, newID func(prefix string) string, now time.Time) (ImportResult, error) {
+	return s.ImportSalesCached(ctx, accountID, integrationID, sales, newID, now, map[string]string{})
+}
+
+// importBatch is how many rows one multi-row statement carries.
+const importBatch = 400
+
+// ImportSalesCached is ImportSales with a cache of the integration's POS item ids (item key ->
+// id) kept by the caller across the chunks of one import. It works in batches: one look-up of
+// the existing sales per 400, multi-row inserts of new sales, lines and payments.
+func (s queries) ImportSalesCached(ctx context.Context, accountID, integrationID string, sales []domain.ImportedSale, newID func(prefix string) string, now time.Time, items map[string]string) (ImportResult, error) {
 	var res ImportResult
+	if len(sales) == 0 {
+		return res, nil
+	}
 	var seq int64
 	if err := s.q.queryRow(ctx, `SELECT sales_seq FROM integrations WHERE account_id = $1 AND id = $2`, accountID, integrationID).Scan(&seq); err != nil {
 		return res, fmt.Errorf("read sales seq: %w", err)
 	}
-	items := map[string]string{}
-	for _, sale := range sales {
+	// The last of each external id counts.
+	last := make(map[string]int, len(sales))
+	for n, x := range sales {
+		last[x.ExternalID] = n
+	}
+	type known struct{ id, hash string }
+	existing := make(map[string]known, len(sales))
+	ids := make([]string, 0, len(last))
+	for n, x := range sales {
+		if last[x.ExternalID] == n {
+			ids = append(ids, x.ExternalID)
+		}
+	}
+	for b := 0; b < len(ids); b += importBatch {
+		part := ids[b:min(b+importBatch, len(ids))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, integrationID)
+		ph := make([]string, len(part))
+		for k, id := range part {
+			args = append(args, id)
+			ph[k] = s.param(k + 2)
+		}
+		// By the unique (integration_id, external_id) index alone: with account_id too, SQLite
+		// may pick the (account_id, integration_id, seq) index and read every sale of the
+		// integration. The caller holds the integration of the account (LockIntegration).
+		rs, err := s.q.query(ctx, `SELECT external_id, id, hash FROM sales WHERE integration_id = `+s.param(1)+` AND external_id IN (`+
+			strings.Join(ph, ", ")+`)`, args...)
+		if err != nil {
+			return res, fmt.Errorf("read sales: %w", err)
+		}
+		for rs.Next() {
+			var ext string
+			var k known
+			if err := rs.Scan(&ext, &k.id, &k.hash); err != nil {
+				rs.Close()
+				return res, err
+			}
+			existing[ext] = k
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return res, err
+		}
+	}
+	if len(items) == 0 {
+		rs, err := s.q.query(ctx, `SELECT external_id, id FROM pos_items WHERE account_id = $1 AND integration_id = $2`, accountID, integrationID)
+		if err != nil {
+			return res, fmt.Errorf("read POS items: %w", err)
+		}
+		for rs.Next() {
+			var k, id string
+			if err := rs.Scan(&k, &id); err != nil {
+				rs.Close()
+				return res, err
+			}
+			items[k] = id
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return res, err
+		}
+	}
+	var newRows, lineRows, payRows [][]any
+	var replaced []any
+	touched := map[string]domain.SaleLine{} // item key -> its latest line in this import
+	seenAt := map[string]time.Time{}
+	currency := map[string]string{}
+	for n, sale := range sales {
+		if last[sale.ExternalID] != n {
+			continue
+		}
 		h := saleHash(sale)
-		var id, old string
-		err := s.q.queryRow(ctx, `SELECT id, hash FROM sales WHERE account_id = $1 AND integration_id = $2 AND external_id = $3`,
-			accountID, integrationID, sale.ExternalID).Scan(&id, &old)
+		k, ok := existing[sale.ExternalID]
+		id := k.id
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case !ok:
 			id = newID("sale")
 			seq++
-			if _, err := s.q.exec(ctx, `INSERT INTO sales (id, account_id, integration_id, external_id, number, store_id, status, currency,
-				total, sold_at, hash, seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
-				id, accountID, integrationID, sale.ExternalID, sale.Number, sale.StoreID, sale.Status, sale.Currency,
-				sale.Total, micros(sale.SoldAt), h, seq, micros(now)); err != nil {
-				return res, fmt.Errorf("insert sale %s: %w", sale.ExternalID, err)
-			}
+			newRows = append(newRows, []any{id, accountID, integrationID, sale.ExternalID, sale.Number, sale.StoreID, sale.Status, sale.Currency,
+				sale.Total, micros(sale.SoldAt), h, seq, micros(now), micros(now)})
 			res.New++
-		case err != nil:
-			return res, fmt.Errorf("read sale %s: %w", sale.ExternalID, err)
-		case old == h:
+		case k.hash == h:
 			res.Unchanged++
 			continue
 		default:
@@ -83,46 +159,76 @@ func (s queries) ImportSales(ctx context.Context, accountID, integrationID strin
 				accountID, id, sale.Number, sale.StoreID, sale.Status, sale.Currency, sale.Total, micros(sale.SoldAt), h, seq, micros(now)); err != nil {
 				return res, fmt.Errorf("update sale %s: %w", sale.ExternalID, err)
 			}
-			if _, err := s.q.exec(ctx, `DELETE FROM sale_lines WHERE sale_id = $1`, id); err != nil {
-				return res, err
-			}
-			if _, err := s.q.exec(ctx, `DELETE FROM sale_payments WHERE sale_id = $1`, id); err != nil {
-				return res, err
-			}
+			replaced = append(replaced, id)
 			res.Updated++
 		}
 		if res.FirstSeq == 0 {
 			res.FirstSeq = seq
 		}
 		res.LastSeq = seq
-		for n, l := range sale.Lines {
-			itemID, ok := items[l.ItemKey]
-			if !ok {
-				cand := newID("posi")
-				if err := s.q.queryRow(ctx, `INSERT INTO pos_items (id, account_id, integration_id, external_id, name, sku, currency,
-					last_unit_price, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-					ON CONFLICT (integration_id, external_id) DO UPDATE SET name = excluded.name, sku = excluded.sku,
-					currency = excluded.currency, last_unit_price = excluded.last_unit_price,
-					last_seen_at = CASE WHEN excluded.last_seen_at > pos_items.last_seen_at THEN excluded.last_seen_at ELSE pos_items.last_seen_at END
-					RETURNING id`, cand, accountID, integrationID, l.ItemKey, l.Name, l.SKU, sale.Currency, l.UnitPrice, micros(sale.SoldAt)).Scan(&itemID); err != nil {
-					return res, fmt.Errorf("keep POS item %q: %w", l.ItemKey, err)
-				}
-				if itemID == cand {
-					res.NewItems++
-				}
-				items[l.ItemKey] = itemID
+		for ln, l := range sale.Lines {
+			if t, ok := seenAt[l.ItemKey]; !ok || !sale.SoldAt.Before(t) {
+				touched[l.ItemKey], seenAt[l.ItemKey], currency[l.ItemKey] = l, sale.SoldAt, sale.Currency
 			}
-			if _, err := s.q.exec(ctx, `INSERT INTO sale_lines (sale_id, line_no, account_id, pos_item_id, name, quantity, unit_price, total)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, n+1, accountID, itemID, l.Name, l.Quantity, l.UnitPrice, l.Total); err != nil {
-				return res, fmt.Errorf("insert line %d of sale %s: %w", n+1, sale.ExternalID, err)
-			}
+			lineRows = append(lineRows, []any{id, ln + 1, accountID, l.ItemKey, l.Name, l.Quantity, l.UnitPrice, l.Total})
 		}
-		for n, p := range sale.Payments {
-			if _, err := s.q.exec(ctx, `INSERT INTO sale_payments (sale_id, idx, account_id, method, amount) VALUES ($1, $2, $3, $4, $5)`,
-				id, n+1, accountID, p.Method, p.Amount); err != nil {
-				return res, fmt.Errorf("insert payment of sale %s: %w", sale.ExternalID, err)
-			}
+		for pn, p := range sale.Payments {
+			payRows = append(payRows, []any{id, pn + 1, accountID, p.Method, p.Amount})
 		}
+	}
+	// POS items: one upsert per item sold in this import (name, price and last seen follow its
+	// latest sale), which also gives the ids of new ones.
+	keys := make([]string, 0, len(touched))
+	for k := range touched {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		l := touched[key]
+		cand := newID("posi")
+		var itemID string
+		if err := s.q.queryRow(ctx, `INSERT INTO pos_items (id, account_id, integration_id, external_id, name, sku, currency,
+			last_unit_price, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+			ON CONFLICT (integration_id, external_id) DO UPDATE SET
+			name = CASE WHEN excluded.last_seen_at >= pos_items.last_seen_at THEN excluded.name ELSE pos_items.name END,
+			sku = CASE WHEN excluded.last_seen_at >= pos_items.last_seen_at THEN excluded.sku ELSE pos_items.sku END,
+			currency = CASE WHEN excluded.last_seen_at >= pos_items.last_seen_at THEN excluded.currency ELSE pos_items.currency END,
+			last_unit_price = CASE WHEN excluded.last_seen_at >= pos_items.last_seen_at THEN excluded.last_unit_price ELSE pos_items.last_unit_price END,
+			first_seen_at = CASE WHEN excluded.first_seen_at < pos_items.first_seen_at THEN excluded.first_seen_at ELSE pos_items.first_seen_at END,
+			last_seen_at = CASE WHEN excluded.last_seen_at > pos_items.last_seen_at THEN excluded.last_seen_at ELSE pos_items.last_seen_at END
+			RETURNING id`, cand, accountID, integrationID, key, l.Name, l.SKU, currency[key], l.UnitPrice, micros(seenAt[key])).Scan(&itemID); err != nil {
+			return res, fmt.Errorf("keep POS item %q: %w", key, err)
+		}
+		if _, had := items[key]; !had && itemID == cand {
+			res.NewItems++
+		}
+		items[key] = itemID
+	}
+	for _, r := range lineRows {
+		r[3] = items[r[3].(string)]
+	}
+	for b := 0; b < len(replaced); b += importBatch {
+		part := replaced[b:min(b+importBatch, len(replaced))]
+		ph := make([]string, len(part))
+		for k := range part {
+			ph[k] = s.param(k + 1)
+		}
+		in := strings.Join(ph, ", ")
+		if _, err := s.q.exec(ctx, `DELETE FROM sale_lines WHERE sale_id IN (`+in+`)`, part...); err != nil {
+			return res, fmt.Errorf("replace sale lines: %w", err)
+		}
+		if _, err := s.q.exec(ctx, `DELETE FROM sale_payments WHERE sale_id IN (`+in+`)`, part...); err != nil {
+			return res, fmt.Errorf("replace sale payments: %w", err)
+		}
+	}
+	if err := s.insertRows(ctx, `sales (id, account_id, integration_id, external_id, number, store_id, status, currency, total, sold_at, hash, seq, created_at, updated_at)`, newRows); err != nil {
+		return res, fmt.Errorf("insert sales: %w", err)
+	}
+	if err := s.insertRows(ctx, `sale_lines (sale_id, line_no, account_id, pos_item_id, name, quantity, unit_price, total)`, lineRows); err != nil {
+		return res, fmt.Errorf("insert sale lines: %w", err)
+	}
+	if err := s.insertRows(ctx, `sale_payments (sale_id, idx, account_id, method, amount)`, payRows); err != nil {
+		return res, fmt.Errorf("insert sale payments: %w", err)
 	}
 	if res.LastSeq != 0 {
 		if _, err := s.q.exec(ctx, `UPDATE integrations SET sales_seq = $3 WHERE account_id = $1 AND id = $2`, accountID, integrationID, seq); err != nil {
@@ -130,6 +236,46 @@ func (s queries) ImportSales(ctx context.Context, accountID, integrationID strin
 		}
 	}
 	return res, nil
+}
+
+// param is the n-th parameter of a long statement: anonymous on SQLite (it looks a numbered
+// parameter's name up in a list, which makes binding thousands of them quadratic), $n on
+// PostgreSQL.
+func (s queries) param(n int) string {
+	if s.dialect == SQLite {
+		return "?"
+	}
+	return "$" + strconv.Itoa(n)
+}
+
+// insertRows inserts rows (all of one width) into table "name (cols)" with multi-row INSERTs
+// of at most importBatch rows.
+func (s queries) insertRows(ctx context.Context, table string, rows [][]any) error {
+	for b := 0; b < len(rows); b += importBatch {
+		part := rows[b:min(b+importBatch, len(rows))]
+		w := len(part[0])
+		var q strings.Builder
+		q.WriteString("INSERT INTO " + table + " VALUES ")
+		args := make([]any, 0, len(part)*w)
+		for r, row := range part {
+			if r > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteByte('(')
+			for c := range row {
+				if c > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString(s.param(r*w + c + 1))
+			}
+			q.WriteByte(')')
+			args = append(args, row...)
+		}
+		if _, err := s.q.exec(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SalesState is an integration's sales schedule and where its provider listing resumes.
