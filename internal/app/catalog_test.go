@@ -507,3 +507,57 @@ func TestCatalogPushToShop(t *testing.T) {
 		}
 	})
 }
+
+// TestCatalogLightspeedToShopify: the Lightspeed simulator as the system of record, the Shopify
+// simulator as the shop: everything is imported and every product reaches the shop, linked.
+func TestCatalogLightspeedToShopify(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		e := start(t, db, nil)
+		owner := e.account("Spoke & Chain", "owner@spoke.test")
+		key := owner.APIKey
+		src := e.must(201, e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "lightspeed", "sandbox": true})).json(t)["id"].(string)
+		shop := e.must(201, e.call(key, "POST", "/api/v1/integrations", map[string]any{"type": "shopify", "sandbox": true})).json(t)["id"].(string)
+		e.waitStatus(key, src, "healthy")
+		e.waitStatus(key, shop, "healthy")
+		e.must(200, e.call(key, "PUT", "/api/v1/catalog-sync", map[string]any{"source_integration_id": src, "enabled": true,
+			"destinations": []any{map[string]any{"integration_id": shop}}}))
+		e.must(202, e.call(key, "POST", "/api/v1/catalog-sync/import", nil))
+		var p map[string]any
+		waitFor(t, "the import done", func() bool {
+			p = e.must(200, e.call(key, "GET", "/api/v1/catalog-sync/progress", nil)).json(t)
+			return p["phase"] == "done" || p["phase"] == "failed"
+		})
+		if p["phase"] != "done" {
+			t.Fatalf("import: %v", p)
+		}
+		ps := e.must(200, e.call(key, "GET", "/api/v1/products?limit=500", nil)).json(t)["data"].([]any)
+		if len(ps) == 0 {
+			t.Fatal("nothing imported from Lightspeed")
+		}
+		// (The Lightspeed simulator starts without customers.)
+		waitFor(t, "every Lightspeed product linked to Shopify", func() bool {
+			ps = e.must(200, e.call(key, "GET", "/api/v1/products?limit=500", nil)).json(t)["data"].([]any)
+			for _, x := range ps {
+				if len(x.(map[string]any)["links"].([]any)) == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		acct, err := e.app.Store.AccountByAPIKeyHash(context.Background(), auth.HashToken(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &catalogEnv{env: e, key: key, source: src, shop: shop}
+		conn := c.shopConn(acct, shop)
+		first := ps[0].(map[string]any)
+		got, err := conn.GetProduct(context.Background(), first["links"].([]any)[0].(map[string]any)["external_id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != first["name"] {
+			t.Fatalf("Shopify has %q for %q", got.Name, first["name"])
+		}
+		t.Logf("%d products from Lightspeed in Shopify", len(ps))
+	})
+}
