@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -206,6 +207,45 @@ func (l *Limiter) SetRate(rps float64, burst int) {
 	}
 	l.rl.SetLimit(rate.Limit(rps))
 	l.rl.SetBurst(burst)
+}
+
+// Backoff is the wait before retrying a failed provider call: First, doubled for each further
+// retry up to Max, plus up to Jitter of it (0.2: up to 20% more) at random so that many
+// integrations do not retry in step. Every provider's retry loop takes its waits from here.
+type Backoff struct {
+	First, Max time.Duration
+	Jitter     float64
+}
+
+// Delay is the wait before retry n (1 for the first retry).
+func (b Backoff) Delay(n int) time.Duration {
+	d := b.First
+	for i := 1; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	if b.Max > 0 && d > b.Max {
+		d = b.Max
+	}
+	if j := int64(float64(d) * b.Jitter); j > 0 {
+		d += time.Duration(rand.Int64N(j))
+	}
+	return d
+}
+
+// Sleep waits d, or until ctx is done (then it answers ctx's error). A wait of zero or less
+// returns at once, with ctx's error if it is done already.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // ParseRetryAfter reads a Retry-After header given as seconds or as an HTTP date.

@@ -58,3 +58,29 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestBackoffDelay(t *testing.T) {
+	b := Backoff{First: 100 * time.Millisecond, Max: time.Second}
+	for n, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 4: 800 * time.Millisecond, 5: time.Second, 64: time.Second} {
+		if got := b.Delay(n); got != want {
+			t.Errorf("Delay(%d) = %v, want %v", n, got, want)
+		}
+	}
+	j := Backoff{First: time.Second, Max: 10 * time.Second, Jitter: 0.25}
+	for range 100 {
+		if d := j.Delay(2); d < 2*time.Second || d >= 2500*time.Millisecond {
+			t.Fatalf("Delay(2) with 25%% jitter = %v, want in [2s, 2.5s)", d)
+		}
+	}
+}
+
+func TestSleepEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Sleep(ctx, time.Hour); err != context.Canceled {
+		t.Fatalf("Sleep on a done context = %v, want context.Canceled", err)
+	}
+	if err := Sleep(context.Background(), 0); err != nil {
+		t.Fatalf("Sleep(0) = %v", err)
+	}
+}

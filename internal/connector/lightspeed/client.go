@@ -57,7 +57,7 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 				return err
 			}
 			retries++
-			if werr := c.sleep(ctx, c.backoff(retries)); werr != nil {
+			if werr := connector.Sleep(ctx, c.backoff(retries)); werr != nil {
 				return err
 			}
 			continue
@@ -82,7 +82,7 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			c.lim.Pause(e.RetryAfter)
 			// The limiter holds every call of this integration until the date; wait here too
 			// in case the limiter is shared with a shorter pause.
-			if werr := c.sleep(ctx, e.RetryAfter); werr != nil {
+			if werr := connector.Sleep(ctx, e.RetryAfter); werr != nil {
 				return e
 			}
 			continue
@@ -90,7 +90,7 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			e := apiError(status, body)
 			if e.Kind == connector.KindTemporary && !r.unsafe && retries < c.o.maxRetries {
 				retries++
-				if werr := c.sleep(ctx, c.backoff(retries)); werr != nil {
+				if werr := connector.Sleep(ctx, c.backoff(retries)); werr != nil {
 					return e
 				}
 				continue
@@ -203,25 +203,7 @@ func (c *Client) retryAfter(v string, n int) time.Duration {
 }
 
 func (c *Client) backoff(n int) time.Duration {
-	d := c.o.backoff << min(n-1, 10)
-	if d > c.o.maxBackoff {
-		d = c.o.maxBackoff
-	}
-	return d
-}
-
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return connector.Backoff{First: c.o.backoff, Max: c.o.maxBackoff}.Delay(n)
 }
 
 // apiError maps a Lightspeed error answer to a typed error with the provider's own words.

@@ -421,7 +421,7 @@ func (c *Client) CreateOrder(ctx context.Context, o domain.Order, key string) (d
 			attempt >= c.o.maxRetries || ctx.Err() != nil {
 			break
 		}
-		if c.sleep(ctx, c.backoff(attempt+1)) != nil {
+		if connector.Sleep(ctx, c.backoff(attempt+1)) != nil {
 			break
 		}
 		if found, ferr := c.findOrder(ctx, o.Reference, true); ferr == nil {

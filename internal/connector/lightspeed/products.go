@@ -301,7 +301,7 @@ func (c *Client) CreateProduct(ctx context.Context, p domain.Product) (domain.Pr
 		} else {
 			break // nothing to tell a lost create from a failed one: surface it
 		}
-		if c.sleep(ctx, c.backoff(attempt+1)) != nil {
+		if connector.Sleep(ctx, c.backoff(attempt+1)) != nil {
 			break
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/posbridge/posbridge/internal/connector"
 )
 
 // bucket is the client's model of Shopify's leaky bucket for one app and store: a request adds
@@ -62,7 +64,7 @@ func (b *bucket) acquire(ctx context.Context) error {
 			}
 		}
 		b.mu.Unlock()
-		if err := sleep(ctx, wait); err != nil {
+		if err := connector.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}

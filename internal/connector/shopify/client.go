@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -234,7 +233,7 @@ func (c *Client) do(ctx context.Context, rq call, out any) (*answer, error) {
 			}
 			if !rq.unsafe && retries < c.opts.MaxRetries && connector.KindOf(err) == connector.KindTemporary {
 				retries++
-				if werr := sleep(ctx, c.backoff(retries)); werr != nil {
+				if werr := connector.Sleep(ctx, c.backoff(retries)); werr != nil {
 					return nil, fmt.Errorf("%s: %w", rq.op, err)
 				}
 				continue
@@ -261,7 +260,7 @@ func (c *Client) do(ctx context.Context, rq call, out any) (*answer, error) {
 			}
 			c.limiter.Pause(d)
 			c.bucket.throttled(d, time.Now())
-			if err := sleep(ctx, d); err != nil {
+			if err := connector.Sleep(ctx, d); err != nil {
 				return nil, fmt.Errorf("%s: %w", rq.op, perr)
 			}
 			continue
@@ -269,7 +268,7 @@ func (c *Client) do(ctx context.Context, rq call, out any) (*answer, error) {
 			perr := providerError(ans.status, ans.body)
 			if !rq.unsafe && retries < c.opts.MaxRetries {
 				retries++
-				if err := sleep(ctx, c.backoff(retries)); err != nil {
+				if err := connector.Sleep(ctx, c.backoff(retries)); err != nil {
 					return nil, fmt.Errorf("%s: %w", rq.op, perr)
 				}
 				continue
@@ -314,31 +313,14 @@ func (c *Client) send(ctx context.Context, method, target string, payload []byte
 	return &answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
+// backoff is the wait before retry n: doubling from Options.Backoff up to 30 s, with up to 20%
+// jitter so several integrations do not retry in step.
 func (c *Client) backoff(attempt int) time.Duration {
-	d := c.opts.Backoff << (attempt - 1)
-	if d > 30*time.Second || d <= 0 {
-		d = 30 * time.Second
-	}
-	// up to 20% jitter so several integrations do not retry in step
-	return d + time.Duration(rand.Int64N(int64(d)/5+1))
+	return connector.Backoff{First: c.opts.Backoff, Max: 30 * time.Second, Jitter: 0.2}.Delay(attempt)
 }
 
 func ctxError(err error) error {
 	return &connector.Error{Kind: connector.KindTemporary, Message: "gave up waiting: " + err.Error(), Err: err}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // retryAfter reads Shopify's Retry-After, given in seconds and possibly fractional ("2.0").

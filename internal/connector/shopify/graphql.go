@@ -70,7 +70,7 @@ func (c *Client) graphql(ctx context.Context, op, query string, vars map[string]
 				if d < 10*time.Millisecond {
 					d = 10 * time.Millisecond
 				}
-				if err := sleep(ctx, d); err != nil {
+				if err := connector.Sleep(ctx, d); err != nil {
 					return fmt.Errorf("%s: %w", op, ctxError(err))
 				}
 				continue

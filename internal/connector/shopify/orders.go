@@ -238,7 +238,7 @@ func (c *Client) CreateOrder(ctx context.Context, o domain.Order, key string) (d
 		} else if !isKind(ferr, connector.KindNotFound) {
 			return domain.Order{}, err
 		}
-		if serr := sleep(ctx, c.backoff(attempt+1)); serr != nil {
+		if serr := connector.Sleep(ctx, c.backoff(attempt+1)); serr != nil {
 			return domain.Order{}, err
 		}
 	}

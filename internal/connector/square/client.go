@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -160,7 +159,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 				return terr
 			}
 			failures++
-			if err := c.sleep(ctx, c.delay(failures)); err != nil {
+			if err := connector.Sleep(ctx, c.delay(failures)); err != nil {
 				return terr
 			}
 			continue
@@ -194,7 +193,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 				return fmt.Errorf("%s: %w", op, perr)
 			}
 			failures++
-			if err := c.sleep(ctx, c.delay(failures)); err != nil {
+			if err := connector.Sleep(ctx, c.delay(failures)); err != nil {
 				return fmt.Errorf("%s: %w", op, perr)
 			}
 			continue
@@ -212,26 +211,7 @@ func newRequest(ctx context.Context, method, u string, body *bytes.Reader) (*htt
 
 // delay is the exponential backoff before attempt n (1-based), with up to 25% jitter.
 func (c *Client) delay(n int) time.Duration {
-	d := c.backoff
-	for i := 1; i < n && d < c.maxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, c.maxBackoff)
-	if j := int64(d) / 4; j > 0 {
-		d += time.Duration(rand.Int64N(j))
-	}
-	return d
-}
-
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return connector.Backoff{First: c.backoff, Max: c.maxBackoff, Jitter: 0.25}.Delay(n)
 }
 
 // apiError maps a Square error answer to a *connector.Error with Square's code and detail.

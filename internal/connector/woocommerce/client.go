@@ -242,7 +242,7 @@ func (c *Client) do(ctx context.Context, maxRetries int, method, path string, q 
 			if connector.KindOf(terr) != connector.KindTemporary || retries >= maxRetries {
 				return nil, terr
 			}
-			if err := c.sleep(ctx, c.backoff(retries)); err != nil {
+			if err := connector.Sleep(ctx, c.backoff(retries)); err != nil {
 				return nil, terr
 			}
 			retries++
@@ -275,7 +275,7 @@ func (c *Client) do(ctx context.Context, maxRetries int, method, path string, q 
 			if retries >= maxRetries {
 				return nil, errorFromBody(resp.Status, resp.Body)
 			}
-			if err := c.sleep(ctx, c.backoff(retries)); err != nil {
+			if err := connector.Sleep(ctx, c.backoff(retries)); err != nil {
 				return nil, errorFromBody(resp.Status, resp.Body)
 			}
 			retries++
@@ -324,29 +324,10 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte) (*r
 	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
+// backoff is the wait after n earlier retries (0 for the first): doubling from Options.Backoff
+// up to Options.MaxBackoff.
 func (c *Client) backoff(n int) time.Duration {
-	d := c.opt.Backoff
-	for i := 0; i < n && d < c.opt.MaxBackoff; i++ {
-		d *= 2
-	}
-	if d > c.opt.MaxBackoff {
-		d = c.opt.MaxBackoff
-	}
-	return d
-}
-
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return connector.Backoff{First: c.opt.Backoff, Max: c.opt.MaxBackoff}.Delay(n + 1)
 }
 
 // Verify checks the keys with one cheap read the key needs anyway (the store's settings).

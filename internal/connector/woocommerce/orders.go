@@ -194,7 +194,7 @@ func (c *Client) CreateOrder(ctx context.Context, o domain.Order, key string) (d
 	var lastErr error
 	for attempt := 0; attempt <= c.opt.MaxRetries; attempt++ {
 		if attempt > 0 {
-			if err := c.sleep(ctx, c.backoff(attempt-1)); err != nil {
+			if err := connector.Sleep(ctx, c.backoff(attempt-1)); err != nil {
 				break
 			}
 			got, ok, err := c.findKeyed(ctx, o.Reference, key)
