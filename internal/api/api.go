@@ -93,6 +93,9 @@ var Routes = []Route{
 	{"POST", "/api/v1/webhook-endpoints", AuthAPIKey, (*API).createEndpoint},
 	{"GET", "/api/v1/webhook-endpoints", AuthAPIKey, (*API).listEndpoints},
 	{"DELETE", "/api/v1/webhook-endpoints/{id}", AuthAPIKey, (*API).deleteEndpoint},
+	{"GET", "/api/v1/webhook-endpoints/{id}/deliveries", AuthAPIKey, (*API).listDeliveries},
+	{"POST", "/api/v1/webhook-endpoints/{id}/test", AuthAPIKey, (*API).testEndpoint},
+	{"POST", "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver", AuthAPIKey, (*API).redeliver},
 
 	// Order sync: the app's documents and the account's Automatic Sync settings.
 	{"PUT", "/api/v1/documents/{kind}/{ref}", AuthAPIKey, (*API).putDocument},
@@ -532,5 +535,82 @@ func (a *API) deleteEndpoint(w http.ResponseWriter, r *http.Request, acct string
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// DeliveryJSON is one outbound webhook delivery to an endpoint: the event, its attempts and the
+// endpoint's last answer.
+type DeliveryJSON struct {
+	ID            string     `json:"id"`
+	EventType     string     `json:"event_type"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	LastStatus    int        `json:"last_status"`
+	LastError     string     `json:"last_error"`
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+// DeliveryJSONOf shows a delivery.
+func DeliveryJSONOf(d store.Delivery) DeliveryJSON {
+	return DeliveryJSON{ID: d.ID, EventType: d.EventType, Status: d.Status, Attempts: d.Attempts, LastStatus: d.LastStatus,
+		LastError: d.LastError, NextAttemptAt: d.NextAttemptAt, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+}
+
+func (a *API) endpointOf(r *http.Request, acct string) (string, error) {
+	id := r.PathValue("id")
+	if _, _, err := a.st.GetWebhookEndpoint(r.Context(), acct, id); errors.Is(err, store.ErrNotFound) {
+		return "", domain.NotFound("webhook endpoint")
+	} else if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request, acct string) error {
+	id, err := a.endpointOf(r, acct)
+	if err != nil {
+		return err
+	}
+	ds, err := a.st.ListEndpointDeliveries(r.Context(), acct, id, 100)
+	if err != nil {
+		return err
+	}
+	out := make([]DeliveryJSON, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, DeliveryJSONOf(d))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+	return nil
+}
+
+func (a *API) testEndpoint(w http.ResponseWriter, r *http.Request, acct string) error {
+	id, err := a.endpointOf(r, acct)
+	if err != nil {
+		return err
+	}
+	did, err := a.out.SendTest(r.Context(), acct, id)
+	if err != nil {
+		return err
+	}
+	d, err := a.st.GetDelivery(r.Context(), acct, id, did)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, DeliveryJSONOf(d))
+	return nil
+}
+
+func (a *API) redeliver(w http.ResponseWriter, r *http.Request, acct string) error {
+	id, err := a.endpointOf(r, acct)
+	if err != nil {
+		return err
+	}
+	d, err := a.out.Redeliver(r.Context(), acct, id, r.PathValue("delivery_id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, DeliveryJSONOf(d))
 	return nil
 }

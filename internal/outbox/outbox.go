@@ -149,7 +149,7 @@ func (o *Outbox) PublishTo(ctx context.Context, tx *store.Tx, eps []domain.Webho
 			return fmt.Errorf("encode event %s: %w", eventType, err)
 		}
 		if err := tx.CreateDelivery(ctx, store.Delivery{ID: msgID, AccountID: accountID, EndpointID: ep.ID, EventType: eventType,
-			Status: "pending", CreatedAt: now, UpdatedAt: now}); err != nil {
+			Status: "pending", CreatedAt: now, UpdatedAt: now, Body: body}); err != nil {
 			return fmt.Errorf("record delivery: %w", err)
 		}
 		if err := o.q.InsertTx(ctx, tx, DeliverArgs{AccountID: accountID, DeliveryID: msgID, EndpointID: ep.ID, EventType: eventType, Body: body},
@@ -277,11 +277,80 @@ type deliverWorker struct {
 	o *Outbox
 }
 
+// NextRetry schedules a failed delivery's next attempt as River would (attempt^4 seconds),
+// without jitter, so the delivery's next_attempt_at is when it runs.
+func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
+	return time.Now().Add(deliveryRetryDelay(job.Attempt))
+}
+
+func deliveryRetryDelay(attempt int) time.Duration {
+	n := time.Duration(max(attempt, 1))
+	return min(n*n*n*n*time.Second, 6*time.Hour)
+}
+
+// TestEventType is the event "send test event" sends, whatever the endpoint subscribed to.
+const TestEventType = "webhook.test"
+
+// SendTest queues a test event to one endpoint of the account and returns its delivery id.
+func (o *Outbox) SendTest(ctx context.Context, accountID, endpointID string) (string, error) {
+	var id string
+	err := o.st.InTx(ctx, func(tx *store.Tx) error {
+		ep, _, err := tx.GetWebhookEndpoint(ctx, accountID, endpointID)
+		if errors.Is(err, store.ErrNotFound) {
+			return domain.NotFound("webhook endpoint")
+		}
+		if err != nil {
+			return err
+		}
+		ep.Events = nil // a test goes whatever the endpoint subscribed to
+		if err := o.PublishTo(ctx, tx, []domain.WebhookEndpoint{ep}, accountID, TestEventType,
+			map[string]any{"message": "A test event from posbridge: your endpoint receives and verifies its webhooks."}); err != nil {
+			return err
+		}
+		ds, err := tx.ListEndpointDeliveries(ctx, accountID, endpointID, 1)
+		if err != nil || len(ds) == 0 {
+			return fmt.Errorf("read the test delivery: %v", err)
+		}
+		id = ds[0].ID
+		return nil
+	})
+	return id, err
+}
+
+// Redeliver sends a delivery of the account's endpoint again, with the same body and webhook-id
+// (so an app that already took it can tell), as a new series of attempts.
+func (o *Outbox) Redeliver(ctx context.Context, accountID, endpointID, deliveryID string) (store.Delivery, error) {
+	var d store.Delivery
+	err := o.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		d, err = tx.GetDelivery(ctx, accountID, endpointID, deliveryID)
+		if errors.Is(err, store.ErrNotFound) {
+			return domain.NotFound("delivery")
+		}
+		if err != nil {
+			return err
+		}
+		if len(d.Body) == 0 {
+			return domain.Errorf(domain.CodeConflict, "this delivery is from before posbridge kept what it sent, so it cannot be sent again")
+		}
+		if d.Status == "pending" || d.Status == "retrying" {
+			return domain.Errorf(domain.CodeConflict, "this delivery is still being sent (%s); wait for its outcome", d.Status)
+		}
+		if err := tx.RequeueDelivery(ctx, accountID, deliveryID, o.now()); err != nil {
+			return err
+		}
+		d.Status, d.NextAttemptAt = "pending", nil
+		return o.q.InsertTx(ctx, tx, DeliverArgs{AccountID: accountID, DeliveryID: deliveryID, EndpointID: endpointID, EventType: d.EventType, Body: d.Body},
+			&river.InsertOpts{MaxAttempts: 12})
+	})
+	return d, err
+}
+
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	a := job.Args
 	ep, sealed, err := w.o.st.GetWebhookEndpoint(ctx, a.AccountID, a.EndpointID)
 	if errors.Is(err, store.ErrNotFound) {
-		_ = w.o.st.RecordDeliveryAttempt(ctx, a.AccountID, a.DeliveryID, "cancelled", 0, "endpoint removed", w.o.now())
+		_ = w.o.st.RecordDeliveryAttempt(ctx, a.AccountID, a.DeliveryID, "cancelled", 0, "endpoint removed", w.o.now(), nil)
 		return river.JobCancel(errors.New("endpoint removed"))
 	}
 	if err != nil {
@@ -293,7 +362,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	err = notify.Deliver(ctx, w.o.client, ep.URL, string(secret), a.DeliveryID, a.Body, w.o.now())
 	if err == nil {
-		return w.o.st.RecordDeliveryAttempt(ctx, a.AccountID, a.DeliveryID, "delivered", 200, "", w.o.now())
+		return w.o.st.RecordDeliveryAttempt(ctx, a.AccountID, a.DeliveryID, "delivered", 200, "", w.o.now(), nil)
 	}
 	var de *notify.DeliveryError
 	status, retryable := 0, true
@@ -305,10 +374,14 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	final := !retryable || job.Attempt >= job.MaxAttempts
 	state := "retrying"
+	var next *time.Time
 	if final {
 		state = "failed"
+	} else {
+		t := w.o.now().Add(deliveryRetryDelay(job.Attempt))
+		next = &t
 	}
-	if rerr := w.o.st.RecordDeliveryAttempt(ctx, a.AccountID, a.DeliveryID, state, status, err.Error(), w.o.now()); rerr != nil {
+	if rerr := w.o.st.RecordDeliveryAttempt(ctx, a.AccountID, a.DeliveryID, state, status, err.Error(), w.o.now(), next); rerr != nil {
 		w.o.log.Error("record delivery attempt", "delivery", a.DeliveryID, "err", rerr)
 	}
 	if final {

@@ -83,19 +83,67 @@ type Delivery struct {
 	Attempts, LastStatus                         int
 	LastError                                    string
 	CreatedAt, UpdatedAt                         time.Time
+	Body                                         []byte     // the event as sent (signed at each attempt)
+	NextAttemptAt                                *time.Time // while retrying
+}
+
+const deliveryCols = `id, account_id, endpoint_id, event_type, status, attempts, last_status, last_error, created_at, updated_at, body, next_attempt_at`
+
+func scanDelivery(r row) (Delivery, error) {
+	var d Delivery
+	var c, u int64
+	var next *int64
+	var body string
+	if err := r.Scan(&d.ID, &d.AccountID, &d.EndpointID, &d.EventType, &d.Status, &d.Attempts, &d.LastStatus, &d.LastError, &c, &u, &body, &next); err != nil {
+		return d, err
+	}
+	d.CreatedAt, d.UpdatedAt, d.NextAttemptAt, d.Body = fromMicros(c), fromMicros(u), fromMicrosPtr(next), []byte(body)
+	return d, nil
+}
+
+// ListEndpointDeliveries lists an endpoint's deliveries, newest first.
+func (s queries) ListEndpointDeliveries(ctx context.Context, accountID, endpointID string, limit int) ([]Delivery, error) {
+	rs, err := s.q.query(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE account_id = $1 AND endpoint_id = $2
+		ORDER BY created_at DESC, id DESC LIMIT $3`, accountID, endpointID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []Delivery{}
+	for rs.Next() {
+		d, err := scanDelivery(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rs.Err()
+}
+
+// GetDelivery reads one delivery of the account's endpoint.
+func (s queries) GetDelivery(ctx context.Context, accountID, endpointID, id string) (Delivery, error) {
+	return scanDelivery(s.q.queryRow(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE account_id = $1 AND endpoint_id = $2 AND id = $3`,
+		accountID, endpointID, id))
+}
+
+// RequeueDelivery marks a delivery pending again (redeliver).
+func (s queries) RequeueDelivery(ctx context.Context, accountID, id string, now time.Time) error {
+	_, err := s.q.exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = NULL, updated_at = $3
+		WHERE account_id = $1 AND id = $2`, accountID, id, micros(now))
+	return err
 }
 
 // CreateDelivery records a pending delivery.
 func (s queries) CreateDelivery(ctx context.Context, d Delivery) error {
-	_, err := s.q.exec(ctx, `INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_type, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		d.ID, d.AccountID, d.EndpointID, d.EventType, d.Status, micros(d.CreatedAt), micros(d.UpdatedAt))
+	_, err := s.q.exec(ctx, `INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_type, status, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		d.ID, d.AccountID, d.EndpointID, d.EventType, d.Status, micros(d.CreatedAt), micros(d.UpdatedAt), string(d.Body))
 	return err
 }
 
 // RecordDeliveryAttempt records the outcome of one attempt.
-func (s queries) RecordDeliveryAttempt(ctx context.Context, accountID, id, status string, httpStatus int, lastErr string, now time.Time) error {
-	_, err := s.q.exec(ctx, `UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, last_status = $4, last_error = $5, updated_at = $6
-		WHERE account_id = $1 AND id = $2`, accountID, id, status, httpStatus, lastErr, micros(now))
+func (s queries) RecordDeliveryAttempt(ctx context.Context, accountID, id, status string, httpStatus int, lastErr string, now time.Time, next *time.Time) error {
+	_, err := s.q.exec(ctx, `UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, last_status = $4, last_error = $5, updated_at = $6, next_attempt_at = $7
+		WHERE account_id = $1 AND id = $2`, accountID, id, status, httpStatus, lastErr, micros(now), microsPtr(next))
 	return err
 }
 
