@@ -161,6 +161,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	if c.d.Sales != nil {
 		h("POST /integrations/{id}/refresh-sales", c.post(true, c.refreshSales))
 		h("POST /integrations/{id}/sales-frequency", c.post(true, c.salesFrequency))
+		h("POST /integrations/{id}/pos-items/{item}/mapping", c.post(true, c.mapItem))
 	}
 
 	h("GET /timeline", c.authed(c.timeline))
@@ -468,6 +469,7 @@ var flashes = map[string]string{
 	"checked":       "Check finished; the status below is its outcome.",
 	"sales":         "Sales refreshed; the sales below and the timeline show what came.",
 	"salesfreq":     "Sales check frequency saved.",
+	"mapped":        "POS item mapping saved.",
 	"loggedout":     "You are logged out.",
 
 	"autosync_on":  "Auto-sync turned on for this document: its changes go to the POS again, per the Automatic Sync settings.",

@@ -27,7 +27,13 @@ type salesView struct {
 	Chart      template.HTML // server-rendered SVG
 	ChartNote  string
 	Recent     []saleRow
+	Items      []itemRow
+	MoreItems  bool
 	Email      *emailView
+}
+
+type itemRow struct {
+	ID, Name, SKU, AppRef, Price string
 }
 
 type intervalOption struct {
@@ -99,6 +105,16 @@ func (c *Console) buildSales(ctx context.Context, s *session, i domain.Integrati
 		}
 		v.Recent = append(v.Recent, saleRow{SoldAt: FormatTime(x.SoldAt), Number: num, Status: x.Status, StatusClass: "sale-" + x.Status,
 			Total: money(x.Total, x.Currency), Items: items})
+	}
+	items, err := c.d.Store.ListPosItems(ctx, s.account.ID, store.PosItemFilter{IntegrationID: i.ID, Limit: 26})
+	if err != nil {
+		return nil, err
+	}
+	if len(items) > 25 {
+		items, v.MoreItems = items[:25], true
+	}
+	for _, p := range items {
+		v.Items = append(v.Items, itemRow{ID: p.ID, Name: p.Name, SKU: p.SKU, AppRef: p.AppRef, Price: money(p.LastUnitPrice, p.Currency)})
 	}
 	if isEmail {
 		in, err := c.d.Sales.Inbox(ctx, s.account.ID, i.ID)
@@ -205,4 +221,19 @@ func (c *Console) salesFrequency(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	c.redirectEdit(w, r, "salesfreq")
+}
+
+// mapItem sets a POS item's mapping to the app's product or recipe (app_ref).
+func (c *Console) mapItem(w http.ResponseWriter, r *http.Request, s *session) {
+	ref := strings.TrimSpace(r.PostForm.Get("app_ref"))
+	if err := domain.CheckText("app_ref", ref, domain.TextID); err != nil {
+		c.actionFailed(w, r, s, "map POS item", err)
+		return
+	}
+	p, err := c.d.Store.SetPosItemMapping(r.Context(), s.account.ID, r.PathValue("item"), ref)
+	if err != nil || p.IntegrationID != r.PathValue("id") {
+		c.notFound(w, r, s)
+		return
+	}
+	c.redirectEdit(w, r, "mapped")
 }

@@ -45,6 +45,13 @@ func TestConsoleSales(t *testing.T) {
 	}
 	w.shot("sales")
 
+	// A POS item is mapped to the app's recipe.
+	w.eval(`(() => { document.querySelector('#pos-items input[name="app_ref"]').value = 'recipe-7'; return true; })()`)
+	w.clickFor("map a POS item", "#pos-items button", "POS item mapping saved")
+	if !w.eval(`document.querySelector('#pos-items input[name="app_ref"]').value === 'recipe-7'`) {
+		t.Fatal("the mapping was not kept")
+	}
+
 	// The check frequency.
 	w.eval(`(() => { document.getElementById('sales_interval_minutes').value = '15'; return true; })()`)
 	w.clickFor("save the frequency", "#save-frequency", "Sales check frequency saved")
