@@ -159,7 +159,7 @@ func (e *env) must(status int, r resp) resp {
 // waitStatus polls an integration until it has the status, or fails after a deadline.
 func (e *env) waitStatus(key, id, status string) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(scenarioWait)
 	var last map[string]any
 	for time.Now().Before(deadline) {
 		last = e.must(200, e.call(key, "GET", "/api/v1/integrations/"+id, nil)).json(e.t)
@@ -175,7 +175,7 @@ func (e *env) waitStatus(key, id, status string) map[string]any {
 // waitFor polls cond until it holds, or fails after a deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(scenarioWait)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return

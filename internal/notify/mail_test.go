@@ -16,7 +16,7 @@ import (
 	"github.com/posbridge/posbridge/internal/notify/smtptest"
 )
 
-const waitTimeout = 5 * time.Second
+const waitTimeout = 30 * time.Second // an outer limit: waits end when what they wait for happens
 
 func plainConfig(srv *smtptest.Server) notify.SMTPConfig {
 	return notify.SMTPConfig{Host: srv.Host(), Port: srv.Port(), From: "posbridge <noreply@posbridge.test>", TLS: notify.TLSNone}
