@@ -1,5 +1,5 @@
-// Package bench measures posbridge's order sync end to end (`posbridge bench sync`, issue 4 item
-// 8). It starts the real app on loopback (SQLite in a temporary directory, or a fresh schema of a
+// Package bench measures posbridge's order sync end to end (`posbridge bench sync`). It
+// starts the real app on loopback (SQLite in a temporary directory, or a fresh schema of a
 // PostgreSQL server, dropped at the end) with the Sandbox POS as the simulator, and measures, in
 // one run and on one database:
 //

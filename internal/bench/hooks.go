@@ -22,7 +22,7 @@ import (
 	"github.com/posbridge/posbridge/internal/store"
 )
 
-// `posbridge bench hooks` measures inbound webhooks at the rate a big sale day brings (issue 13):
+// `posbridge bench hooks` measures inbound webhooks at the rate a big sale day brings:
 // the real app on loopback, an account with a Sandbox POS integration, and many clients posting
 // correctly signed sandbox webhooks (Sandbox-Signature, HMAC-SHA256 with the integration's own
 // webhook secret) to /hooks/{integration_id} over real HTTP, each a new event. A webhook counts

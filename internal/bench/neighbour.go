@@ -17,7 +17,7 @@ import (
 	"github.com/posbridge/posbridge/internal/domain"
 )
 
-// The noisy-neighbour measurement (`posbridge bench neighbour`, issue 13 item 5): two accounts on
+// The noisy-neighbour measurement (`posbridge bench neighbour`): two accounts on
 // one posbridge, each with a Sandbox POS and Automatic Sync on. Account B writes invoices at a
 // steady pace twice: once with account A idle, once with A's POS answering no call (sandbox fault
 // "timeout") and A's documents queued in front of B's; the second phase lasts longer than the

@@ -7,7 +7,7 @@
 // choice); edits one (nickname, default store, Check now, Deactivate with a confirmation,
 // Restore, Resume, "View Webhook"); and disconnects a POS from the Support section.
 //
-// With order sync (seed 004) it also lists the app's jobs, invoices, sales and bookings with the
+// With order sync it also lists the app's jobs, invoices, sales and bookings with the
 // POS sync icon per row; the icon opens the sync dialog (status, external reference and its
 // link, the per-document auto-sync toggle, Re-sync, Send as new order with the void question,
 // Retry after a failure, and the sync history with expandable error details); and it has the

@@ -450,7 +450,7 @@ func (c *Console) redirectEdit(w http.ResponseWriter, r *http.Request, msg strin
 // confirmData is the body of a confirmation page ("Click OK on the confirmation window").
 type confirmData struct {
 	I       integrationView
-	Support bool   // the Support -> Disconnect POS variant, with seed 000's warning
+	Support bool   // the Support -> Disconnect POS variant, with its warning that all work stops
 	Action  string // where OK posts
 	Cancel  string
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/posbridge/posbridge/internal/store"
 )
 
-// The order sync pages of seed 004: the documents lists with the POS sync icon, the sync dialog,
+// The order sync pages: the documents lists with the POS sync icon, the sync dialog,
 // the "Automatic Sync" settings and the "View Webhook" modal of an integration.
 
 // docListLimit is how many documents a list shows, most recently changed first.
@@ -295,8 +295,8 @@ func (c *Console) documents(w http.ResponseWriter, r *http.Request, s *session) 
 	c.render(w, http.StatusOK, "documents", p)
 }
 
-// dialogData is the sync dialog of one document (seed 004: "your control centre for that
-// invoice's sync status").
+// dialogData is the sync dialog of one document: its sync status, external reference, toggle,
+// history and manual actions in one place.
 type dialogData struct {
 	Kind            string
 	KindLabel       string

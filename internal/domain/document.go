@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// DocKind is a kind of document of the business app that may become a POS order (seed 004).
+// DocKind is a kind of document of the business app that may become a POS order.
 type DocKind string
 
 // The document kinds.
@@ -39,7 +39,7 @@ func ParseDocKind(s string) (DocKind, error) {
 // Statuses lists the statuses of the kind.
 func (k DocKind) Statuses() []string { return docStatuses[k] }
 
-// SyncStatus is where a document stands with the POS (seed 004's sync dialog).
+// SyncStatus is where a document stands with the POS.
 type SyncStatus string
 
 // Sync statuses.
@@ -238,7 +238,7 @@ func (c *DocContent) Total() (Money, error) {
 	return m, nil
 }
 
-// OrderSyncSettings are an account's "Automatic Sync" settings (seed 004).
+// OrderSyncSettings are an account's "Automatic Sync" settings.
 type OrderSyncSettings struct {
 	IntegrationID                string     `json:"integration_id"`
 	AutoSync                     bool       `json:"auto_sync"`
@@ -294,7 +294,7 @@ type Change struct {
 	Override      *bool // the app's "Sync to POS" for this action
 }
 
-// ShouldSync decides from the settings (seed 004's "When to sync") whether this change goes to
+// ShouldSync decides from the settings ("When to sync") whether this change goes to
 // the POS now. The per-document toggle and the per-action override win over the defaults.
 func ShouldSync(s OrderSyncSettings, d *Document, c Change) bool {
 	if !s.AutoSync || s.IntegrationID == "" || !d.Sync.AutoSync {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Status is where an integration stands in its life (seed 002).
+// Status is where an integration stands in its life.
 type Status string
 
 // The statuses of an integration.

@@ -1,4 +1,4 @@
-// Package lifecycle is the life of a POS integration (seed 002): adding one (with the
+// Package lifecycle is the life of a POS integration: adding one (with the
 // nickname and "Restore inactive / Create new" rules), verifying its credentials in the
 // background, the health status machine driven by manual and periodic checks, deactivation
 // ("Disconnect POS") and restoring or resuming, and the account timeline of every step.
@@ -125,7 +125,7 @@ type AddInput struct {
 	Sandbox     bool // connect to posbridge's own simulator of the provider; no credentials
 }
 
-// Add adds an integration (or restores an inactive one) following seed 002's rules, in this
+// Add adds an integration (or restores an inactive one) by these rules, in this
 // order: an inactive one of the type asks restore-or-new; a second active one of a type needs
 // its own nickname. The new integration is initializing; a job verifies it.
 func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput) (domain.Integration, error) {

@@ -20,7 +20,7 @@ type DocumentJSON struct {
 	Sync      SyncJSON            `json:"sync"`
 }
 
-// SyncJSON is a document's sync state (seed 004's sync dialog).
+// SyncJSON is a document's sync state, as the API and the console's sync dialog show it.
 type SyncJSON struct {
 	Status        domain.SyncStatus `json:"status"`
 	IntegrationID string            `json:"integration_id"`

@@ -1,5 +1,5 @@
 // Package ordersync keeps the business app's documents (jobs, invoices, sales, bookings) in step
-// with orders in the POS (seed 004). A document write decides from the account's "Automatic
+// with orders in the POS. A document write decides from the account's "Automatic
 // Sync" settings whether it goes to the POS, and enqueues the push in the same transaction
 // (River InsertTx). One worker pushes a document at a time (a lease on its row), always its
 // latest version, so a burst of edits ends as the newest state and never as a second order; the
