@@ -52,8 +52,10 @@ func From(ctx context.Context) (Principal, bool) {
 
 // Service manages roles and API keys.
 type Service struct {
-	st  *store.Store
-	now func() time.Time
+	st      *store.Store
+	now     func() time.Time
+	mail    Mailer
+	baseURL func() string
 }
 
 // New returns the service.

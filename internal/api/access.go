@@ -40,6 +40,7 @@ var permissionPrefixes = []struct {
 	{"/api/v1/products", domain.PermManageCatalogSync, false},
 	{"/api/v1/customers", domain.PermManageCatalogSync, false},
 	{"/api/v1/links", domain.PermManageCatalogSync, false},
+	{"/api/v1/stock", domain.PermManageCatalogSync, false},
 	{"/api/v1/integrations", domain.PermManageIntegrations, false},
 	{"/api/v1/webhook-endpoints", domain.PermManageIntegrations, false},
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 
+	"github.com/posbridge/posbridge/internal/access"
 	"github.com/posbridge/posbridge/internal/accounts"
 	"github.com/posbridge/posbridge/internal/api"
 	"github.com/posbridge/posbridge/internal/catalogsync"
@@ -109,6 +110,7 @@ type App struct {
 	Lifecycle      *lifecycle.Service
 	Outbox         *outbox.Outbox
 	Sync           *ordersync.Service
+	Access         *access.Service
 	Catalog        *catalogsync.Service
 	Sales          *salesimport.Service
 	Retention      *retention.Service
@@ -257,6 +259,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	apiHandler.SetCatalog(a.Catalog)
 	a.Sales.SetQueue(q)
 	apiHandler.Sales = a.Sales
+	acc := access.New(st)
+	acc.Configure(a.Outbox, a.URL)
+	a.Access = acc
+	apiHandler.SetAccess(acc)
 	apiHandler.Register(mux)
 	if !cfg.NoSandbox {
 		a.sandboxState = newSandboxPersister(st, box, a.log)
@@ -265,7 +271,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			AllowWebhookURL: a.ownHookURL})
 		mux.Handle("/sandbox/", a.Sandbox)
 	}
-	con, err := console.New(console.Deps{Store: st, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, Sales: a.Sales, Catalog: a.Catalog, CSRFKey: csrfKey,
+	con, err := console.New(console.Deps{Store: st, Access: acc, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, Sales: a.Sales, Catalog: a.Catalog, CSRFKey: csrfKey,
 		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version, Registerer: a.Metrics, TrustedProxies: cfg.TrustedProxies,
 		Retention: a.Retention.Policy(), SandboxOrder: a.sandboxOrderAction})
 	if err != nil {

@@ -69,6 +69,7 @@ type Deps struct {
 	Lifecycle     *lifecycle.Service
 	Outbox        *outbox.Outbox
 	Sync          *ordersync.Service   // order sync; nil leaves its pages out
+	Access        *access.Service      // roles, users, API keys; nil: one over Store without email
 	Sales         *salesimport.Service // sales import; nil leaves its parts out
 	Catalog       *catalogsync.Service // catalog sync; nil leaves its page out
 	CSRFKey       []byte               // server secret the CSRF tokens are derived with
@@ -101,7 +102,7 @@ type Console struct {
 
 // pageNames are the templates besides the layout; each defines "title" and "content".
 var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error",
-	"documents", "order_sync", "api_keys", "catalog_sync"}
+	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password"}
 
 // New parses the embedded templates and returns the console.
 func New(d Deps) (*Console, error) {
@@ -118,7 +119,10 @@ func New(d Deps) (*Console, error) {
 	if d.Version == "" {
 		d.Version = "dev"
 	}
-	c := &Console{d: d, acc: access.New(d.Store), log: d.Logger, pages: map[string]*template.Template{}, now: time.Now}
+	if d.Access == nil {
+		d.Access = access.New(d.Store)
+	}
+	c := &Console{d: d, acc: d.Access, log: d.Logger, pages: map[string]*template.Template{}, now: time.Now}
 	c.logins = newLoginThrottle(d.Store, func() time.Time { return c.now() }, d.Registerer, d.TrustedProxies)
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -192,6 +196,24 @@ func (c *Console) Register(mux *http.ServeMux) {
 	h("GET /api-keys", c.authed(c.apiKeysPage))
 	h("POST /api-keys", c.postPerm(domain.PermManageAPIKeys, c.apiKeyCreate))
 	h("POST /api-keys/{id}/revoke", c.postPerm(domain.PermManageAPIKeys, c.apiKeyRevoke))
+
+	h("GET /users", c.authed(c.usersPage))
+	h("POST /users", c.postPerm(domain.PermManageUsers, c.userInvite))
+	h("POST /users/{id}/role", c.postPerm(domain.PermManageUsers, c.userRole))
+	h("POST /users/{id}/active", c.postPerm(domain.PermManageUsers, c.userActive))
+	h("POST /users/{id}/reset", c.postPerm(domain.PermManageUsers, c.userReset))
+	h("GET /roles", c.authed(c.rolesPage))
+	h("POST /roles", c.postPerm(domain.PermManageUsers, c.roleCreate))
+	h("POST /roles/{id}", c.postPerm(domain.PermManageUsers, c.roleUpdate))
+	h("POST /roles/{id}/delete", c.postPerm(domain.PermManageUsers, c.roleDelete))
+	h("GET /invite/{token}", c.linkPage)
+	h("POST /invite/{token}", c.linkSubmit)
+	h("GET /reset/{token}", c.linkPage)
+	h("POST /reset/{token}", c.linkSubmit)
+	h("GET /forgot", c.forgotPage)
+	h("POST /forgot", c.forgotSubmit)
+	h("GET /account/password", c.authed(c.passwordPage))
+	h("POST /account/password", c.post(false, c.passwordSubmit))
 
 	h("GET /docs/sandbox", c.docsSandbox)
 	mux.Handle("GET /static/", c.staticFiles())
@@ -485,4 +507,11 @@ var flashes = map[string]string{
 	"quickstart":       "Automatic Sync is on: new jobs, invoices and sales your app sends go to the POS. Change the details under Automatic Sync.",
 	"sample":           "A sample invoice was sent to posbridge as your app would send it; its sync status below changes as it goes to the POS.",
 	"keyrevoked":       "API key revoked. Requests with it are refused from now on.",
+	"usersaved":        "User saved.",
+	"userdeactivated":  "User deactivated: they are logged out everywhere and cannot log in.",
+	"userreactivated":  "User reactivated: they can log in again.",
+	"rolesaved":        "Role saved. Users and API keys with it have its permissions from their next request.",
+	"roledeleted":      "Role deleted.",
+	"passwordset":      "Your password is set. Log in with it.",
+	"passwordchanged":  "Password changed. Your other sessions have ended.",
 }

@@ -99,6 +99,11 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		c.showLogin(w, r, http.StatusUnauthorized, d, "Wrong email address or password.")
 		return
 	}
+	if !u.Active() {
+		c.log.Info("console: login of a deactivated user", "email", email)
+		c.showLogin(w, r, http.StatusForbidden, d, "Your user is deactivated. Ask an admin of your account.")
+		return
+	}
 	token := auth.NewSessionToken()
 	now := c.now()
 	if err := c.d.Store.CreateSession(r.Context(), auth.HashToken(token),

@@ -30,7 +30,9 @@ func formatTimePtr(t *time.Time) string {
 }
 
 var funcs = template.FuncMap{
-	"date": FormatTime,
+	"date":       FormatTime,
+	"roleForm":   roleFormFor,
+	"roleFormOf": roleFormOf,
 }
 
 // integrationView is one integration as the pages show it.

@@ -33,6 +33,25 @@ type User struct {
 	Role         Role
 	PasswordHash string
 	CreatedAt    time.Time
+	Name         string
+	InvitedBy    string     // who invited the user ("" for the first admin)
+	ActivatedAt  *time.Time // when the user set a password (nil: invited, not yet accepted)
+	// DeactivatedAt is when the user was deactivated: no login, sessions ended.
+	DeactivatedAt *time.Time
+}
+
+// Active tells whether the user may log in: accepted the invitation and not deactivated.
+func (u User) Active() bool { return u.ActivatedAt != nil && u.DeactivatedAt == nil }
+
+// UserStatus is "active", "invited" or "deactivated".
+func (u User) UserStatus() string {
+	switch {
+	case u.DeactivatedAt != nil:
+		return "deactivated"
+	case u.ActivatedAt == nil:
+		return "invited"
+	}
+	return "active"
 }
 
 // APIKey lets the business app call the REST API for one account. Only a hash is kept.

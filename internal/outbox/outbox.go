@@ -106,6 +106,15 @@ func (o *Outbox) EmailAdmins(ctx context.Context, tx *store.Tx, accountID, integ
 	return o.q.InsertTx(ctx, tx, EmailArgs{AccountID: accountID, IntegrationID: integrationID, To: to, Subject: subject, Text: text}, nil)
 }
 
+// EmailTo queues an email to one person (an invitation, a password reset) in the transaction.
+// It answers false without SMTP: the caller shows the link another way.
+func (o *Outbox) EmailTo(ctx context.Context, tx *store.Tx, accountID, to, subject, text string) (bool, error) {
+	if o.mailer == nil {
+		return false, nil
+	}
+	return true, o.q.InsertTx(ctx, tx, EmailArgs{AccountID: accountID, To: []string{to}, Subject: subject, Text: text}, nil)
+}
+
 // DeliverArgs is one event to one endpoint.
 type DeliverArgs struct {
 	AccountID  string          `json:"account_id"`

@@ -22,7 +22,10 @@ func (s queries) CreateSession(ctx context.Context, tokenHash string, sess Sessi
 func (s queries) GetSession(ctx context.Context, tokenHash string, now time.Time) (Session, error) {
 	var sess Session
 	var exp int64
-	err := s.q.queryRow(ctx, `SELECT user_id, account_id, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2`, tokenHash, micros(now)).
+	// The user's state is read with the session: a deactivated user's session ends at once, in
+	// every process.
+	err := s.q.queryRow(ctx, `SELECT s.user_id, s.account_id, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.deactivated_at IS NULL`, tokenHash, micros(now)).
 		Scan(&sess.UserID, &sess.AccountID, &exp)
 	sess.ExpiresAt = fromMicros(exp)
 	return sess, err
