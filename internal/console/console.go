@@ -102,7 +102,7 @@ type Console struct {
 
 // pageNames are the templates besides the layout; each defines "title" and "content".
 var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error",
-	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password"}
+	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password", "webhook_endpoints"}
 
 // New parses the embedded templates and returns the console.
 func New(d Deps) (*Console, error) {
@@ -169,6 +169,9 @@ func (c *Console) Register(mux *http.ServeMux) {
 	}
 
 	h("GET /timeline", c.authed(c.timeline))
+	h("GET /webhook-endpoints", c.authed(c.webhookEndpoints))
+	h("POST /webhook-endpoints/{id}/test", c.post(true, c.webhookTest))
+	h("POST /webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver", c.post(true, c.webhookRedeliver))
 	h("GET /support", c.authed(c.support))
 	h("GET /support/disconnect/{id}", c.authed(c.disconnectConfirm))
 	h("POST /support/disconnect/{id}", c.post(true, c.disconnect))
@@ -504,6 +507,8 @@ var flashes = map[string]string{
 
 	"sandbox_complete": "Order completed in the Sandbox POS. The POS tells posbridge by webhook; this page shows the outcome in a moment (an invoice turns paid when the Automatic Sync settings say so).",
 	"sandbox_void":     "Order voided in the Sandbox POS.",
+	"webhook_test":     "Test event queued: it shows below as webhook.test, with the endpoint's answer.",
+	"redeliver":        "Delivery queued again, with the same body and webhook-id.",
 	"quickstart":       "Automatic Sync is on: new jobs, invoices and sales your app sends go to the POS. Change the details under Automatic Sync.",
 	"sample":           "A sample invoice was sent to posbridge as your app would send it; its sync status below changes as it goes to the POS.",
 	"keyrevoked":       "API key revoked. Requests with it are refused from now on.",

@@ -2,8 +2,11 @@ package console_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,4 +255,39 @@ func TestConsoleGettingStarted(t *testing.T) {
 	if w.eval(`!!document.getElementById('getting-started')`) {
 		t.Fatal("the getting-started card stays once sync is on and a document synced")
 	}
+}
+
+// TestConsoleWebhookDeliveries: the Webhook endpoints page lists what was sent to each endpoint
+// and its answer; "Send test event" and "Redeliver" work from it.
+func TestConsoleWebhookDeliveries(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	hits := 0
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+	}))
+	defer app.Close()
+	ep, _, err := srv.app.Outbox.CreateEndpoint(ctx, srv.acct.AccountID, "system", app.URL+"/hook", "the app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := browser(t)
+	w := &walk{t: t, ctx: b, url: srv.url}
+	w.login(srv.acct.AdminEmail, srv.acct.AdminPassword)
+	w.do("open Webhook endpoints", chromedp.Navigate(srv.url+"/webhook-endpoints"), chromedp.WaitVisible(chromedp.CSS(`button[data-test="`+ep.ID+`"]`)))
+	w.clickFor("send a test event", `button[data-test="`+ep.ID+`"]`, "Test event queued")
+	w.until("/webhook-endpoints", `document.querySelector('tr[data-status="delivered"]')?.textContent.includes('webhook.test') === true`, 20*time.Second)
+	w.merchantText("/webhook-endpoints")
+	w.shot("webhook_endpoints")
+	w.clickFor("redeliver", `button[data-redeliver]`, "Delivery queued again")
+	w.until("/webhook-endpoints", `!!document.querySelector('tr[data-status="delivered"]')`, 20*time.Second)
+	eventually(t, 20*time.Second, "the redelivery reached the app", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return hits == 2
+	})
 }
