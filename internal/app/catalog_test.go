@@ -561,3 +561,37 @@ func TestCatalogLightspeedToShopify(t *testing.T) {
 		t.Logf("%d products from Lightspeed in Shopify", len(ps))
 	})
 }
+
+// TestCatalogPushFigures imports 2,000 products from the Sandbox POS and pushes them to the
+// WooCommerce simulator: in batches of 100 (at most one call more per 100 products), each
+// product once, and reports the time.
+func TestCatalogPushFigures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("figures")
+	}
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		c := newCatalogEnv(t, db)
+		const n = 2000
+		c.addSandboxProducts(n, "Bulk")
+		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"source_integration_id": c.source, "enabled": true,
+			"destinations": []any{map[string]any{"integration_id": c.shop}}}))
+		began := time.Now()
+		c.must(202, c.call(c.key, "POST", "/api/v1/catalog-sync/import", nil))
+		p := c.waitImport("done")
+		imported := time.Since(began)
+		total := 0
+		waitFor(t, "every product pushed", func() bool {
+			total = int(c.app.Catalog.PushedProducts.Load())
+			return total >= n
+		})
+		took := time.Since(began)
+		calls := c.app.Catalog.PushCalls.Load()
+		if max := int64((total+99)/100 + 2); calls > max {
+			t.Errorf("%d products took %d batch calls (at most %d)", total, calls, max)
+		}
+		if total > n+25+5 { // the sandbox's sample catalogue besides the bulk products
+			t.Errorf("%d products pushed for %d: some twice", total, n+25)
+		}
+		t.Logf("%s: %v records imported in %v; %d products pushed in %d batch calls, all done in %v", db.Name, p["done"], imported.Round(time.Millisecond), total, calls, took.Round(time.Millisecond))
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/posbridge/posbridge/internal/domain"
@@ -34,6 +35,12 @@ type Service struct {
 	q   jobs.Enqueuer
 	log *slog.Logger
 	now func() time.Time
+
+	// PushCalls counts the batch calls of pushes to destinations, PushedProducts the products
+	// they took (posbridge_catalog_push_calls_total, posbridge_catalog_pushed_products_total).
+	PushCalls, PushedProducts atomic.Int64
+
+	analyzedAt atomic.Int64 // when the push last refreshed PostgreSQL's statistics (Unix ns)
 }
 
 // New returns the engine. SetQueue connects it to River.

@@ -162,14 +162,11 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 		}
 		next, resume, n = page.Next, page.Resume, len(page.Items)
 		write = func(tx *store.Tx, now time.Time) error {
-			for _, p := range page.Items {
-				ch, err := tx.UpsertCatalogProduct(ctx, a.AccountID, imp.IntegrationID, p, imp.Pass, now)
-				if err != nil {
-					return err
-				}
+			chs, err := tx.UpsertCatalogProducts(ctx, a.AccountID, imp.IntegrationID, page.Items, imp.Pass, now)
+			for _, ch := range chs {
 				changes.add(domain.RecordProduct, ch.Action)
 			}
-			return nil
+			return err
 		}
 	case domain.PhaseStock:
 		kind = domain.RecordStock

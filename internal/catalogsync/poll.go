@@ -125,14 +125,11 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		readers[domain.RecordProduct] = func(cursor string) (string, string, func(*store.Tx, time.Time, changeCounts) error, error) {
 			page, err := src.ListProducts(ctx, cursor)
 			return page.Next, page.Resume, func(tx *store.Tx, now time.Time, c changeCounts) error {
-				for _, p := range page.Items {
-					ch, err := tx.UpsertCatalogProduct(ctx, a.AccountID, i.ID, p, 0, now)
-					if err != nil {
-						return err
-					}
+				chs, err := tx.UpsertCatalogProducts(ctx, a.AccountID, i.ID, page.Items, 0, now)
+				for _, ch := range chs {
 					c.add(domain.RecordProduct, ch.Action)
 				}
-				return nil
+				return err
 			}, err
 		}
 	}

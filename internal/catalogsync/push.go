@@ -101,6 +101,11 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	if err != nil {
 		return nil
 	}
+	if last := s.analyzedAt.Load(); time.Now().UnixNano()-last > int64(10*time.Second) && s.analyzedAt.CompareAndSwap(last, time.Now().UnixNano()) {
+		if err := s.st.AnalyzeCatalog(ctx); err != nil { // at most every 10 s per process
+			s.log.Warn("catalog push: refresh the catalog's statistics", "err", err)
+		}
+	}
 	until := time.Now().Add(ImportStepBudget)
 	after, pushed := "", 0
 	for {
@@ -147,6 +152,7 @@ func (s *Service) pushBatch(ctx context.Context, conn connector.Connector, sink 
 		ps = append(ps, p)
 	}
 	res, err := sink.UpsertProducts(ctx, ps)
+	s.PushCalls.Add(1)
 	if err != nil && len(res) == 0 {
 		return 0, err
 	}
@@ -154,40 +160,32 @@ func (s *Service) pushBatch(ctx context.Context, conn connector.Connector, sink 
 	now := s.now()
 	var failed []string
 	var firstErr error
-	terr := s.st.InTx(ctx, func(tx *store.Tx) error {
-		for _, r := range res {
-			if r.Index < 0 || r.Index >= len(pending) {
-				continue
-			}
-			pp := pending[r.Index]
-			if r.Err != nil {
-				if firstErr == nil {
-					firstErr = r.Err
-				}
-				failed = append(failed, pp.Product.Product.Name+": "+connector.Message(r.Err))
-				continue
-			}
-			ok++
-			if pp.ExternalID == "" {
-				if r.ID == "" {
-					continue
-				}
-				l := domain.CatalogLink{ProductID: pp.Product.ID, IntegrationID: a.IntegrationID, ExternalID: r.ID, Origin: domain.LinkCreated,
-					PushedHash: pp.Product.Hash, PushedAt: &now, CreatedAt: now}
-				if err := tx.CreateCatalogLink(ctx, a.AccountID, l); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := tx.MarkCatalogPushed(ctx, a.AccountID, pp.Product.ID, a.IntegrationID, pp.Product.Hash, now); err != nil {
-				return err
-			}
+	var done []store.CatalogPushed
+	for _, r := range res {
+		if r.Index < 0 || r.Index >= len(pending) {
+			continue
 		}
-		return nil
+		pp := pending[r.Index]
+		if r.Err != nil {
+			if firstErr == nil {
+				firstErr = r.Err
+			}
+			failed = append(failed, pp.Product.Product.Name+": "+connector.Message(r.Err))
+			continue
+		}
+		if pp.ExternalID == "" && r.ID == "" {
+			continue
+		}
+		ok++
+		done = append(done, store.CatalogPushed{ProductID: pp.Product.ID, ExternalID: r.ID, Hash: pp.Product.Hash, Created: pp.ExternalID == ""})
+	}
+	terr := s.st.InTx(ctx, func(tx *store.Tx) error {
+		return tx.RecordCatalogPushes(ctx, a.AccountID, a.IntegrationID, done, now)
 	})
 	if terr != nil {
 		return 0, terr
 	}
+	s.PushedProducts.Add(int64(ok))
 	if len(failed) > 0 {
 		s.log.Warn("catalog push: products refused by the destination", "account", a.AccountID, "integration", a.IntegrationID, "count", len(failed), "first", failed[0])
 		if k := connector.KindOf(firstErr); k == connector.KindTemporary || k == connector.KindRateLimited {

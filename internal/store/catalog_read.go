@@ -285,3 +285,14 @@ func (s queries) PendingCatalogPushes(ctx context.Context, accountID, sourceID, 
 	}
 	return out, rs.Err()
 }
+
+// AnalyzeCatalog refreshes PostgreSQL's statistics of the catalog tables (a no-op on SQLite).
+// Without them, a catalog that grew from nothing in minutes (an import) is planned as if it
+// were empty: the pending-push query then read every link for every product.
+func (s queries) AnalyzeCatalog(ctx context.Context) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	_, err := s.q.exec(ctx, `ANALYZE catalog_products, catalog_links`)
+	return err
+}

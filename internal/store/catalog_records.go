@@ -294,3 +294,139 @@ func (s queries) SaveCatalogCursor(ctx context.Context, accountID, integrationID
 		ON CONFLICT (account_id, integration_id, kind) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`, accountID, integrationID, kind, cursor, micros(now))
 	return err
 }
+
+// UpsertCatalogProducts is UpsertCatalogProduct for a page of products: one query reads what
+// posbridge holds of them, and the writes go as one batch (one round trip on PostgreSQL).
+func (s queries) UpsertCatalogProducts(ctx context.Context, accountID, integrationID string, ps []domain.Product, pass int64, now time.Time) ([]RecordChange, error) {
+	out := make([]RecordChange, len(ps))
+	if len(ps) == 0 {
+		return out, nil
+	}
+	type held struct {
+		id, hash string
+		deleted  bool
+		pass     int64
+	}
+	have := map[string]held{}
+	q := `SELECT external_id, id, hash, deleted, pass FROM catalog_products WHERE account_id = $1 AND integration_id = $2 AND external_id IN (`
+	args := []any{accountID, integrationID}
+	for i, p := range ps {
+		if i > 0 {
+			q += `, `
+		}
+		args = append(args, p.ID)
+		q += fmt.Sprintf(`$%d`, len(args))
+	}
+	rs, err := s.q.query(ctx, q+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read products: %w", err)
+	}
+	for rs.Next() {
+		var ext string
+		var h held
+		if err := rs.Scan(&ext, &h.id, &h.hash, &h.deleted, &h.pass); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		have[ext] = h
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	var steps []step
+	change := func(id, action string) {
+		steps = append(steps, step{q: `INSERT INTO catalog_changes (account_id, at, record, record_id, action) VALUES ($1, $2, $3, $4, $5)`,
+			args: []any{accountID, micros(now), domain.RecordProduct, id, action}})
+	}
+	seen := map[string]bool{}
+	for i, p := range ps {
+		if seen[p.ID] {
+			// The same product twice on a page: the one-by-one path keeps the order right.
+			if err := s.q.batch(ctx, steps); err != nil {
+				return nil, err
+			}
+			steps = nil
+			ch, err := s.UpsertCatalogProduct(ctx, accountID, integrationID, p, pass, now)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = ch
+			continue
+		}
+		seen[p.ID] = true
+		p.UpdatedAt = p.UpdatedAt.UTC()
+		hash, data, err := contentHash(p)
+		if err != nil {
+			return nil, err
+		}
+		h, ok := have[p.ID]
+		np := pass
+		switch {
+		case !ok:
+			if p.Deleted {
+				continue
+			}
+			if np == 0 {
+				np = -1
+			}
+			id := auth.NewID("prd")
+			out[i] = RecordChange{ID: id, Action: domain.ChangeCreated}
+			steps = append(steps, step{q: `INSERT INTO catalog_products (account_id, id, integration_id, external_id, name, sku, barcode, search, data, hash, deleted, pass, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+				args: []any{accountID, id, integrationID, p.ID, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, np, micros(now)}})
+			change(id, domain.ChangeCreated)
+		default:
+			if np == 0 {
+				np = h.pass
+			}
+			out[i] = RecordChange{ID: h.id}
+			switch {
+			case p.Deleted && h.deleted, !p.Deleted && !h.deleted && h.hash == hash:
+				if np != h.pass {
+					steps = append(steps, step{q: `UPDATE catalog_products SET pass = $3 WHERE account_id = $1 AND id = $2`, args: []any{accountID, h.id, np}})
+				}
+			case p.Deleted:
+				out[i].Action = domain.ChangeDeleted
+				steps = append(steps, step{q: `UPDATE catalog_products SET deleted = $3, pass = $4, updated_at = $5 WHERE account_id = $1 AND id = $2`,
+					args: []any{accountID, h.id, true, np, micros(now)}})
+				change(h.id, domain.ChangeDeleted)
+			default:
+				out[i].Action = domain.ChangeUpdated
+				if h.deleted {
+					out[i].Action = domain.ChangeCreated
+				}
+				steps = append(steps, step{q: `UPDATE catalog_products SET name = $3, sku = $4, barcode = $5, search = $6, data = $7, hash = $8, deleted = $9, pass = $10, updated_at = $11
+					WHERE account_id = $1 AND id = $2`, args: []any{accountID, h.id, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, np, micros(now)}})
+				change(h.id, out[i].Action)
+			}
+		}
+	}
+	if err := s.q.batch(ctx, steps); err != nil {
+		return nil, fmt.Errorf("write products: %w", err)
+	}
+	return out, nil
+}
+
+// CatalogPushed is what a push did to one product in a destination.
+type CatalogPushed struct {
+	ProductID, ExternalID, Hash string
+	Created                     bool // a new product in the destination: link it
+}
+
+// RecordCatalogPushes records a batch of pushes to a destination in one round trip: the links
+// of the products it created and the hash each product was pushed with.
+func (s queries) RecordCatalogPushes(ctx context.Context, accountID, integrationID string, ps []CatalogPushed, now time.Time) error {
+	steps := make([]step, 0, len(ps))
+	for _, p := range ps {
+		if p.Created {
+			steps = append(steps, step{q: `INSERT INTO catalog_links (account_id, product_id, integration_id, external_id, origin, pushed_hash, pushed_at, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING`,
+				args: []any{accountID, p.ProductID, integrationID, p.ExternalID, domain.LinkCreated, p.Hash, micros(now)}})
+			continue
+		}
+		steps = append(steps, step{q: `UPDATE catalog_links SET pushed_hash = $4, pushed_at = $5 WHERE account_id = $1 AND product_id = $2 AND integration_id = $3`,
+			args: []any{accountID, p.ProductID, integrationID, p.Hash, micros(now)}})
+	}
+	return s.q.batch(ctx, steps)
+}
