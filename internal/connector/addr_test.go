@@ -41,7 +41,7 @@ func TestAddressForms(t *testing.T) {
 			if f.Legacy {
 				return // Go's resolver treats these as names: nothing to dial
 			}
-			rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			rctx, cancel := context.WithTimeout(ctx, 30*time.Second) // the refusal comes before any dial
 			defer cancel()
 			req, _ := http.NewRequestWithContext(rctx, "GET", "http://"+f.URLHost()+":"+port+"/", nil)
 			resp, err := c.Do(req)
