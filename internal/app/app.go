@@ -273,7 +273,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.sandboxState = newSandboxPersister(st, box, a.log)
 		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: a.sandboxState, Tenants: tenants, Logger: cfg.Logger,
 			HTTPClient:      connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second}),
-			AllowWebhookURL: a.ownHookURL})
+			AllowWebhookURL: a.ownHookURL, SalesPerDay: demoSalesPerDay(cfg.Demo)})
 		mux.Handle("/sandbox/", a.Sandbox)
 	}
 	con, err := console.New(console.Deps{Store: st, Access: acc, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, Sales: a.Sales, Catalog: a.Catalog, CSRFKey: csrfKey,
@@ -409,6 +409,15 @@ func (a *App) bootstrap(ctx context.Context) error {
 		fmt.Fprintf(a.cfg.Stdout, "A demo Sandbox POS is connected (its key is shown once):\n  sandbox key: %s\n\n", sbx)
 	}
 	return nil
+}
+
+// demoSalesPerDay is how busy the Sandbox POS tills of a --demo server are: a new user sees a
+// month of sales, POS items and the sales chart at once, and new sales as the day goes on.
+func demoSalesPerDay(demo bool) int {
+	if demo {
+		return 12
+	}
+	return 0
 }
 
 // MintSandbox creates a new Sandbox POS tenant for the account and returns its API key (as

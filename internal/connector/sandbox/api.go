@@ -910,6 +910,14 @@ func (s *Server) listSales(w http.ResponseWriter, r *http.Request, t *tenant) {
 		writeErr(w, e)
 		return
 	}
+	if s.opts.SalesPerDay > 0 {
+		if e := s.update(r.Context(), t, func(st *state) (bool, *apiError) {
+			return st.streamSales(s.now(), s.opts.SalesPerDay), nil
+		}); e != nil {
+			writeErr(w, e)
+			return
+		}
+	}
 	var out wireList[wireSale]
 	t.view(func(st *state) { out = paginate(st, "sal", st.Sales, saleSeq, saleUpdated, saleOut, pr) })
 	writeJSON(w, http.StatusOK, out)

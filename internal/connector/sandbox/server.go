@@ -55,6 +55,10 @@ type Options struct {
 	// SampleProducts is how many products a new tenant starts with; 0 means the 24-product
 	// catalogue of a bike workshop and bar.
 	SampleProducts int
+	// SalesPerDay, when above 0, makes every tenant a till in use: about this many sales a day
+	// (some refunded later), back-filled over the 30 days before the tenant was made and
+	// continued as time passes, read when sales are listed (serve --demo: 12).
+	SalesPerDay int
 }
 
 // DefaultWebhookSecret signs deliveries to webhooks subscribed without their own secret.
