@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/posbridge/posbridge/internal/access"
+	"github.com/posbridge/posbridge/internal/backoffice"
 	"github.com/posbridge/posbridge/internal/catalogsync"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
@@ -45,6 +46,7 @@ type API struct {
 	sync    *ordersync.Service
 	catalog *catalogsync.Service
 	acc     *access.Service
+	bo      *backoffice.Service
 	log     *slog.Logger
 	hookURL func(integrationID string) string // the URL providers sign (Square), "" = as received
 	// Retention says how far back history goes (retained_since in the history lists).
@@ -130,6 +132,13 @@ var Routes = []Route{
 	{"PATCH", "/api/v1/users/{id}", AuthAPIKey, (*API).updateUser},
 	{"DELETE", "/api/v1/users/{id}", AuthAPIKey, (*API).deactivateUser},
 	{"GET", "/api/v1/permissions", AuthAPIKey, (*API).listPermissions},
+	{"GET", "/api/v1/back-office/draft", AuthAPIKey, (*API).getDraft},
+	{"PUT", "/api/v1/back-office/draft", AuthAPIKey, (*API).putDraft},
+	{"POST", "/api/v1/back-office/publish", AuthAPIKey, (*API).publish},
+	{"GET", "/api/v1/back-office/versions", AuthAPIKey, (*API).versions},
+	{"POST", "/api/v1/terminals/pairing-codes", AuthAPIKey, (*API).pairingCode},
+	{"GET", "/api/v1/terminals", AuthAPIKey, (*API).listTerminals},
+	{"DELETE", "/api/v1/terminals/{id}", AuthAPIKey, (*API).revokeTerminal},
 	{"GET", "/api/v1/roles", AuthAPIKey, (*API).listRoles},
 	{"POST", "/api/v1/roles", AuthAPIKey, (*API).createRole},
 	{"GET", "/api/v1/roles/{id}", AuthAPIKey, (*API).getRole},

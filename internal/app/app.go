@@ -27,6 +27,7 @@ import (
 	"github.com/posbridge/posbridge/internal/access"
 	"github.com/posbridge/posbridge/internal/accounts"
 	"github.com/posbridge/posbridge/internal/api"
+	"github.com/posbridge/posbridge/internal/backoffice"
 	"github.com/posbridge/posbridge/internal/catalogsync"
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/connector/registry"
@@ -97,6 +98,10 @@ type Config struct {
 	Stdout    io.Writer            // where first-start credentials are printed
 	Providers []connector.Provider // default: registry.All()
 
+	// PublishDelay (--publish-delay) is how long after Save and Publish the terminals get a
+	// version by themselves (default 30 s).
+	PublishDelay time.Duration
+
 	// ProviderTimeout bounds one provider call (its answer; connecting is bounded to 5 s
 	// apart); default 30 s.
 	ProviderTimeout time.Duration
@@ -111,6 +116,7 @@ type App struct {
 	Outbox         *outbox.Outbox
 	Sync           *ordersync.Service
 	Access         *access.Service
+	BackOffice     *backoffice.Service
 	Catalog        *catalogsync.Service
 	Sales          *salesimport.Service
 	Retention      *retention.Service
@@ -229,7 +235,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			a.log.Error("record a check's outcome in the circuit", "integration", integrationID, "err", oerr)
 		}
 	}
+	a.BackOffice = backoffice.New(st, cfg.Logger)
+	if cfg.PublishDelay > 0 {
+		a.BackOffice.Delay = cfg.PublishDelay
+	}
+	if cfg.Clock != nil {
+		a.BackOffice.SetClock(cfg.Clock)
+	}
 	workers := river.NewWorkers()
+	a.BackOffice.Register(workers)
 	a.Lifecycle.Register(workers)
 	a.Outbox.Register(workers)
 	a.Sync.Register(workers)
@@ -257,6 +271,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Lifecycle.SetQueue(q)
 	a.Outbox.SetQueue(q)
 	a.Sync.SetQueue(q)
+	a.BackOffice.SetQueue(q)
 	a.Catalog.SetQueue(q)
 
 	apiHandler := api.New(st, a.Lifecycle, a.Outbox, a.Sync, cfg.Logger)
@@ -268,6 +283,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	acc.Configure(a.Outbox, a.URL)
 	a.Access = acc
 	apiHandler.SetAccess(acc)
+	apiHandler.SetBackOffice(a.BackOffice)
+	(&backoffice.TerminalAPI{S: a.BackOffice, Log: cfg.Logger, Status: api.StatusOf}).Register(mux)
 	apiHandler.Register(mux)
 	if !cfg.NoSandbox {
 		a.sandboxState = newSandboxPersister(st, box, a.log)

@@ -1,0 +1,484 @@
+// Package backoffice is seed 001's back office: a draft per store of what the POS terminals run
+// with (products and prices, categories, tax rates, discounts, POS settings and the receipt),
+// "Save and Publish" freezing an immutable numbered version (who, when, a diff against the one
+// before) that is delivered after a short period (a River job scheduled at delivers_at; of
+// several publishes within the period only the newest is delivered), and the terminals: paired
+// with a one-time code from the console, holding a device token, long-polling for the newest
+// delivered version, and "Sync Back Office" answering the newest published version at once.
+package backoffice
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/posbridge/posbridge/internal/access"
+	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jobs"
+	"github.com/posbridge/posbridge/internal/store"
+)
+
+// DefaultDelay is how long after Save and Publish terminals get a version by themselves.
+const DefaultDelay = 30 * time.Second
+
+// PairingCodeTTL is how long a pairing code works.
+const PairingCodeTTL = 15 * time.Minute
+
+// Service runs the back office.
+type Service struct {
+	st    *store.Store
+	q     jobs.Enqueuer
+	log   *slog.Logger
+	now   func() time.Time
+	Delay time.Duration
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced when a version is delivered in this process
+}
+
+// New returns the service.
+func New(st *store.Store, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{st: st, log: log, now: time.Now, Delay: DefaultDelay, changed: make(chan struct{})}
+}
+
+// SetQueue sets the River queue deliveries are scheduled on.
+func (s *Service) SetQueue(q jobs.Enqueuer) { s.q = q }
+
+// SetClock replaces the clock (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Draft is a store's draft with its state.
+type Draft struct {
+	StoreID string     `json:"store_id"`
+	Content Content    `json:"content"`
+	Saved   bool       `json:"saved"` // false: never saved; the content is the newest version's or empty
+	Updated *time.Time `json:"updated_at"`
+	By      string     `json:"updated_by"`
+	// Version is the newest published version (0 when none).
+	Version int64 `json:"published_version"`
+}
+
+func checkStore(p access.Principal, storeID string, perm domain.Permission) error {
+	if storeID == "" {
+		return domain.Invalid("store_id", "store_id is required")
+	}
+	if err := domain.CheckText("store_id", storeID, domain.TextID); err != nil {
+		return err
+	}
+	if err := p.Require(perm); err != nil {
+		return err
+	}
+	if !p.Role.CoversStore(storeID) {
+		return &domain.Error{Code: domain.CodeForbidden, Field: string(perm),
+			Message: fmt.Sprintf("your role %q is limited to other stores than %q", p.Role.Name, storeID)}
+	}
+	return nil
+}
+
+func decodeContent(s string) (Content, error) {
+	var c Content
+	err := json.Unmarshal([]byte(s), &c)
+	c.normalize()
+	return c, err
+}
+
+// GetDraft reads a store's draft; never saved, it starts from the newest version.
+func (s *Service) GetDraft(ctx context.Context, p access.Principal, storeID string) (Draft, error) {
+	if err := checkStore(p, storeID, ""); err != nil {
+		return Draft{}, err
+	}
+	d := Draft{StoreID: storeID, Content: Content{}}
+	d.Content.normalize()
+	v, err := s.st.LatestVersion(ctx, p.AccountID, storeID, false)
+	if err == nil {
+		d.Version = v.Version
+		if d.Content, err = decodeContent(v.Content); err != nil {
+			return Draft{}, err
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return Draft{}, err
+	}
+	dr, err := s.st.GetDraft(ctx, p.AccountID, storeID)
+	if errors.Is(err, store.ErrNotFound) {
+		return d, nil
+	}
+	if err != nil {
+		return Draft{}, err
+	}
+	if d.Content, err = decodeContent(dr.Content); err != nil {
+		return Draft{}, err
+	}
+	d.Saved, d.Updated, d.By = true, &dr.UpdatedAt, dr.UpdatedBy
+	return d, nil
+}
+
+// SaveDraft replaces a store's draft after checking it.
+func (s *Service) SaveDraft(ctx context.Context, p access.Principal, storeID string, c Content) (Draft, error) {
+	if err := checkStore(p, storeID, domain.PermEditBackOffice); err != nil {
+		return Draft{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Draft{}, err
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return Draft{}, err
+	}
+	if err := s.st.PutDraft(ctx, p.AccountID, store.BackOfficeDraft{StoreID: storeID, Content: string(b), UpdatedAt: s.now(), UpdatedBy: p.Actor}); err != nil {
+		return Draft{}, err
+	}
+	return s.GetDraft(ctx, p, storeID)
+}
+
+// Version is a published version as the API shows it.
+type Version struct {
+	StoreID     string     `json:"store_id"`
+	Version     int64      `json:"version"`
+	PublishedBy string     `json:"published_by"`
+	PublishedAt time.Time  `json:"published_at"`
+	DeliversAt  time.Time  `json:"delivers_at"`
+	DeliveredAt *time.Time `json:"delivered_at"`
+	Diff        []string   `json:"diff"`
+	Content     *Content   `json:"content,omitempty"`
+}
+
+func versionOf(v store.BackOfficeVersion, withContent bool) (Version, error) {
+	out := Version{StoreID: v.StoreID, Version: v.Version, PublishedBy: v.PublishedBy, PublishedAt: v.PublishedAt, DeliversAt: v.DeliversAt,
+		DeliveredAt: v.DeliveredAt, Diff: []string{}}
+	if err := json.Unmarshal([]byte(v.Diff), &out.Diff); err != nil {
+		return out, err
+	}
+	if withContent {
+		c, err := decodeContent(v.Content)
+		if err != nil {
+			return out, err
+		}
+		out.Content = &c
+	}
+	return out, nil
+}
+
+// DeliverArgs is the River job delivering a version when its period ends.
+type DeliverArgs struct {
+	AccountID string `json:"account_id"`
+	StoreID   string `json:"store_id"`
+	Version   int64  `json:"version"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverArgs) Kind() string { return "backoffice_deliver" }
+
+// Publish freezes the store's draft as the next version ("Save and Publish"); it is delivered
+// to the terminals after the period.
+func (s *Service) Publish(ctx context.Context, p access.Principal, storeID string) (Version, error) {
+	if err := checkStore(p, storeID, domain.PermPublish); err != nil {
+		return Version{}, err
+	}
+	d, err := s.GetDraft(ctx, p, storeID)
+	if err != nil {
+		return Version{}, err
+	}
+	if !d.Saved {
+		return Version{}, &domain.Error{Code: domain.CodeConflict, Field: "store_id", Message: "the store has no saved draft to publish; save it first"}
+	}
+	content, err := json.Marshal(d.Content)
+	if err != nil {
+		return Version{}, err
+	}
+	now := s.now()
+	var out store.BackOfficeVersion
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		n, err := tx.LatestVersionNumber(ctx, p.AccountID, storeID, false)
+		if err != nil {
+			return err
+		}
+		var old *Content
+		if n > 0 {
+			prev, err := tx.LatestVersion(ctx, p.AccountID, storeID, false)
+			if err != nil {
+				return err
+			}
+			c, err := decodeContent(prev.Content)
+			if err != nil {
+				return err
+			}
+			old = &c
+		}
+		diff, _ := json.Marshal(Diff(old, d.Content))
+		out = store.BackOfficeVersion{StoreID: storeID, Version: n + 1, Content: string(content), Diff: string(diff), PublishedBy: p.Actor,
+			PublishedAt: now, DeliversAt: now.Add(s.Delay)}
+		if err := tx.InsertVersion(ctx, p.AccountID, out); err != nil {
+			return err
+		}
+		if err := tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: p.AccountID, At: now, Kind: "back_office.published", Actor: p.Actor,
+			Message: fmt.Sprintf("Back office of store %s published as version %d; terminals get it at %s", storeID, out.Version, out.DeliversAt.UTC().Format("15:04:05 UTC"))}); err != nil {
+			return err
+		}
+		if s.q == nil {
+			return errors.New("back office: no queue")
+		}
+		return s.q.InsertTx(ctx, tx, DeliverArgs{AccountID: p.AccountID, StoreID: storeID, Version: out.Version},
+			&river.InsertOpts{ScheduledAt: out.DeliversAt, MaxAttempts: 10})
+	})
+	if err != nil {
+		return Version{}, err
+	}
+	return versionOf(out, false)
+}
+
+// Versions lists a store's versions, newest first, with their diffs.
+func (s *Service) Versions(ctx context.Context, p access.Principal, storeID string) ([]Version, error) {
+	if err := checkStore(p, storeID, ""); err != nil {
+		return nil, err
+	}
+	vs, err := s.st.ListVersions(ctx, p.AccountID, storeID, 100)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Version, 0, len(vs))
+	for _, v := range vs {
+		j, err := versionOf(v, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// Register adds the delivery worker.
+func (s *Service) Register(w *river.Workers) { river.AddWorker(w, &deliverWorker{s: s}) }
+
+type deliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	s *Service
+}
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	a := job.Args
+	ok, err := w.s.st.MarkDelivered(ctx, a.AccountID, a.StoreID, a.Version, w.s.now())
+	if err != nil {
+		return err
+	}
+	if ok {
+		w.s.notify()
+	}
+	return nil
+}
+
+// notify wakes this process's long-polls.
+func (s *Service) notify() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *Service) changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// CreatePairingCode makes a one-time code a terminal of the store pairs with.
+func (s *Service) CreatePairingCode(ctx context.Context, p access.Principal, storeID string) (string, time.Time, error) {
+	if err := checkStore(p, storeID, domain.PermEditBackOffice); err != nil {
+		return "", time.Time{}, err
+	}
+	code := strings.ToUpper(strings.ReplaceAll(auth.NewPassword(), "-", ""))[:8]
+	now := s.now()
+	exp := now.Add(PairingCodeTTL)
+	if err := s.st.CreatePairingCode(ctx, p.AccountID, storeID, auth.HashToken(code), now, exp); err != nil {
+		return "", time.Time{}, err
+	}
+	return code, exp, nil
+}
+
+// TerminalJSON is a terminal as the API shows it.
+type TerminalJSON struct {
+	ID                string     `json:"id"`
+	StoreID           string     `json:"store_id"`
+	Name              string     `json:"name"`
+	PairedAt          time.Time  `json:"paired_at"`
+	LastSyncedVersion int64      `json:"last_synced_version"`
+	LastSyncedAt      *time.Time `json:"last_synced_at"`
+}
+
+func terminalJSON(t store.Terminal) TerminalJSON {
+	return TerminalJSON{ID: t.ID, StoreID: t.StoreID, Name: t.Name, PairedAt: t.PairedAt, LastSyncedVersion: t.LastSyncedVersion, LastSyncedAt: t.LastSyncedAt}
+}
+
+// Terminals lists the account's paired terminals (those of the stores the role covers).
+func (s *Service) Terminals(ctx context.Context, p access.Principal) ([]TerminalJSON, error) {
+	ts, err := s.st.ListTerminals(ctx, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	out := []TerminalJSON{}
+	for _, t := range ts {
+		if p.Role.CoversStore(t.StoreID) {
+			out = append(out, terminalJSON(t))
+		}
+	}
+	return out, nil
+}
+
+// RevokeTerminal unpairs a terminal at once.
+func (s *Service) RevokeTerminal(ctx context.Context, p access.Principal, id string) error {
+	nf := &domain.Error{Code: domain.CodeNotFound, Message: "terminal not found"}
+	if domain.HasControl(id) || len(id) > domain.MaxIDLen {
+		return nf
+	}
+	t, err := s.st.GetTerminal(ctx, p.AccountID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nf
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkStore(p, t.StoreID, domain.PermEditBackOffice); err != nil {
+		return err
+	}
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.RevokeTerminal(ctx, p.AccountID, id, s.now()); err != nil {
+			return err
+		}
+		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: p.AccountID, At: s.now(), Kind: "terminal.revoked", Actor: p.Actor,
+			Message: fmt.Sprintf("Terminal %q of store %s revoked", t.Name, t.StoreID)})
+	})
+}
+
+// Pair spends a pairing code and answers the new terminal and its device token (shown once).
+func (s *Service) Pair(ctx context.Context, code, name string) (TerminalJSON, string, error) {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	if code == "" || len(code) > 64 {
+		return TerminalJSON{}, "", domain.Invalid("code", "code is required: the pairing code shown in the console")
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		name = "Terminal"
+	}
+	if err := domain.CheckText("name", name, domain.TextName); err != nil {
+		return TerminalJSON{}, "", err
+	}
+	token := "pbt_" + auth.NewSessionToken()
+	now := s.now()
+	var t store.Terminal
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		acct, storeID, err := tx.UsePairingCode(ctx, auth.HashToken(code), now)
+		if errors.Is(err, store.ErrNotFound) {
+			return domain.Invalid("code", "this pairing code is not valid: it was used or it expired; make a new one in the console")
+		}
+		if err != nil {
+			return err
+		}
+		t = store.Terminal{ID: auth.NewID("trm"), AccountID: acct, StoreID: storeID, Name: name, PairedAt: now}
+		if err := tx.CreateTerminal(ctx, t, auth.HashToken(token)); err != nil {
+			return err
+		}
+		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: acct, At: now, Kind: "terminal.paired", Actor: domain.ActorSystem,
+			Message: fmt.Sprintf("Terminal %q paired with store %s", name, storeID)})
+	})
+	if err != nil {
+		return TerminalJSON{}, "", err
+	}
+	return terminalJSON(t), token, nil
+}
+
+// Authenticate finds the live terminal of a device token (read from the database every time:
+// a revoked terminal is refused at once).
+func (s *Service) Authenticate(ctx context.Context, token string) (store.Terminal, error) {
+	if token == "" || len(token) > 100 {
+		return store.Terminal{}, &domain.Error{Code: domain.CodeUnauthorized, Message: "send the terminal's device token as Authorization: Bearer <token>"}
+	}
+	t, err := s.st.TerminalByToken(ctx, auth.HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return t, &domain.Error{Code: domain.CodeUnauthorized, Message: "this terminal is not paired (it may have been revoked); pair it again with a code from the console"}
+	}
+	return t, err
+}
+
+// TerminalConfig is what a terminal receives.
+type TerminalConfig struct {
+	StoreID string   `json:"store_id"`
+	Version int64    `json:"version"`
+	Content *Content `json:"content"`
+	Message string   `json:"message,omitempty"`
+}
+
+func (s *Service) configOf(ctx context.Context, t store.Terminal, delivered bool) (TerminalConfig, error) {
+	out := TerminalConfig{StoreID: t.StoreID}
+	v, err := s.st.LatestVersion(ctx, t.AccountID, t.StoreID, delivered)
+	if errors.Is(err, store.ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	c, err := decodeContent(v.Content)
+	if err != nil {
+		return out, err
+	}
+	out.Version, out.Content = v.Version, &c
+	if v.Version != t.LastSyncedVersion {
+		if err := s.st.TerminalSynced(ctx, t.ID, v.Version, s.now()); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// Sync answers the newest published version at once ("Sync Back Office").
+func (s *Service) Sync(ctx context.Context, t store.Terminal) (TerminalConfig, error) {
+	c, err := s.configOf(ctx, t, false)
+	c.Message = "Synced successfully"
+	return c, err
+}
+
+// PollInterval is how often a long-poll looks at the database for a delivery made by another process.
+var PollInterval = time.Second
+
+// Config answers the newest delivered version as soon as it is newer than since, waiting up
+// to wait; at the end of the wait it answers what there is (changed false).
+func (s *Service) Config(ctx context.Context, t store.Terminal, since int64, wait time.Duration) (TerminalConfig, bool, error) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	tick := time.NewTicker(PollInterval)
+	defer tick.Stop()
+	for {
+		ch := s.changes()
+		n, err := s.st.LatestVersionNumber(ctx, t.AccountID, t.StoreID, true)
+		if err != nil {
+			return TerminalConfig{}, false, err
+		}
+		if n > since {
+			c, err := s.configOf(ctx, t, true)
+			return c, true, err
+		}
+		select {
+		case <-ctx.Done():
+			return TerminalConfig{}, false, ctx.Err()
+		case <-deadline.C:
+			return TerminalConfig{StoreID: t.StoreID, Version: n}, false, nil
+		case <-ch:
+		case <-tick.C:
+		}
+		if ok, err := s.st.TerminalLive(ctx, t.ID); err != nil || !ok {
+			if err == nil {
+				err = &domain.Error{Code: domain.CodeUnauthorized, Message: "this terminal was revoked"}
+			}
+			return TerminalConfig{}, false, err
+		}
+	}
+}
