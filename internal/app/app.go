@@ -293,7 +293,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			AllowWebhookURL: a.ownHookURL, SalesPerDay: demoSalesPerDay(cfg.Demo)})
 		mux.Handle("/sandbox/", a.Sandbox)
 	}
-	con, err := console.New(console.Deps{Store: st, Access: acc, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, Sales: a.Sales, Catalog: a.Catalog, CSRFKey: csrfKey,
+	con, err := console.New(console.Deps{Store: st, Access: acc, BackOffice: a.BackOffice, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, Sales: a.Sales, Catalog: a.Catalog, CSRFKey: csrfKey,
 		SecureCookies: cfg.SecureCookies, Logger: cfg.Logger, Version: Version, Registerer: a.Metrics, TrustedProxies: cfg.TrustedProxies,
 		Retention: a.Retention.Policy(), SandboxOrder: a.sandboxOrderAction})
 	if err != nil {
@@ -424,6 +424,11 @@ func (a *App) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("connect the demo Sandbox POS: %w", err)
 		}
 		fmt.Fprintf(a.cfg.Stdout, "A demo Sandbox POS is connected (its key is shown once):\n  sandbox key: %s\n\n", sbx)
+		tok, err := a.BackOffice.SeedDemo(ctx, c.AccountID, "main")
+		if err != nil {
+			return fmt.Errorf("pair the demo POS terminal: %w", err)
+		}
+		fmt.Fprintf(a.cfg.Stdout, "A demo POS terminal is paired with store \"main\" (Back office in the console):\n  terminal:  %s/terminal/#token=%s\n\n", a.URL(), tok)
 	}
 	return nil
 }

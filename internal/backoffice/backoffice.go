@@ -482,3 +482,32 @@ func (s *Service) Config(ctx context.Context, t store.Terminal, since int64, wai
 		}
 	}
 }
+
+// SeedDemo gives a store a sample back office, publishes it and pairs a terminal, for
+// `serve --demo`; it answers the terminal's device token.
+func (s *Service) SeedDemo(ctx context.Context, accountID, storeID string) (string, error) {
+	admin, _ := domain.PresetRole(domain.RoleStoreAdmin)
+	p := access.Principal{AccountID: accountID, Kind: "system", Actor: domain.ActorSystem, Role: admin}
+	c := Content{Currency: "EUR",
+		Categories: []Category{{ID: "coffee", Name: "Coffee"}, {ID: "bakery", Name: "Bakery"}},
+		TaxRates:   []TaxRate{{ID: "low", Name: "Low rate", Rate: 900}},
+		Discounts:  []Discount{{ID: "staff", Name: "Staff discount", Percent: 1000}},
+		Products: []Product{
+			{ID: "espresso", Name: "Espresso", SKU: "ESP", Price: 250, CategoryID: "coffee", TaxRateID: "low"},
+			{ID: "cappuccino", Name: "Cappuccino", SKU: "CAP", Price: 350, CategoryID: "coffee", TaxRateID: "low"},
+			{ID: "croissant", Name: "Croissant", SKU: "CRO", Price: 225, CategoryID: "bakery", TaxRateID: "low"},
+		},
+		Settings: Settings{ReceiptHeader: "Welcome to the demo store", ReceiptFooter: "Thank you for your visit!", OpeningFloat: 10000}}
+	if _, err := s.SaveDraft(ctx, p, storeID, c); err != nil {
+		return "", err
+	}
+	if _, err := s.Publish(ctx, p, storeID); err != nil {
+		return "", err
+	}
+	code, _, err := s.CreatePairingCode(ctx, p, storeID)
+	if err != nil {
+		return "", err
+	}
+	_, token, err := s.Pair(ctx, code, "Demo till")
+	return token, err
+}

@@ -1,8 +1,10 @@
 package backoffice
 
 import (
+	"embed"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -23,8 +25,19 @@ type TerminalAPI struct {
 	Status func(domain.Code) int // api.StatusOf
 }
 
-// Register mounts the terminal API.
+//go:embed web
+var webFS embed.FS
+
+// Register mounts the terminal API and the web POS terminal page (/terminal/).
 func (h *TerminalAPI) Register(mux *http.ServeMux) {
+	sub, _ := fs.Sub(webFS, "web")
+	files := http.StripPrefix("/terminal/", http.FileServerFS(sub))
+	mux.Handle("GET /terminal/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	}))
 	mux.HandleFunc("POST /terminal/v1/pair", h.pair)
 	mux.HandleFunc("GET /terminal/v1/config", h.authed(h.config))
 	mux.HandleFunc("POST /terminal/v1/sync", h.authed(h.sync))

@@ -38,6 +38,7 @@ import (
 
 	"github.com/posbridge/posbridge/internal/access"
 	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/backoffice"
 	"github.com/posbridge/posbridge/internal/catalogsync"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
@@ -69,6 +70,7 @@ type Deps struct {
 	Lifecycle     *lifecycle.Service
 	Outbox        *outbox.Outbox
 	Sync          *ordersync.Service   // order sync; nil leaves its pages out
+	BackOffice    *backoffice.Service  // drafts, Save and Publish, terminals; nil leaves its page out
 	Access        *access.Service      // roles, users, API keys; nil: one over Store without email
 	Sales         *salesimport.Service // sales import; nil leaves its parts out
 	Catalog       *catalogsync.Service // catalog sync; nil leaves its page out
@@ -102,7 +104,7 @@ type Console struct {
 
 // pageNames are the templates besides the layout; each defines "title" and "content".
 var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error",
-	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password", "webhook_endpoints"}
+	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password", "webhook_endpoints", "back_office"}
 
 // New parses the embedded templates and returns the console.
 func New(d Deps) (*Console, error) {
@@ -200,6 +202,12 @@ func (c *Console) Register(mux *http.ServeMux) {
 	h("POST /api-keys", c.postPerm(domain.PermManageAPIKeys, c.apiKeyCreate))
 	h("POST /api-keys/{id}/revoke", c.postPerm(domain.PermManageAPIKeys, c.apiKeyRevoke))
 
+	if c.d.BackOffice != nil {
+		h("GET /back-office", c.authed(c.backOfficePage))
+		h("POST /back-office", c.postPerm(domain.PermEditBackOffice, c.backOfficeSave))
+		h("POST /back-office/pairing-code", c.postPerm(domain.PermEditBackOffice, c.backOfficePair))
+		h("POST /back-office/terminals/{id}/revoke", c.postPerm(domain.PermEditBackOffice, c.backOfficeRevoke))
+	}
 	h("GET /users", c.authed(c.usersPage))
 	h("POST /users", c.postPerm(domain.PermManageUsers, c.userInvite))
 	h("POST /users/{id}/role", c.postPerm(domain.PermManageUsers, c.userRole))
@@ -386,6 +394,7 @@ type page struct {
 	CSRF     string
 	EmailOff bool
 	SyncOn   bool // order sync is available: its menu entries show
+	BackOn   bool // the back office is available
 	Catalog  bool // catalog sync is available: its menu entry shows
 	Version  string
 	Flash    string
@@ -395,7 +404,7 @@ type page struct {
 }
 
 func (c *Console) newPage(r *http.Request, s *session, title, nav string, data any) *page {
-	p := &page{Title: title, Nav: nav, Version: c.d.Version, Data: data, SyncOn: c.d.Sync != nil, Catalog: c.d.Catalog != nil}
+	p := &page{Title: title, Nav: nav, Version: c.d.Version, Data: data, SyncOn: c.d.Sync != nil, Catalog: c.d.Catalog != nil, BackOn: c.d.BackOffice != nil}
 	if s != nil {
 		p.Session, p.Email, p.Role, p.Account = true, s.user.Email, s.role.Name, s.account.Name
 		p.Can = map[string]bool{}

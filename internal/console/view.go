@@ -31,6 +31,7 @@ func formatTimePtr(t *time.Time) string {
 
 var funcs = template.FuncMap{
 	"date":       FormatTime,
+	"datep":      formatTimePtr,
 	"roleForm":   roleFormFor,
 	"roleFormOf": roleFormOf,
 }
