@@ -246,6 +246,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			if err := a.CheckServer(ctx); err != nil {
 				cfg.Logger.Warn("this worker cannot reach the serving process, so sandbox checks and pushes will fail: "+
 					"give the worker the server's --public-url (or --addr)", "server", a.ServerURL(), "err", err)
+			} else {
+				cfg.Logger.Info("this worker reaches the serving process", "server", a.ServerURL())
 			}
 		}
 	} else {
