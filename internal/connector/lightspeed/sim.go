@@ -500,6 +500,7 @@ func (s *Simulator) routes() {
 	m.HandleFunc("POST /api/2.0/webhooks", s.createWebhook)
 	m.HandleFunc("GET /api/2.0/webhooks/{id}", s.getWebhook)
 	m.HandleFunc("DELETE /api/2.0/webhooks/{id}", s.deleteWebhook)
+	s.adminRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "Not Found", "No route for "+r.Method+" "+r.URL.Path)
 	})

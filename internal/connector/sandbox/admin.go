@@ -346,7 +346,8 @@ func (s *Server) adminComplete(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// adminSale records a completed sale now; without lines it sells a few catalogue items.
+// adminSale records a completed sale now; without lines it sells a few catalogue items. What it
+// sells leaves the store's stock (inventory.updated for each level).
 func (s *Server) adminSale(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		APIKey        string     `json:"api_key"`
@@ -368,6 +369,7 @@ func (s *Server) adminSale(w http.ResponseWriter, r *http.Request) {
 	var (
 		out   wireSale
 		hooks []hookRec
+		evs   []pendingEvent
 	)
 	e = s.update(r.Context(), t, func(st *state) (bool, *apiError) {
 		if e := st.full("sales", len(st.Sales)); e != nil {
@@ -399,6 +401,7 @@ func (s *Server) adminSale(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		out, hooks = st.addSale(storeID, in.CustomerID, lines, s.now()).S, s.hooksOf(st)
+		evs = st.saleStock(out, false, s.now)
 		return true, nil
 	})
 	if e != nil {
@@ -406,6 +409,7 @@ func (s *Server) adminSale(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.emit(t, hooks, "sale.created", out)
+	s.emitAll(t, hooks, evs)
 	writeJSON(w, http.StatusCreated, out)
 }
 
@@ -503,7 +507,7 @@ func (s *Server) orderPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // adminRefund refunds a completed sale (the whole of it): its status becomes refunded and it
-// reads again as changed, as a POS's refund does.
+// reads again as changed, as a POS's refund does, and what it sold goes back into stock.
 func (s *Server) adminRefund(w http.ResponseWriter, r *http.Request) {
 	var in adminRef
 	ref, e := adminBody(w, r, &in, func() adminRef { return in })
@@ -520,6 +524,7 @@ func (s *Server) adminRefund(w http.ResponseWriter, r *http.Request) {
 	var (
 		out   wireSale
 		hooks []hookRec
+		evs   []pendingEvent
 	)
 	e = s.update(r.Context(), t, func(st *state) (bool, *apiError) {
 		cur := st.Sales[id]
@@ -535,6 +540,7 @@ func (s *Server) adminRefund(w http.ResponseWriter, r *http.Request) {
 		st.Sales[id] = &saleRec{Seq: st.next(), S: sale}
 		st.mark(collSales, id)
 		out, hooks = sale, s.hooksOf(st)
+		evs = st.saleStock(sale, true, s.now)
 		return true, nil
 	})
 	if e != nil {
@@ -542,5 +548,6 @@ func (s *Server) adminRefund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.emit(t, hooks, "sale.updated", out)
+	s.emitAll(t, hooks, evs)
 	writeJSON(w, http.StatusOK, out)
 }

@@ -503,6 +503,12 @@ var neutralTypes = map[string]string{
 	"order.completed": domain.ProviderOrderUpdated,
 	"sale.created":    domain.ProviderSaleUpdated,
 	"sale.updated":    domain.ProviderSaleUpdated,
+	// Back-office changes of products and stock (catalog sync reads the changes on them).
+	EventProductCreated:     domain.ProviderProductUpdated,
+	EventProductUpdated:     domain.ProviderProductUpdated,
+	EventInventoryUpdated:   domain.ProviderStockUpdated,
+	EventStockOrderReceived: domain.ProviderStockUpdated,
+	EventTransferReceived:   domain.ProviderStockUpdated,
 }
 
 // ParseWebhook implements connector.WebhookReceiver: it verifies the Sandbox-Signature (constant
@@ -519,9 +525,13 @@ func (c *Conn) ParseWebhook(header http.Header, body []byte, _ string, secret st
 		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "bad_event", Message: "sandbox webhook: the body is not a sandbox event"}
 	}
 	var obj struct {
-		ID string `json:"id"`
+		ID        string `json:"id"`
+		ProductID string `json:"product_id"`
 	}
 	_ = json.Unmarshal(ev.Data.Object, &obj)
+	if obj.ID == "" {
+		obj.ID = obj.ProductID // a stock level is its product's
+	}
 	typ, ok := neutralTypes[ev.Type]
 	if !ok {
 		typ = domain.ProviderUnknownEventType

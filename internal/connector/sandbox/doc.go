@@ -24,8 +24,10 @@
 // (with Idempotency-Key), sales and webhook subscriptions. Errors are JSON
 // {"error":{"code","message","field"}}. Admin routes under /sandbox/admin/ mint and delete tenants
 // (POST and DELETE tenants, with the owning account's credentials), inject faults (POST/DELETE faults), list and complete orders, record sales and list
-// webhook deliveries; they take the tenant's key (api_key), or the owning account's API key or
-// console session with integration_id.
+// webhook deliveries, and do what a merchant does in a POS's back office (triggers.go: save a
+// product, import a product CSV, count, order, transfer and adjust stock; a sale takes from stock
+// and a refund puts it back), each sending the webhooks a POS sends; they take the tenant's key
+// (api_key), or the owning account's API key or console session with integration_id.
 // A person sees an order at /sandbox/orders/{id}.
 //
 // # Webhook signing

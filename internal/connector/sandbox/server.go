@@ -278,6 +278,12 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /sandbox/admin/sales", s.adminSale)
 	m.HandleFunc("POST /sandbox/admin/sales/{id}/refund", s.adminRefund)
 	m.HandleFunc("GET /sandbox/admin/deliveries", s.adminDeliveries)
+	m.HandleFunc("POST /sandbox/admin/products/{id}/save", s.adminSaveProduct)
+	m.HandleFunc("POST /sandbox/admin/products/import", s.adminImportProducts)
+	m.HandleFunc("POST /sandbox/admin/stock-counts", s.adminStock("count"))
+	m.HandleFunc("POST /sandbox/admin/stock-orders", s.adminStock("order"))
+	m.HandleFunc("POST /sandbox/admin/transfers", s.adminStock("transfer"))
+	m.HandleFunc("POST /sandbox/admin/adjustments", s.adminStock("adjustment"))
 	m.HandleFunc("GET /sandbox/orders/{id}", s.orderPage)
 	m.HandleFunc("/sandbox/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(http.StatusNotFound, "not_found", "", "no route %s %s", r.Method, r.URL.Path))
