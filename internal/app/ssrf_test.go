@@ -87,3 +87,32 @@ func TestDeliveryToPrivateEndpointFailsOnce(t *testing.T) {
 		t.Fatalf("the loopback endpoint was called %d times", hits.Load())
 	}
 }
+
+// TestWebhookEndpointNeverDeliverable: an endpoint URL that could never be delivered to (a port
+// no server listens on, a name reserved never to resolve, a one-label name) is refused at
+// creation with 422 naming url, also with --allow-private-provider-hosts where the name can
+// never resolve anywhere; nothing is stored.
+func TestWebhookEndpointNeverDeliverable(t *testing.T) {
+	for _, open := range []bool{false, true} {
+		e := start(t, testdb.SQLite(t), func(c *app.Config) { c.AllowPrivate = open })
+		key := e.account("Shop", "a@shop.test").APIKey
+		refused := []string{"https://app.invalid/hook", "https://93.184.216.34:0/hook", "https://93.184.216.34:70000/hook", "https://93.184.216.34:/hook"}
+		if !open {
+			refused = append(refused, "https://app.test/hook", "https://shop.example/hook", "https://printer.local/hook",
+				"https://app.internal/hook", "http://myapp/hook", "https://router.home.arpa/hook")
+		}
+		for _, u := range refused {
+			r := e.call(key, "POST", "/api/v1/webhook-endpoints", map[string]any{"url": u})
+			if r.Status != 422 || r.errCode(t) != "invalid" || r.errField(t) != "url" || !strings.Contains(string(r.Body), "never be delivered") {
+				t.Errorf("open=%v %s: %d %s", open, u, r.Status, r.Body)
+			}
+		}
+		if eps := e.must(200, e.call(key, "GET", "/api/v1/webhook-endpoints", nil)).json(t)["data"].([]any); len(eps) != 0 {
+			t.Errorf("open=%v: %d endpoints stored", open, len(eps))
+		}
+		e.must(201, e.call(key, "POST", "/api/v1/webhook-endpoints", map[string]any{"url": "https://93.184.216.34:8443/hook"}))
+		if open {
+			e.must(201, e.call(key, "POST", "/api/v1/webhook-endpoints", map[string]any{"url": "http://myapp:8080/hook"}))
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -186,6 +187,9 @@ func (o *Outbox) CreateEndpoint(ctx context.Context, accountID, actor, rawURL, d
 	}
 	if len(rawURL) > 2000 {
 		return domain.WebhookEndpoint{}, "", domain.Invalid("url", "url is longer than 2000 characters")
+	}
+	if why := undeliverable(u, o.open); why != "" {
+		return domain.WebhookEndpoint{}, "", domain.Invalid("url", "url can never be delivered to: %s", why)
 	}
 	if !o.open {
 		if err := connector.CheckHost(ctx, u.Hostname()); err != nil {
@@ -402,4 +406,42 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 func (o *Outbox) timeline(ctx context.Context, accountID, integrationID, kind, msg string) error {
 	return o.st.AddTimeline(ctx, domain.TimelineEntry{AccountID: accountID, At: o.now(), Kind: kind, IntegrationID: integrationID,
 		Actor: domain.ActorSystem, Message: msg})
+}
+
+// reservedSuffixes are top-level names that never resolve on the public internet (RFC 2606,
+// 6761, 6762, 9476 and ICANN's .internal); .invalid never resolves anywhere.
+var reservedSuffixes = []string{".invalid", ".test", ".example", ".local", ".internal", ".home.arpa", ".onion", ".alt"}
+
+// undeliverable says why a webhook endpoint URL could never be delivered to, or "": a port no
+// server listens on, a name reserved never to resolve, and (unless private hosts are allowed) a
+// name of one label, which only a private network can resolve. Addresses are judged by the
+// SSRF guard (connector.CheckHost) after this.
+func undeliverable(u *url.URL, open bool) string {
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("port %s is not a port a server can listen on (1 to 65535)", p)
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return "the port after the colon is empty"
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if _, ok := connector.ParseHostAddr(host); ok {
+		return ""
+	}
+	if host == "invalid" || strings.HasSuffix(host, ".invalid") {
+		return host + " is a reserved name that never resolves"
+	}
+	if open {
+		return ""
+	}
+	for _, suf := range reservedSuffixes {
+		if host == suf[1:] || strings.HasSuffix(host, suf) {
+			return host + " is under " + suf + ", a name reserved never to resolve on the public internet"
+		}
+	}
+	if !strings.Contains(host, ".") && host != "localhost" {
+		return host + " is a name of one label, which only a private network resolves (use the full name, such as app.example.com)"
+	}
+	return ""
 }
