@@ -108,3 +108,4 @@ func TestOpenStoreAndInsertTx(t *testing.T) {
 		}
 	})
 }
+

@@ -77,6 +77,9 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 					return err
 				}
 				done = true
+				if err := tx.CloseWebhookDrain(ctx, a.IntegrationID); err != nil {
+					return err
+				}
 				return jobs.CompleteTx(ctx, tx, job)
 			})
 			if err != nil || done {

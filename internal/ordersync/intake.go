@@ -333,8 +333,20 @@ func (s *Service) commitIntake(ctx context.Context, items []*hookItem) error {
 				order = append(order, e.IntegrationID)
 			}
 		}
+		// An integration whose drain is open needs no job: River's unique insert would skip it
+		// anyway, but on PostgreSQL only after waiting for the other committer's transaction.
+		open, err := tx.OpenWebhookDrains(ctx, order)
+		if err != nil {
+			return err
+		}
 		for _, id := range order {
+			if open[id] {
+				continue
+			}
 			if err := s.q.InsertTx(ctx, tx, apply[id], applyOpts); err != nil {
+				return err
+			}
+			if err := tx.OpenWebhookDrain(ctx, id); err != nil {
 				return err
 			}
 		}

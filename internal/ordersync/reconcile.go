@@ -113,8 +113,10 @@ func (s *Service) orderSink(ctx context.Context, d domain.Document) connector.Or
 
 // sweepWebhookEvents enqueues the apply job of every integration with an inbound webhook event
 // waiting for more than a minute: its job was lost (River discards a job rescued from crashed
-// processes too often), and nothing else would enqueue one until the POS sends another webhook.
-// The job is unique per integration, so one that exists is left alone.
+// processes too often, and an operator may cancel one), and nothing else would enqueue one: the
+// intake skips the insert while the integration's drain is recorded open (webhook_drains), and
+// the job's last look is what closes it. The job is unique per integration, so one that exists
+// is left alone.
 func (s *Service) sweepWebhookEvents(ctx context.Context) error {
 	stale, err := s.st.IntegrationsWithStaleWebhookEvents(ctx, s.now().Add(-time.Minute), 100)
 	if err != nil || len(stale) == 0 {

@@ -80,6 +80,50 @@ func (s queries) IntakeWebhookEvents(ctx context.Context, evs []WebhookEvent) ([
 	return fresh, nil
 }
 
+// OpenWebhookDrains tells which of the integrations have an apply job queued or running that has
+// not yet made its last look (a row in webhook_drains). Read after IntakeWebhookEvents took the
+// intake locks, an open drain will see this transaction's events: the intake skips its job insert.
+func (s queries) OpenWebhookDrains(ctx context.Context, integrationIDs []string) (map[string]bool, error) {
+	open := map[string]bool{}
+	if len(integrationIDs) == 0 {
+		return open, nil
+	}
+	q, args := `SELECT integration_id FROM webhook_drains WHERE integration_id = ANY($1::text[])`, []any{integrationIDs}
+	if s.dialect != Postgres {
+		q, args = `SELECT integration_id FROM webhook_drains WHERE integration_id IN (SELECT value FROM json_each($1))`, []any{jsonList(integrationIDs)}
+	}
+	rs, err := s.q.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("open webhook drains: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		open[id] = true
+	}
+	return open, rs.Err()
+}
+
+// OpenWebhookDrain records that the integration's apply job was enqueued in this transaction.
+func (s queries) OpenWebhookDrain(ctx context.Context, integrationID string) error {
+	if _, err := s.q.exec(ctx, `INSERT INTO webhook_drains (integration_id) VALUES ($1) ON CONFLICT (integration_id) DO NOTHING`, integrationID); err != nil {
+		return fmt.Errorf("open webhook drain of %s: %w", integrationID, err)
+	}
+	return nil
+}
+
+// CloseWebhookDrain records, in the transaction of the drain's last look (under
+// LockWebhookDrain), that the integration's apply job completes: the next intake enqueues one.
+func (s queries) CloseWebhookDrain(ctx context.Context, integrationID string) error {
+	if _, err := s.q.exec(ctx, `DELETE FROM webhook_drains WHERE integration_id = $1`, integrationID); err != nil {
+		return fmt.Errorf("close webhook drain of %s: %w", integrationID, err)
+	}
+	return nil
+}
+
 // hookLockSeed separates the webhook locks' keys from any other advisory lock's.
 const hookLockSeed = "7031"
 

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -121,6 +122,55 @@ func TestWebhookIntakeAndDrain(t *testing.T) {
 		}
 		if more, err := st.HasPendingWebhookEvents(ctx, "acct_a", "int_c"); err != nil || !more {
 			t.Fatalf("after the drain, the intake's event: pending %v %v", more, err)
+		}
+	})
+}
+
+// TestWebhookDrains: an integration's drain is open from the intake transaction that enqueued its
+// apply job until the job's last look closes it; a rolled-back intake opens nothing, and opening
+// twice is harmless (two committers may both have enqueued).
+func TestWebhookDrains(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		ctx := context.Background()
+		st := open(t, db)
+		drains := func() map[string]bool {
+			t.Helper()
+			got, err := st.OpenWebhookDrains(ctx, []string{"int_a", "int_b", "int_c"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := drains(); len(got) != 0 {
+			t.Fatalf("before any intake: %v", got)
+		}
+		rollback := errors.New("roll back")
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.OpenWebhookDrain(ctx, "int_c"); err != nil {
+				return err
+			}
+			return rollback
+		}); !errors.Is(err, rollback) {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := st.InTx(ctx, func(tx *store.Tx) error {
+				if err := tx.OpenWebhookDrain(ctx, "int_a"); err != nil {
+					return err
+				}
+				return tx.OpenWebhookDrain(ctx, "int_b")
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := drains(); !got["int_a"] || !got["int_b"] || len(got) != 2 {
+			t.Fatalf("after two intakes of int_a and int_b (and a rolled-back one of int_c): %v", got)
+		}
+		if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.CloseWebhookDrain(ctx, "int_a") }); err != nil {
+			t.Fatal(err)
+		}
+		if got := drains(); got["int_a"] || !got["int_b"] || len(got) != 1 {
+			t.Fatalf("after int_a's last look: %v, want only int_b", got)
 		}
 	})
 }
