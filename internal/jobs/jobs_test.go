@@ -108,4 +108,3 @@ func TestOpenStoreAndInsertTx(t *testing.T) {
 		}
 	})
 }
-
