@@ -27,9 +27,11 @@ type SalesResult struct {
 	Sales           int     `json:"sales"`
 	FileBytes       int64   `json:"file_bytes"`
 	ImportSeconds   float64 `json:"import_seconds"`
+	ImportCPU       float64 `json:"import_cpu_seconds"` // user+system CPU of the process during the import
 	LinesPerSecond  float64 `json:"lines_per_second"`
 	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
 	AgainSeconds    float64 `json:"again_seconds"`
+	AgainCPU        float64 `json:"again_cpu_seconds"`
 	AgainNew        int     `json:"again_new"`
 	AgainUpdated    int     `json:"again_updated"`
 	Integrations    int     `json:"integrations"`
@@ -78,7 +80,10 @@ func salesCommand(ctx context.Context, args []string, _ func(string) string, std
 	fmt.Fprintf(stdout, "database            %s\n", res.Database)
 	fmt.Fprintf(stdout, "file                %d lines, %d sales, %.1f MiB\n", res.Lines, res.Sales, float64(res.FileBytes)/(1<<20))
 	fmt.Fprintf(stdout, "import              %.2f s, %.0f lines/s, peak RSS %.0f MiB\n", res.ImportSeconds, res.LinesPerSecond, float64(res.PeakRSSBytes)/(1<<20))
+	fmt.Fprintf(stdout, "  CPU               %.2f s (%.2f s per 100,000 lines, %.0f lines per CPU-second)\n", res.ImportCPU,
+		res.ImportCPU*100_000/float64(max(res.Lines, 1)), float64(res.Lines)/max(res.ImportCPU, 1e-9))
 	fmt.Fprintf(stdout, "same file again     %.2f s, %d new, %d updated\n", res.AgainSeconds, res.AgainNew, res.AgainUpdated)
+	fmt.Fprintf(stdout, "  CPU               %.2f s (%.2f s per 100,000 lines)\n", res.AgainCPU, res.AgainCPU*100_000/float64(max(res.Lines, 1)))
 	fmt.Fprintf(stdout, "schedule            %d integrations over a day: busiest minute %d starts, mean %.1f (%.2fx)\n",
 		res.Integrations, res.BusiestMinute, res.MeanPerMinute, res.BusiestOverMean)
 	return nil
@@ -149,35 +154,35 @@ func RunSales(ctx context.Context, dbURL, dataDir string, lines, integrations in
 	if err := a.Store.CreateIntegration(ctx, in, "none", ""); err != nil {
 		return res, err
 	}
-	run := func() (salesimport.Result, float64, error) {
+	run := func() (salesimport.Result, float64, float64, error) {
 		f, err := os.Open(path)
 		if err != nil {
-			return salesimport.Result{}, 0, err
+			return salesimport.Result{}, 0, 0, err
 		}
 		defer f.Close()
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuSeconds()
 		_, r, err := a.Sales.ImportCSV(ctx, acct.AccountID, in.ID, "sales.csv", f, salesimport.Mapping{})
 		if err == nil && r.Error != "" {
 			err = fmt.Errorf("import: %s", r.Error)
 		}
-		return r, time.Since(t0).Seconds(), err
+		return r, time.Since(t0).Seconds(), cpuSeconds() - c0, err
 	}
 	resetPeakRSS()
 	fmt.Fprintf(progress, "importing %d lines (%d sales) on %s...\n", lines, sale, res.Database)
-	r, secs, err := run()
+	r, secs, cpu, err := run()
 	if err != nil {
 		return res, err
 	}
 	if r.New != sale {
 		return res, fmt.Errorf("imported %d new sales, want %d", r.New, sale)
 	}
-	res.ImportSeconds, res.LinesPerSecond, res.PeakRSSBytes = secs, float64(lines)/secs, peakRSS()
+	res.ImportSeconds, res.ImportCPU, res.LinesPerSecond, res.PeakRSSBytes = secs, cpu, float64(lines)/secs, peakRSS()
 	fmt.Fprintf(progress, "the same file again...\n")
-	r, secs, err = run()
+	r, secs, cpu, err = run()
 	if err != nil {
 		return res, err
 	}
-	res.AgainSeconds, res.AgainNew, res.AgainUpdated = secs, r.New, r.Updated
+	res.AgainSeconds, res.AgainCPU, res.AgainNew, res.AgainUpdated = secs, cpu, r.New, r.Updated
 
 	// Scheduling: every integration's fetches (default interval) over one simulated day.
 	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)

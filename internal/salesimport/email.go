@@ -158,28 +158,19 @@ func (s *Service) ImportCSV(ctx context.Context, accountID, integrationID, name 
 
 func csvImporter(r io.Reader, name string, m Mapping) importer {
 	return func(ctx context.Context, tx *store.Tx, i domain.Integration, now time.Time) (store.ImportResult, error) {
-		var total store.ImportResult
-		items := map[string]string{}
-		err := StreamCSV(r, m, 2000, func(chunk []domain.ImportedSale) error {
-			res, err := tx.ImportSalesCached(ctx, i.AccountID, i.ID, chunk, auth.NewID, now, items)
-			if err != nil {
-				return err
-			}
-			total.New, total.Updated, total.Unchanged, total.NewItems = total.New+res.New, total.Updated+res.Updated,
-				total.Unchanged+res.Unchanged, total.NewItems+res.NewItems
-			if total.FirstSeq == 0 {
-				total.FirstSeq = res.FirstSeq
-			}
-			if res.LastSeq != 0 {
-				total.LastSeq = res.LastSeq
-			}
-			return nil
-		})
+		im, err := tx.BeginSalesImport(ctx, i.AccountID, i.ID, auth.NewID, now)
+		if err != nil {
+			return store.ImportResult{}, err
+		}
+		err = StreamCSV(r, m, 2000, func(chunk []domain.ImportedSale) error { return im.Add(ctx, chunk) })
 		var fe *FileError
 		if errors.As(err, &fe) {
-			return total, badInput{fmt.Errorf("%s: %w", name, err)}
+			return store.ImportResult{}, badInput{fmt.Errorf("%s: %w", name, err)}
 		}
-		return total, err
+		if err != nil {
+			return store.ImportResult{}, err
+		}
+		return im.Finish(ctx)
 	}
 }
 
