@@ -211,14 +211,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DocumentLease > 0 {
 		a.Sync.Lease = cfg.DocumentLease
 	}
-	a.Catalog = catalogsync.New(st, a.Lifecycle, a.Outbox, cfg.Logger)
+	a.Catalog = catalogsync.New(st, a.Lifecycle.Opener(), a.Outbox, cfg.Logger)
 	a.Sync.OtherEvents = a.Catalog.OnSourceEvent
 	a.Metrics.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "posbridge_catalog_push_calls_total",
 			Help: "Batch calls of catalog pushes to web shops."}, func() float64 { return float64(a.Catalog.PushCalls.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "posbridge_catalog_pushed_products_total",
 			Help: "Products web shops took from catalog pushes."}, func() float64 { return float64(a.Catalog.PushedProducts.Load()) }))
-	a.Sales = salesimport.New(st, a.Lifecycle, a.Outbox, salesimport.Config{Logger: cfg.Logger})
+	a.Sales = salesimport.New(st, a.Lifecycle.Opener(), a.Lifecycle, a.Outbox, salesimport.Config{Logger: cfg.Logger})
 	a.Sales.SetEmailDomain(cfg.SalesSMTP.Domain)
 	if cfg.Clock != nil {
 		a.Catalog.SetClock(cfg.Clock)

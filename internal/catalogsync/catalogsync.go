@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/integrationconn"
 	"github.com/posbridge/posbridge/internal/jobs"
-	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/store"
 )
@@ -30,7 +30,7 @@ const Queue = "catalog"
 // Service is the catalog sync engine.
 type Service struct {
 	st  *store.Store
-	lc  *lifecycle.Service
+	con *integrationconn.Opener
 	out *outbox.Outbox
 	q   jobs.Enqueuer
 	log *slog.Logger
@@ -43,12 +43,12 @@ type Service struct {
 	analyzedAt atomic.Int64 // when the push last refreshed PostgreSQL's statistics (Unix ns)
 }
 
-// New returns the engine. SetQueue connects it to River.
-func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, log *slog.Logger) *Service {
+// New returns the engine; conns opens the integrations' connectors. SetQueue connects it to River.
+func New(st *store.Store, conns *integrationconn.Opener, out *outbox.Outbox, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{st: st, lc: lc, out: out, log: log, now: time.Now}
+	return &Service{st: st, con: conns, out: out, log: log, now: time.Now}
 }
 
 // SetQueue connects the engine to the job queue.
@@ -99,16 +99,16 @@ func (s *Service) SaveSettings(ctx context.Context, accountID, actor string, in 
 }
 
 func (s *Service) checkIntegration(ctx context.Context, accountID, field, id, cannot string) error {
-	i, err := s.lc.Get(ctx, accountID, id)
+	i, err := s.con.Get(ctx, accountID, id)
 	if domain.IsCode(err, domain.CodeNotFound) {
 		return domain.Invalid(field, "no integration %q in this account", id)
 	}
 	if err != nil {
 		return err
 	}
-	p, ok := s.lc.Provider(i.Type)
+	p, ok := s.con.Provider(i.Type)
 	if !ok || !p.Has(domain.CapProducts) {
-		return domain.Invalid(field, "%s %s", s.lc.DisplayName(i.Type), cannot)
+		return domain.Invalid(field, "%s %s", s.con.DisplayName(i.Type), cannot)
 	}
 	return nil
 }

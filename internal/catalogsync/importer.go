@@ -41,7 +41,7 @@ func (s *Service) StartImport(ctx context.Context, accountID, actor string) (dom
 	if settings.SourceIntegrationID == "" {
 		return domain.CatalogImport{}, domain.Invalid("source_integration_id", "choose the POS that holds your products and customers (PUT /api/v1/catalog-sync) before importing")
 	}
-	i, err := s.lc.Get(ctx, accountID, settings.SourceIntegrationID)
+	i, err := s.con.Get(ctx, accountID, settings.SourceIntegrationID)
 	if err != nil {
 		return domain.CatalogImport{}, err
 	}
@@ -70,7 +70,7 @@ func (s *Service) StartImport(ctx context.Context, accountID, actor string) (dom
 			return err
 		}
 		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: accountID, At: now, Kind: domain.KindCatalogImport, IntegrationID: i.ID,
-			Actor: actor, Message: "Catalog import started: every product, stock level and customer of " + s.lc.DisplayName(i.Type)})
+			Actor: actor, Message: "Catalog import started: every product, stock level and customer of " + s.con.DisplayName(i.Type)})
 	})
 	return out, err
 }
@@ -109,14 +109,14 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 			return nil // a later pass, or this one is over
 		}
 		if conn == nil && imp.Phase != domain.PhaseDeletions {
-			i, err := s.lc.Get(ctx, a.AccountID, imp.IntegrationID)
+			i, err := s.con.Get(ctx, a.AccountID, imp.IntegrationID)
 			if err != nil {
 				return s.failImport(ctx, a, "the source integration is gone: "+err.Error())
 			}
 			if i.Status == domain.StatusInactive {
 				return s.failImport(ctx, a, "the source POS was disconnected; what was imported before stays")
 			}
-			if conn, err = s.lc.Connector(ctx, i); err != nil {
+			if conn, err = s.con.Connector(ctx, i); err != nil {
 				return s.failImport(ctx, a, err.Error())
 			}
 		}

@@ -104,14 +104,14 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	if imp.Phase == domain.PhaseIdle || imp.IntegrationID != st.SourceIntegrationID {
 		return nil // nothing imported from this source yet: the import reads everything
 	}
-	i, err := s.lc.Get(ctx, a.AccountID, st.SourceIntegrationID)
+	i, err := s.con.Get(ctx, a.AccountID, st.SourceIntegrationID)
 	if err != nil {
 		return nil
 	}
 	if i.Status == domain.StatusInactive {
 		return nil // disconnected: no automatic sync; what was synced stays
 	}
-	conn, err := s.lc.Connector(ctx, i)
+	conn, err := s.con.Connector(ctx, i)
 	if err != nil {
 		return err
 	}

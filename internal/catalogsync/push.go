@@ -79,21 +79,21 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	if !settings.Enabled || dest == nil || settings.SourceIntegrationID == "" {
 		return nil // turned off or removed meanwhile
 	}
-	i, err := s.lc.Get(ctx, a.AccountID, a.IntegrationID)
+	i, err := s.con.Get(ctx, a.AccountID, a.IntegrationID)
 	if domain.IsCode(err, domain.CodeNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	src, err := s.lc.Get(ctx, a.AccountID, settings.SourceIntegrationID)
+	src, err := s.con.Get(ctx, a.AccountID, settings.SourceIntegrationID)
 	if err != nil && !domain.IsCode(err, domain.CodeNotFound) {
 		return err
 	}
 	if i.Status == domain.StatusInactive || err != nil || src.Status == domain.StatusInactive {
 		return nil // disconnected: nothing is pushed; what was synced stays
 	}
-	conn, err := s.lc.Connector(ctx, i)
+	conn, err := s.con.Connector(ctx, i)
 	if err != nil {
 		return err
 	}

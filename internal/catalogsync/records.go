@@ -183,19 +183,19 @@ func (s *Service) Link(ctx context.Context, accountID, actor, productID, integra
 	if err := s.checkIntegration(ctx, accountID, "integration_id", integrationID, "cannot receive products"); err != nil {
 		return LinkJSON{}, err
 	}
-	i, err := s.lc.Get(ctx, accountID, integrationID)
+	i, err := s.con.Get(ctx, accountID, integrationID)
 	if err != nil {
 		return LinkJSON{}, err
 	}
-	conn, err := s.lc.Connector(ctx, i)
+	conn, err := s.con.Connector(ctx, i)
 	if err != nil {
 		return LinkJSON{}, err
 	}
 	if src, ok := conn.(connector.ProductSource); ok {
 		if _, err := src.GetProduct(ctx, externalID); connector.KindOf(err) == connector.KindNotFound {
-			return LinkJSON{}, domain.Invalid("external_id", "%s has no product %q", s.lc.DisplayName(i.Type), externalID)
+			return LinkJSON{}, domain.Invalid("external_id", "%s has no product %q", s.con.DisplayName(i.Type), externalID)
 		} else if err != nil {
-			return LinkJSON{}, &domain.Error{Code: domain.CodeUnavailable, Message: "could not look the product up in " + s.lc.DisplayName(i.Type) + ": " + connector.Message(err)}
+			return LinkJSON{}, &domain.Error{Code: domain.CodeUnavailable, Message: "could not look the product up in " + s.con.DisplayName(i.Type) + ": " + connector.Message(err)}
 		}
 	}
 	l := domain.CatalogLink{ProductID: productID, IntegrationID: integrationID, ExternalID: externalID, Origin: domain.LinkExplicit, CreatedAt: s.now()}
@@ -204,7 +204,7 @@ func (s *Service) Link(ctx context.Context, accountID, actor, productID, integra
 			return err
 		}
 		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: accountID, At: l.CreatedAt, Kind: domain.KindCatalogLinked, IntegrationID: integrationID,
-			Actor: actor, Message: "Product " + p.Product.Name + " (" + productID + ") linked to product " + externalID + " of " + s.lc.DisplayName(i.Type)})
+			Actor: actor, Message: "Product " + p.Product.Name + " (" + productID + ") linked to product " + externalID + " of " + s.con.DisplayName(i.Type)})
 	})
 	return LinkJSONOf(l), err
 }

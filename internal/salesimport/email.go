@@ -57,7 +57,7 @@ func (s *Service) inboxOf(in store.EmailInbox) (Inbox, error) {
 
 // Inbox returns an email integration's address and settings, making them on first use.
 func (s *Service) Inbox(ctx context.Context, accountID, id string) (Inbox, error) {
-	i, err := s.lc.Get(ctx, accountID, id)
+	i, err := s.con.Get(ctx, accountID, id)
 	if err != nil {
 		return Inbox{}, err
 	}
@@ -128,7 +128,7 @@ func (s *Service) SetInbox(ctx context.Context, accountID, actor, id string, m M
 // ImportFile imports one sales file received for an email integration: all of it, or, when
 // any line is bad, nothing, and the integration is Failed with the reason and line number.
 func (s *Service) ImportFile(ctx context.Context, in Inbox, name string, data []byte) (domain.Integration, Result, error) {
-	i, err := s.lc.Get(ctx, in.AccountID, in.IntegrationID)
+	i, err := s.con.Get(ctx, in.AccountID, in.IntegrationID)
 	if err != nil {
 		return i, Result{}, err
 	}
@@ -149,7 +149,7 @@ func (s *Service) ImportFile(ctx context.Context, in Inbox, name string, data []
 // and imported a chunk of sales at a time, all in one transaction (a bad line anywhere imports
 // nothing). A sale's lines must be consecutive rows.
 func (s *Service) ImportCSV(ctx context.Context, accountID, integrationID, name string, r io.Reader, m Mapping) (domain.Integration, Result, error) {
-	i, err := s.lc.Get(ctx, accountID, integrationID)
+	i, err := s.con.Get(ctx, accountID, integrationID)
 	if err != nil {
 		return i, Result{}, err
 	}
@@ -196,7 +196,7 @@ func (s *Service) callOffSilentEmail(ctx context.Context, tx *store.Tx, i domain
 	if err := tx.UpdateIntegration(ctx, locked); err != nil {
 		return err
 	}
-	return s.lc.RecordTransition(ctx, tx, locked, domain.ActorSystem, &domain.Transition{From: from, To: domain.StatusCalledOff, Reason: locked.StatusReason})
+	return s.status.RecordTransition(ctx, tx, locked, domain.ActorSystem, &domain.Transition{From: from, To: domain.StatusCalledOff, Reason: locked.StatusReason})
 }
 
 // SMTPConfig is the SMTP server of email integrations.
@@ -275,7 +275,7 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err != nil {
 		return reply(451, smtp.EnhancedCode{4, 3, 0}, "temporary failure looking up the address; try again later")
 	}
-	i, err := ss.s.lc.Get(ctx, in.AccountID, in.IntegrationID)
+	i, err := ss.s.con.Get(ctx, in.AccountID, in.IntegrationID)
 	if err != nil {
 		return reply(451, smtp.EnhancedCode{4, 3, 0}, "temporary failure looking up the address; try again later")
 	}

@@ -24,8 +24,8 @@ import (
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/connector/email"
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/integrationconn"
 	"github.com/posbridge/posbridge/internal/jobs"
-	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/outbox"
 	"github.com/posbridge/posbridge/internal/store"
 )
@@ -40,21 +40,32 @@ type Config struct {
 	Logger           *slog.Logger
 }
 
+// StatusRecorder records an integration's status changes the way its own checks do (timeline,
+// metrics, the app's integration.status_changed webhook, the called-off email);
+// lifecycle.Service is one.
+type StatusRecorder interface {
+	RecordTransition(ctx context.Context, tx *store.Tx, i domain.Integration, actor string, t *domain.Transition) error
+	// CallOffAfter is how many consecutive failures call an integration off.
+	CallOffAfter() int
+}
+
 // Service imports sales for every account.
 type Service struct {
-	st  *store.Store
-	lc  *lifecycle.Service
-	out *outbox.Outbox
-	q   jobs.Enqueuer
-	cfg Config
-	log *slog.Logger
-	now func() time.Time
+	st     *store.Store
+	con    *integrationconn.Opener
+	status StatusRecorder
+	out    *outbox.Outbox
+	q      jobs.Enqueuer
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
 
 	emailDomain string
 }
 
-// New returns the service; SetQueue connects it to River.
-func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, cfg Config) *Service {
+// New returns the service: conns opens the integrations' connectors, status records the status
+// changes a fetch causes. SetQueue connects it to River.
+func New(st *store.Store, conns *integrationconn.Opener, status StatusRecorder, out *outbox.Outbox, cfg Config) *Service {
 	if cfg.FetchTimeout <= 0 {
 		cfg.FetchTimeout = time.Minute
 	}
@@ -64,7 +75,7 @@ func New(st *store.Store, lc *lifecycle.Service, out *outbox.Outbox, cfg Config)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{st: st, lc: lc, out: out, cfg: cfg, log: cfg.Logger, now: time.Now}
+	return &Service{st: st, con: conns, status: status, out: out, cfg: cfg, log: cfg.Logger, now: time.Now}
 }
 
 // SetQueue connects the service to the job queue.
@@ -90,7 +101,7 @@ type Result struct {
 
 // HasSales tells whether the integration's provider can give sales.
 func (s *Service) HasSales(i domain.Integration) bool {
-	p, ok := s.lc.Provider(i.Type)
+	p, ok := s.con.Provider(i.Type)
 	return ok && p.Has(domain.CapSales)
 }
 
@@ -98,7 +109,7 @@ func (s *Service) HasSales(i domain.Integration) bool {
 // POST /api/v1/integrations/{id}/refresh-sales). A called-off or inactive integration answers
 // 409; a provider without sales 422.
 func (s *Service) Refresh(ctx context.Context, accountID, actor, id string) (domain.Integration, Result, error) {
-	i, err := s.lc.Get(ctx, accountID, id)
+	i, err := s.con.Get(ctx, accountID, id)
 	if err != nil {
 		return i, Result{}, err
 	}
@@ -107,7 +118,7 @@ func (s *Service) Refresh(ctx context.Context, accountID, actor, id string) (dom
 	}
 	if !s.HasSales(i) {
 		return i, Result{}, &domain.Error{Code: domain.CodeUnsupported,
-			Message: s.lc.DisplayName(i.Type) + " does not give sales to fetch"}
+			Message: s.con.DisplayName(i.Type) + " does not give sales to fetch"}
 	}
 	return s.Fetch(ctx, i, actor)
 }
@@ -166,7 +177,7 @@ func intervalOf(i domain.Integration) time.Duration {
 func (s *Service) read(ctx context.Context, i domain.Integration, cursor string) ([]domain.Sale, string, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
 	defer cancel()
-	c, err := s.lc.Connector(ctx, i)
+	c, err := s.con.Connector(ctx, i)
 	if err != nil {
 		return nil, "", false, err
 	}
@@ -287,7 +298,7 @@ func (s *Service) recordOnce(ctx context.Context, before domain.Integration, act
 			}
 			outcome.NewSales = r.New > 0
 		}
-		t := i.ApplySalesFetch(outcome, s.lc.CallOffAfter(), now)
+		t := i.ApplySalesFetch(outcome, s.status.CallOffAfter(), now)
 		i.UpdatedAt = now
 		if err := tx.UpdateIntegration(ctx, i); err != nil {
 			return err
@@ -317,7 +328,7 @@ func (s *Service) recordOnce(ctx context.Context, before domain.Integration, act
 				return err
 			}
 		}
-		return s.lc.RecordTransition(ctx, tx, i, actor, t)
+		return s.status.RecordTransition(ctx, tx, i, actor, t)
 	})
 	if err != nil {
 		return before, Result{}, err
@@ -477,7 +488,7 @@ type fetchWorker struct {
 }
 
 func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error {
-	i, err := w.s.lc.Get(ctx, job.Args.AccountID, job.Args.IntegrationID)
+	i, err := w.s.con.Get(ctx, job.Args.AccountID, job.Args.IntegrationID)
 	if domain.IsCode(err, domain.CodeNotFound) {
 		return nil
 	}
