@@ -111,7 +111,7 @@ var Routes = []Route{
 	{"GET", "/api/v1/order-sync", AuthAPIKey, (*API).getOrderSync},
 	{"PUT", "/api/v1/order-sync", AuthAPIKey, (*API).putOrderSync},
 
-	// Catalog sync: the system of record's products, stock and customers (seeds 003, 004).
+	// Catalog sync: the system of record's products, stock and customers.
 	{"GET", "/api/v1/catalog-sync", AuthAPIKey, (*API).getCatalogSync},
 	{"PUT", "/api/v1/catalog-sync", AuthAPIKey, (*API).putCatalogSync},
 	{"POST", "/api/v1/catalog-sync/import", AuthAPIKey, (*API).startCatalogImport},
@@ -122,6 +122,15 @@ var Routes = []Route{
 	{"GET", "/api/v1/stock", AuthAPIKey, (*API).listStock},
 	{"GET", "/api/v1/changes", AuthAPIKey, (*API).listChanges},
 	{"POST", "/api/v1/links", AuthAPIKey, (*API).createLink},
+
+	// Sales import: fetch now, the sales, their POS items and mappings, email inboxes.
+	{"POST", "/api/v1/integrations/{id}/refresh-sales", AuthAPIKey, (*API).refreshSales},
+	{"GET", "/api/v1/sales", AuthAPIKey, (*API).listSales},
+	{"GET", "/api/v1/sales/summary", AuthAPIKey, (*API).salesSummary},
+	{"GET", "/api/v1/pos-items", AuthAPIKey, (*API).listPosItems},
+	{"PUT", "/api/v1/pos-items/{id}/mapping", AuthAPIKey, (*API).mapPosItem},
+	{"GET", "/api/v1/integrations/{id}/email", AuthAPIKey, (*API).getEmailInbox},
+	{"PUT", "/api/v1/integrations/{id}/email", AuthAPIKey, (*API).putEmailInbox},
 
 	// API keys, users and roles (internal/access).
 	{"GET", "/api/v1/api-keys", AuthAPIKey, (*API).listAPIKeys},

@@ -11,19 +11,6 @@ import (
 	"github.com/posbridge/posbridge/internal/store"
 )
 
-// salesRoutes are the routes of the sales import (seed 002).
-var salesRoutes = []Route{
-	{"POST", "/api/v1/integrations/{id}/refresh-sales", AuthAPIKey, (*API).refreshSales},
-	{"GET", "/api/v1/sales", AuthAPIKey, (*API).listSales},
-	{"GET", "/api/v1/sales/summary", AuthAPIKey, (*API).salesSummary},
-	{"GET", "/api/v1/pos-items", AuthAPIKey, (*API).listPosItems},
-	{"PUT", "/api/v1/pos-items/{id}/mapping", AuthAPIKey, (*API).mapPosItem},
-	{"GET", "/api/v1/integrations/{id}/email", AuthAPIKey, (*API).getEmailInbox},
-	{"PUT", "/api/v1/integrations/{id}/email", AuthAPIKey, (*API).putEmailInbox},
-}
-
-func init() { Routes = append(Routes, salesRoutes...) }
-
 func salesInterval(i domain.Integration) int {
 	if i.SalesIntervalMinutes <= 0 {
 		return int(domain.DefaultSalesInterval / time.Minute)

@@ -18,7 +18,7 @@ import (
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
-// TestSalesImport walks seed 002's sales import against the Sandbox POS, on both databases:
+// TestSalesImport walks the sales import against the Sandbox POS, on both databases:
 // the first fetch of a new integration, a new sale moving "Last sale imported", a re-fetch over
 // an overlapping window adding nothing, a refund updating its sale (and the sales.imported
 // webhook's cursor reading it), POS items and their mapping, a 500 setting Failed and the next

@@ -1,5 +1,5 @@
-// Package catalogsync brings the system of record's catalog to posbridge and on to web shops
-// (seeds 003, 004, 000): an account names the POS that is master of products, stock and
+// Package catalogsync brings the system of record's catalog to posbridge and on to web shops:
+// an account names the POS that is master of products, stock and
 // customers (the source) and the web shops its products go to (the destinations). An import
 // reads every product, stock level and customer from the source page by page in the River
 // queue "catalog", resumable from a stored cursor; deletions are concluded only after a complete

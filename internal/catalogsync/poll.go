@@ -27,7 +27,8 @@ func pollOpts() *river.InsertOpts {
 }
 
 // ReconcileArgs is the periodic reconciliation poll: webhooks are not guaranteed, and some
-// triggers of seed 003 send none.
+// changes in a POS (a product CSV import, a stock count) send none, so every change is found
+// by the next poll at the latest.
 type ReconcileArgs struct{}
 
 // Kind implements river.JobArgs.

@@ -27,7 +27,7 @@ import (
 )
 
 // EmailCallOffAfter is how long an email integration may go without a sales file before it is
-// called off (seed 002: "we haven't received a sales file in 30 days").
+// called off; the merchant's email says no sales file has arrived in 30 days.
 const EmailCallOffAfter = 30 * 24 * time.Hour
 
 // DefaultMaxMessageBytes is the largest email (attachments included) the SMTP server takes.

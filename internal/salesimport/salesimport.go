@@ -1,4 +1,4 @@
-// Package salesimport imports each integration's sales (seed 002): a River job fetches the
+// Package salesimport imports each integration's sales: a River job fetches the
 // sales a provider has since the integration's cursor (connector.SalesSource) and imports them
 // idempotently in one transaction (a sale is keyed by the provider's id, so overlapping windows
 // add nothing and refunds or voids update the sale); a periodic sweep enqueues the integrations

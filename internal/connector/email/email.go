@@ -1,4 +1,4 @@
-// Package email is the provider of email integrations (seed 002): POS systems that can only
+// Package email is the provider of email integrations: POS systems that can only
 // email a daily sales file. There is nothing to call: the POS sends the file to the
 // integration's own address at posbridge's SMTP server (internal/salesimport), so Verify always
 // succeeds and the one "store" is the mailbox itself. Its sales arrive by email, not by a fetch.
