@@ -170,6 +170,46 @@ func (a *API) listCustomers(w http.ResponseWriter, r *http.Request, acct string)
 	return writeJSON(w, http.StatusOK, pageOf(cs, f.Limit, func(c catalogsync.CustomerJSON) string { return c.ID }))
 }
 
+// patchCustomer writes an edit of a customer made in the app back to the POS it comes from.
+func (a *API) patchCustomer(w http.ResponseWriter, r *http.Request, acct string) error {
+	var in catalogsync.CustomerPatch
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c, err := a.catalog.UpdateCustomer(r.Context(), acct, domain.ActorAPI, r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+// recordHistory answers the field-level history of a product or customer, newest first.
+func recordHistory(record string) func(a *API, w http.ResponseWriter, r *http.Request, acct string) error {
+	return func(a *API, w http.ResponseWriter, r *http.Request, acct string) error {
+		var before int64
+		if v := r.URL.Query().Get("cursor"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return domain.Invalid("cursor", "cursor must be the next_cursor of an earlier answer")
+			}
+			before = n
+		}
+		limit, err := limitParam(r, 50)
+		if err != nil {
+			return err
+		}
+		es, err := a.catalog.History(r.Context(), acct, record, r.PathValue("id"), before, limit)
+		if err != nil {
+			return err
+		}
+		var next any
+		if len(es) == limit {
+			next = strconv.FormatInt(es[len(es)-1].ID, 10)
+		}
+		return writeJSON(w, http.StatusOK, map[string]any{"data": es, "next_cursor": next})
+	}
+}
+
 func (a *API) listStock(w http.ResponseWriter, r *http.Request, acct string) error {
 	id := r.URL.Query().Get("product_id")
 	if id == "" {

@@ -28,6 +28,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/posbridge/posbridge/internal/accounts"
+	"github.com/posbridge/posbridge/internal/catalogsync"
 	"github.com/posbridge/posbridge/internal/connector/lightspeed"
 	"github.com/posbridge/posbridge/internal/connector/registry"
 	"github.com/posbridge/posbridge/internal/connector/sandbox"
@@ -423,6 +424,9 @@ func TestOpenAPIStructFields(t *testing.T) {
 		// only what is sent; the toggles of PATCH .../sync and send-as-new must be given.
 		{schema: "DocumentRequest", typ: reflect.TypeFor[DocumentRequest](), request: true, required: []string{"status"}},
 		{schema: "OrderSyncSettingsUpdate", typ: reflect.TypeFor[domain.OrderSyncSettings](), request: true},
+		{schema: "RecordHistoryEntry", typ: reflect.TypeFor[domain.HistoryEntry]()},
+		{schema: "FieldChange", typ: reflect.TypeFor[domain.FieldChange]()},
+		{schema: "CustomerUpdate", typ: reflect.TypeFor[catalogsync.CustomerPatch](), request: true},
 		{schema: "SetAutoSyncRequest", typ: reflect.TypeFor[struct {
 			AutoSync *bool `json:"auto_sync"`
 		}](), request: true, required: []string{"auto_sync"}},

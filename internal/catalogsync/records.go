@@ -208,3 +208,22 @@ func (s *Service) Link(ctx context.Context, accountID, actor, productID, integra
 	})
 	return LinkJSONOf(l), err
 }
+
+// History reads the field-level history of a product or customer (record), newest first,
+// before the entry id before (0: from the newest); 404 for a record not in the account.
+func (s *Service) History(ctx context.Context, accountID, record, id string, before int64, limit int) ([]domain.HistoryEntry, error) {
+	var err error
+	switch record {
+	case domain.RecordProduct:
+		_, err = s.st.GetCatalogProduct(ctx, accountID, id)
+	default:
+		_, err = s.st.GetCatalogCustomer(ctx, accountID, id)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, domain.NotFound(record)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.st.ListCatalogHistory(ctx, accountID, record, id, before, limit)
+}

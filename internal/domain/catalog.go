@@ -189,5 +189,28 @@ const (
 	KindCatalogSettingsChanged = "catalog_sync.settings_changed"
 	KindCatalogImport          = "catalog_sync.import"
 	KindCatalogLinked          = "catalog_sync.linked"
+	KindCatalogCustomerEdited  = "catalog_sync.customer_edited"
 	EventRecordsChanged        = "records.changed"
 )
+
+// FieldChange is one field of a record that changed: its value before and after (null when the
+// field had, or has, none).
+type FieldChange struct {
+	Field string `json:"field"`
+	From  any    `json:"from"`
+	To    any    `json:"to"`
+}
+
+// HistoryEntry is one change of a product or customer: which fields changed, when, and what
+// caused it (Trigger: the POS's webhook topic, "import", "reconciliation poll", "app edit"), from
+// which integration and by whom.
+type HistoryEntry struct {
+	ID            int64         `json:"id"`
+	Record        string        `json:"record"`
+	RecordID      string        `json:"record_id"`
+	At            time.Time     `json:"at"`
+	Trigger       string        `json:"trigger"`
+	IntegrationID string        `json:"integration_id"`
+	Actor         string        `json:"actor"`
+	Changes       []FieldChange `json:"changes"`
+}
