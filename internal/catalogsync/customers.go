@@ -98,7 +98,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, accountID, actor, id strin
 	if len(diff) == 0 {
 		return CustomerJSONOf(cur), nil
 	}
-	i, err := s.lc.Get(ctx, accountID, cur.IntegrationID)
+	i, err := s.con.Get(ctx, accountID, cur.IntegrationID)
 	if domain.IsCode(err, domain.CodeNotFound) {
 		return CustomerJSON{}, &domain.Error{Code: domain.CodeConflict, Message: "the POS this customer comes from is no longer connected"}
 	}
@@ -106,20 +106,20 @@ func (s *Service) UpdateCustomer(ctx context.Context, accountID, actor, id strin
 		return CustomerJSON{}, err
 	}
 	if i.Status == domain.StatusInactive {
-		return CustomerJSON{}, &domain.Error{Code: domain.CodeInactive, Message: s.lc.DisplayName(i.Type) + " is disconnected; restore it to edit its customers"}
+		return CustomerJSON{}, &domain.Error{Code: domain.CodeInactive, Message: s.con.DisplayName(i.Type) + " is disconnected; restore it to edit its customers"}
 	}
-	conn, err := s.lc.Connector(ctx, i)
+	conn, err := s.con.Connector(ctx, i)
 	if err != nil {
 		return CustomerJSON{}, err
 	}
 	sink, err := connector.As[connector.CustomerSink](conn, domain.CapCustomers)
 	if err != nil {
-		return CustomerJSON{}, &domain.Error{Code: domain.CodeUnsupported, Message: s.lc.DisplayName(i.Type) + " does not take edits of customers from posbridge"}
+		return CustomerJSON{}, &domain.Error{Code: domain.CodeUnsupported, Message: s.con.DisplayName(i.Type) + " does not take edits of customers from posbridge"}
 	}
 	next.ID = cur.ExternalID
 	got, err := sink.UpdateCustomer(ctx, next)
 	if err != nil {
-		name := s.lc.DisplayName(i.Type)
+		name := s.con.DisplayName(i.Type)
 		switch connector.KindOf(err) {
 		case connector.KindConflict:
 			return CustomerJSON{}, &domain.Error{Code: domain.CodeConflict, Message: "the customer changed in " + name + " meanwhile; read it again and repeat the edit"}
@@ -155,7 +155,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, accountID, actor, id strin
 			return err
 		}
 		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: accountID, At: now, Kind: domain.KindCatalogCustomerEdited, IntegrationID: cur.IntegrationID,
-			Actor: actor, Message: "Customer " + customerName(next) + " edited in the app and saved in " + s.lc.DisplayName(i.Type) + ": " + strings.Join(words, ", ")})
+			Actor: actor, Message: "Customer " + customerName(next) + " edited in the app and saved in " + s.con.DisplayName(i.Type) + ": " + strings.Join(words, ", ")})
 	})
 	if err != nil {
 		return CustomerJSON{}, err
