@@ -211,7 +211,7 @@ func (l *Limiter) SetRate(rps float64, burst int) {
 
 // Backoff is the wait before retrying a failed provider call: First, doubled for each further
 // retry up to Max, plus up to Jitter of it (0.2: up to 20% more) at random so that many
-// integrations do not retry in step. Every provider's retry loop takes its waits from here.
+// integrations do not retry in step. Retry.Do takes its waits from here.
 type Backoff struct {
 	First, Max time.Duration
 	Jitter     float64
@@ -246,6 +246,97 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// Retry is how a provider's client repeats a call that failed for a passing reason; every
+// provider sends its calls through Retry.Do.
+type Retry struct {
+	Backoff Backoff
+	// Retries bounds the repeats of temporary failures (5xx, 408, a timeout, a dropped connection).
+	Retries int
+	// Waits bounds how many rate-limited answers (429) are waited out.
+	Waits int
+	// Limiter paces every attempt; a rate-limited answer pauses it, so every call of the
+	// integration holds, not only this one. Without a Limiter the wait is slept here.
+	Limiter *Limiter
+	// Unsafe marks a write the provider may have done although the answer was lost (a create
+	// without an idempotency key): temporary failures are returned, not repeated. A 429 is still
+	// waited out: the provider refused the call before doing anything.
+	Unsafe bool
+}
+
+// Do calls attempt until it succeeds or fails for good, and returns attempt's last error as it
+// is. Before each attempt it waits on the Limiter; a wait the context does not allow (ctx done,
+// or longer than WithMaxWait: a *PacedError) ends it with a KindTemporary *Error wrapping that.
+// What follows a failed attempt depends on the kind of its error (KindOf):
+//   - KindRateLimited: the next attempt goes after the error's RetryAfter, or after Backoff when
+//     the provider gave none (then RetryAfter is set to that wait); at most Waits times.
+//   - KindTemporary: the next attempt goes after Backoff.Delay(n) for the n-th repeat; at most
+//     Retries times and never when Unsafe.
+//   - any other kind, an error of Stop, or ctx done: the error is returned at once.
+func (r Retry) Do(ctx context.Context, attempt func() error) error {
+	retries, waits := 0, 0
+	for {
+		if err := r.Limiter.Wait(ctx); err != nil {
+			return &Error{Kind: KindTemporary, Message: "gave up waiting for the provider's pace: " + err.Error(), Err: err}
+		}
+		err := attempt()
+		if err == nil {
+			return nil
+		}
+		if s, ok := err.(stopError); ok {
+			return s.err
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		switch KindOf(err) {
+		case KindRateLimited:
+			if waits >= r.Waits {
+				setRetryAfter(err, r.Backoff.Delay(waits+1))
+				return err
+			}
+			waits++
+			d := setRetryAfter(err, r.Backoff.Delay(waits))
+			if r.Limiter != nil {
+				r.Limiter.Pause(d) // the next attempt's Limiter.Wait holds it
+			} else if Sleep(ctx, d) != nil {
+				return err
+			}
+		case KindTemporary:
+			if r.Unsafe || retries >= r.Retries {
+				return err
+			}
+			retries++
+			if Sleep(ctx, r.Backoff.Delay(retries)) != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+}
+
+// Stop makes Retry.Do return err at once, whatever its kind: the attempt has already done what
+// may be repeated (a call with retries of its own), or must not go again.
+func Stop(err error) error { return stopError{err} }
+
+type stopError struct{ err error }
+
+func (s stopError) Error() string { return s.err.Error() }
+func (s stopError) Unwrap() error { return s.err }
+
+// setRetryAfter gives a rate-limited err the wait d when the provider named none, and answers
+// the wait err carries.
+func setRetryAfter(err error, d time.Duration) time.Duration {
+	var e *Error
+	if !errors.As(err, &e) {
+		return d
+	}
+	if e.RetryAfter <= 0 {
+		e.RetryAfter = d
+	}
+	return e.RetryAfter
 }
 
 // ParseRetryAfter reads a Retry-After header given as seconds or as an HTTP date.

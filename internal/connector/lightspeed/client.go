@@ -31,8 +31,9 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 	return c.do(ctx, request{method: http.MethodGet, path: path, query: q}, out)
 }
 
-// do sends r, waiting out 429s as Lightspeed says (Retry-After is an HTTP date) and retrying
-// 5xx answers and timeouts a bounded number of times, then decodes a 2xx answer into out.
+// do sends r through connector.Retry, waiting out 429s as Lightspeed says (Retry-After is an
+// HTTP date) and repeating 5xx answers and timeouts a bounded number of times (none when
+// r.unsafe), then decodes a 2xx answer into out.
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	var payload []byte
 	if r.body != nil {
@@ -46,65 +47,42 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
-	retries, waits429 := 0, 0
-	for {
-		status, body, hdr, err := c.roundTrip(ctx, r.method, u, payload)
+	retry := connector.Retry{Backoff: c.backoff(), Retries: c.o.maxRetries, Waits: c.o.max429, Limiter: c.lim, Unsafe: r.unsafe}
+	var status int
+	var body []byte
+	waits429 := 0
+	err := retry.Do(ctx, func() error {
+		st, b, hdr, err := c.roundTrip(ctx, r.method, u, payload)
 		if err != nil {
-			if ctx.Err() != nil {
-				return &connector.Error{Kind: connector.KindTemporary, Message: r.method + " " + r.path + ": " + ctx.Err().Error(), Err: ctx.Err()}
-			}
-			if connector.KindOf(err) != connector.KindTemporary || r.unsafe || retries >= c.o.maxRetries {
-				return err
-			}
-			retries++
-			if werr := connector.Sleep(ctx, c.backoff(retries)); werr != nil {
-				return err
-			}
-			continue
+			return err
 		}
-		switch {
-		case status >= 200 && status < 300:
-			if out == nil || len(bytes.TrimSpace(body)) == 0 {
-				return nil
-			}
-			if err := json.Unmarshal(body, out); err != nil {
-				return &connector.Error{Kind: connector.KindInvalid, Status: status,
-					Message: fmt.Sprintf("%s %s: unreadable answer: %v", r.method, r.path, err), Err: err}
-			}
-			return nil
-		case status == http.StatusTooManyRequests:
-			e := apiError(status, body)
-			e.RetryAfter = c.retryAfter(hdr.Get("Retry-After"), waits429)
-			waits429++
-			if waits429 > c.o.max429 {
-				return e
-			}
-			c.lim.Pause(e.RetryAfter)
-			// The limiter holds every call of this integration until the date; wait here too
-			// in case the limiter is shared with a shorter pause.
-			if werr := connector.Sleep(ctx, e.RetryAfter); werr != nil {
-				return e
-			}
-			continue
-		default:
-			e := apiError(status, body)
-			if e.Kind == connector.KindTemporary && !r.unsafe && retries < c.o.maxRetries {
-				retries++
-				if werr := connector.Sleep(ctx, c.backoff(retries)); werr != nil {
-					return e
-				}
-				continue
+		if st < 200 || st > 299 {
+			e := apiError(st, b)
+			if st == http.StatusTooManyRequests {
+				e.RetryAfter = c.retryAfter(hdr.Get("Retry-After"), waits429)
+				waits429++
 			}
 			return e
 		}
+		status, body = st, b
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	if out == nil || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return &connector.Error{Kind: connector.KindInvalid, Status: status,
+			Message: fmt.Sprintf("%s %s: unreadable answer: %v", r.method, r.path, err), Err: err}
+	}
+	return nil
 }
 
-// roundTrip sends one request after the limiter allows it and reads the capped answer.
+// roundTrip sends one request and reads the capped answer (connector.Retry has waited for the
+// limiter).
 func (c *Client) roundTrip(ctx context.Context, method, u string, payload []byte) (int, []byte, http.Header, error) {
-	if err := c.lim.Wait(ctx); err != nil {
-		return 0, nil, nil, connector.TransportError(method+" "+u, err)
-	}
 	var rd io.Reader
 	if payload != nil {
 		rd = bytes.NewReader(payload)
@@ -202,8 +180,9 @@ func (c *Client) retryAfter(v string, n int) time.Duration {
 	return d
 }
 
-func (c *Client) backoff(n int) time.Duration {
-	return connector.Backoff{First: c.o.backoff, Max: c.o.maxBackoff}.Delay(n)
+// backoff is the wait before a repeat: doubling from WithRetries' first wait up to the cap.
+func (c *Client) backoff() connector.Backoff {
+	return connector.Backoff{First: c.o.backoff, Max: c.o.maxBackoff}
 }
 
 // apiError maps a Lightspeed error answer to a typed error with the provider's own words.

@@ -414,20 +414,30 @@ func (c *Client) CreateOrder(ctx context.Context, o domain.Order, key string) (d
 	if err != nil {
 		return o, fmt.Errorf("create order %s (%s): %w", o.Reference, key, err)
 	}
-	var created domain.Order
-	for attempt := 0; ; attempt++ {
-		created, err = c.postSale(ctx, body, true)
-		if err == nil || connector.KindOf(err) != connector.KindTemporary || o.Reference == "" ||
-			attempt >= c.o.maxRetries || ctx.Err() != nil {
-			break
-		}
-		if connector.Sleep(ctx, c.backoff(attempt+1)) != nil {
-			break
-		}
-		if found, ferr := c.findOrder(ctx, o.Reference, true); ferr == nil {
-			return found, nil
-		}
+	// The create goes out unsafe (not repeated blindly by do): after a 5xx or a timeout the
+	// next attempt looks for the sale by its reference first. Without a reference there is
+	// nothing to look for, and the failure is returned.
+	retry := connector.Retry{Backoff: c.backoff(), Retries: c.o.maxRetries}
+	if o.Reference == "" {
+		retry.Retries = 0
 	}
+	var created domain.Order
+	tried := false
+	err = retry.Do(ctx, func() error {
+		if tried {
+			if found, ferr := c.findOrder(ctx, o.Reference, true); ferr == nil {
+				created = found
+				return nil
+			}
+		}
+		tried = true
+		var err error
+		created, err = c.postSale(ctx, body, true)
+		if err != nil && connector.KindOf(err) != connector.KindTemporary {
+			return connector.Stop(err) // do waited out what rate limits it met
+		}
+		return err
+	})
 	if err != nil {
 		return o, fmt.Errorf("create order %s (%s): %w", o.Reference, key, err)
 	}

@@ -287,24 +287,24 @@ func (c *Client) CreateProduct(ctx context.Context, p domain.Product) (domain.Pr
 	var out struct {
 		Data []string `json:"data"`
 	}
-	for attempt := 0; ; attempt++ {
-		err = c.do(ctx, request{method: "POST", path: "/api/2.0/products", body: body, unsafe: true}, &out)
-		if err == nil || connector.KindOf(err) != connector.KindTemporary || attempt >= c.o.maxRetries || ctx.Err() != nil {
-			break
+	// The create goes out unsafe (not repeated blindly by do): after a 5xx or a timeout the
+	// product is looked for by its SKU, and the create goes again only when it is not there.
+	// Without a SKU nothing tells a lost create from a failed one: the failure is returned.
+	retry := connector.Retry{Backoff: c.backoff(), Retries: c.o.maxRetries}
+	err = retry.Do(ctx, func() error {
+		err := c.do(ctx, request{method: "POST", path: "/api/2.0/products", body: body, unsafe: true}, &out)
+		if err == nil {
+			return nil
 		}
-		if p.SKU != "" {
-			if found, ferr := c.productBySKU(ctx, p.SKU); ferr == nil && found != "" {
-				out.Data = []string{found}
-				err = nil
-				break
-			}
-		} else {
-			break // nothing to tell a lost create from a failed one: surface it
+		if connector.KindOf(err) != connector.KindTemporary || p.SKU == "" {
+			return connector.Stop(err)
 		}
-		if connector.Sleep(ctx, c.backoff(attempt+1)) != nil {
-			break
+		if found, ferr := c.productBySKU(ctx, p.SKU); ferr == nil && found != "" {
+			out.Data = []string{found}
+			return nil
 		}
-	}
+		return err
+	})
 	if err != nil {
 		return p, fmt.Errorf("create product %q: %w", p.Name, err)
 	}

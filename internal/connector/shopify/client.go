@@ -209,75 +209,55 @@ func (c *Client) do(ctx context.Context, rq call, out any) (*answer, error) {
 			target += "?" + rq.query.Encode()
 		}
 	}
-	retries, waits := 0, 0
-	for {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, fmt.Errorf("%s: %w", rq.op, ctxError(err))
-		}
-		if !rq.graphql {
-			if err := c.bucket.acquire(ctx); err != nil {
-				return nil, fmt.Errorf("%s: %w", rq.op, ctxError(err))
-			}
-		}
-		ans, err := c.send(ctx, rq.method, target, payload)
-		if !rq.graphql {
-			var h http.Header
-			if ans != nil {
-				h = ans.header
-			}
-			c.bucket.observe(h, time.Now())
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%s: %w", rq.op, ctxError(ctx.Err()))
-			}
-			if !rq.unsafe && retries < c.opts.MaxRetries && connector.KindOf(err) == connector.KindTemporary {
-				retries++
-				if werr := connector.Sleep(ctx, c.backoff(retries)); werr != nil {
-					return nil, fmt.Errorf("%s: %w", rq.op, err)
-				}
-				continue
-			}
-			return nil, fmt.Errorf("%s: %w", rq.op, err)
-		}
-		switch {
-		case ans.status >= 200 && ans.status < 300:
-			if out != nil && len(ans.body) > 0 {
-				if err := json.Unmarshal(ans.body, out); err != nil {
-					return ans, fmt.Errorf("%s: %w", rq.op, &connector.Error{Kind: connector.KindTemporary, Status: ans.status,
-						Message: "the answer is not the JSON Shopify documents", Err: err})
-				}
-			}
-			return ans, nil
-		case ans.status == http.StatusTooManyRequests:
-			c.throttle.Add(1)
-			d := retryAfter(ans.header.Get("Retry-After"), c.opts.LeakRate)
-			perr := providerError(ans.status, ans.body)
-			perr.RetryAfter = d
-			waits++
-			if waits > c.opts.MaxRateLimitWaits {
-				return nil, fmt.Errorf("%s: %w", rq.op, perr)
-			}
-			c.limiter.Pause(d)
-			c.bucket.throttled(d, time.Now())
-			if err := connector.Sleep(ctx, d); err != nil {
-				return nil, fmt.Errorf("%s: %w", rq.op, perr)
-			}
-			continue
-		case ans.status >= 500 || ans.status == http.StatusRequestTimeout:
-			perr := providerError(ans.status, ans.body)
-			if !rq.unsafe && retries < c.opts.MaxRetries {
-				retries++
-				if err := connector.Sleep(ctx, c.backoff(retries)); err != nil {
-					return nil, fmt.Errorf("%s: %w", rq.op, perr)
-				}
-				continue
-			}
-			return nil, fmt.Errorf("%s: %w", rq.op, perr)
-		default:
-			return nil, fmt.Errorf("%s: %w", rq.op, providerError(ans.status, ans.body))
+	retry := connector.Retry{Backoff: c.backoff(),
+		Retries: c.opts.MaxRetries, Waits: c.opts.MaxRateLimitWaits, Limiter: c.limiter, Unsafe: rq.unsafe}
+	var ans *answer
+	err := retry.Do(ctx, func() (err error) {
+		ans, err = c.attempt(ctx, rq, target, payload)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rq.op, err)
+	}
+	if out != nil && len(ans.body) > 0 {
+		if err := json.Unmarshal(ans.body, out); err != nil {
+			return ans, fmt.Errorf("%s: %w", rq.op, &connector.Error{Kind: connector.KindTemporary, Status: ans.status,
+				Message: "the answer is not the JSON Shopify documents", Err: err})
 		}
 	}
+	return ans, nil
+}
+
+// attempt makes one attempt of do: it takes its turn in the REST bucket, sends, feeds the
+// bucket from the answer's headers, and maps an answer other than 2xx to a *connector.Error. A
+// 429 is counted and carries the Retry-After Shopify names (or one leak of the bucket).
+func (c *Client) attempt(ctx context.Context, rq call, target string, payload []byte) (*answer, error) {
+	if !rq.graphql {
+		if err := c.bucket.acquire(ctx); err != nil {
+			return nil, ctxError(err)
+		}
+	}
+	ans, err := c.send(ctx, rq.method, target, payload)
+	if !rq.graphql {
+		var h http.Header
+		if ans != nil {
+			h = ans.header
+		}
+		c.bucket.observe(h, time.Now())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ans.status >= 200 && ans.status < 300 {
+		return ans, nil
+	}
+	perr := providerError(ans.status, ans.body)
+	if ans.status == http.StatusTooManyRequests {
+		c.throttle.Add(1)
+		perr.RetryAfter = retryAfter(ans.header.Get("Retry-After"), c.opts.LeakRate)
+		c.bucket.throttled(perr.RetryAfter, time.Now())
+	}
+	return nil, perr
 }
 
 func (c *Client) send(ctx context.Context, method, target string, payload []byte) (*answer, error) {
@@ -313,10 +293,10 @@ func (c *Client) send(ctx context.Context, method, target string, payload []byte
 	return &answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
-// backoff is the wait before retry n: doubling from Options.Backoff up to 30 s, with up to 20%
-// jitter so several integrations do not retry in step.
-func (c *Client) backoff(attempt int) time.Duration {
-	return connector.Backoff{First: c.opts.Backoff, Max: 30 * time.Second, Jitter: 0.2}.Delay(attempt)
+// backoff is the wait before a repeat: doubling from Options.Backoff up to 30 s, with up to
+// 20% jitter so several integrations do not retry in step.
+func (c *Client) backoff() connector.Backoff {
+	return connector.Backoff{First: c.opts.Backoff, Max: 30 * time.Second, Jitter: 0.2}
 }
 
 func ctxError(err error) error {

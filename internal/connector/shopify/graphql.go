@@ -52,51 +52,52 @@ func userErrorsErr(op string, ue []userError) error {
 	return fmt.Errorf("%s: %w", op, &connector.Error{Kind: connector.KindInvalid, Status: http.StatusOK, Code: ue[0].Code, Message: strings.Join(msgs, "; ")})
 }
 
-// graphql runs one GraphQL Admin API operation and decodes its data into out.
+// graphql runs one GraphQL Admin API operation and decodes its data into out. A THROTTLED
+// answer is waited out (until the bucket has restored the query's cost) up to
+// Options.MaxRateLimitWaits times; other errors are returned, never repeated.
 func (c *Client) graphql(ctx context.Context, op, query string, vars map[string]any, out any) error {
 	body := map[string]any{"query": query, "variables": vars}
-	for waits := 0; ; waits++ {
-		var res gqlResponse
+	retry := connector.Retry{Waits: c.opts.MaxRateLimitWaits, Unsafe: true}
+	var res gqlResponse
+	err := retry.Do(ctx, func() error {
+		res = gqlResponse{}
 		if _, err := c.do(ctx, call{op: op, method: http.MethodPost, path: "graphql.json", body: body, graphql: true, unsafe: true}, &res); err != nil {
-			return err
+			return connector.Stop(err) // do waited out what it may
 		}
-		if len(res.Errors) > 0 {
-			if res.Errors[0].Extensions.Code == "THROTTLED" && waits < c.opts.MaxRateLimitWaits {
-				ts := res.Extensions.Cost.ThrottleStatus
-				d := time.Second
-				if ts.RestoreRate > 0 {
-					d = time.Duration((res.Extensions.Cost.RequestedQueryCost - ts.CurrentlyAvailable) / ts.RestoreRate * float64(time.Second))
-				}
-				if d < 10*time.Millisecond {
-					d = 10 * time.Millisecond
-				}
-				if err := connector.Sleep(ctx, d); err != nil {
-					return fmt.Errorf("%s: %w", op, ctxError(err))
-				}
-				continue
-			}
-			kind := connector.KindInvalid
-			switch res.Errors[0].Extensions.Code {
-			case "THROTTLED":
-				kind = connector.KindRateLimited
-			case "ACCESS_DENIED":
-				kind = connector.KindCredentials
-			case "INTERNAL_SERVER_ERROR":
-				kind = connector.KindTemporary
-			}
-			var msgs []string
-			for _, e := range res.Errors {
-				msgs = append(msgs, e.Message)
-			}
-			return fmt.Errorf("%s: %w", op, &connector.Error{Kind: kind, Status: http.StatusOK, Code: res.Errors[0].Extensions.Code, Message: strings.Join(msgs, "; ")})
+		if len(res.Errors) == 0 {
+			return nil
 		}
-		if out != nil {
-			if err := json.Unmarshal(res.Data, out); err != nil {
-				return fmt.Errorf("%s: decode data: %w", op, err)
+		e := &connector.Error{Kind: connector.KindInvalid, Status: http.StatusOK, Code: res.Errors[0].Extensions.Code}
+		switch e.Code {
+		case "THROTTLED":
+			e.Kind = connector.KindRateLimited
+			ts := res.Extensions.Cost.ThrottleStatus
+			e.RetryAfter = time.Second
+			if ts.RestoreRate > 0 {
+				e.RetryAfter = time.Duration((res.Extensions.Cost.RequestedQueryCost - ts.CurrentlyAvailable) / ts.RestoreRate * float64(time.Second))
 			}
+			e.RetryAfter = max(e.RetryAfter, 10*time.Millisecond)
+		case "ACCESS_DENIED":
+			e.Kind = connector.KindCredentials
+		case "INTERNAL_SERVER_ERROR":
+			e.Kind = connector.KindTemporary
 		}
-		return nil
+		var msgs []string
+		for _, m := range res.Errors {
+			msgs = append(msgs, m.Message)
+		}
+		e.Message = strings.Join(msgs, "; ")
+		return fmt.Errorf("%s: %w", op, e)
+	})
+	if err != nil {
+		return err
 	}
+	if out != nil {
+		if err := json.Unmarshal(res.Data, out); err != nil {
+			return fmt.Errorf("%s: decode data: %w", op, err)
+		}
+	}
+	return nil
 }
 
 func gid(kind string, id int64) string {

@@ -221,27 +221,42 @@ func (c *Client) CreateOrder(ctx context.Context, o domain.Order, key string) (d
 	}
 	req := map[string]any{"order": body, "send_receipt": false, "send_fulfillment_receipt": false}
 	op := "create order " + o.Reference
-	for attempt := 0; ; attempt++ {
+	// A create is not repeated blindly after a 5xx or a timeout (it may have happened): the
+	// next attempt looks for the order by its reference first.
+	retry := connector.Retry{Backoff: c.backoff(), Retries: c.opts.MaxRetries}
+	var created domain.Order
+	var createErr error
+	err = retry.Do(ctx, func() error {
+		if createErr != nil {
+			found, ferr := c.findOrder(ctx, o.Reference, key)
+			if ferr == nil {
+				created = found
+				return nil
+			}
+			if !isKind(ferr, connector.KindNotFound) {
+				return connector.Stop(createErr)
+			}
+		}
 		var out struct {
 			Order orderJSON `json:"order"`
 		}
-		_, err := c.do(ctx, call{op: op, method: http.MethodPost, path: "orders.json", body: req, unsafe: true}, &out)
-		if err == nil {
-			return c.toOrder(out.Order)
+		if _, err := c.do(ctx, call{op: op, method: http.MethodPost, path: "orders.json", body: req, unsafe: true}, &out); err != nil {
+			createErr = err
+			if connector.KindOf(err) != connector.KindTemporary {
+				return connector.Stop(err) // do waited out what rate limits it met
+			}
+			return err
 		}
-		if connector.KindOf(err) != connector.KindTemporary || attempt >= c.opts.MaxRetries || ctx.Err() != nil {
-			return domain.Order{}, err
+		var err error
+		if created, err = c.toOrder(out.Order); err != nil {
+			return connector.Stop(err)
 		}
-		// The create may have happened: look before creating again.
-		if found, ferr := c.findOrder(ctx, o.Reference, key); ferr == nil {
-			return found, nil
-		} else if !isKind(ferr, connector.KindNotFound) {
-			return domain.Order{}, err
-		}
-		if serr := connector.Sleep(ctx, c.backoff(attempt+1)); serr != nil {
-			return domain.Order{}, err
-		}
+		return nil
+	})
+	if err != nil {
+		return domain.Order{}, err
 	}
+	return created, nil
 }
 
 func (c *Client) getOrderJSON(ctx context.Context, id int64) (orderJSON, error) {

@@ -117,8 +117,9 @@ func New(cfg connector.Config, opts ...Option) (*Client, error) {
 // Calls counts the HTTP requests this client has sent (retries included).
 func (c *Client) Calls() int64 { return c.calls.Load() }
 
-// call sends one API request and decodes a 2xx answer into out. It retries 5xx answers and
-// timeouts up to c.retries times and rides out 429 answers with exponential backoff.
+// call sends one API request and decodes a 2xx answer into out. connector.Retry repeats 5xx
+// answers and timeouts up to c.retries times and rides out 429 answers with exponential
+// backoff (Square names no Retry-After).
 func (c *Client) call(ctx context.Context, op, method, path string, query url.Values, in, out any) error {
 	var payload []byte
 	if in != nil {
@@ -132,74 +133,56 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	failures, limited := 0, 0
-	for {
-		if err := c.lim.Wait(ctx); err != nil {
-			return &connector.Error{Kind: connector.KindTemporary, Message: op + ": " + err.Error(), Err: err}
-		}
-		var body *bytes.Reader
-		if payload != nil {
-			body = bytes.NewReader(payload)
-		}
-		req, err := newRequest(ctx, method, u, body)
-		if err != nil {
-			return fmt.Errorf("%s: build request: %w", op, err)
-		}
-		req.Header.Set("Authorization", "Bearer "+c.token)
-		req.Header.Set("Square-Version", SquareVersion)
-		req.Header.Set("Accept", "application/json")
-		if payload != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		c.calls.Add(1)
-		resp, err := c.http.Do(req)
-		if err != nil {
-			terr := connector.TransportError(op, err)
-			if ctx.Err() != nil || connector.KindOf(terr) != connector.KindTemporary || failures >= c.retries {
-				return terr
-			}
-			failures++
-			if err := connector.Sleep(ctx, c.delay(failures)); err != nil {
-				return terr
-			}
-			continue
-		}
-		raw, err := connector.ReadBody(resp)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			if out == nil || len(raw) == 0 {
-				return nil
-			}
-			if err := json.Unmarshal(raw, out); err != nil {
-				return &connector.Error{Kind: connector.KindTemporary, Status: resp.StatusCode,
-					Message: op + ": the answer is not the JSON Square documents", Err: err}
-			}
-			return nil
-		}
-		perr := apiError(resp.StatusCode, raw)
-		switch perr.Kind {
-		case connector.KindRateLimited:
-			if limited >= c.rateRetries {
-				return fmt.Errorf("%s: still rate limited after %d retries: %w", op, limited, perr)
-			}
-			limited++
-			d := c.delay(limited)
-			c.lim.Pause(d) // Square gives no Retry-After: hold every call of this integration
-			continue
-		case connector.KindTemporary:
-			if failures >= c.retries {
-				return fmt.Errorf("%s: %w", op, perr)
-			}
-			failures++
-			if err := connector.Sleep(ctx, c.delay(failures)); err != nil {
-				return fmt.Errorf("%s: %w", op, perr)
-			}
-			continue
-		}
-		return fmt.Errorf("%s: %w", op, perr)
+	retry := connector.Retry{Backoff: connector.Backoff{First: c.backoff, Max: c.maxBackoff, Jitter: 0.25},
+		Retries: c.retries, Waits: c.rateRetries, Limiter: c.lim}
+	var status int
+	var raw []byte
+	err := retry.Do(ctx, func() (err error) {
+		status, raw, err = c.send(ctx, op, method, u, payload)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
+	if out == nil || len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return &connector.Error{Kind: connector.KindTemporary, Status: status,
+			Message: op + ": the answer is not the JSON Square documents", Err: err}
+	}
+	return nil
+}
+
+// send makes one attempt of call and answers a 2xx answer's status and body.
+func (c *Client) send(ctx context.Context, op, method, u string, payload []byte) (int, []byte, error) {
+	var body *bytes.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := newRequest(ctx, method, u, body)
+	if err != nil {
+		return 0, nil, &connector.Error{Kind: connector.KindInvalid, Message: "build request: " + err.Error(), Err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Square-Version", SquareVersion)
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	c.calls.Add(1)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, connector.TransportError(op, err)
+	}
+	raw, err := connector.ReadBody(resp)
+	if err != nil {
+		return 0, nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return 0, nil, apiError(resp.StatusCode, raw)
+	}
+	return resp.StatusCode, raw, nil
 }
 
 func newRequest(ctx context.Context, method, u string, body *bytes.Reader) (*http.Request, error) {
@@ -207,11 +190,6 @@ func newRequest(ctx context.Context, method, u string, body *bytes.Reader) (*htt
 		return http.NewRequestWithContext(ctx, method, u, nil)
 	}
 	return http.NewRequestWithContext(ctx, method, u, body)
-}
-
-// delay is the exponential backoff before attempt n (1-based), with up to 25% jitter.
-func (c *Client) delay(n int) time.Duration {
-	return connector.Backoff{First: c.backoff, Max: c.maxBackoff, Jitter: 0.25}.Delay(n)
 }
 
 // apiError maps a Square error answer to a *connector.Error with Square's code and detail.

@@ -231,65 +231,43 @@ func (c *Client) do(ctx context.Context, maxRetries int, method, path string, q 
 		u += "?" + q.Encode()
 	}
 	op := method + " " + path
-	retries, waits := 0, 0
-	for {
-		resp, err := c.once(ctx, method, u, payload)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, connector.TransportError(op, ctx.Err())
-			}
-			terr := connector.TransportError(op, err)
-			if connector.KindOf(terr) != connector.KindTemporary || retries >= maxRetries {
-				return nil, terr
-			}
-			if err := connector.Sleep(ctx, c.backoff(retries)); err != nil {
-				return nil, terr
-			}
-			retries++
-			continue
-		}
-		switch {
-		case resp.Status >= 200 && resp.Status < 300:
-			if out != nil && len(resp.Body) > 0 {
-				if err := json.Unmarshal(resp.Body, out); err != nil {
-					return nil, &connector.Error{Kind: connector.KindTemporary, Status: resp.Status,
-						Message: op + ": the store answered something that is not the expected JSON", Err: err}
-				}
-			}
-			return resp, nil
-		case resp.Status == http.StatusTooManyRequests:
-			// WooCommerce documents no rate limit; hosts and security plugins may still answer 429.
-			d := connector.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
-			if d <= 0 {
-				d = c.backoff(waits)
-			}
-			c.lim.Pause(d)
-			if waits >= c.opt.Max429Waits {
-				e := errorFromBody(resp.Status, resp.Body)
-				e.RetryAfter = d
-				return nil, e
-			}
-			waits++
-			continue // the limiter holds the next attempt until Retry-After has passed
-		case resp.Status >= 500 || resp.Status == http.StatusRequestTimeout:
-			if retries >= maxRetries {
-				return nil, errorFromBody(resp.Status, resp.Body)
-			}
-			if err := connector.Sleep(ctx, c.backoff(retries)); err != nil {
-				return nil, errorFromBody(resp.Status, resp.Body)
-			}
-			retries++
-			continue
-		default:
-			return nil, errorFromBody(resp.Status, resp.Body)
+	retry := connector.Retry{Backoff: c.backoff(), Retries: maxRetries, Waits: c.opt.Max429Waits, Limiter: c.lim}
+	var resp *response
+	err := retry.Do(ctx, func() (err error) {
+		resp, err = c.attempt(ctx, op, method, u, payload)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out != nil && len(resp.Body) > 0 {
+		if err := json.Unmarshal(resp.Body, out); err != nil {
+			return nil, &connector.Error{Kind: connector.KindTemporary, Status: resp.Status,
+				Message: op + ": the store answered something that is not the expected JSON", Err: err}
 		}
 	}
+	return resp, nil
+}
+
+// attempt makes one attempt of do and maps a failed round trip or an answer other than 2xx to
+// a *connector.Error; a 429 carries the Retry-After the host names, if any (WooCommerce
+// documents no rate limit; hosts and security plugins may still answer 429).
+func (c *Client) attempt(ctx context.Context, op, method, u string, payload []byte) (*response, error) {
+	resp, err := c.once(ctx, method, u, payload)
+	if err != nil {
+		return nil, connector.TransportError(op, err)
+	}
+	if resp.Status >= 200 && resp.Status < 300 {
+		return resp, nil
+	}
+	e := errorFromBody(resp.Status, resp.Body)
+	if resp.Status == http.StatusTooManyRequests {
+		e.RetryAfter = connector.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	}
+	return nil, e
 }
 
 func (c *Client) once(ctx context.Context, method, u string, payload []byte) (*response, error) {
-	if err := c.lim.Wait(ctx); err != nil {
-		return nil, err
-	}
 	var body io.Reader
 	if payload != nil {
 		body = bytes.NewReader(payload)
@@ -324,10 +302,9 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte) (*r
 	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
-// backoff is the wait after n earlier retries (0 for the first): doubling from Options.Backoff
-// up to Options.MaxBackoff.
-func (c *Client) backoff(n int) time.Duration {
-	return connector.Backoff{First: c.opt.Backoff, Max: c.opt.MaxBackoff}.Delay(n + 1)
+// backoff is the wait before a repeat: doubling from Options.Backoff up to Options.MaxBackoff.
+func (c *Client) backoff() connector.Backoff {
+	return connector.Backoff{First: c.opt.Backoff, Max: c.opt.MaxBackoff}
 }
 
 // Verify checks the keys with one cheap read the key needs anyway (the store's settings).

@@ -191,32 +191,36 @@ func (c *Client) CreateOrder(ctx context.Context, o domain.Order, key string) (d
 	} else if ok {
 		return got, nil
 	}
-	var lastErr error
-	for attempt := 0; attempt <= c.opt.MaxRetries; attempt++ {
-		if attempt > 0 {
-			if err := connector.Sleep(ctx, c.backoff(attempt-1)); err != nil {
-				break
-			}
-			got, ok, err := c.findKeyed(ctx, o.Reference, key)
-			if err == nil && ok {
-				return got, nil
+	// A create is not repeated blindly after a 5xx or a timeout (it may have happened): the next
+	// attempt looks for the order with the key first.
+	retry := connector.Retry{Backoff: c.backoff(), Retries: c.opt.MaxRetries}
+	var created domain.Order
+	tried := false
+	err = retry.Do(ctx, func() error {
+		if tried {
+			if got, ok, err := c.findKeyed(ctx, o.Reference, key); err == nil && ok {
+				created = got
+				return nil
 			}
 		}
+		tried = true
 		var got wcOrder
-		_, err := c.do(ctx, 0, http.MethodPost, "/orders", nil, body, &got)
-		if err == nil {
-			out, err := c.toOrder(got)
-			if err != nil {
-				return domain.Order{}, fmt.Errorf("create order %s: %w", o.Reference, err)
+		if _, err := c.do(ctx, 0, http.MethodPost, "/orders", nil, body, &got); err != nil {
+			if connector.KindOf(err) != connector.KindTemporary {
+				return connector.Stop(err) // do waited out what rate limits it met
 			}
-			return out, nil
+			return err
 		}
-		lastErr = err
-		if connector.KindOf(err) != connector.KindTemporary {
-			break
+		var err error
+		if created, err = c.toOrder(got); err != nil {
+			return connector.Stop(err)
 		}
+		return nil
+	})
+	if err != nil {
+		return domain.Order{}, fmt.Errorf("create order %s: %w", o.Reference, err)
 	}
-	return domain.Order{}, fmt.Errorf("create order %s: %w", o.Reference, lastErr)
+	return created, nil
 }
 
 // findKeyed finds an order with the reference whose last write carried key: the store's search,
