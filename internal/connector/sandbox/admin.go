@@ -391,7 +391,7 @@ func (s *Server) adminSale(w http.ResponseWriter, r *http.Request) {
 				return false, e
 			}
 		} else {
-			products := bySeq(st.Products, productSeq)
+			products := bySeq(st.Products, productsAPI.seq)
 			if len(products) == 0 {
 				return false, invalid("lines", "the sandbox has no products; give lines")
 			}

@@ -107,86 +107,6 @@ func paginate[R, T any](st *state, kind string, m map[string]*R, seq func(*R) in
 
 // ---- products ----
 
-func productSeq(r *productRec) int64         { return r.Seq }
-func productUpdated(r *productRec) time.Time { return r.P.UpdatedAt }
-func productOut(r *productRec) wireProduct   { return r.P }
-func stockSeq(r *stockRec) int64             { return r.Seq }
-func stockUpdated(r *stockRec) time.Time     { return r.S.UpdatedAt }
-func stockOut(r *stockRec) wireStock         { return r.S }
-func customerSeq(r *custRec) int64           { return r.Seq }
-func customerUpdated(r *custRec) time.Time   { return r.C.UpdatedAt }
-func customerOut(r *custRec) wireCustomer    { return r.C }
-func saleSeq(r *saleRec) int64               { return r.Seq }
-func saleUpdated(r *saleRec) time.Time       { return r.S.UpdatedAt }
-func saleOut(r *saleRec) wireSale            { return r.S }
-func orderSeq(r *orderRec) int64             { return r.Seq }
-func orderUpdated(r *orderRec) time.Time     { return r.O.UpdatedAt }
-
-func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, t *tenant) {
-	pr, e := parsePage(r, "prd")
-	if e != nil {
-		writeErr(w, e)
-		return
-	}
-	var out wireList[wireProduct]
-	t.view(func(st *state) { out = paginate(st, "prd", st.Products, productSeq, productUpdated, productOut, pr) })
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) getProduct(w http.ResponseWriter, r *http.Request, t *tenant) {
-	id := r.PathValue("id")
-	var p *wireProduct
-	t.view(func(st *state) {
-		if rec := st.Products[id]; rec != nil {
-			cp := rec.P
-			p = &cp
-		}
-	})
-	if p == nil {
-		writeErr(w, notFound("product", id))
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
-}
-
-func (s *Server) createProduct(w http.ResponseWriter, r *http.Request, t *tenant) {
-	var in wireProduct
-	if e := readJSON(w, r, &in); e != nil {
-		writeErr(w, e)
-		return
-	}
-	var out wireProduct
-	e := s.update(r.Context(), t, func(st *state) (bool, *apiError) {
-		p, e := st.saveProduct(in, "", s.now())
-		out = p
-		return e == nil, e
-	})
-	if e != nil {
-		writeErr(w, e)
-		return
-	}
-	writeJSON(w, http.StatusCreated, out)
-}
-
-func (s *Server) putProduct(w http.ResponseWriter, r *http.Request, t *tenant) {
-	var in wireProduct
-	if e := readJSON(w, r, &in); e != nil {
-		writeErr(w, e)
-		return
-	}
-	var out wireProduct
-	e := s.update(r.Context(), t, func(st *state) (bool, *apiError) {
-		p, e := st.saveProduct(in, r.PathValue("id"), s.now())
-		out = p
-		return e == nil, e
-	})
-	if e != nil {
-		writeErr(w, e)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
 // maxBatch caps the items of one batch write.
 const maxBatch = 100
 
@@ -365,17 +285,6 @@ func checkMoney(m *domain.Money, field string, allowNegative bool) *apiError {
 
 // ---- stock ----
 
-func (s *Server) listStock(w http.ResponseWriter, r *http.Request, t *tenant) {
-	pr, e := parsePage(r, "stk")
-	if e != nil {
-		writeErr(w, e)
-		return
-	}
-	var out wireList[wireStock]
-	t.view(func(st *state) { out = paginate(st, "stk", st.Stock, stockSeq, stockUpdated, stockOut, pr) })
-	writeJSON(w, http.StatusOK, out)
-}
-
 func (s *Server) putStock(w http.ResponseWriter, r *http.Request, t *tenant) {
 	var in struct {
 		Levels []wireStock `json:"levels"`
@@ -440,91 +349,37 @@ func (st *state) checkStock(l wireStock) *apiError {
 
 // ---- customers ----
 
-func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, t *tenant) {
-	pr, e := parsePage(r, "cus")
-	if e != nil {
-		writeErr(w, e)
-		return
-	}
-	var out wireList[wireCustomer]
-	t.view(func(st *state) {
-		out = paginate(st, "cus", st.Customers, customerSeq, customerUpdated, customerOut, pr)
-	})
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, t *tenant) {
-	id := r.PathValue("id")
-	var c *wireCustomer
-	t.view(func(st *state) {
-		if rec := st.Customers[id]; rec != nil {
-			cp := rec.C
-			c = &cp
+// saveCustomer validates in and creates it (id "") or replaces customer id. A non-zero
+// in.Version must match the current version.
+func (st *state) saveCustomer(in wireCustomer, id string, now time.Time) (wireCustomer, *apiError) {
+	var cur *custRec
+	if id != "" {
+		if cur = st.Customers[id]; cur == nil {
+			return wireCustomer{}, notFound("customer", id)
 		}
-	})
-	if c == nil {
-		writeErr(w, notFound("customer", id))
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
-}
-
-func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request, t *tenant) {
-	s.saveCustomer(w, r, t, "")
-}
-
-func (s *Server) putCustomer(w http.ResponseWriter, r *http.Request, t *tenant) {
-	s.saveCustomer(w, r, t, r.PathValue("id"))
-}
-
-func (s *Server) saveCustomer(w http.ResponseWriter, r *http.Request, t *tenant, id string) {
-	var in wireCustomer
-	if e := readJSON(w, r, &in); e != nil {
-		writeErr(w, e)
-		return
-	}
-	var out wireCustomer
-	e := s.update(r.Context(), t, func(st *state) (bool, *apiError) {
-		var cur *custRec
-		if id != "" {
-			if cur = st.Customers[id]; cur == nil {
-				return false, notFound("customer", id)
-			}
-			if in.Version != 0 && in.Version != cur.C.Version {
-				return false, errf(http.StatusConflict, "version_mismatch", "version",
-					"customer %s is at version %d, not %d", id, cur.C.Version, in.Version)
-			}
+		if in.Version != 0 && in.Version != cur.C.Version {
+			return wireCustomer{}, errf(http.StatusConflict, "version_mismatch", "version",
+				"customer %s is at version %d, not %d", id, cur.C.Version, in.Version)
 		}
-		if cur == nil {
-			if e := st.full("customers", len(st.Customers)); e != nil {
-				return false, e
-			}
-		}
-		if e := st.checkCustomer(&in, id); e != nil {
-			return false, e
-		}
-		now := s.now()
-		c := in
-		if cur == nil {
-			c.ID, c.Version, c.CreatedAt = st.newID("cus"), 1, now
-		} else {
-			c.ID, c.Version, c.CreatedAt = cur.C.ID, cur.C.Version+1, cur.C.CreatedAt
-		}
-		c.UpdatedAt = now
-		st.Customers[c.ID] = &custRec{Seq: st.next(), C: c}
-		st.mark(collCustomers, c.ID)
-		out = c
-		return true, nil
-	})
-	if e != nil {
-		writeErr(w, e)
-		return
 	}
-	status := http.StatusOK
-	if id == "" {
-		status = http.StatusCreated
+	if cur == nil {
+		if e := st.full("customers", len(st.Customers)); e != nil {
+			return wireCustomer{}, e
+		}
 	}
-	writeJSON(w, status, out)
+	if e := st.checkCustomer(&in, id); e != nil {
+		return wireCustomer{}, e
+	}
+	c := in
+	if cur == nil {
+		c.ID, c.Version, c.CreatedAt = st.newID("cus"), 1, now
+	} else {
+		c.ID, c.Version, c.CreatedAt = cur.C.ID, cur.C.Version+1, cur.C.CreatedAt
+	}
+	c.UpdatedAt = now
+	st.Customers[c.ID] = &custRec{Seq: st.next(), C: c}
+	st.mark(collCustomers, c.ID)
+	return c, nil
 }
 
 func (st *state) checkCustomer(c *wireCustomer, selfID string) *apiError {
@@ -799,22 +654,6 @@ func (s *Server) putOrder(w http.ResponseWriter, r *http.Request, t *tenant) {
 	})
 }
 
-func (s *Server) getOrder(w http.ResponseWriter, r *http.Request, t *tenant) {
-	id := r.PathValue("id")
-	var o *wireOrder
-	t.view(func(st *state) {
-		if rec := st.Orders[id]; rec != nil {
-			cp := orderOut(rec.O, orderBase(r))
-			o = &cp
-		}
-	})
-	if o == nil {
-		writeErr(w, notFound("order", id))
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
-}
-
 // listOrders lists orders in change order, or with ?reference= every order carrying that
 // reference, newest first.
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, t *tenant) {
@@ -835,16 +674,7 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, t *tenant) {
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	pr, e := parsePage(r, "ord")
-	if e != nil {
-		writeErr(w, e)
-		return
-	}
-	var out wireList[wireOrder]
-	t.view(func(st *state) {
-		out = paginate(st, "ord", st.Orders, orderSeq, orderUpdated, func(rec *orderRec) wireOrder { return orderOut(rec.O, base) }, pr)
-	})
-	writeJSON(w, http.StatusOK, out)
+	ordersAPI.list(w, r, t)
 }
 
 // ordersByCreation returns the tenant's orders, oldest first.
@@ -904,12 +734,9 @@ func (s *Server) orderAction(action string) func(http.ResponseWriter, *http.Requ
 
 // ---- sales ----
 
+// listSales lists the sales; with SalesPerDay the till first sells what the time since the
+// last read brings.
 func (s *Server) listSales(w http.ResponseWriter, r *http.Request, t *tenant) {
-	pr, e := parsePage(r, "sal")
-	if e != nil {
-		writeErr(w, e)
-		return
-	}
 	if s.opts.SalesPerDay > 0 {
 		if e := s.update(r.Context(), t, func(st *state) (bool, *apiError) {
 			return st.streamSales(s.now(), s.opts.SalesPerDay), nil
@@ -918,9 +745,7 @@ func (s *Server) listSales(w http.ResponseWriter, r *http.Request, t *tenant) {
 			return
 		}
 	}
-	var out wireList[wireSale]
-	t.view(func(st *state) { out = paginate(st, "sal", st.Sales, saleSeq, saleUpdated, saleOut, pr) })
-	writeJSON(w, http.StatusOK, out)
+	salesAPI.list(w, r, t)
 }
 
 // ---- webhooks ----

@@ -19,7 +19,7 @@ func (st *state) streamSales(now time.Time, perDay int) bool {
 	if len(st.Stores) == 0 {
 		return false
 	}
-	products := bySeq(st.Products, productSeq)
+	products := bySeq(st.Products, productsAPI.seq)
 	if len(products) == 0 {
 		return false
 	}
