@@ -32,6 +32,8 @@ Usage:
   posbridge worker [flags]           background workers only
   posbridge migrate [flags]          apply database migrations and exit
   posbridge account create --name N --admin-email E [--json]
+  posbridge account reset-password --email E [--json]
+  posbridge apikey create|list|revoke (--account ID | --email E) [--name N] [--role R] [--id KEY_ID] [--json]
   posbridge sim <provider> --addr HOST:PORT [--seed-products N]
   posbridge bench sync [--database-url URL] [--docs N] [--data-dir DIR] [--json]
   posbridge bench neighbour [--database-url URL] [--docs N] [--noisy-docs N] [--json]
@@ -55,7 +57,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "account":
+		if len(args) > 1 && args[1] == "reset-password" {
+			return resetPassword(ctx, args[2:], getenv, stdout, stderr)
+		}
 		return account(ctx, args[1:], getenv, stdout, stderr)
+	case "apikey":
+		return apikey(ctx, args[1:], getenv, stdout, stderr)
 	case "sim":
 		return sim(ctx, args[1:], stdout, stderr)
 	case "bench":
@@ -279,7 +286,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 
 func account(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New(`usage: posbridge account create --name N --admin-email E [--json]`)
+		return errors.New("usage: posbridge account create --name N --admin-email E [--json]\n" + resetUsage)
 	}
 	fs := flag.NewFlagSet("account create", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -4,6 +4,8 @@ package accounts
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -52,4 +54,76 @@ func Create(ctx context.Context, st *store.Store, name, adminEmail string) (Crea
 		return Created{}, err
 	}
 	return Created{AccountID: acct.ID, AdminEmail: email, AdminPassword: password, APIKey: plain}, nil
+}
+
+// Reset is a user's new password, shown once.
+type Reset struct {
+	AccountID string `json:"account_id"`
+	Email     string `json:"email"`
+	Password  string `json:"password"`
+}
+
+// ResetPassword gives the user with the email a new generated password, for an operator
+// recovering a lost one (`posbridge account reset-password`): every session of the user ends
+// and the account's timeline says so. An invited user is activated by it; a deactivated user
+// is refused (an admin reactivates users in the console).
+func ResetPassword(ctx context.Context, st *store.Store, email string) (Reset, error) {
+	email, err := domain.NormalizeEmail("email", email)
+	if err != nil {
+		return Reset{}, err
+	}
+	u, err := st.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return Reset{}, domain.Invalid("email", "no console user has the email %s", email)
+	}
+	if err != nil {
+		return Reset{}, fmt.Errorf("find user %s: %w", email, err)
+	}
+	if u.DeactivatedAt != nil {
+		return Reset{}, domain.Invalid("email", "%s is deactivated; another admin can reactivate the user first", email)
+	}
+	password := auth.NewPassword()
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return Reset{}, err
+	}
+	now := time.Now()
+	err = st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetUserPassword(ctx, u.AccountID, u.ID, hash, "", now); err != nil {
+			return err
+		}
+		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: u.AccountID, At: now, Kind: "user.password_reset", Actor: ActorCommandLine,
+			Message: "The password of " + email + " was reset on the command line; the user's sessions ended"})
+	})
+	if err != nil {
+		return Reset{}, fmt.Errorf("reset password of %s: %w", email, err)
+	}
+	return Reset{AccountID: u.AccountID, Email: email, Password: password}, nil
+}
+
+// ActorCommandLine is how the timeline names an operator acting with the posbridge command.
+const ActorCommandLine = "command line"
+
+// Find reads an account by its id or, when id is empty, the account of the console user with
+// the email: how the command line names the account whose keys it manages.
+func Find(ctx context.Context, st *store.Store, id, email string) (domain.Account, error) {
+	if id != "" {
+		a, err := st.GetAccount(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return a, domain.Invalid("account", "there is no account %s", id)
+		}
+		return a, err
+	}
+	email, err := domain.NormalizeEmail("email", email)
+	if err != nil {
+		return domain.Account{}, err
+	}
+	u, err := st.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return domain.Account{}, domain.Invalid("email", "no console user has the email %s", email)
+	}
+	if err != nil {
+		return domain.Account{}, fmt.Errorf("find user %s: %w", email, err)
+	}
+	return st.GetAccount(ctx, u.AccountID)
 }
