@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -81,7 +82,38 @@ type SaleFilter struct {
 	Newest        bool // the latest changes first (no cursor)
 }
 
-const saleCols = `id, account_id, integration_id, external_id, number, store_id, status, currency, total, sold_at, seq, created_at, updated_at`
+const saleCols = `id, account_id, integration_id, external_id, number, store_id, status, currency, total, sold_at, seq, created_at, updated_at, lines, payments`
+
+// decodeSaleLines reads a sale's lines and payments as its row keeps them (SalesImport.encode).
+func decodeSaleLines(lines, payments string) ([]domain.SaleLine, []domain.SalePayment, error) {
+	var ls [][5]json.RawMessage
+	if err := json.Unmarshal([]byte(lines), &ls); err != nil {
+		return nil, nil, fmt.Errorf("read lines: %w", err)
+	}
+	outL := make([]domain.SaleLine, len(ls))
+	for n, l := range ls {
+		x := &outL[n]
+		for i, dst := range []any{&x.PosItemID, &x.Name, &x.Quantity, &x.UnitPrice, &x.Total} {
+			if err := json.Unmarshal(l[i], dst); err != nil {
+				return nil, nil, fmt.Errorf("read line %d: %w", n+1, err)
+			}
+		}
+	}
+	var ps [][2]json.RawMessage
+	if err := json.Unmarshal([]byte(payments), &ps); err != nil {
+		return nil, nil, fmt.Errorf("read payments: %w", err)
+	}
+	outP := make([]domain.SalePayment, len(ps))
+	for n, p := range ps {
+		if err := json.Unmarshal(p[0], &outP[n].Method); err != nil {
+			return nil, nil, fmt.Errorf("read payment %d: %w", n+1, err)
+		}
+		if err := json.Unmarshal(p[1], &outP[n].Amount); err != nil {
+			return nil, nil, fmt.Errorf("read payment %d: %w", n+1, err)
+		}
+	}
+	return outL, outP, nil
+}
 
 // ListSales lists an account's sales in change order (seq, id), each with its lines and payments.
 func (s queries) ListSales(ctx context.Context, accountID string, f SaleFilter) ([]domain.ImportedSale, error) {
@@ -120,68 +152,28 @@ func (s queries) ListSales(ctx context.Context, accountID string, f SaleFilter) 
 		return nil, fmt.Errorf("list sales: %w", err)
 	}
 	out := []domain.ImportedSale{}
-	idx := map[string]int{}
 	for rs.Next() {
 		var x domain.ImportedSale
 		var sold, created, updated int64
+		var lines, payments string
 		if err := rs.Scan(&x.ID, &x.AccountID, &x.IntegrationID, &x.ExternalID, &x.Number, &x.StoreID, &x.Status, &x.Currency,
-			&x.Total, &sold, &x.Seq, &created, &updated); err != nil {
+			&x.Total, &sold, &x.Seq, &created, &updated, &lines, &payments); err != nil {
 			rs.Close()
 			return nil, err
 		}
 		x.SoldAt, x.CreatedAt, x.UpdatedAt = fromMicros(sold), fromMicros(created), fromMicros(updated)
-		x.Lines, x.Payments = []domain.SaleLine{}, []domain.SalePayment{}
-		idx[x.ID] = len(out)
+		var err error
+		if x.Lines, x.Payments, err = decodeSaleLines(lines, payments); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("sale %s: %w", x.ID, err)
+		}
 		out = append(out, x)
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
 		return nil, err
 	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	ph := make([]string, len(out))
-	ids := make([]any, 0, len(out)+1)
-	ids = append(ids, accountID)
-	for n, x := range out {
-		ph[n] = fmt.Sprintf("$%d", n+2)
-		ids = append(ids, x.ID)
-	}
-	in := strings.Join(ph, ", ")
-	lr, err := s.q.query(ctx, `SELECT sale_id, pos_item_id, name, quantity, unit_price, total FROM sale_lines
-		WHERE account_id = $1 AND sale_id IN (`+in+`) ORDER BY sale_id, line_no`, ids...)
-	if err != nil {
-		return nil, fmt.Errorf("list sale lines: %w", err)
-	}
-	for lr.Next() {
-		var sid string
-		var l domain.SaleLine
-		if err := lr.Scan(&sid, &l.PosItemID, &l.Name, &l.Quantity, &l.UnitPrice, &l.Total); err != nil {
-			lr.Close()
-			return nil, err
-		}
-		out[idx[sid]].Lines = append(out[idx[sid]].Lines, l)
-	}
-	lr.Close()
-	if err := lr.Err(); err != nil {
-		return nil, err
-	}
-	pr, err := s.q.query(ctx, `SELECT sale_id, method, amount FROM sale_payments
-		WHERE account_id = $1 AND sale_id IN (`+in+`) ORDER BY sale_id, idx`, ids...)
-	if err != nil {
-		return nil, fmt.Errorf("list sale payments: %w", err)
-	}
-	defer pr.Close()
-	for pr.Next() {
-		var sid string
-		var p domain.SalePayment
-		if err := pr.Scan(&sid, &p.Method, &p.Amount); err != nil {
-			return nil, err
-		}
-		out[idx[sid]].Payments = append(out[idx[sid]].Payments, p)
-	}
-	return out, pr.Err()
+	return out, nil
 }
 
 // SalesDay is one UTC day's sales of one currency.

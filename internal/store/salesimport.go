@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,10 +43,10 @@ type SalesImport struct {
 	res                      ImportResult
 	hbuf                     []byte
 	// reused between chunks
-	ids                      []string
-	known                    map[string]knownSale
-	sales, lines, pays, news []any
-	replaced                 []any
+	ids         []string
+	known       map[string]knownSale
+	sales, news []any
+	jbuf        []byte
 }
 
 type knownSale struct{ id, hash string }
@@ -149,7 +150,7 @@ func (im *SalesImport) Add(ctx context.Context, sales []domain.ImportedSale) err
 	if err := im.lookup(ctx); err != nil {
 		return err
 	}
-	im.sales, im.lines, im.pays, im.news, im.replaced = im.sales[:0], im.lines[:0], im.pays[:0], im.news[:0], im.replaced[:0]
+	im.sales, im.news = im.sales[:0], im.news[:0]
 	acct, integ, now := im.accountID, im.integrationID, im.now
 	for n := range sales {
 		sale := &sales[n]
@@ -158,63 +159,33 @@ func (im *SalesImport) Add(ctx context.Context, sales []domain.ImportedSale) err
 		}
 		h := im.saleHash(sale)
 		k, ok := im.known[sale.ExternalID]
-		id := k.id
-		sold := micros(sale.SoldAt)
-		switch {
-		case !ok:
-			id = im.newID("sale")
-			im.seq++
-			im.sales = append(im.sales, id, acct, integ, sale.ExternalID, sale.Number, sale.StoreID, sale.Status, sale.Currency,
-				sale.Total, sold, h, im.seq, now, now)
-			im.res.New++
-		case k.hash == h:
+		if ok && k.hash == h {
 			im.res.Unchanged++
 			continue
-		default:
-			im.seq++
-			if _, err := im.q.q.exec(ctx, `UPDATE sales SET number = $3, store_id = $4, status = $5, currency = $6, total = $7, sold_at = $8,
-				hash = $9, seq = $10, updated_at = $11 WHERE account_id = $1 AND id = $2`,
-				acct, id, sale.Number, sale.StoreID, sale.Status, sale.Currency, sale.Total, sold, h, im.seq, now); err != nil {
-				return fmt.Errorf("update sale %s: %w", sale.ExternalID, err)
-			}
-			im.replaced = append(im.replaced, id)
-			im.res.Updated++
 		}
+		id := k.id
+		if !ok {
+			id = im.newID("sale")
+		}
+		sold := micros(sale.SoldAt)
+		lines, payments := im.encode(sale, sold)
+		im.seq++
 		if im.res.FirstSeq == 0 {
 			im.res.FirstSeq = im.seq
 		}
 		im.res.LastSeq = im.seq
-		for ln := range sale.Lines {
-			l := &sale.Lines[ln]
-			item, ok := im.items[l.ItemKey]
-			if !ok {
-				item = im.newID("posi")
-				im.items[l.ItemKey] = item
-				im.news = append(im.news, item, acct, integ, l.ItemKey, l.Name, l.SKU, sale.Currency, l.UnitPrice, sold, sold)
-				im.res.NewItems++
-			}
-			if x := im.seen[l.ItemKey]; x == nil {
-				im.seen[l.ItemKey] = &itemSeen{name: l.Name, sku: l.SKU, currency: sale.Currency, price: l.UnitPrice, first: sold, last: sold}
-			} else {
-				if sold >= x.last {
-					x.name, x.sku, x.currency, x.price, x.last = l.Name, l.SKU, sale.Currency, l.UnitPrice, sold
-				}
-				x.first = min(x.first, sold)
-			}
-			im.lines = append(im.lines, id, ln+1, acct, item, l.Name, l.Quantity, l.UnitPrice, l.Total)
+		if !ok {
+			im.sales = append(im.sales, id, acct, integ, sale.ExternalID, sale.Number, sale.StoreID, sale.Status, sale.Currency,
+				sale.Total, sold, h, im.seq, now, now, lines, payments)
+			im.res.New++
+			continue
 		}
-		for pn := range sale.Payments {
-			p := &sale.Payments[pn]
-			im.pays = append(im.pays, id, pn+1, acct, p.Method, p.Amount)
+		if _, err := im.q.q.exec(ctx, `UPDATE sales SET number = $3, store_id = $4, status = $5, currency = $6, total = $7, sold_at = $8,
+			hash = $9, seq = $10, updated_at = $11, lines = $12, payments = $13 WHERE account_id = $1 AND id = $2`,
+			acct, id, sale.Number, sale.StoreID, sale.Status, sale.Currency, sale.Total, sold, h, im.seq, now, lines, payments); err != nil {
+			return fmt.Errorf("update sale %s: %w", sale.ExternalID, err)
 		}
-	}
-	if len(im.replaced) > 0 {
-		if err := im.q.inBatches(ctx, `DELETE FROM sale_lines WHERE sale_id IN (%s)`, 1, im.replaced); err != nil {
-			return fmt.Errorf("replace sale lines: %w", err)
-		}
-		if err := im.q.inBatches(ctx, `DELETE FROM sale_payments WHERE sale_id IN (%s)`, 1, im.replaced); err != nil {
-			return fmt.Errorf("replace sale payments: %w", err)
-		}
+		im.res.Updated++
 	}
 	if err := im.q.insertMany(ctx, "pos_items", posItemInsertCols, im.news); err != nil {
 		return fmt.Errorf("insert POS items: %w", err)
@@ -222,20 +193,99 @@ func (im *SalesImport) Add(ctx context.Context, sales []domain.ImportedSale) err
 	if err := im.q.insertMany(ctx, "sales", saleInsertCols, im.sales); err != nil {
 		return fmt.Errorf("insert sales: %w", err)
 	}
-	if err := im.q.insertMany(ctx, "sale_lines", lineInsertCols, im.lines); err != nil {
-		return fmt.Errorf("insert sale lines: %w", err)
-	}
-	if err := im.q.insertMany(ctx, "sale_payments", paymentInsertCols, im.pays); err != nil {
-		return fmt.Errorf("insert sale payments: %w", err)
-	}
 	return nil
+}
+
+// encode gives a sale's lines and payments as kept in its row (JSON arrays: [pos_item_id, name,
+// quantity, unit_price, total] a line, [method, amount] a payment), and notes each line's POS
+// item: new ones get an id and are inserted with the chunk.
+func (im *SalesImport) encode(sale *domain.ImportedSale, sold int64) (lines, payments string) {
+	b := append(im.jbuf[:0], '[')
+	for ln := range sale.Lines {
+		l := &sale.Lines[ln]
+		item, ok := im.items[l.ItemKey]
+		if !ok {
+			item = im.newID("posi")
+			im.items[l.ItemKey] = item
+			im.news = append(im.news, item, im.accountID, im.integrationID, l.ItemKey, l.Name, l.SKU, sale.Currency, l.UnitPrice, sold, sold)
+			im.res.NewItems++
+		}
+		if x := im.seen[l.ItemKey]; x == nil {
+			im.seen[l.ItemKey] = &itemSeen{name: l.Name, sku: l.SKU, currency: sale.Currency, price: l.UnitPrice, first: sold, last: sold}
+		} else {
+			if sold >= x.last {
+				x.name, x.sku, x.currency, x.price, x.last = l.Name, l.SKU, sale.Currency, l.UnitPrice, sold
+			}
+			x.first = min(x.first, sold)
+		}
+		if ln > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = appendJSONString(b, item)
+		b = append(b, ',')
+		b = appendJSONString(b, l.Name)
+		b = append(b, ',')
+		b = appendJSONString(b, l.Quantity)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, l.UnitPrice, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, l.Total, 10)
+		b = append(b, ']')
+	}
+	b = append(b, ']')
+	lines = string(b)
+	b = append(b[:0], '[')
+	for pn := range sale.Payments {
+		p := &sale.Payments[pn]
+		if pn > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = appendJSONString(b, p.Method)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, p.Amount, 10)
+		b = append(b, ']')
+	}
+	b = append(b, ']')
+	payments = string(b)
+	im.jbuf = b
+	return lines, payments
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s (valid UTF-8: the store refuses other text) as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\r':
+			b = append(b, '\\', 'r')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 var (
 	saleInsertCols = []string{"id", "account_id", "integration_id", "external_id", "number", "store_id", "status", "currency", "total",
-		"sold_at", "hash", "seq", "created_at", "updated_at"}
-	lineInsertCols    = []string{"sale_id", "line_no", "account_id", "pos_item_id", "name", "quantity", "unit_price", "total"}
-	paymentInsertCols = []string{"sale_id", "idx", "account_id", "method", "amount"}
+		"sold_at", "hash", "seq", "created_at", "updated_at", "lines", "payments"}
 	posItemInsertCols = []string{"id", "account_id", "integration_id", "external_id", "name", "sku", "currency", "last_unit_price",
 		"first_seen_at", "last_seen_at"}
 )
