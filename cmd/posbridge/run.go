@@ -202,7 +202,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	s.integer(&cfg.MaxConns, "database-max-conns", 40, "PostgreSQL connections this process may open (all processes together must stay under the server's max_connections)")
 	s.duration(&cfg.RescueAfter, "job-rescue-after", 5*time.Minute, "when a job left running by a crashed process runs again")
 	s.duration(&cfg.DocumentLease, "document-lease", time.Minute, "how long a crashed worker keeps a document from other workers")
-	s.duration(&cfg.PublishDelay, "publish-delay", 30*time.Second, "how long after Save and Publish the POS terminals get a back-office version by themselves")
+	s.duration(&cfg.PublishDelay, "publish-delay", 30*time.Second, "how long after Save and Publish the POS terminals get a back-office version by themselves, for accounts that have not set their own publish delay")
 	s.str(&logLevel, "log-level", "info", "debug, info, warn or error")
 	envErr := errors.Join(
 		s.window(&cfg.Retention.WebhookEvents, "retention-webhook-events", retention.DefaultWebhookEvents, "how long inbound POS webhook events are kept"),

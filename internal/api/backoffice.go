@@ -123,3 +123,39 @@ func (a *API) revokeTerminal(w http.ResponseWriter, r *http.Request, _ string) e
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+func (a *API) getBackOfficeSettings(w http.ResponseWriter, r *http.Request, _ string) error {
+	bo, err := a.backOffice()
+	if err != nil {
+		return err
+	}
+	st, err := bo.GetSettings(r.Context(), principal(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, st)
+}
+
+// BackOfficeSettingsRequest is the body of PUT /api/v1/back-office/settings.
+type BackOfficeSettingsRequest struct {
+	PublishDelaySeconds *int `json:"publish_delay_seconds"`
+}
+
+func (a *API) putBackOfficeSettings(w http.ResponseWriter, r *http.Request, _ string) error {
+	bo, err := a.backOffice()
+	if err != nil {
+		return err
+	}
+	var in BackOfficeSettingsRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.PublishDelaySeconds == nil {
+		return domain.Invalid("publish_delay_seconds", "publish_delay_seconds is required: the seconds after Save and Publish when terminals get the version")
+	}
+	st, err := bo.SaveSettings(r.Context(), principal(r), *in.PublishDelaySeconds)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, st)
+}

@@ -151,3 +151,45 @@ func TestBackOfficePublish(t *testing.T) {
 		}
 	})
 }
+
+// TestBackOfficePublishDelay: the account's publish delay defaults to the server's, can be set
+// by a role with edit_back_office (0 to 3600 s), applies to the next publish and is the
+// account's own.
+func TestBackOfficePublishDelay(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		e := start(t, db, nil)
+		a := e.account("Spokes", "owner@spokes.example")
+		b := e.account("Stout", "owner@stout.example")
+		key := a.APIKey
+
+		st := e.must(200, e.call(key, "GET", "/api/v1/back-office/settings", nil)).json(t)
+		if st["publish_delay_seconds"].(float64) != 30 || st["default"] != true {
+			t.Fatalf("default settings: %v", st)
+		}
+		for _, bad := range []any{-1, 3601, "5", nil} {
+			if f := e.must(422, e.call(key, "PUT", "/api/v1/back-office/settings", map[string]any{"publish_delay_seconds": bad})).errField(t); f != "publish_delay_seconds" {
+				t.Fatalf("publish_delay_seconds %v: field %q", bad, f)
+			}
+		}
+		staff := e.must(201, e.call(key, "POST", "/api/v1/api-keys", map[string]any{"name": "s", "role": "staff"})).json(t)["key"].(string)
+		if f := e.must(403, e.call(staff, "PUT", "/api/v1/back-office/settings", map[string]any{"publish_delay_seconds": 5})).errField(t); f != "edit_back_office" {
+			t.Fatalf("staff sets the delay: field %q", f)
+		}
+		st = e.must(200, e.call(key, "PUT", "/api/v1/back-office/settings", map[string]any{"publish_delay_seconds": 5})).json(t)
+		if st["publish_delay_seconds"].(float64) != 5 || st["default"] != false || st["updated_by"] == "" {
+			t.Fatalf("saved settings: %v", st)
+		}
+		if o := e.must(200, e.call(b.APIKey, "GET", "/api/v1/back-office/settings", nil)).json(t); o["publish_delay_seconds"].(float64) != 30 {
+			t.Fatalf("another account's delay changed: %v", o)
+		}
+
+		e.must(200, e.call(key, "PUT", "/api/v1/back-office/draft?store_id=store_1", draftWith(250)))
+		e.must(201, e.call(key, "POST", "/api/v1/back-office/publish", map[string]any{"store_id": "store_1"}))
+		v := e.must(200, e.call(key, "GET", "/api/v1/back-office/versions?store_id=store_1", nil)).json(t)["data"].([]any)[0].(map[string]any)
+		pub, _ := time.Parse(time.RFC3339Nano, v["published_at"].(string))
+		del, _ := time.Parse(time.RFC3339Nano, v["delivers_at"].(string))
+		if del.Sub(pub) != 5*time.Second {
+			t.Fatalf("delivers %s after publishing, want 5s: %v", del.Sub(pub), v)
+		}
+	})
+}

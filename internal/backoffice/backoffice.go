@@ -38,7 +38,7 @@ type Service struct {
 	q     jobs.Enqueuer
 	log   *slog.Logger
 	now   func() time.Time
-	Delay time.Duration
+	Delay time.Duration // the publish delay of accounts that have not set theirs
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced when a version is delivered in this process
@@ -216,8 +216,12 @@ func (s *Service) Publish(ctx context.Context, p access.Principal, storeID strin
 			old = &c
 		}
 		diff, _ := json.Marshal(Diff(old, d.Content))
+		delay, err := s.delay(ctx, tx, p.AccountID)
+		if err != nil {
+			return err
+		}
 		out = store.BackOfficeVersion{StoreID: storeID, Version: n + 1, Content: string(content), Diff: string(diff), PublishedBy: p.Actor,
-			PublishedAt: now, DeliversAt: now.Add(s.Delay)}
+			PublishedAt: now, DeliversAt: now.Add(delay)}
 		if err := tx.InsertVersion(ctx, p.AccountID, out); err != nil {
 			return err
 		}

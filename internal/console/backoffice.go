@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/posbridge/posbridge/internal/backoffice"
 	"github.com/posbridge/posbridge/internal/domain"
@@ -23,6 +24,7 @@ type backOfficeData struct {
 	Code      string // a pairing code just made
 	Error     string
 	Delay     string
+	Settings  backoffice.AccountSettings
 }
 
 func minorText(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }
@@ -76,7 +78,11 @@ func (c *Console) renderBackOffice(w http.ResponseWriter, r *http.Request, s *se
 			d.Terminals = append(d.Terminals, t)
 		}
 	}
-	d.Delay = bo.Delay.String()
+	if d.Settings, err = bo.GetSettings(r.Context(), p); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	d.Delay = (time.Duration(d.Settings.PublishDelaySeconds) * time.Second).String()
 	c.render(w, status, "back_office", c.newPage(r, s, "Back office", "back-office", d))
 }
 
@@ -155,4 +161,23 @@ func (c *Console) backOfficeRevoke(w http.ResponseWriter, r *http.Request, s *se
 		return
 	}
 	http.Redirect(w, r, "/back-office?store_id="+url.QueryEscape(c.storeOf(r))+"&msg=terminalrevoked", http.StatusSeeOther)
+}
+
+// backOfficeSettings sets the account's publish delay.
+func (c *Console) backOfficeSettings(w http.ResponseWriter, r *http.Request, s *session) {
+	storeID := c.storeOf(r)
+	n, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("publish_delay_seconds")))
+	if err != nil {
+		c.renderBackOffice(w, r, s, http.StatusUnprocessableEntity, backOfficeData{StoreID: storeID, Error: "The publish delay is a whole number of seconds, such as 30."})
+		return
+	}
+	if _, err := c.d.BackOffice.SaveSettings(r.Context(), s.principal(), n); err != nil {
+		if de, ok := err.(*domain.Error); ok && de.Code == domain.CodeInvalid {
+			c.renderBackOffice(w, r, s, http.StatusUnprocessableEntity, backOfficeData{StoreID: storeID, Error: "The publish delay must be 0 to 3600 seconds."})
+			return
+		}
+		c.fail(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/back-office?store_id="+url.QueryEscape(storeID)+"&msg=bosettings", http.StatusSeeOther)
 }

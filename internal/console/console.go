@@ -205,6 +205,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	if c.d.BackOffice != nil {
 		h("GET /back-office", c.authed(c.backOfficePage))
 		h("POST /back-office", c.postPerm(domain.PermEditBackOffice, c.backOfficeSave))
+		h("POST /back-office/settings", c.postPerm(domain.PermEditBackOffice, c.backOfficeSettings))
 		h("POST /back-office/pairing-code", c.postPerm(domain.PermEditBackOffice, c.backOfficePair))
 		h("POST /back-office/terminals/{id}/revoke", c.postPerm(domain.PermEditBackOffice, c.backOfficeRevoke))
 	}
@@ -526,6 +527,10 @@ var flashes = map[string]string{
 	"userreactivated":  "User reactivated: they can log in again.",
 	"rolesaved":        "Role saved. Users and API keys with it have its permissions from their next request.",
 	"roledeleted":      "Role deleted.",
+	"bosaved":          "Draft saved. Terminals keep the published version until you Save and Publish.",
+	"bopublished":      "Published. Terminals get the new version after the publish delay, or at once with their Sync button.",
+	"bosettings":       "Publish delay saved. It applies to what you publish from now on.",
+	"terminalrevoked":  "Terminal revoked. It is refused from its next request.",
 	"passwordset":      "Your password is set. Log in with it.",
 	"passwordchanged":  "Password changed. Your other sessions have ended.",
 }

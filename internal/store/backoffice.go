@@ -207,3 +207,28 @@ func (s queries) TerminalSynced(ctx context.Context, id string, version int64, n
 	_, err := s.q.exec(ctx, `UPDATE terminals SET last_synced_version = $2, last_synced_at = $3 WHERE id = $1`, id, version, micros(now))
 	return err
 }
+
+// BackOfficeSettings are an account's back-office settings.
+type BackOfficeSettings struct {
+	PublishDelaySeconds int
+	UpdatedAt           time.Time
+	UpdatedBy           string
+}
+
+// GetBackOfficeSettings reads the account's back-office settings (ErrNotFound: none saved).
+func (s queries) GetBackOfficeSettings(ctx context.Context, accountID string) (BackOfficeSettings, error) {
+	var b BackOfficeSettings
+	var at int64
+	err := s.q.queryRow(ctx, `SELECT publish_delay_seconds, updated_at, updated_by FROM backoffice_settings WHERE account_id = $1`,
+		accountID).Scan(&b.PublishDelaySeconds, &at, &b.UpdatedBy)
+	b.UpdatedAt = fromMicros(at)
+	return b, err
+}
+
+// PutBackOfficeSettings saves the account's back-office settings.
+func (s queries) PutBackOfficeSettings(ctx context.Context, accountID string, b BackOfficeSettings) error {
+	_, err := s.q.exec(ctx, `INSERT INTO backoffice_settings (account_id, publish_delay_seconds, updated_at, updated_by) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account_id) DO UPDATE SET publish_delay_seconds = excluded.publish_delay_seconds, updated_at = excluded.updated_at,
+		updated_by = excluded.updated_by`, accountID, b.PublishDelaySeconds, micros(b.UpdatedAt), b.UpdatedBy)
+	return err
+}

@@ -152,7 +152,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if s.dialect == Postgres {
 		d = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(d, s.sqlDB, sub)
+	// Numbers are handed out ahead of landing, so a database may hold a later migration than
+	// one that lands after it: apply such a missing one instead of refusing to start.
+	p, err := goose.NewProvider(d, s.sqlDB, sub, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
