@@ -13,7 +13,7 @@ import (
 
 // Triggers of history entries besides the POS's own (its webhook topics, "reconciliation poll").
 const (
-	TriggerImport  = "import"
+	TriggerImport  = store.HistoryImport
 	TriggerAppEdit = "app edit"
 )
 
@@ -62,20 +62,6 @@ func (p CustomerPatch) apply(c *domain.Customer) error {
 	return nil
 }
 
-// customerDiff lists the fields of a customer that differ, with their values before and after.
-func customerDiff(a, b domain.Customer) []domain.FieldChange {
-	var out []domain.FieldChange
-	for _, f := range []struct{ name, a, b string }{
-		{"email", a.Email, b.Email}, {"first_name", a.FirstName, b.FirstName}, {"last_name", a.LastName, b.LastName},
-		{"phone", a.Phone, b.Phone}, {"reference", a.Reference, b.Reference},
-	} {
-		if f.a != f.b {
-			out = append(out, domain.FieldChange{Field: f.name, From: f.a, To: f.b})
-		}
-	}
-	return out
-}
-
 // UpdateCustomer writes an edit made in the app back to the POS the customer comes from, then
 // records what the POS answered (change feed, records.changed, the customer's history and the
 // timeline). Customers are created in the POS only; posbridge never creates one here.
@@ -94,7 +80,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, accountID, actor, id strin
 	if err := patch.apply(&next); err != nil {
 		return CustomerJSON{}, err
 	}
-	diff := customerDiff(cur.Customer, next)
+	diff := domain.CustomerDiff(cur.Customer, next)
 	if len(diff) == 0 {
 		return CustomerJSONOf(cur), nil
 	}

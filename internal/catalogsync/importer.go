@@ -163,6 +163,9 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 		next, resume, n = page.Next, page.Resume, len(page.Items)
 		write = func(tx *store.Tx, now time.Time) error {
 			chs, err := tx.UpsertCatalogProducts(ctx, a.AccountID, imp.IntegrationID, page.Items, imp.Pass, now)
+			if err == nil {
+				err = tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordProduct, TriggerImport, imp.IntegrationID, now, chs))
+			}
 			for _, ch := range chs {
 				changes.add(domain.RecordProduct, ch.Action)
 			}
@@ -183,6 +186,9 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 					if err != nil {
 						return err
 					}
+					if err := tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordProduct, TriggerImport, imp.IntegrationID, now, []store.RecordChange{ch})); err != nil {
+						return err
+					}
 					changes.add(domain.RecordStock, ch.Action)
 				}
 				return nil
@@ -201,6 +207,9 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 				for _, c := range page.Items {
 					ch, err := tx.UpsertCatalogCustomer(ctx, a.AccountID, imp.IntegrationID, c, imp.Pass, now)
 					if err != nil {
+						return err
+					}
+					if err := tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordCustomer, TriggerImport, imp.IntegrationID, now, []store.RecordChange{ch})); err != nil {
 						return err
 					}
 					changes.add(domain.RecordCustomer, ch.Action)

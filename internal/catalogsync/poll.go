@@ -127,6 +127,9 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 			page, err := src.ListProducts(ctx, cursor)
 			return page.Next, page.Resume, func(tx *store.Tx, now time.Time, c changeCounts) error {
 				chs, err := tx.UpsertCatalogProducts(ctx, a.AccountID, i.ID, page.Items, 0, now)
+				if err == nil {
+					err = tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordProduct, trigger, i.ID, now, chs))
+				}
 				for _, ch := range chs {
 					c.add(domain.RecordProduct, ch.Action)
 				}
@@ -143,6 +146,9 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 					if err != nil {
 						return err
 					}
+					if err := tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordProduct, trigger, i.ID, now, []store.RecordChange{ch})); err != nil {
+						return err
+					}
 					c.add(domain.RecordStock, ch.Action)
 				}
 				return nil
@@ -156,6 +162,9 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 				for _, cu := range page.Items {
 					ch, err := tx.UpsertCatalogCustomer(ctx, a.AccountID, i.ID, cu, 0, now)
 					if err != nil {
+						return err
+					}
+					if err := tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordCustomer, trigger, i.ID, now, []store.RecordChange{ch})); err != nil {
 						return err
 					}
 					c.add(domain.RecordCustomer, ch.Action)

@@ -22,6 +22,9 @@ func (s queries) AddCatalogHistory(ctx context.Context, accountID string, es []d
 		steps = append(steps, step{q: `INSERT INTO catalog_history (account_id, record, record_id, at, cause, integration_id, actor, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			args: []any{accountID, e.Record, e.RecordID, micros(e.At), e.Trigger, e.IntegrationID, e.Actor, string(b)}})
 	}
+	if len(steps) == 0 {
+		return nil
+	}
 	if err := s.q.batch(ctx, steps); err != nil {
 		return fmt.Errorf("write history: %w", err)
 	}

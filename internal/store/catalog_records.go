@@ -42,11 +42,27 @@ func likePattern(s string) string {
 	return "%" + r.Replace(strings.ToLower(s)) + "%"
 }
 
-// RecordChange is what a write of a record did: its posbridge id and the change feed action
-// ("" when nothing changed).
+// RecordChange is what a write of a record did: its posbridge id, the change feed action ("" when
+// nothing changed) and, for a record that changed or was deleted, which fields changed (the
+// caller records them in the history with what caused the change).
 type RecordChange struct {
-	ID     string
-	Action string
+	ID      string
+	Action  string
+	Changes []domain.FieldChange
+}
+
+// productChanges are the history changes of a product read again: its fields, and deleted
+// false when it was deleted before.
+func productChanges(oldData string, wasDeleted bool, p domain.Product) []domain.FieldChange {
+	var out []domain.FieldChange
+	if wasDeleted {
+		out = append(out, domain.DeletedChange(false))
+	}
+	var old domain.Product
+	if json.Unmarshal([]byte(oldData), &old) == nil {
+		out = append(out, domain.ProductDiff(old, p)...)
+	}
+	return out
 }
 
 // UpsertCatalogProduct writes a product read from the source in the import pass (0 outside
@@ -57,11 +73,11 @@ func (s queries) UpsertCatalogProduct(ctx context.Context, accountID, integratio
 	if err != nil {
 		return RecordChange{}, err
 	}
-	var id, old string
+	var id, old, oldData string
 	var deleted bool
 	var oldPass int64
-	err = s.q.queryRow(ctx, `SELECT id, hash, deleted, pass FROM catalog_products WHERE account_id = $1 AND integration_id = $2 AND external_id = $3`,
-		accountID, integrationID, p.ID).Scan(&id, &old, &deleted, &oldPass)
+	err = s.q.queryRow(ctx, `SELECT id, hash, deleted, pass, data FROM catalog_products WHERE account_id = $1 AND integration_id = $2 AND external_id = $3`,
+		accountID, integrationID, p.ID).Scan(&id, &old, &deleted, &oldPass, &oldData)
 	ch := RecordChange{ID: id}
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -92,12 +108,14 @@ func (s queries) UpsertCatalogProduct(ctx context.Context, accountID, integratio
 			return ch, err
 		case p.Deleted:
 			ch.Action = domain.ChangeDeleted
+			ch.Changes = []domain.FieldChange{domain.DeletedChange(true)}
 			_, err = s.q.exec(ctx, `UPDATE catalog_products SET deleted = $3, pass = $4, updated_at = $5 WHERE account_id = $1 AND id = $2`, accountID, id, true, pass, micros(now))
 		default:
 			ch.Action = domain.ChangeUpdated
 			if deleted {
 				ch.Action = domain.ChangeCreated
 			}
+			ch.Changes = productChanges(oldData, deleted, p)
 			_, err = s.q.exec(ctx, `UPDATE catalog_products SET name = $3, sku = $4, barcode = $5, search = $6, data = $7, hash = $8, deleted = $9, pass = $10, updated_at = $11
 				WHERE account_id = $1 AND id = $2`, accountID, id, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, pass, micros(now))
 		}
@@ -115,11 +133,11 @@ func (s queries) UpsertCatalogCustomer(ctx context.Context, accountID, integrati
 	if err != nil {
 		return RecordChange{}, err
 	}
-	var id, old string
+	var id, old, oldData string
 	var deleted bool
 	var oldPass int64
-	err = s.q.queryRow(ctx, `SELECT id, hash, deleted, pass FROM catalog_customers WHERE account_id = $1 AND integration_id = $2 AND external_id = $3`,
-		accountID, integrationID, c.ID).Scan(&id, &old, &deleted, &oldPass)
+	err = s.q.queryRow(ctx, `SELECT id, hash, deleted, pass, data FROM catalog_customers WHERE account_id = $1 AND integration_id = $2 AND external_id = $3`,
+		accountID, integrationID, c.ID).Scan(&id, &old, &deleted, &oldPass, &oldData)
 	ch := RecordChange{ID: id}
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -148,6 +166,11 @@ func (s queries) UpsertCatalogCustomer(ctx context.Context, accountID, integrati
 		ch.Action = domain.ChangeUpdated
 		if deleted {
 			ch.Action = domain.ChangeCreated
+			ch.Changes = append(ch.Changes, domain.DeletedChange(false))
+		}
+		var prev domain.Customer
+		if json.Unmarshal([]byte(oldData), &prev) == nil {
+			ch.Changes = append(ch.Changes, domain.CustomerDiff(prev, c)...)
 		}
 		_, err = s.q.exec(ctx, `UPDATE catalog_customers SET email = $3, first_name = $4, last_name = $5, phone = $6, search = $7, data = $8, hash = $9, deleted = $10, pass = $11, updated_at = $12
 			WHERE account_id = $1 AND id = $2`, accountID, id, c.Email, c.FirstName, c.LastName, c.Phone, customerSearch(c), string(data), hash, false, pass, micros(now))
@@ -202,6 +225,9 @@ func (s queries) UpsertCatalogStock(ctx context.Context, accountID, integrationI
 		return RecordChange{}, err
 	}
 	ch := RecordChange{ID: pid, Action: action}
+	if action == domain.ChangeUpdated { // a first stock level is part of the product's arrival
+		ch.Changes = []domain.FieldChange{{Field: domain.StockField(l), From: old, To: l.Quantity}}
+	}
 	return ch, s.AddCatalogChange(ctx, accountID, domain.RecordStock, pid, action, now)
 }
 
@@ -227,6 +253,11 @@ func (s queries) ConcludeCatalogDeletions(ctx context.Context, accountID string,
 			accountID, pass, micros(now), micros(started)); err != nil {
 			return n, err
 		}
+		if _, err := s.q.exec(ctx, `INSERT INTO catalog_history (account_id, record, record_id, at, cause, integration_id, actor, changes)
+			SELECT account_id, '`+t.record+`', id, $3, $5, integration_id, $6, $7 FROM `+t.table+` WHERE account_id = $1 AND pass < $2 AND updated_at < $4 AND NOT deleted ORDER BY id`,
+			accountID, pass, micros(now), micros(started), HistoryImport, domain.ActorSystem, deletedJSON); err != nil {
+			return n, err
+		}
 		k, err := s.q.exec(ctx, `UPDATE `+t.table+` SET deleted = $3, updated_at = $4 WHERE account_id = $1 AND pass < $2 AND updated_at < $5 AND NOT deleted`, accountID, pass, true, micros(now), micros(started))
 		if err != nil {
 			return n, err
@@ -236,6 +267,12 @@ func (s queries) ConcludeCatalogDeletions(ctx context.Context, accountID string,
 	_, err := s.q.exec(ctx, `DELETE FROM catalog_stock WHERE account_id = $1 AND pass < $2 AND updated_at < $3`, accountID, pass, micros(started))
 	return n, err
 }
+
+// HistoryImport is the trigger of history entries an import pass writes.
+const HistoryImport = "import"
+
+// deletedJSON is the history changes of a record concluded deleted.
+const deletedJSON = `[{"field":"deleted","from":false,"to":true}]`
 
 // CountCatalogRecords counts the account's products, stock levels and customers (not deleted).
 func (s queries) CountCatalogRecords(ctx context.Context, accountID string) (int64, error) {
@@ -334,6 +371,21 @@ func (s queries) UpsertCatalogProducts(ctx context.Context, accountID, integrati
 	if err := rs.Err(); err != nil {
 		return nil, err
 	}
+	hashes, datas := make([]string, len(ps)), make([][]byte, len(ps))
+	var changed []string
+	for i := range ps {
+		ps[i].UpdatedAt = ps[i].UpdatedAt.UTC()
+		if hashes[i], datas[i], err = contentHash(ps[i]); err != nil {
+			return nil, err
+		}
+		if h, ok := have[ps[i].ID]; ok && !ps[i].Deleted && h.hash != hashes[i] {
+			changed = append(changed, h.id)
+		}
+	}
+	oldData, err := s.catalogProductData(ctx, accountID, changed)
+	if err != nil {
+		return nil, err
+	}
 	var steps []step
 	change := func(id, action string) {
 		steps = append(steps, step{q: `INSERT INTO catalog_changes (account_id, at, record, record_id, action) VALUES ($1, $2, $3, $4, $5)`,
@@ -355,11 +407,7 @@ func (s queries) UpsertCatalogProducts(ctx context.Context, accountID, integrati
 			continue
 		}
 		seen[p.ID] = true
-		p.UpdatedAt = p.UpdatedAt.UTC()
-		hash, data, err := contentHash(p)
-		if err != nil {
-			return nil, err
-		}
+		hash, data := hashes[i], datas[i]
 		h, ok := have[p.ID]
 		np := pass
 		switch {
@@ -388,6 +436,7 @@ func (s queries) UpsertCatalogProducts(ctx context.Context, accountID, integrati
 				}
 			case p.Deleted:
 				out[i].Action = domain.ChangeDeleted
+				out[i].Changes = []domain.FieldChange{domain.DeletedChange(true)}
 				steps = append(steps, step{q: `UPDATE catalog_products SET deleted = $3, pass = $4, updated_at = $5 WHERE account_id = $1 AND id = $2`,
 					args: []any{accountID, h.id, true, np, micros(now)}})
 				change(h.id, domain.ChangeDeleted)
@@ -396,6 +445,7 @@ func (s queries) UpsertCatalogProducts(ctx context.Context, accountID, integrati
 				if h.deleted {
 					out[i].Action = domain.ChangeCreated
 				}
+				out[i].Changes = productChanges(oldData[h.id], h.deleted, p)
 				steps = append(steps, step{q: `UPDATE catalog_products SET name = $3, sku = $4, barcode = $5, search = $6, data = $7, hash = $8, deleted = $9, pass = $10, updated_at = $11
 					WHERE account_id = $1 AND id = $2`, args: []any{accountID, h.id, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, np, micros(now)}})
 				change(h.id, out[i].Action)
@@ -406,6 +456,36 @@ func (s queries) UpsertCatalogProducts(ctx context.Context, accountID, integrati
 		return nil, fmt.Errorf("write products: %w", err)
 	}
 	return out, nil
+}
+
+// catalogProductData reads the stored data of the account's products ids, in one query.
+func (s queries) catalogProductData(ctx context.Context, accountID string, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	q := `SELECT id, data FROM catalog_products WHERE account_id = $1 AND id IN (`
+	args := []any{accountID}
+	for i, id := range ids {
+		if i > 0 {
+			q += `, `
+		}
+		args = append(args, id)
+		q += fmt.Sprintf(`$%d`, len(args))
+	}
+	rs, err := s.q.query(ctx, q+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read changed products: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id, data string
+		if err := rs.Scan(&id, &data); err != nil {
+			return nil, err
+		}
+		out[id] = data
+	}
+	return out, rs.Err()
 }
 
 // CatalogPushed is what a push did to one product in a destination.
