@@ -8,8 +8,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
+	"github.com/posbridge/posbridge/internal/store"
 )
 
 // TestConsoleCatalogSyncWalk: the merchant chooses the POS that holds the products and a web
@@ -65,4 +67,36 @@ func TestConsoleCatalogSyncWalk(t *testing.T) {
 	if got := w.text("#no-products"); !strings.Contains(got, "zzz-no-such") {
 		t.Fatalf("empty search reads %q", got)
 	}
+
+	// A product saved in the POS, read again by a refresh: its page says what changed and why.
+	ps, err := srv.app.Catalog.Products(ctx, acct, store.RecordFilter{Limit: 1})
+	if err != nil || len(ps) == 0 {
+		t.Fatalf("products: %v %v", ps, err)
+	}
+	conn, err := srv.app.Lifecycle.Connector(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos, err := conn.(connector.ProductSource).GetProduct(ctx, ps[0].ExternalID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldName := pos.Name
+	pos.Name = oldName + " (new model)"
+	if _, err := conn.(connector.ProductSink).UpdateProduct(ctx, pos); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.app.Catalog.StartImport(ctx, acct, "system"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 25*time.Second, "the refresh done", func() bool {
+		p, err := srv.app.Catalog.Progress(ctx, acct)
+		return err == nil && p.Phase == domain.PhaseDone
+	})
+	w.do("open the product", chromedp.Navigate(srv.url+"/catalog-sync"), chromedp.WaitVisible(chromedp.CSS(`#product-list`)),
+		chromedp.Click(chromedp.CSS(`#product-list tr[data-id="`+ps[0].ID+`"] a`)), chromedp.WaitVisible(chromedp.CSS(`#history-list`)))
+	if got := w.text("#history-list"); !strings.Contains(got, "name") || !strings.Contains(got, oldName) || !strings.Contains(got, pos.Name) || !strings.Contains(got, "import") {
+		t.Fatalf("the product's history reads %q", got)
+	}
+	w.shot("catalog_product")
 }

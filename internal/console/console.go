@@ -104,7 +104,7 @@ type Console struct {
 
 // pageNames are the templates besides the layout; each defines "title" and "content".
 var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error",
-	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password", "webhook_endpoints", "back_office"}
+	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password", "webhook_endpoints", "back_office", "catalog_product"}
 
 // New parses the embedded templates and returns the console.
 func New(d Deps) (*Console, error) {
@@ -197,6 +197,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("GET /catalog-sync", c.authed(c.catalogPage))
 		h("POST /catalog-sync", c.post(true, c.catalogSave))
 		h("POST /catalog-sync/import", c.post(true, c.catalogImport))
+		h("GET /catalog-sync/products/{id}", c.authed(c.catalogProductPage))
 	}
 	h("GET /api-keys", c.authed(c.apiKeysPage))
 	h("POST /api-keys", c.postPerm(domain.PermManageAPIKeys, c.apiKeyCreate))
