@@ -22,7 +22,7 @@ import (
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
-// TestLifecycle walks seed 002's whole integration lifecycle through the API, on both databases.
+// TestLifecycle walks an integration's whole lifecycle through the API, on both databases.
 func TestLifecycle(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		sink := smtptest.NewServer(t)

@@ -13,9 +13,9 @@ import (
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
-// TestNoisyNeighbour is issue 13's check of item 5 on both databases: two accounts, each with a
-// Sandbox POS and Automatic Sync on; account A's POS answers no call (sandbox fault "timeout")
-// and 600 of A's invoices are queued; account B's invoices must still reach B's POS with a p99
+// TestNoisyNeighbour: one account's dead POS does not hold up another account's orders, on both
+// databases. Two accounts, each with a Sandbox POS and Automatic Sync on; account A's POS
+// answers no call (sandbox fault "timeout") and 600 of A's invoices are queued; account B's invoices must still reach B's POS with a p99
 // at most twice B's p99 with A idle, measured in the same test. The provider timeout is 2 s here
 // (30 s in serve) so that A's circuit opens during the measurement, not after it.
 //

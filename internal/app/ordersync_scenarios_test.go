@@ -28,7 +28,7 @@ import (
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
-// The order sync scenarios of issue 4 ("How it is checked"), through the REST API with the
+// The order sync scenarios, through the REST API with the
 // Sandbox POS, on SQLite and PostgreSQL. One posbridge runs per database; every scenario has an
 // account, a Sandbox POS tenant and an integration of its own, so the scenarios run in parallel
 // and only wait for what they caused.

@@ -16,7 +16,7 @@ import (
 	"github.com/posbridge/posbridge/internal/store"
 )
 
-// salesView is the Sales card of an integration's page (seed 002): the chart of the last 30
+// salesView is the Sales card of an integration's page: the chart of the last 30
 // days, the latest sales, the check frequency and the Refresh button; for an email integration
 // its address and file settings instead of the button.
 type salesView struct {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// CatalogSyncSettings are an account's catalog sync settings (seed 003, seed 004): the POS that
+// CatalogSyncSettings are an account's catalog sync settings: the POS that
 // is the system of record for products, stock and customers, and the web shops its products
 // are pushed to.
 type CatalogSyncSettings struct {
@@ -27,8 +27,8 @@ type CatalogDestination struct {
 // ProductFields are the product fields a destination may own, in the order the console shows them.
 var ProductFields = []string{"name", "description", "sku", "barcode", "price", "weight", "categories", "variants", "track_stock"}
 
-// DefaultOwnedFields are the fields a web shop owns unless told otherwise (seed 003: weight and
-// categories may be edited in WooCommerce without breaking the link).
+// DefaultOwnedFields are the fields a web shop owns unless told otherwise: weight and categories
+// may be edited in the shop without breaking the link.
 func DefaultOwnedFields() []string { return []string{"weight", "categories"} }
 
 // MaxCatalogDestinations bounds the destinations of one account.

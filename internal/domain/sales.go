@@ -12,14 +12,14 @@ const (
 	SaleVoided    = "voided"
 )
 
-// DefaultSalesInterval is how often sales are fetched when the merchant set nothing: seed 002's
-// "at a minimum every 6 hours".
+// DefaultSalesInterval is how often sales are fetched when the merchant set nothing: at least
+// every 6 hours.
 const DefaultSalesInterval = 6 * time.Hour
 
 // MinSalesIntervalMinutes is the shortest sales check frequency a merchant may set.
 const MinSalesIntervalMinutes = 5
 
-// MaxSalesIntervalMinutes is the longest: seed 002 promises a check at least every 6 hours.
+// MaxSalesIntervalMinutes is the longest: sales are checked at least every 6 hours.
 const MaxSalesIntervalMinutes = 360
 
 // Payment is one payment of a sale (method as the POS names it, amount in minor units).
@@ -86,7 +86,7 @@ type SalesFetchOutcome struct {
 	NewSales bool
 }
 
-// ApplySalesFetch moves the status machine by one sales fetch (seed 002): a successful fetch is
+// ApplySalesFetch moves the status machine by one sales fetch: a successful fetch is
 // Healthy ("receiving sales data"), a failed one Failed, and too many failures in a row
 // CalledOff. "Last sales check" moves on every attempt, "Last sale imported" only when a new
 // sale arrived. The credentials check's own times (LastCheckAt) stay as they are.
