@@ -236,6 +236,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 	a.BackOffice = backoffice.New(st, cfg.Logger)
+	a.BackOffice.SetConnectors(a.Lifecycle.Opener())
 	if cfg.PublishDelay > 0 {
 		a.BackOffice.Delay = cfg.PublishDelay
 	}

@@ -5,6 +5,8 @@
 // several publishes within the period only the newest is delivered), and the terminals: paired
 // with a one-time code from the console, holding a device token, long-polling for the newest
 // delivered version, and "Sync Back Office" answering the newest published version at once.
+// A delivered version is also written to the store's POS integrations where a connector can
+// take it (product prices, found at the POS by SKU), each outcome in the timeline.
 package backoffice
 
 import (
@@ -37,6 +39,7 @@ type Service struct {
 	st    *store.Store
 	q     jobs.Enqueuer
 	log   *slog.Logger
+	conns Connectors
 	now   func() time.Time
 	Delay time.Duration // the publish delay of accounts that have not set theirs
 
@@ -261,8 +264,11 @@ func (s *Service) Versions(ctx context.Context, p access.Principal, storeID stri
 	return out, nil
 }
 
-// Register adds the delivery worker.
-func (s *Service) Register(w *river.Workers) { river.AddWorker(w, &deliverWorker{s: s}) }
+// Register adds the workers delivering versions to terminals and POS integrations.
+func (s *Service) Register(w *river.Workers) {
+	river.AddWorker(w, &deliverWorker{s: s})
+	river.AddWorker(w, &posWorker{s: s})
+}
 
 type deliverWorker struct {
 	river.WorkerDefaults[DeliverArgs]
@@ -271,9 +277,16 @@ type deliverWorker struct {
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	a := job.Args
-	ok, err := w.s.st.MarkDelivered(ctx, a.AccountID, a.StoreID, a.Version, w.s.now())
+	var ok bool
+	err := w.s.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if ok, err = tx.MarkDelivered(ctx, a.AccountID, a.StoreID, a.Version, w.s.now()); err != nil || !ok {
+			return err
+		}
+		return w.s.enqueuePOS(ctx, tx, a)
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("deliver version %d of store %s: %w", a.Version, a.StoreID, err)
 	}
 	if ok {
 		w.s.notify()

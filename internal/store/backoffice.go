@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/posbridge/posbridge/internal/domain"
 )
 
 // BackOfficeDraft is a store's draft (content is JSON, checked by internal/backoffice).
@@ -231,4 +233,30 @@ func (s queries) PutBackOfficeSettings(ctx context.Context, accountID string, b 
 		ON CONFLICT (account_id) DO UPDATE SET publish_delay_seconds = excluded.publish_delay_seconds, updated_at = excluded.updated_at,
 		updated_by = excluded.updated_by`, accountID, b.PublishDelaySeconds, micros(b.UpdatedAt), b.UpdatedBy)
 	return err
+}
+
+// GetVersion reads one version of a store.
+func (s queries) GetVersion(ctx context.Context, accountID, storeID string, version int64) (BackOfficeVersion, error) {
+	return scanVersion(s.q.queryRow(ctx, `SELECT `+versionCols+` FROM backoffice_versions WHERE account_id = $1 AND store_id = $2 AND version = $3`,
+		accountID, storeID, version))
+}
+
+// StoreIntegrations lists the ids of the account's integrations, not inactive, whose store is
+// storeID (the POS integrations a back-office version of that store is written to).
+func (s queries) StoreIntegrations(ctx context.Context, accountID, storeID string) ([]string, error) {
+	rs, err := s.q.query(ctx, `SELECT id FROM integrations WHERE account_id = $1 AND store_id = $2 AND status <> $3 ORDER BY created_at, id`,
+		accountID, storeID, string(domain.StatusInactive))
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rs.Err()
 }
