@@ -40,8 +40,29 @@ const (
 	FieldNumber        = "number"
 )
 
-var allFields = []string{FieldSaleID, FieldSoldAt, FieldSoldDate, FieldSoldTime, FieldItem, FieldItemID, FieldSKU, FieldQuantity,
+var allFields = [...]string{FieldSaleID, FieldSoldAt, FieldSoldDate, FieldSoldTime, FieldItem, FieldItemID, FieldSKU, FieldQuantity,
 	FieldUnitPrice, FieldTotal, FieldStatus, FieldPaymentMethod, FieldStore, FieldCurrency, FieldNumber}
+
+// field is a field's place in allFields.
+type field int
+
+const (
+	fSaleID field = iota
+	fSoldAt
+	fSoldDate
+	fSoldTime
+	fItem
+	fItemID
+	fSKU
+	fQuantity
+	fUnitPrice
+	fTotal
+	fStatus
+	fPaymentMethod
+	fStore
+	fCurrency
+	fNumber
+)
 
 // Presets are column mappings of common POS exports (field -> column header).
 var Presets = map[string]map[string]string{
@@ -89,8 +110,8 @@ func (m *Mapping) Check() error {
 		return domain.Invalid("mapping.preset", "preset must be one of %s", strings.Join(presetNames(), ", "))
 	}
 	for f, col := range m.Columns {
-		if !contains(allFields, f) {
-			return domain.Invalid("mapping.columns."+f, "unknown field %q; the fields are %s", f, strings.Join(allFields, ", "))
+		if !contains(allFields[:], f) {
+			return domain.Invalid("mapping.columns."+f, "unknown field %q; the fields are %s", f, strings.Join(allFields[:], ", "))
 		}
 		if err := domain.CheckText("mapping.columns."+f, col, domain.TextNickname); err != nil {
 			return err
@@ -211,7 +232,7 @@ func ParseCSV(data []byte, m Mapping) ([]domain.ImportedSale, error) {
 }
 
 // StreamCSV reads a sales file from r and hands its sales to fn about chunk at a time (a sale's
-// lines are consecutive rows). An error of the file is a *FileError naming its line; fn has then
+// lines are consecutive rows); fn must not keep the slice, which is reused. An error of the file is a *FileError naming its line; fn has then
 // been given the sales before it, which the caller's transaction must roll back.
 func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale) error) error {
 	if err := m.Check(); err != nil {
@@ -251,6 +272,15 @@ func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale
 			pos[f] = i
 		}
 	}
+	// The column of each field by its place in allFields (-1: none), so a row reads its fields
+	// without a map look-up each.
+	var at [len(allFields)]int
+	for n, f := range allFields {
+		at[n] = -1
+		if i, ok := pos[f]; ok {
+			at[n] = i
+		}
+	}
 	need := func(f string) {
 		if _, ok := pos[f]; !ok {
 			missing = append(missing, fmt.Sprintf("%q (%s)", cols[f], f))
@@ -280,6 +310,7 @@ func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale
 	}
 	var out []domain.ImportedSale
 	bySale := map[string]int{}
+	var dates dateParser
 	flush := func() error {
 		// A payment method column gives who paid, not how much: a single method pays the whole.
 		for i := range out {
@@ -291,7 +322,8 @@ func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale
 			return nil
 		}
 		err := fn(out)
-		out, bySale = nil, map[string]int{}
+		out = out[:0] // fn keeps none of the chunk
+		clear(bySale)
 		return err
 	}
 	for {
@@ -306,9 +338,9 @@ func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale
 		if err := checkText(rec, line); err != nil {
 			return err
 		}
-		get := func(f string) string {
-			i, ok := pos[f]
-			if !ok || i >= len(rec) {
+		get := func(f field) string {
+			i := at[f]
+			if i < 0 || i >= len(rec) {
 				return ""
 			}
 			return strings.TrimSpace(rec[i])
@@ -316,7 +348,7 @@ func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
 		}
-		id := get(FieldSaleID)
+		id := get(fSaleID)
 		if id == "" {
 			return fileErr(line, "no sale id in column %q", cols[FieldSaleID])
 		}
@@ -324,33 +356,33 @@ func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale
 			return fileErr(line, "the sale id is longer than %d characters", maxText)
 		}
 		cur := currency
-		if c := get(FieldCurrency); c != "" {
+		if c := get(fCurrency); c != "" {
 			if len(c) != 3 {
 				return fileErr(line, "currency %q is not an ISO 4217 code", c)
 			}
 			cur = strings.ToUpper(c)
 		}
 		exp := connector.CurrencyExponent(cur)
-		qty := strings.ReplaceAll(get(FieldQuantity), ",", ".")
+		qty := strings.ReplaceAll(get(fQuantity), ",", ".")
 		if _, err := strconv.ParseFloat(qty, 64); err != nil || strings.ContainsAny(qty, "eEnN") {
-			return fileErr(line, "quantity %q is not a number", get(FieldQuantity))
+			return fileErr(line, "quantity %q is not a number", get(fQuantity))
 		}
-		amount := func(f string) (int64, bool, error) {
+		amount := func(f field) (int64, bool, error) {
 			v := get(f)
 			if v == "" {
 				return 0, false, nil
 			}
 			n, err := parseAmount(v, exp, m.Decimal)
 			if err != nil {
-				return 0, false, fileErr(line, "%s %q is not an amount: %v", f, v, err)
+				return 0, false, fileErr(line, "%s %q is not an amount: %v", allFields[f], v, err)
 			}
 			return n, true, nil
 		}
-		unit, hasUnit, err := amount(FieldUnitPrice)
+		unit, hasUnit, err := amount(fUnitPrice)
 		if err != nil {
 			return err
 		}
-		total, hasTotal, err := amount(FieldTotal)
+		total, hasTotal, err := amount(fTotal)
 		if err != nil {
 			return err
 		}
@@ -368,15 +400,15 @@ func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale
 				unit = total / q
 			}
 		}
-		at, err := soldAt(get(FieldSoldAt), get(FieldSoldDate), get(FieldSoldTime), loc)
+		when, err := dates.soldAt(get(fSoldAt), get(fSoldDate), get(fSoldTime), loc)
 		if err != nil {
 			return fileErr(line, "%v", err)
 		}
-		name := get(FieldItem)
+		name := get(fItem)
 		if name == "" {
 			return fileErr(line, "no item name in column %q", cols[FieldItem])
 		}
-		l := domain.OrderLine{ProductID: get(FieldItemID), SKU: get(FieldSKU), Name: name}
+		l := domain.OrderLine{ProductID: get(fItemID), SKU: get(fSKU), Name: name}
 		sl := domain.SaleLine{ItemKey: ItemKey(l), SKU: clip(l.SKU), Name: clip(name), Quantity: clip(qty), UnitPrice: unit, Total: total}
 		n, ok := bySale[id]
 		if !ok && len(out) >= chunk {
@@ -387,8 +419,8 @@ func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale
 		if !ok {
 			n = len(out)
 			bySale[id] = n
-			out = append(out, domain.ImportedSale{ExternalID: id, Number: clip(get(FieldNumber)), StoreID: clip(get(FieldStore)),
-				Status: domain.SaleCompleted, Currency: cur, SoldAt: at})
+			out = append(out, domain.ImportedSale{ExternalID: id, Number: clip(get(fNumber)), StoreID: clip(get(fStore)),
+				Status: domain.SaleCompleted, Currency: cur, SoldAt: when, Lines: make([]domain.SaleLine, 0, 4)})
 		}
 		s := &out[n]
 		if s.Currency != cur {
@@ -397,7 +429,7 @@ func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale
 		if len(s.Lines) >= maxLines {
 			return fileErr(line, "sale %s has more than %d lines", id, maxLines)
 		}
-		if st := rowStatus(get(FieldStatus)); st != domain.SaleCompleted {
+		if st := rowStatus(get(fStatus)); st != domain.SaleCompleted {
 			s.Status = st
 		}
 		if (total > 0 && s.Total > math.MaxInt64-total) || (total < 0 && s.Total < math.MinInt64-total) {
@@ -405,7 +437,7 @@ func StreamCSV(rd io.Reader, m Mapping, chunk int, fn func([]domain.ImportedSale
 		}
 		s.Total += total
 		s.Lines = append(s.Lines, sl)
-		if pm := get(FieldPaymentMethod); pm != "" {
+		if pm := get(fPaymentMethod); pm != "" {
 			if len(s.Payments) == 0 || s.Payments[len(s.Payments)-1].Method != pm {
 				s.Payments = append(s.Payments, domain.SalePayment{Method: clip(pm)})
 			}
@@ -488,7 +520,15 @@ func parseAmount(v string, exp int, decimal string) (int64, error) {
 var dateLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02T15:04",
 	"2006-01-02", "02/01/2006 15:04:05", "02/01/2006 15:04", "02/01/2006", "01/02/2006 3:04 PM", "01/02/2006 15:04", "02.01.2006 15:04", "02.01.2006"}
 
-func soldAt(at, date, clock string, loc *time.Location) (time.Time, error) {
+// isoLayouts is how many of dateLayouts, the first ones, are ISO 8601 (2006-01-02...): a time
+// matches at most one of them and none of the others.
+const isoLayouts = 6
+
+// dateParser reads sale times. An ISO 8601 time is read first with the layout that read the
+// previous one (a file keeps to one), which gives what the list in order would.
+type dateParser struct{ last int }
+
+func (d *dateParser) soldAt(at, date, clock string, loc *time.Location) (time.Time, error) {
 	v := at
 	if v == "" {
 		v = strings.TrimSpace(date + " " + clock)
@@ -496,8 +536,14 @@ func soldAt(at, date, clock string, loc *time.Location) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, errors.New("no sale time")
 	}
-	for _, l := range dateLayouts {
+	if d.last < isoLayouts && len(v) > 4 && v[4] == '-' {
+		if t, err := time.ParseInLocation(dateLayouts[d.last], v, loc); err == nil {
+			return t.UTC().Truncate(time.Microsecond), nil
+		}
+	}
+	for n, l := range dateLayouts {
 		if t, err := time.ParseInLocation(l, v, loc); err == nil {
+			d.last = n
 			return t.UTC().Truncate(time.Microsecond), nil
 		}
 	}

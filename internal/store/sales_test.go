@@ -115,6 +115,36 @@ func TestImportSalesIdempotent(t *testing.T) {
 		if l, _ := st.ListSales(ctx, "acct_b", store.SaleFilter{}); len(l) != 0 {
 			t.Fatalf("another account sees %d sales", len(l))
 		}
+		// One import in chunks, of an integration without sales: a sale in two chunks is added by
+		// the first and updated by the second; one in a single chunk twice counts once.
+		if err := st.CreateIntegration(ctx, domain.Integration{ID: "int_2", AccountID: "acct_a", Type: "email",
+			Status: domain.StatusHealthy, CreatedAt: now, UpdatedAt: now}, "sealed", ""); err != nil {
+			t.Fatal(err)
+		}
+		err = st.InTx(ctx, func(tx *store.Tx) error {
+			im, err := tx.BeginSalesImport(ctx, "acct_a", "int_2", newID, now)
+			if err != nil {
+				return err
+			}
+			if err := im.Add(ctx, []domain.ImportedSale{s1, s2, s2}); err != nil {
+				return err
+			}
+			if err := im.Add(ctx, []domain.ImportedSale{s3, s1r}); err != nil {
+				return err
+			}
+			r, err := im.Finish(ctx)
+			if err == nil && (r.New != 3 || r.Updated != 1 || r.Unchanged != 0 || r.NewItems != 2 || r.FirstSeq != 1 || r.LastSeq != 4) {
+				err = fmt.Errorf("chunked import %+v", r)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		two, err := st.ListSales(ctx, "acct_a", store.SaleFilter{IntegrationID: "int_2"})
+		if err != nil || len(two) != 3 || two[2].ExternalID != "s1" || two[2].Status != domain.SaleRefunded {
+			t.Fatalf("chunked import: %+v %v", two, err)
+		}
 		// A failed import leaves nothing.
 		bad := testSale("s4", domain.SaleCompleted, now, coffee)
 		err = st.InTx(ctx, func(tx *store.Tx) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,9 +45,18 @@ type SalesImport struct {
 	hbuf                     []byte
 	// reused between chunks
 	ids         []string
+	last        map[string]int
 	known       map[string]knownSale
 	sales, news []any
 	jbuf        []byte
+	// fresh: the integration had no sale when the import began, so only a sale id this import
+	// already added can be in the table; added holds those ids' hashes (a collision costs a
+	// look-up, nothing more).
+	fresh bool
+	added map[uint64]struct{}
+	seed  maphash.Seed
+	// the values every new sale's row repeats, boxed once
+	acctV, integV, nowV any
 }
 
 type knownSale struct{ id, hash string }
@@ -62,10 +72,12 @@ type itemSeen struct {
 // ids for new rows ("sale", "posi").
 func (s queries) BeginSalesImport(ctx context.Context, accountID, integrationID string, newID func(prefix string) string, now time.Time) (*SalesImport, error) {
 	im := &SalesImport{q: s, accountID: accountID, integrationID: integrationID, newID: newID, now: micros(now),
-		items: map[string]string{}, seen: map[string]*itemSeen{}, known: map[string]knownSale{}}
+		items: map[string]string{}, seen: map[string]*itemSeen{}, last: map[string]int{}, known: map[string]knownSale{},
+		added: map[uint64]struct{}{}, seed: maphash.MakeSeed(), acctV: accountID, integV: integrationID, nowV: micros(now)}
 	if err := s.q.queryRow(ctx, `SELECT sales_seq FROM integrations WHERE account_id = $1 AND id = $2`, accountID, integrationID).Scan(&im.seq); err != nil {
 		return nil, fmt.Errorf("read sales seq: %w", err)
 	}
+	im.fresh = im.seq == 0
 	rs, err := s.q.query(ctx, `SELECT external_id, id FROM pos_items WHERE account_id = $1 AND integration_id = $2`, accountID, integrationID)
 	if err != nil {
 		return nil, fmt.Errorf("read POS items: %w", err)
@@ -136,22 +148,30 @@ func (im *SalesImport) Add(ctx context.Context, sales []domain.ImportedSale) err
 	if len(sales) == 0 {
 		return nil
 	}
-	last := make(map[string]int, len(sales))
+	last := im.last
+	clear(last)
 	for n := range sales {
 		last[sales[n].ExternalID] = n
 	}
 	im.ids = im.ids[:0]
 	for n := range sales {
-		if last[sales[n].ExternalID] == n {
-			im.ids = append(im.ids, sales[n].ExternalID)
+		ext := sales[n].ExternalID
+		if last[ext] != n {
+			continue
 		}
+		if im.fresh {
+			if _, ok := im.added[maphash.String(im.seed, ext)]; !ok {
+				continue // not in the table: no look-up
+			}
+		}
+		im.ids = append(im.ids, ext)
 	}
 	clear(im.known)
 	if err := im.lookup(ctx); err != nil {
 		return err
 	}
 	im.sales, im.news = im.sales[:0], im.news[:0]
-	acct, integ, now := im.accountID, im.integrationID, im.now
+	acct, now := im.accountID, im.now
 	for n := range sales {
 		sale := &sales[n]
 		if last[sale.ExternalID] != n {
@@ -175,8 +195,11 @@ func (im *SalesImport) Add(ctx context.Context, sales []domain.ImportedSale) err
 		}
 		im.res.LastSeq = im.seq
 		if !ok {
-			im.sales = append(im.sales, id, acct, integ, sale.ExternalID, sale.Number, sale.StoreID, sale.Status, sale.Currency,
-				sale.Total, sold, h, im.seq, now, now, lines, payments)
+			im.sales = append(im.sales, id, im.acctV, im.integV, sale.ExternalID, sale.Number, sale.StoreID, sale.Status, sale.Currency,
+				sale.Total, sold, h, im.seq, im.nowV, im.nowV, lines, payments)
+			if im.fresh {
+				im.added[maphash.String(im.seed, sale.ExternalID)] = struct{}{}
+			}
 			im.res.New++
 			continue
 		}
@@ -295,6 +318,9 @@ var (
 // (account_id, integration_id, seq) index and read every sale of the integration. The caller
 // holds the integration of the account (LockIntegration).
 func (im *SalesImport) lookup(ctx context.Context) error {
+	if len(im.ids) == 0 {
+		return nil
+	}
 	scan := func(rs rows) error {
 		defer rs.Close()
 		for rs.Next() {
