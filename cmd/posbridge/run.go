@@ -208,7 +208,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		s.window(&cfg.Retention.WebhookEvents, "retention-webhook-events", retention.DefaultWebhookEvents, "how long inbound POS webhook events are kept"),
 		s.window(&cfg.Retention.Deliveries, "retention-deliveries", retention.DefaultDeliveries, "how long outbound webhook deliveries are kept"),
 		s.window(&cfg.Retention.Timeline, "retention-timeline", retention.DefaultTimeline, "how long timeline entries are kept"),
-		s.window(&cfg.Retention.SyncHistory, "retention-sync-history", retention.DefaultSyncHistory, "how long documents' sync history is kept"))
+		s.window(&cfg.Retention.SyncHistory, "retention-sync-history", retention.DefaultSyncHistory, "how long documents' sync history is kept"),
+		s.window(&cfg.Retention.CatalogChanges, "retention-catalog-changes", retention.DefaultCatalogChanges, "how long the catalog's change feed (GET /api/v1/changes) is kept"),
+		s.window(&cfg.Retention.CatalogHistory, "retention-catalog-history", retention.DefaultCatalogHistory, "how long products' and customers' field history is kept"))
 	if !workerOnly {
 		s.boolean(&cfg.NoWorkers, "no-workers", "serve the API and console only; run `posbridge worker` elsewhere")
 	}

@@ -1,5 +1,6 @@
 // Package retention keeps posbridge's history tables bounded: inbound webhook events, outbound
-// webhook deliveries, the timeline and documents' sync history are each kept for a configurable
+// webhook deliveries, the timeline, documents' sync history, the catalog's change feed and its
+// products' and customers' field history are each kept for a configurable
 // window (the --retention-* flags) and removed after it by the periodic River job
 // prune_history. The job deletes in small batches by primary key, oldest first through an index
 // on each table's time column, within a time budget per run, and snoozes itself while more is
@@ -30,6 +31,10 @@ const (
 	DefaultDeliveries    = 30 * 24 * time.Hour
 	DefaultTimeline      = 365 * 24 * time.Hour
 	DefaultSyncHistory   = 365 * 24 * time.Hour
+	// The app reads the change feed as it goes; a cursor older than this misses changes (read
+	// the records again).
+	DefaultCatalogChanges = 90 * 24 * time.Hour
+	DefaultCatalogHistory = 365 * 24 * time.Hour
 )
 
 // Policy is how long each history table keeps its rows. A zero window takes the default.
@@ -38,6 +43,10 @@ type Policy struct {
 	Deliveries    time.Duration // outbound webhook deliveries (--retention-deliveries)
 	Timeline      time.Duration // the timeline (--retention-timeline)
 	SyncHistory   time.Duration // documents' sync history (--retention-sync-history)
+	// CatalogChanges is the catalog's change feed (--retention-catalog-changes).
+	CatalogChanges time.Duration
+	// CatalogHistory is products' and customers' field history (--retention-catalog-history).
+	CatalogHistory time.Duration
 	// Now is the clock the windows are measured against (default time.Now); tests move it.
 	Now func() time.Time
 }
@@ -55,6 +64,12 @@ func (p Policy) WithDefaults() Policy {
 	}
 	if p.SyncHistory <= 0 {
 		p.SyncHistory = DefaultSyncHistory
+	}
+	if p.CatalogChanges <= 0 {
+		p.CatalogChanges = DefaultCatalogChanges
+	}
+	if p.CatalogHistory <= 0 {
+		p.CatalogHistory = DefaultCatalogHistory
 	}
 	if p.Now == nil {
 		p.Now = time.Now
@@ -74,6 +89,10 @@ func (p Policy) Window(t store.HistoryTable) time.Duration {
 		return p.Timeline
 	case store.SyncHistoryTable:
 		return p.SyncHistory
+	case store.CatalogChangesTable:
+		return p.CatalogChanges
+	case store.CatalogHistoryTable:
+		return p.CatalogHistory
 	}
 	return 0
 }
@@ -258,7 +277,8 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
 	if total > 0 || err != nil {
 		w.s.log.Info("pruned history older than its retention window", "webhook_events", res.Deleted[store.WebhookEventsTable],
 			"deliveries", res.Deleted[store.DeliveriesTable], "timeline", res.Deleted[store.TimelineTable],
-			"sync_history", res.Deleted[store.SyncHistoryTable], "more", res.More, "err", err)
+			"sync_history", res.Deleted[store.SyncHistoryTable], "catalog_changes", res.Deleted[store.CatalogChangesTable],
+			"catalog_history", res.Deleted[store.CatalogHistoryTable], "more", res.More, "err", err)
 	}
 	if err != nil && ctx.Err() == nil {
 		return err

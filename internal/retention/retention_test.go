@@ -91,6 +91,13 @@ func TestPruneInBatches(t *testing.T) {
 				if err := tx.AddHistory(ctx, "acct_1", domain.KindInvoice, "INV-1", store.HistoryEntry{At: at, Action: "update", Outcome: "ok"}); err != nil {
 					return err
 				}
+				if err := tx.AddCatalogChange(ctx, "acct_1", domain.RecordProduct, "prd_1", domain.ChangeUpdated, at); err != nil {
+					return err
+				}
+				if err := tx.AddCatalogHistory(ctx, "acct_1", []domain.HistoryEntry{{Record: domain.RecordProduct, RecordID: "prd_1", At: at, Trigger: "product.updated",
+					Changes: []domain.FieldChange{{Field: "name", From: "a", To: "b"}}}}); err != nil {
+					return err
+				}
 				if err := tx.CreateDelivery(ctx, store.Delivery{ID: fmt.Sprintf("whd_%d", i), AccountID: "acct_1", EndpointID: "whe_1",
 					EventType: "document.updated", Status: "delivered", CreatedAt: at, UpdatedAt: at}); err != nil {
 					return err
@@ -115,6 +122,7 @@ func TestPruneInBatches(t *testing.T) {
 		reg := prometheus.NewRegistry()
 		day := 24 * time.Hour
 		s := retention.New(st, retention.Config{Policy: retention.Policy{WebhookEvents: day, Deliveries: day, Timeline: day, SyncHistory: day,
+			CatalogChanges: day, CatalogHistory: day,
 			Now: func() time.Time { return now }}, BatchSize: 40, Budget: time.Nanosecond, Registerer: reg})
 
 		// With no budget each run deletes one batch and says more is left.
@@ -139,9 +147,19 @@ func TestPruneInBatches(t *testing.T) {
 				t.Fatalf("run %d made no progress: %+v", runs, res)
 			}
 		}
-		// 250 old rows in four tables (less the pending events), 40 a run.
-		if want := (4*oldRows - int(pendingOld) + 39) / 40; runs < want {
-			t.Errorf("%d runs; batches of 40 need at least %d", runs, want)
+		// 250 old rows in every table (less the pending events): a run ends at its first full
+		// batch of 40 (after the short last batches of the tables before), and one more run
+		// finds nothing old left.
+		want := 1
+		for _, tb := range store.HistoryTables {
+			rows := oldRows
+			if tb == store.WebhookEventsTable {
+				rows -= int(pendingOld)
+			}
+			want += rows / 40
+		}
+		if runs != want {
+			t.Errorf("%d runs; batches of 40 need %d", runs, want)
 		}
 		for _, tb := range store.HistoryTables {
 			n, err := st.CountHistory(ctx, tb)

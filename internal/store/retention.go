@@ -12,14 +12,16 @@ type HistoryTable string
 // The history tables. Each is pruned oldest first through an index on its time column
 // (migration 00007).
 const (
-	WebhookEventsTable HistoryTable = "webhook_events"     // inbound provider webhooks, by received_at
-	DeliveriesTable    HistoryTable = "webhook_deliveries" // outbound webhook deliveries, by created_at
-	TimelineTable      HistoryTable = "timeline"           // the account's timeline, by at
-	SyncHistoryTable   HistoryTable = "sync_history"       // documents' sync history, by at
+	WebhookEventsTable  HistoryTable = "webhook_events"     // inbound provider webhooks, by received_at
+	DeliveriesTable     HistoryTable = "webhook_deliveries" // outbound webhook deliveries, by created_at
+	TimelineTable       HistoryTable = "timeline"           // the account's timeline, by at
+	SyncHistoryTable    HistoryTable = "sync_history"       // documents' sync history, by at
+	CatalogChangesTable HistoryTable = "catalog_changes"    // the catalog's change feed, by at (migration 00013)
+	CatalogHistoryTable HistoryTable = "catalog_history"    // products' and customers' field history, by at
 )
 
 // HistoryTables lists every history table, in the order retention prunes them.
-var HistoryTables = []HistoryTable{WebhookEventsTable, DeliveriesTable, TimelineTable, SyncHistoryTable}
+var HistoryTables = []HistoryTable{WebhookEventsTable, DeliveriesTable, TimelineTable, SyncHistoryTable, CatalogChangesTable, CatalogHistoryTable}
 
 // pruneSQL deletes at most $2 rows older than $1, found oldest first through the table's age
 // index and deleted by primary key, so that one statement touches (and locks) a bounded set of
@@ -33,7 +35,7 @@ func pruneSQL(t HistoryTable, d Dialect) (string, error) {
 		key, at, filter = "id", "received_at", ` AND status <> 'received'`
 	case DeliveriesTable:
 		key, at = "id", "created_at"
-	case TimelineTable, SyncHistoryTable:
+	case TimelineTable, SyncHistoryTable, CatalogChangesTable, CatalogHistoryTable:
 		key, at = "id", "at"
 	default:
 		return "", fmt.Errorf("no such history table %q", t)
