@@ -14,10 +14,11 @@ import (
 )
 
 // TestNoisyNeighbour: one account's dead POS does not hold up another account's orders, on both
-// databases. Two accounts, each with a Sandbox POS and Automatic Sync on; account A's POS
-// answers no call (sandbox fault "timeout") and 600 of A's invoices are queued; account B's
-// invoices must still reach B's POS with a p99 at most twice B's p99 with A idle, measured in the same test. The provider timeout is 2 s here
-// (30 s in serve) so that A's circuit opens during the measurement, not after it.
+// databases. Two accounts, each with a Sandbox POS and Automatic Sync on; account A's POS answers
+// no call (sandbox fault "timeout") and 600 of A's invoices are queued; account B's invoices must
+// still reach B's POS with a p99 at most twice B's p99 with A idle, measured in the same test. The
+// provider timeout is 2 s here (30 s in serve) so that A's circuit opens during the measurement,
+// not after it.
 //
 // On a busy machine a ratio of two small latencies is noisy, so the bound has a tolerance: the
 // p99 with A broken may exceed twice the one alone by at most 750 ms. Starvation, what the issue
