@@ -411,6 +411,24 @@ func TestRetryAfterWaitedOut(t *testing.T) {
 	}
 }
 
+// A worker that may not wait (connector.WithMaxWait) is told to snooze for a 429's Retry-After
+// instead of sleeping it out, and the integration's later calls still hold until it has passed.
+func TestRetryAfterPacesABoundedWorker(t *testing.T) {
+	sim, c := startSim(t, testOptions)
+	sim.FailNext(1, http.StatusTooManyRequests)
+	err := c.Verify(connector.WithMaxWait(tctx(t), 0))
+	var paced *connector.PacedError
+	if !errors.As(err, &paced) || paced.Wait <= 0 {
+		t.Fatalf("429 under WithMaxWait: %v, want a *connector.PacedError", err)
+	}
+	if c.Throttled() != 1 {
+		t.Fatalf("throttled %d, want 1", c.Throttled())
+	}
+	if err := c.Verify(tctx(t)); err != nil {
+		t.Fatalf("a call that may wait: %v", err)
+	}
+}
+
 func TestBucketModelFollowsHeader(t *testing.T) {
 	b := newBucket(40, 2, 1)
 	if err := b.acquire(tctx(t)); err != nil {
