@@ -16,8 +16,15 @@ import (
 // sandboxOrderAction completes or voids an order of the account's Sandbox POS integration, as
 // a cashier at the simulated POS would: the sandbox then sends its webhook to /hooks/ and the
 // document follows (an invoice turns paid per the settings). It serves the console's "Complete
-// in Sandbox POS" and "Void in Sandbox POS" buttons of a document's sync dialog.
+// in Sandbox POS" and "Void in Sandbox POS" buttons of a document's sync dialog. An order of a
+// sandbox store (posbridge's simulator of a real provider) is completed or voided at that
+// simulator (lifecycle.Service.SandboxStoreAct).
 func (a *App) sandboxOrderAction(ctx context.Context, accountID, integrationID, orderID, action string) error {
+	if i, err := a.Lifecycle.Get(ctx, accountID, integrationID); err != nil {
+		return err
+	} else if p, ok := a.Lifecycle.Provider(i.Type); ok && !p.SelfHosted {
+		return a.Lifecycle.SandboxStoreAct(ctx, accountID, integrationID, orderID, action)
+	}
 	if a.Sandbox == nil || a.sandboxTenants == nil {
 		return domain.Errorf(domain.CodeUnsupported, "the Sandbox POS is turned off on this server")
 	}

@@ -188,3 +188,19 @@ type SimInfo struct {
 type DeliveryClientSetter interface {
 	SetDeliveryClient(*http.Client)
 }
+
+// OrderDesk is a simulator on which a person finishes or voids an order as a cashier or the
+// shop's owner would in the provider's own till or admin (the console's sandbox store order
+// page): the simulator then sends the webhooks the provider would. Each answers false when
+// the order does not exist or is no longer open.
+type OrderDesk interface {
+	CompleteOrder(id string) bool
+	VoidOrder(id string) bool
+}
+
+// OwnSigningSecret is a connector whose provider signs its webhooks with a secret of the
+// integration's own credentials (Shopify: the app's API secret key) rather than with one
+// posbridge gives it on subscribing; that secret is then the one to subscribe and verify with.
+type OwnSigningSecret interface {
+	WebhookSigningSecret() string
+}

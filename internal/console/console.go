@@ -104,7 +104,7 @@ type Console struct {
 
 // pageNames are the templates besides the layout; each defines "title" and "content".
 var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error",
-	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password", "webhook_endpoints", "back_office", "catalog_product"}
+	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password", "webhook_endpoints", "back_office", "catalog_product", "sandbox_order"}
 
 // New parses the embedded templates and returns the console.
 func New(d Deps) (*Console, error) {
@@ -189,6 +189,8 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /documents/{kind}/{ref}/retry", c.post(true, c.retry))
 		h("POST /documents/{kind}/{ref}/send-as-new", c.post(true, c.sendAsNew))
 		h("POST /documents/{kind}/{ref}/sandbox/{action}", c.post(true, c.sandboxOrder))
+		h("GET /integrations/{id}/sandbox-orders/{order}", c.authed(c.sandboxOrderPage))
+		h("POST /integrations/{id}/sandbox-orders/{order}/{action}", c.post(true, c.sandboxOrderAct))
 		h("GET /order-sync", c.authed(c.orderSyncPage))
 		h("POST /order-sync", c.post(true, c.orderSyncSave))
 	}
@@ -516,8 +518,8 @@ var flashes = map[string]string{
 	"retry":        "Retry queued: posbridge tries the failed sync again now.",
 	"syncsaved":    "Automatic sync settings saved.",
 
-	"sandbox_complete": "Order completed in the Sandbox POS. The POS tells posbridge by webhook; this page shows the outcome in a moment (an invoice turns paid when the Automatic Sync settings say so).",
-	"sandbox_void":     "Order voided in the Sandbox POS.",
+	"sandbox_complete": "Order completed in the sandbox, as a cashier would. The sandbox tells posbridge by webhook; the document shows the outcome in a moment (an invoice turns paid when the Automatic Sync settings say so).",
+	"sandbox_void":     "Order voided in the sandbox.",
 	"webhook_test":     "Test event queued: it shows below as webhook.test, with the endpoint's answer.",
 	"redeliver":        "Delivery queued again, with the same body and webhook-id.",
 	"quickstart":       "Automatic Sync is on: new jobs, invoices and sales your app sends go to the POS. Change the details under Automatic Sync.",

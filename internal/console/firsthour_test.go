@@ -218,7 +218,7 @@ func TestConsoleSandboxComplete(t *testing.T) {
 	w.do("open the sync dialog", chromedp.Click(chromedp.CSS(`tr[data-ref="INV-700"] a.sync-link`)),
 		chromedp.WaitVisible(chromedp.CSS("#sandbox-complete")))
 	w.shot("sync_sandbox_actions")
-	w.clickFor("complete in the Sandbox POS", "#sandbox-complete", "Order completed in the Sandbox POS")
+	w.clickFor("complete in the Sandbox POS", "#sandbox-complete", "Order completed in the sandbox")
 	w.until("/documents?kind=invoice", `document.querySelector('tr[data-ref="INV-700"] .doc-status')?.textContent === 'paid'`, 20*time.Second)
 	// Completing it twice: the POS says why not, in words.
 	w.do("open the sync dialog again", chromedp.Navigate(srv.url+"/documents/invoice/INV-700?tab=invoice"), chromedp.WaitVisible(chromedp.CSS("#sandbox-complete")))

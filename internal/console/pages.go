@@ -253,10 +253,11 @@ type editData struct {
 	Timeline  []timelineView
 	Retention string // how long the timeline is kept
 	Errors    map[string]string
-	SyncOn    bool          // order sync is available: the "View Webhook" button shows
-	Webhooks  *webhooksData // the "View Webhook" modal, open over the page
-	Circuit   *circuitView  // the circuit breaker when it is not closed
-	Sales     *salesView    // sales import: chart, recent sales, frequency, Refresh
+	SyncOn    bool              // order sync is available: the "View Webhook" button shows
+	Webhooks  *webhooksData     // the "View Webhook" modal, open over the page
+	Circuit   *circuitView      // the circuit breaker when it is not closed
+	Sales     *salesView        // sales import: chart, recent sales, frequency, Refresh
+	Sandbox   *sandboxStoreView // a sandbox store: where it is and (admins) its credentials
 }
 
 // circuitView is an open (or half-open) circuit breaker on the edit page.
@@ -356,6 +357,9 @@ func (c *Console) buildEdit(ctx context.Context, s *session, id string, errs map
 	d.Retention = c.d.Retention.Notice(store.TimelineTable)
 	if d.Sales, err = c.buildSales(ctx, s, i); err != nil {
 		return d, fmt.Errorf("sales of %s: %w", i.ID, err)
+	}
+	if d.Sandbox, err = c.buildSandboxStore(ctx, s, i); err != nil {
+		return d, fmt.Errorf("sandbox store of %s: %w", i.ID, err)
 	}
 	return d, nil
 }

@@ -312,7 +312,8 @@ type dialogData struct {
 	LastSynced      string
 	LastError       string
 	LastErrorDetail string
-	SandboxActions  bool   // the order is in a Sandbox POS: Complete and Void buttons
+	SandboxActions  bool   // the order is in a Sandbox POS or a sandbox store: Complete and Void buttons
+	SandboxName     string // "Sandbox POS", "WooCommerce sandbox"
 	NextAttempt     string // while retrying: "2 Dec 2026 10:04 UTC (attempt 3 of 8)"
 	CanRetry        bool
 	HasOrder        bool
@@ -411,7 +412,17 @@ func (c *Console) buildDialog(ctx context.Context, s *session, kind domain.DocKi
 		if i, err := c.d.Lifecycle.Get(ctx, s.account.ID, doc.Sync.IntegrationID); err == nil {
 			dl.POSName = c.d.Lifecycle.DisplayName(i.Type)
 			if p, ok := c.d.Lifecycle.Provider(i.Type); ok && p.SelfHosted && c.d.SandboxOrder != nil && doc.Sync.ExternalID != "" {
-				dl.SandboxActions = true
+				dl.SandboxActions, dl.SandboxName = true, p.DisplayName
+			} else if ok && doc.Sync.ExternalID != "" {
+				// A sandbox store's own order link points into its simulator's API; the
+				// console's page of the order is where a person looks at it.
+				if _, sbx, err := c.d.Lifecycle.SandboxStore(ctx, i); err != nil {
+					return d, fmt.Errorf("sandbox store of %s: %w", i.ID, err)
+				} else if sbx {
+					dl.ExternalURL = sandboxOrderURL(i.ID, doc.Sync.ExternalID)
+					dl.SandboxActions = c.d.SandboxOrder != nil
+					dl.SandboxName = p.DisplayName + " sandbox"
+				}
 			}
 			dl.Integration = i.Label(dl.POSName)
 		} else if domain.IsCode(err, domain.CodeNotFound) {

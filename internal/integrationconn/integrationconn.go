@@ -118,6 +118,40 @@ func (o *Opener) HasSandbox(typ string) bool {
 	return ok
 }
 
+// SandboxStore tells whether the integration is connected to posbridge's own simulator of its
+// provider (added with "sandbox": true) and, when it is, how that simulator is reached: its
+// address on this server and its credentials, for the account's admins to try it by hand.
+func (o *Opener) SandboxStore(ctx context.Context, i domain.Integration) (connector.SimInfo, bool, error) {
+	p, ok := o.providers[i.Type]
+	if !ok || p.SelfHosted {
+		return connector.SimInfo{}, false, nil
+	}
+	sealed, _, err := o.st.IntegrationSecrets(ctx, i.AccountID, i.ID)
+	if err != nil {
+		return connector.SimInfo{}, false, fmt.Errorf("read credentials of %s: %w", i.ID, err)
+	}
+	plain, err := o.box.Open(sealed, i.ID+"/credentials")
+	if err != nil {
+		return connector.SimInfo{}, false, fmt.Errorf("decrypt credentials of %s: %w", i.ID, err)
+	}
+	creds := map[string]string{}
+	if err := json.Unmarshal(plain, &creds); err != nil {
+		return connector.SimInfo{}, false, fmt.Errorf("decode credentials of %s: %w", i.ID, err)
+	}
+	sim, served := o.cfg.Sandboxes[i.Type]
+	if creds[SandboxCredential] != "true" || !served {
+		return connector.SimInfo{}, false, nil
+	}
+	return sim.Info(strings.TrimRight(o.cfg.SelfURL, "/") + "/sandbox/" + i.Type), true, nil
+}
+
+// OrderDesk is the sandbox store of the provider type as a person at its till or admin uses
+// it (complete, void), or nil when none is served here.
+func (o *Opener) OrderDesk(typ string) connector.OrderDesk {
+	d, _ := o.cfg.Sandboxes[typ].(connector.OrderDesk)
+	return d
+}
+
 // Get reads an integration of the account; one that does not exist (or is another account's)
 // is domain.NotFound.
 func (o *Opener) Get(ctx context.Context, accountID, id string) (domain.Integration, error) {
@@ -171,7 +205,16 @@ func (o *Opener) OpenConnector(i domain.Integration, sealed string) (connector.C
 
 // WebhookSecret is the secret the integration's inbound webhooks are signed with: the one
 // posbridge generated and gave the provider on subscribing, decrypted.
+// A provider that signs with a secret of the integration's credentials (connector.
+// OwnSigningSecret, such as Shopify's API secret key) is given that one instead.
 func (o *Opener) WebhookSecret(ctx context.Context, i domain.Integration) (string, error) {
+	if p, ok := o.providers[i.Type]; ok && !p.SelfHosted {
+		// A connector that cannot be opened (its provider gone, say) falls back to the stored secret.
+		conn, err := o.Connector(ctx, i)
+		if own, ok := conn.(connector.OwnSigningSecret); err == nil && ok && own.WebhookSigningSecret() != "" {
+			return own.WebhookSigningSecret(), nil
+		}
+	}
 	_, sealed, err := o.st.IntegrationSecrets(ctx, i.AccountID, i.ID)
 	if err != nil {
 		return "", err

@@ -645,3 +645,76 @@ func (s *Service) SetSelfURL(u string) {
 
 // HasSandbox tells whether this posbridge serves a sandbox store of the provider type.
 func (s *Service) HasSandbox(typ string) bool { return s.conns.HasSandbox(typ) }
+
+// SandboxStore tells whether the integration is a sandbox store (posbridge's own simulator of
+// a real provider) and how that simulator is reached; see integrationconn.Opener.SandboxStore.
+func (s *Service) SandboxStore(ctx context.Context, i domain.Integration) (connector.SimInfo, bool, error) {
+	return s.conns.SandboxStore(ctx, i)
+}
+
+// SandboxStoreOrder reads an order of the account's sandbox store integration from its
+// simulator, with the document it belongs to. A sandbox store is shared by every account on
+// this server, so an order is the account's only when one of its documents is linked to it on
+// this integration; any other order, an integration of another account and one that is not a
+// sandbox store are not found.
+func (s *Service) SandboxStoreOrder(ctx context.Context, accountID, integrationID, orderID string) (domain.Integration, domain.Document, domain.Order, error) {
+	i, err := s.Get(ctx, accountID, integrationID)
+	if err != nil {
+		return i, domain.Document{}, domain.Order{}, err
+	}
+	if _, ok, err := s.conns.SandboxStore(ctx, i); err != nil || !ok {
+		if err == nil {
+			err = domain.NotFound("sandbox store")
+		}
+		return i, domain.Document{}, domain.Order{}, err
+	}
+	d, err := s.st.DocumentByExternalID(ctx, accountID, i.ID, orderID)
+	if errors.Is(err, store.ErrNotFound) {
+		return i, d, domain.Order{}, domain.NotFound("sandbox store order")
+	}
+	if err != nil {
+		return i, d, domain.Order{}, fmt.Errorf("document of order %s: %w", orderID, err)
+	}
+	conn, err := s.conns.Connector(ctx, i)
+	if err != nil {
+		return i, d, domain.Order{}, err
+	}
+	sink, err := connector.As[connector.OrderSink](conn, domain.CapOrders)
+	if err != nil {
+		return i, d, domain.Order{}, err
+	}
+	o, err := sink.GetOrder(ctx, orderID)
+	if err != nil {
+		return i, d, o, fmt.Errorf("read order %s of the sandbox store: %w", orderID, err)
+	}
+	return i, d, o, nil
+}
+
+// SandboxStoreAct completes ("complete") or voids ("void") an order of the account's sandbox
+// store integration as a person at the provider's till or admin would: the simulator sends
+// its webhooks and the document follows (an invoice turns paid per the settings). The order
+// must be the account's (see SandboxStoreOrder) and still open.
+func (s *Service) SandboxStoreAct(ctx context.Context, accountID, integrationID, orderID, action string) error {
+	i, _, o, err := s.SandboxStoreOrder(ctx, accountID, integrationID, orderID)
+	if err != nil {
+		return err
+	}
+	desk := s.conns.OrderDesk(i.Type)
+	if desk == nil {
+		return domain.Errorf(domain.CodeUnsupported, "The sandbox store of %s cannot complete or void orders.", s.DisplayName(i.Type))
+	}
+	var done bool
+	switch action {
+	case "complete":
+		done = desk.CompleteOrder(o.ID)
+	case "void":
+		done = desk.VoidOrder(o.ID)
+	default:
+		return domain.Invalid("action", "unknown sandbox order action %q", action)
+	}
+	if !done {
+		return domain.Errorf(domain.CodeConflict, "The order is no longer open in the sandbox store of %s (it is %s), so it cannot be %s.",
+			s.DisplayName(i.Type), o.State, map[string]string{"complete": "completed", "void": "voided"}[action])
+	}
+	return nil
+}

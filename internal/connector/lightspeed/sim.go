@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/domain"
 )
 
 // Simulator is a stateful stand-in for one Lightspeed X-Series retailer: the documented subset
@@ -1682,4 +1683,28 @@ func (s *Simulator) emit(typ string, payload map[string]any) {
 			}
 		}(t)
 	}
+}
+
+// CompleteOrder closes a parked sale (an order) as a cashier would at the register.
+func (s *Simulator) CompleteOrder(id string) bool {
+	s.mu.Lock()
+	sl, ok := s.sales[id]
+	open := ok && orderState(sl.Status) == domain.OrderOpen
+	s.mu.Unlock()
+	return open && s.CompleteSale(id)
+}
+
+// VoidOrder voids a parked sale, as a cashier would at the register.
+func (s *Simulator) VoidOrder(id string) bool {
+	s.mu.Lock()
+	sl, ok := s.sales[id]
+	if !ok || orderState(sl.Status) != domain.OrderOpen {
+		s.mu.Unlock()
+		return false
+	}
+	sl.Status, sl.UpdatedAt, sl.Version = "VOIDED", s.now(), s.nextVersion()
+	payload := s.saleJSON(sl)
+	s.mu.Unlock()
+	s.emit(TopicSale, payload)
+	return true
 }

@@ -271,3 +271,7 @@ func guessType(obj map[string]json.RawMessage) string {
 	}
 	return "unknown"
 }
+
+// WebhookSigningSecret is the webhook secret of the integration's credentials, which Lightspeed
+// signs every delivery with (connector.OwnSigningSecret); "" when none was given.
+func (c *Client) WebhookSigningSecret() string { return c.webhookSecret }

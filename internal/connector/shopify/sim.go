@@ -1337,3 +1337,37 @@ func (s *Simulator) SetDeliveryClient(hc *http.Client) {
 	defer s.mu.Unlock()
 	s.hookClient = hc
 }
+
+// CompleteOrder marks an open, unpaid order paid, as a cashier taking the payment would;
+// orders/paid and orders/updated go to the subscribed webhooks.
+func (s *Simulator) CompleteOrder(id string) bool {
+	return s.moveOpenOrder(id, func(so *simOrder, _ string) []string {
+		so.o.FinancialStatus = "paid"
+		return []string{"orders/paid", "orders/updated"}
+	})
+}
+
+// VoidOrder cancels an open, unpaid order, as the shop's owner would in Shopify's admin.
+func (s *Simulator) VoidOrder(id string) bool {
+	return s.moveOpenOrder(id, func(so *simOrder, ts string) []string {
+		so.o.CancelledAt = &ts
+		return []string{"orders/cancelled", "orders/updated"}
+	})
+}
+
+func (s *Simulator) moveOpenOrder(id string, move func(so *simOrder, ts string) []string) bool {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	so, ok := s.orders[n]
+	if !ok || so.o.CancelledAt != nil || so.o.FinancialStatus == "paid" || so.o.FinancialStatus == "refunded" ||
+		so.o.FinancialStatus == "partially_refunded" {
+		return false
+	}
+	ts, _ := s.stamp()
+	s.orderChanged(so, move(so, ts)...)
+	return true
+}

@@ -206,3 +206,7 @@ func (c *Client) Unsubscribe(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// WebhookSigningSecret is the app's API secret key, which Shopify signs every delivery with
+// (connector.OwnSigningSecret).
+func (c *Client) WebhookSigningSecret() string { return c.secret }

@@ -926,3 +926,22 @@ func (s *Simulator) deleteSubscription(rawID string) answer {
 	delete(s.subs, id)
 	return ok(errorsBody{})
 }
+
+// VoidOrder cancels an OPEN order, as the seller would in Square's dashboard.
+func (s *Simulator) VoidOrder(id string) bool {
+	s.mu.Lock()
+	o := s.orders[id]
+	if o == nil || o.State != "OPEN" {
+		s.mu.Unlock()
+		return false
+	}
+	t := s.tick().Format(timeLayout)
+	o.State, o.ClosedAt, o.UpdatedAt = "CANCELED", t, t
+	o.Version++
+	s.emitOrder("order.updated", o)
+	events := s.pendingEvent
+	s.pendingEvent = nil
+	s.mu.Unlock()
+	s.deliver(events)
+	return true
+}

@@ -968,3 +968,29 @@ func (s *Simulator) SetDeliveryClient(hc *http.Client) {
 	defer s.mu.Unlock()
 	s.deliver = hc
 }
+
+// CompleteOrder marks an open order (pending, processing, on-hold) completed, as the shop's
+// owner would in WooCommerce's admin; order.updated goes to the subscribed webhooks.
+func (s *Simulator) CompleteOrder(id string) bool { return s.moveOpenOrder(id, "completed") }
+
+// VoidOrder marks an open order cancelled, as the shop's owner would.
+func (s *Simulator) VoidOrder(id string) bool { return s.moveOpenOrder(id, "cancelled") }
+
+func (s *Simulator) moveOpenOrder(id, status string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := strconv.ParseInt(id, 10, 64)
+	o, ok := s.orders[n]
+	if err != nil || !ok {
+		return false
+	}
+	switch o.data["status"] {
+	case "pending", "processing", "on-hold":
+	default:
+		return false
+	}
+	s.setOrderStatus(o, status)
+	o.modified = s.now().UTC()
+	s.fire("order.updated", s.orderJSON(o))
+	return true
+}
