@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,8 @@ type backOfficeData struct {
 	StoreID   string
 	Draft     backoffice.Draft
 	Prices    map[string]string
+	Rates     map[string]string // tax rate id -> percent
+	Pcts      map[string]string // discount id -> percent
 	Versions  []backoffice.Version
 	Terminals []backoffice.TerminalJSON
 	Code      string // a pairing code just made
@@ -64,6 +67,13 @@ func (c *Console) renderBackOffice(w http.ResponseWriter, r *http.Request, s *se
 	for _, pr := range d.Draft.Content.Products {
 		d.Prices[pr.ID] = minorText(pr.Price)
 	}
+	d.Rates, d.Pcts = map[string]string{}, map[string]string{}
+	for _, x := range d.Draft.Content.TaxRates {
+		d.Rates[x.ID] = strings.TrimSuffix(strings.TrimSuffix(minorText(x.Rate), "0"), ".0")
+	}
+	for _, x := range d.Draft.Content.Discounts {
+		d.Pcts[x.ID] = strings.TrimSuffix(strings.TrimSuffix(minorText(x.Percent), "0"), ".0")
+	}
 	if d.Versions, err = bo.Versions(r.Context(), p, d.StoreID); err != nil {
 		c.fail(w, r, s, err)
 		return
@@ -102,6 +112,10 @@ func (c *Console) backOfficeSave(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	content := d.Content
+	if msg := applyLists(r.PostForm, &content); msg != "" {
+		c.renderBackOffice(w, r, s, http.StatusUnprocessableEntity, backOfficeData{StoreID: storeID, Error: msg})
+		return
+	}
 	for i, pr := range content.Products {
 		if v := r.PostForm.Get("name_" + pr.ID); v != "" {
 			content.Products[i].Name = v
@@ -114,15 +128,27 @@ func (c *Console) backOfficeSave(w http.ResponseWriter, r *http.Request, s *sess
 			}
 			content.Products[i].Price = m
 		}
+		if v, ok := r.PostForm["cat_"+pr.ID]; ok {
+			content.Products[i].CategoryID = v[0]
+		}
+		if v, ok := r.PostForm["tax_"+pr.ID]; ok {
+			content.Products[i].TaxRateID = v[0]
+		}
 	}
+	dropRefs(&content)
 	if name := strings.TrimSpace(r.PostForm.Get("new_name")); name != "" {
 		m, ok := parseMinor(r.PostForm.Get("new_price"))
 		if !ok {
 			c.renderBackOffice(w, r, s, http.StatusUnprocessableEntity, backOfficeData{StoreID: storeID, Error: "The new product's price is not an amount such as 2.50."})
 			return
 		}
-		id := fmt.Sprintf("p%d", len(content.Products)+1)
-		content.Products = append(content.Products, backoffice.Product{ID: id, Name: name, Price: m})
+		ids := make([]string, 0, len(content.Products))
+		for _, x := range content.Products {
+			ids = append(ids, x.ID)
+		}
+		content.Products = append(content.Products, backoffice.Product{ID: freeID("p", ids), Name: name, Price: m,
+			CategoryID: r.PostForm.Get("new_cat"), TaxRateID: r.PostForm.Get("new_tax")})
+		dropRefs(&content)
 	}
 	content.Settings.ReceiptHeader = r.PostForm.Get("receipt_header")
 	content.Settings.ReceiptFooter = r.PostForm.Get("receipt_footer")
@@ -160,7 +186,11 @@ func (c *Console) backOfficeRevoke(w http.ResponseWriter, r *http.Request, s *se
 		c.fail(w, r, s, err)
 		return
 	}
-	http.Redirect(w, r, "/back-office?store_id="+url.QueryEscape(c.storeOf(r))+"&msg=terminalrevoked", http.StatusSeeOther)
+	back := "/back-office?store_id=" + url.QueryEscape(c.storeOf(r))
+	if r.PostForm.Get("from") == "terminals" {
+		back = "/terminals?"
+	}
+	http.Redirect(w, r, back+"&msg=terminalrevoked", http.StatusSeeOther)
 }
 
 // backOfficeSettings sets the account's publish delay.
@@ -180,4 +210,130 @@ func (c *Console) backOfficeSettings(w http.ResponseWriter, r *http.Request, s *
 		return
 	}
 	http.Redirect(w, r, "/back-office?store_id="+url.QueryEscape(storeID)+"&msg=bosettings", http.StatusSeeOther)
+}
+
+// freeID is the first of prefix1, prefix2, ... not among ids.
+func freeID(prefix string, ids []string) string {
+	used := map[string]bool{}
+	for _, id := range ids {
+		used[id] = true
+	}
+	for n := len(ids) + 1; ; n++ {
+		if id := fmt.Sprintf("%s%d", prefix, n); !used[id] {
+			return id
+		}
+	}
+}
+
+// percentBP reads a percentage such as 21 or 5.5 as basis points.
+func percentBP(v string) (int64, bool) {
+	return parseMinor(strings.TrimSuffix(strings.TrimSpace(v), "%"))
+}
+
+// applyLists applies the form's edits of categories, tax rates and discounts (rename, change the
+// rate, remove, add one of each); it answers a sentence naming what is wrong, or "".
+func applyLists(f url.Values, c *backoffice.Content) string {
+	var cats []backoffice.Category
+	var ids []string
+	for _, x := range c.Categories {
+		ids = append(ids, x.ID)
+		if f.Get("del_cat_"+x.ID) != "" {
+			continue
+		}
+		if v := strings.TrimSpace(f.Get("catname_" + x.ID)); v != "" {
+			x.Name = v
+		}
+		cats = append(cats, x)
+	}
+	if name := strings.TrimSpace(f.Get("new_cat_name")); name != "" {
+		cats = append(cats, backoffice.Category{ID: freeID("c", ids), Name: name})
+	}
+	c.Categories = cats
+
+	var taxes []backoffice.TaxRate
+	ids = nil
+	for _, x := range c.TaxRates {
+		ids = append(ids, x.ID)
+		if f.Get("del_tax_"+x.ID) != "" {
+			continue
+		}
+		if v := strings.TrimSpace(f.Get("taxname_" + x.ID)); v != "" {
+			x.Name = v
+		}
+		if v, ok := f["taxrate_"+x.ID]; ok {
+			bp, ok := percentBP(v[0])
+			if !ok {
+				return "The rate of " + x.Name + " is not a percentage such as 21 or 5.5."
+			}
+			x.Rate = bp
+		}
+		taxes = append(taxes, x)
+	}
+	if name := strings.TrimSpace(f.Get("new_tax_name")); name != "" {
+		bp, ok := percentBP(f.Get("new_tax_rate"))
+		if !ok {
+			return "The new tax rate is not a percentage such as 21 or 5.5."
+		}
+		taxes = append(taxes, backoffice.TaxRate{ID: freeID("t", ids), Name: name, Rate: bp})
+	}
+	c.TaxRates = taxes
+
+	var discs []backoffice.Discount
+	ids = nil
+	for _, x := range c.Discounts {
+		ids = append(ids, x.ID)
+		if f.Get("del_disc_"+x.ID) != "" {
+			continue
+		}
+		if v := strings.TrimSpace(f.Get("discname_" + x.ID)); v != "" {
+			x.Name = v
+		}
+		if v, ok := f["discpct_"+x.ID]; ok {
+			bp, ok := percentBP(v[0])
+			if !ok || bp > 10000 {
+				return "The discount " + x.Name + " is not a percentage from 0 to 100."
+			}
+			x.Percent = bp
+		}
+		discs = append(discs, x)
+	}
+	if name := strings.TrimSpace(f.Get("new_disc_name")); name != "" {
+		bp, ok := percentBP(f.Get("new_disc_pct"))
+		if !ok || bp > 10000 {
+			return "The new discount is not a percentage from 0 to 100."
+		}
+		discs = append(discs, backoffice.Discount{ID: freeID("d", ids), Name: name, Percent: bp})
+	}
+	c.Discounts = discs
+	return ""
+}
+
+// dropRefs clears products' references to categories and tax rates that are gone.
+func dropRefs(c *backoffice.Content) {
+	cats, taxes := map[string]bool{}, map[string]bool{}
+	for _, x := range c.Categories {
+		cats[x.ID] = true
+	}
+	for _, x := range c.TaxRates {
+		taxes[x.ID] = true
+	}
+	for i, p := range c.Products {
+		if !cats[p.CategoryID] {
+			c.Products[i].CategoryID = ""
+		}
+		if !taxes[p.TaxRateID] {
+			c.Products[i].TaxRateID = ""
+		}
+	}
+}
+
+// terminalsPage lists the paired terminals of every store the role covers.
+func (c *Console) terminalsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	ts, err := c.d.BackOffice.Terminals(r.Context(), s.principal())
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].StoreID < ts[j].StoreID })
+	c.render(w, http.StatusOK, "terminals", c.newPage(r, s, "Terminals", "terminals", ts))
 }

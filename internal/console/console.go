@@ -104,7 +104,7 @@ type Console struct {
 
 // pageNames are the templates besides the layout; each defines "title" and "content".
 var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error",
-	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password", "webhook_endpoints", "back_office", "catalog_product", "sandbox_order"}
+	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password", "webhook_endpoints", "back_office", "catalog_product", "sandbox_order", "terminals"}
 
 // New parses the embedded templates and returns the console.
 func New(d Deps) (*Console, error) {
@@ -207,6 +207,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 
 	if c.d.BackOffice != nil {
 		h("GET /back-office", c.authed(c.backOfficePage))
+		h("GET /terminals", c.authed(c.terminalsPage))
 		h("POST /back-office", c.postPerm(domain.PermEditBackOffice, c.backOfficeSave))
 		h("POST /back-office/settings", c.postPerm(domain.PermEditBackOffice, c.backOfficeSettings))
 		h("POST /back-office/pairing-code", c.postPerm(domain.PermEditBackOffice, c.backOfficePair))
