@@ -23,7 +23,14 @@ func TestCircuitBreaker(t *testing.T) {
 		mustStatus(t, 200, do(t, e.url, "", "POST", "/sandbox/admin/faults", map[string]any{"api_key": s.sbx, "fail_next": 1000, "status": 503}))
 		for _, ref := range []string{"C-1", "C-2", "C-3"} {
 			s.put("invoice", ref, docBody("issued", "Service"))
-			s.waitSync("invoice", ref, "retrying") // a 503 may pass: posbridge tries again by itself
+			// A 503 may pass: posbridge tries again by itself. On a slow machine the earlier
+			// invoices' retries may open the circuit before this one is tried: it then waits.
+			poll(t, "invoice "+ref+" retrying or the circuit open", func() bool {
+				if syncOf(s.doc("invoice", ref))["status"] == "retrying" {
+					return true
+				}
+				return s.must(200, "GET", "/api/v1/integrations/"+s.integration, nil)["circuit"].(map[string]any)["state"] == "open"
+			})
 		}
 		var circ map[string]any
 		poll(t, "the circuit open", func() bool {
@@ -93,7 +100,14 @@ func TestCircuitBreaker(t *testing.T) {
 		mustStatus(t, 200, do(t, e.url, "", "POST", "/sandbox/admin/faults", map[string]any{"api_key": s.sbx, "fail_next": 1000, "status": 503}))
 		for _, ref := range []string{"D-1", "D-2", "D-3"} {
 			s.put("invoice", ref, docBody("issued", "Service"))
-			s.waitSync("invoice", ref, "retrying") // a 503 may pass: posbridge tries again by itself
+			// A 503 may pass: posbridge tries again by itself. On a slow machine the earlier
+			// invoices' retries may open the circuit before this one is tried: it then waits.
+			poll(t, "invoice "+ref+" retrying or the circuit open", func() bool {
+				if syncOf(s.doc("invoice", ref))["status"] == "retrying" {
+					return true
+				}
+				return s.must(200, "GET", "/api/v1/integrations/"+s.integration, nil)["circuit"].(map[string]any)["state"] == "open"
+			})
 		}
 		poll(t, "the circuit open again", func() bool {
 			return s.must(200, "GET", "/api/v1/integrations/"+s.integration, nil)["circuit"].(map[string]any)["state"] == "open"

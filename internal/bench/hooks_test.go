@@ -26,7 +26,7 @@ func TestBenchHooksSmall(t *testing.T) {
 			name = "postgres"
 		}
 		t.Run(name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			var stdout, stderr bytes.Buffer
 			args := []string{"hooks", "--clients", "8", "--duration", "700ms", "--data-dir", t.TempDir(), "--json", "--quiet"}
