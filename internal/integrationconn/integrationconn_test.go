@@ -2,7 +2,6 @@ package integrationconn_test
 
 import (
 	"context"
-	"crypto/rand"
 	"strings"
 	"testing"
 	"time"
@@ -11,38 +10,18 @@ import (
 	"github.com/posbridge/posbridge/internal/connector/registry"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/integrationconn"
-	"github.com/posbridge/posbridge/internal/jobs"
-	"github.com/posbridge/posbridge/internal/secrets"
-	"github.com/posbridge/posbridge/internal/store"
+	"github.com/posbridge/posbridge/internal/storetest"
 	"github.com/posbridge/posbridge/internal/testdb"
 )
-
-func newBox(t *testing.T) *secrets.Box {
-	t.Helper()
-	key := make([]byte, 32)
-	rand.Read(key)
-	box, err := secrets.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
-}
 
 // TestOpener: what the opener guarantees about credentials, sandboxes, providers and the
 // webhook secret, on both databases.
 func TestOpener(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		ctx := context.Background()
-		st, err := jobs.OpenStore(ctx, store.Config{DataDir: db.DataDir, DatabaseURL: db.DatabaseURL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+		st := storetest.Open(t, db, "acct_1")
 		now := time.Now().UTC()
-		if err := st.CreateAccount(ctx, domain.Account{ID: "acct_1", Name: "Bikes", CreatedAt: now}); err != nil {
-			t.Fatal(err)
-		}
-		box := newBox(t)
+		box := storetest.Box(t)
 		add := func(id, typ, creds string) domain.Integration {
 			t.Helper()
 			i := domain.Integration{ID: id, AccountID: "acct_1", Type: typ, Status: domain.StatusHealthy, CreatedAt: now, UpdatedAt: now}
@@ -63,7 +42,7 @@ func TestOpener(t *testing.T) {
 
 		// A sandbox store that this process does not serve is the integration's fault, said so.
 		sq := add("int_sq", "square", `{"`+integrationconn.SandboxCredential+`":"true"}`)
-		_, err = o.Connector(ctx, sq)
+		_, err := o.Connector(ctx, sq)
 		if connector.KindOf(err) != connector.KindInvalid || !strings.Contains(err.Error(), "not served here") {
 			t.Errorf("sandbox store not served: %v (kind %v), want KindInvalid naming it", err, connector.KindOf(err))
 		}
@@ -79,7 +58,7 @@ func TestOpener(t *testing.T) {
 		if _, err := o.Connector(ctx, gone); err == nil || !strings.Contains(err.Error(), "not available in this build") {
 			t.Errorf("unknown provider type: %v", err)
 		}
-		other := integrationconn.New(st, newBox(t), integrationconn.Config{Providers: registry.All()})
+		other := integrationconn.New(st, storetest.Box(t), integrationconn.Config{Providers: registry.All()})
 		if _, err := other.Connector(ctx, sbx); err == nil || !strings.Contains(err.Error(), "--secret-key") {
 			t.Errorf("credentials under another key: %v, want the hint about --secret-key", err)
 		}

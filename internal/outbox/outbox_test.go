@@ -2,7 +2,6 @@ package outbox_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,8 +18,8 @@ import (
 	"github.com/posbridge/posbridge/internal/jobs"
 	"github.com/posbridge/posbridge/internal/notify"
 	"github.com/posbridge/posbridge/internal/outbox"
-	"github.com/posbridge/posbridge/internal/secrets"
 	"github.com/posbridge/posbridge/internal/store"
+	"github.com/posbridge/posbridge/internal/storetest"
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
@@ -89,23 +88,8 @@ type env struct {
 func newEnv(t *testing.T, db testdb.Target, workers bool) env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := jobs.OpenStore(ctx, store.Config{DataDir: db.DataDir, DatabaseURL: db.DatabaseURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := time.Now().UTC()
-	for _, id := range []string{"acct_a", "acct_b"} {
-		if err := st.CreateAccount(ctx, domain.Account{ID: id, Name: id, CreatedAt: now}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	box, err := secrets.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, db, "acct_a", "acct_b")
+	box := storetest.Box(t)
 	// The receiver listens on loopback, which only a server started with
 	// --allow-private-provider-hosts delivers to.
 	out := outbox.New(st, box, outbox.Config{AllowPrivate: true})

@@ -13,10 +13,13 @@ import (
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
-// accounts creates acct_a and acct_b, each with an admin user (user_a, user_b).
-func accounts(t *testing.T, st *store.Store, now time.Time) {
+// withAccounts opens the target's store with acct_a and acct_b, each with an admin user
+// (user_a, user_b), created at the time it answers.
+func withAccounts(t *testing.T, db testdb.Target) (*store.Store, time.Time) {
 	t.Helper()
+	st := open(t, db)
 	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	for _, a := range []string{"a", "b"} {
 		if err := st.CreateAccount(ctx, domain.Account{ID: "acct_" + a, Name: a, CreatedAt: now}); err != nil {
 			t.Fatal(err)
@@ -26,6 +29,7 @@ func accounts(t *testing.T, st *store.Store, now time.Time) {
 			t.Fatal(err)
 		}
 	}
+	return st, now
 }
 
 // TestSessionsEndWithTheirUser: a session is live until it expires or is logged out; a
@@ -33,10 +37,8 @@ func accounts(t *testing.T, st *store.Store, now time.Time) {
 // password ends every other session of the user; an email is one user's only.
 func TestSessionsEndWithTheirUser(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
-		st := open(t, db)
+		st, now := withAccounts(t, db)
 		ctx := context.Background()
-		now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-		accounts(t, st, now)
 		if err := st.CreateUser(ctx, domain.User{ID: "user_c", AccountID: "acct_b", Email: "a@example.com", Role: domain.RoleStaff, CreatedAt: now}); !isConflict(err, "email") {
 			t.Fatalf("a second user with a taken email: %v, want a conflict on email", err)
 		}
@@ -97,10 +99,8 @@ func TestSessionsEndWithTheirUser(t *testing.T) {
 // kind replaces an older unused one.
 func TestUserTokensAreOneTime(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
-		st := open(t, db)
+		st, now := withAccounts(t, db)
 		ctx := context.Background()
-		now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-		accounts(t, st, now)
 		tok := store.UserToken{UserID: "user_a", AccountID: "acct_a", Kind: "reset", ExpiresAt: now.Add(time.Hour)}
 		if err := st.CreateUserToken(ctx, "old", tok, now); err != nil {
 			t.Fatal(err)
@@ -140,10 +140,8 @@ func TestUserTokensAreOneTime(t *testing.T) {
 // own account can revoke it.
 func TestAPIKeysRevokedAtOnce(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
-		st := open(t, db)
+		st, now := withAccounts(t, db)
 		ctx := context.Background()
-		now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-		accounts(t, st, now)
 		for _, k := range []domain.APIKey{
 			{ID: "key_1", AccountID: "acct_a", Name: "shop", Prefix: "pbk_1", Hash: "h1", CreatedAt: now},
 			{ID: "key_2", AccountID: "acct_a", Name: "report", Prefix: "pbk_2", Hash: "h2", CreatedAt: now.Add(time.Second), Role: "viewer"},
@@ -182,10 +180,8 @@ func TestAPIKeysRevokedAtOnce(t *testing.T) {
 // one due check exactly one wins.
 func TestDueChecksClaimedOnce(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
-		st := open(t, db)
+		st, now := withAccounts(t, db)
 		ctx := context.Background()
-		now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-		accounts(t, st, now)
 		at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
 		for _, i := range []domain.Integration{
 			{ID: "int_late", AccountID: "acct_a", Status: domain.StatusHealthy, NextCheckAt: at(-time.Hour)},

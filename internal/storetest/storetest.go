@@ -1,0 +1,48 @@
+// Package storetest gives the tests of posbridge's services what they all start from: a
+// migrated store (posbridge's schema and River's) on the database of a testdb.Target, with
+// accounts, and a key box for sealing credentials and secrets.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/jobs"
+	"github.com/posbridge/posbridge/internal/secrets"
+	"github.com/posbridge/posbridge/internal/store"
+	"github.com/posbridge/posbridge/internal/testdb"
+)
+
+// Open opens and migrates the target's database, closed when the test ends, and creates an
+// account for each id (named after it).
+func Open(t testing.TB, db testdb.Target, accountIDs ...string) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := jobs.OpenStore(ctx, store.Config{DataDir: db.DataDir, DatabaseURL: db.DatabaseURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Now().UTC()
+	for _, id := range accountIDs {
+		if err := st.CreateAccount(ctx, domain.Account{ID: id, Name: id, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st
+}
+
+// Box is a key box with a fresh random key.
+func Box(t testing.TB) *secrets.Box {
+	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
+	box, err := secrets.NewBox(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
+}
