@@ -18,6 +18,21 @@ document.addEventListener('DOMContentLoaded', function () {
       setTimeout(function () { b.disabled = true; }, 0);
     });
   });
+  // On a narrow screen tables become stacked rows: each cell is labelled with its column's
+  // heading (CSS shows the label; cells that already carry one keep it).
+  document.querySelectorAll('table').forEach(function (t) {
+    var heads = [];
+    t.querySelectorAll('thead tr:first-child th').forEach(function (th) { heads.push(th.textContent.trim()); });
+    if (!heads.length) { return; }
+    t.classList.add('labelled');
+    t.querySelectorAll('tbody tr, tfoot tr').forEach(function (tr) {
+      var i = 0;
+      Array.prototype.forEach.call(tr.children, function (cell) {
+        if (!cell.hasAttribute('data-label') && heads[i]) { cell.setAttribute('data-label', heads[i]); }
+        i += cell.colSpan || 1;
+      });
+    });
+  });
   // An open dialog (sync dialog, webhook events) takes the focus; Escape closes it.
   var dlg = document.querySelector('dialog.modal[open]');
   if (dlg) {
