@@ -235,8 +235,13 @@ func (s *Service) Publish(ctx context.Context, p access.Principal, storeID strin
 		if s.q == nil {
 			return errors.New("back office: no queue")
 		}
-		return s.q.InsertTx(ctx, tx, DeliverArgs{AccountID: p.AccountID, StoreID: storeID, Version: out.Version},
-			&river.InsertOpts{ScheduledAt: out.DeliversAt, MaxAttempts: 10})
+		opts := &river.InsertOpts{ScheduledAt: out.DeliversAt, MaxAttempts: 10}
+		if delay <= 0 {
+			// Due now: available at once (River moves a scheduled job to its workers only
+			// every few seconds).
+			opts.ScheduledAt = time.Time{}
+		}
+		return s.q.InsertTx(ctx, tx, DeliverArgs{AccountID: p.AccountID, StoreID: storeID, Version: out.Version}, opts)
 	})
 	if err != nil {
 		return Version{}, err

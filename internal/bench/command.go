@@ -15,7 +15,8 @@ import (
 // Usage is the usage of the command.
 const Usage = "posbridge bench sync [--database-url URL] [--docs N] [--data-dir DIR] [--json] [--cpuprofile FILE]\n" +
 	"       posbridge bench hooks [--database-url URL] [--clients N] [--duration D] [--json] [--cpuprofile FILE]\n" +
-	"       posbridge bench sales [--database-url URL] [--lines N] [--integrations N] [--json]"
+	"       posbridge bench sales [--database-url URL] [--lines N] [--integrations N] [--json]\n" +
+	"       posbridge bench terminals [--database-url URL] [--terminals N] [--publishes N] [--json]"
 
 // Command runs `posbridge bench <args>`: parses the flags, runs the benchmark and prints a short
 // table, or one JSON object with --json. Storage flags have no environment twins on purpose: a
@@ -27,6 +28,9 @@ func Command(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if len(args) > 0 && args[0] == "sales" {
 		return salesCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "terminals" {
+		return terminalsCommand(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "sync" {
 		return errors.New("usage: " + Usage)
