@@ -23,13 +23,14 @@ type CatalogSyncRequest struct {
 	Destinations        *[]CatalogDestinationRequest `json:"destinations"`
 }
 
-// CatalogDestinationRequest is one destination of CatalogSyncRequest. owned_fields and
-// empty_overwrites left out keep the destination's current values, or take the defaults
-// (["weight","categories"], true) for a new destination.
+// CatalogDestinationRequest is one destination of CatalogSyncRequest. owned_fields,
+// empty_overwrites and stock_locations left out keep the destination's current values, or take
+// the defaults (["weight","categories"], true, every location) for a new destination.
 type CatalogDestinationRequest struct {
-	IntegrationID   string    `json:"integration_id"`
-	OwnedFields     *[]string `json:"owned_fields"`
-	EmptyOverwrites *bool     `json:"empty_overwrites"`
+	IntegrationID   string             `json:"integration_id"`
+	OwnedFields     *[]string          `json:"owned_fields"`
+	EmptyOverwrites *bool              `json:"empty_overwrites"`
+	StockLocations  *map[string]string `json:"stock_locations"`
 }
 
 func (a *API) getCatalogSync(w http.ResponseWriter, r *http.Request, acct string) error {
@@ -72,6 +73,9 @@ func (a *API) putCatalogSync(w http.ResponseWriter, r *http.Request, acct string
 			}
 			if d.EmptyOverwrites != nil {
 				nd.EmptyOverwrites = *d.EmptyOverwrites
+			}
+			if d.StockLocations != nil {
+				nd.StockLocations = *d.StockLocations
 			}
 			next.Destinations = append(next.Destinations, nd)
 		}

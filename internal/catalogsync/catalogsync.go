@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -139,12 +140,31 @@ func settingsDiff(a, b domain.CatalogSyncSettings) string {
 			if o.EmptyOverwrites != d.EmptyOverwrites {
 				parts = append(parts, fmt.Sprintf("destination %s: empty values overwrite %v -> %v", d.IntegrationID, o.EmptyOverwrites, d.EmptyOverwrites))
 			}
+			if !maps.Equal(o.StockLocations, d.StockLocations) {
+				parts = append(parts, fmt.Sprintf("destination %s: stock from %s -> %s", d.IntegrationID, locationWords(o.StockLocations), locationWords(d.StockLocations)))
+			}
 		}
 	}
 	for _, d := range a.Destinations {
 		if _, gone := old[d.IntegrationID]; gone {
 			parts = append(parts, fmt.Sprintf("destination %s removed", d.IntegrationID))
 		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func locationWords(m map[string]string) string {
+	if len(m) == 0 {
+		return "every location"
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		to := m[k]
+		if to == "" {
+			to = "the shop's default location"
+		}
+		parts = append(parts, k+" to "+to)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -17,6 +17,7 @@ import (
 type PollArgs struct {
 	AccountID string `json:"account_id" river:"unique"`
 	Trigger   string `json:"trigger"`
+	Gen       int64  `json:"gen" river:"unique"` // the request's number (store.RequestCatalogWork); 0 always runs
 }
 
 // Kind implements river.JobArgs.
@@ -80,9 +81,16 @@ func (s *Service) OnSourceEvent(ctx context.Context, i domain.Integration, topic
 	return store.EventProcessed, "catalog sync reads the POS's changes", nil
 }
 
+// enqueuePoll queues a poll of the account's source, a job of its own number: one poll of an
+// account runs at a time (its lease) and a poll whose request a finished one covered does nothing
+// (see pushOpts).
 func (s *Service) enqueuePoll(ctx context.Context, accountID, trigger string) error {
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
-		return s.q.InsertTx(ctx, tx, PollArgs{AccountID: accountID, Trigger: trigger}, pollOpts())
+		n, err := tx.RequestCatalogWork(ctx, accountID, "poll")
+		if err != nil {
+			return err
+		}
+		return s.q.InsertTx(ctx, tx, PollArgs{AccountID: accountID, Trigger: trigger, Gen: n}, pollOpts())
 	})
 }
 
@@ -92,8 +100,12 @@ type pollWorker struct {
 }
 
 func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
-	s := w.s
 	a := job.Args
+	return w.s.leased(ctx, a.AccountID, "poll", a.Gen, func() error { return w.poll(ctx, a) })
+}
+
+func (w *pollWorker) poll(ctx context.Context, a PollArgs) error {
+	s := w.s
 	st, err := s.st.GetCatalogSyncSettings(ctx, a.AccountID)
 	if err != nil || !st.Enabled || st.SourceIntegrationID == "" {
 		return err
@@ -120,7 +132,6 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	if trigger == "" {
 		trigger = "poll"
 	}
-	type reader func(cursor string) (next, resume string, write func(tx *store.Tx, now time.Time, c changeCounts) error, err error)
 	readers := map[string]reader{}
 	if src, ok := conn.(connector.ProductSource); ok {
 		readers[domain.RecordProduct] = func(cursor string) (string, string, func(*store.Tx, time.Time, changeCounts) error, error) {
@@ -173,12 +184,19 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 			}, err
 		}
 	}
+	return s.pollOnce(ctx, a.AccountID, i.ID, st, trigger, readers)
+}
+
+type reader func(cursor string) (next, resume string, write func(tx *store.Tx, now time.Time, c changeCounts) error, err error)
+
+// pollOnce reads each kind of record from its cursor to the end.
+func (s *Service) pollOnce(ctx context.Context, accountID, sourceID string, st domain.CatalogSyncSettings, trigger string, readers map[string]reader) error {
 	for _, kind := range []string{domain.RecordProduct, domain.RecordStock, domain.RecordCustomer} {
 		read := readers[kind]
 		if read == nil {
 			continue
 		}
-		cursor, err := s.st.GetCatalogCursor(ctx, a.AccountID, i.ID, kind)
+		cursor, err := s.st.GetCatalogCursor(ctx, accountID, sourceID, kind)
 		if err != nil {
 			return err
 		}
@@ -197,17 +215,17 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 					return err
 				}
 				if next == "" && resume != "" {
-					if err := tx.SaveCatalogCursor(ctx, a.AccountID, i.ID, kind, resume, now); err != nil {
+					if err := tx.SaveCatalogCursor(ctx, accountID, sourceID, kind, resume, now); err != nil {
 						return err
 					}
 				}
 				if len(c) == 0 {
 					return nil
 				}
-				if err := s.enqueuePushes(ctx, tx, a.AccountID, st); err != nil {
+				if err := s.enqueuePushes(ctx, tx, accountID, st); err != nil {
 					return err
 				}
-				return s.publishChanges(ctx, tx, a.AccountID, trigger, c)
+				return s.publishChanges(ctx, tx, accountID, trigger, c)
 			}); err != nil {
 				return err
 			}

@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"math/big"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -19,6 +24,7 @@ import (
 type PushArgs struct {
 	AccountID     string `json:"account_id"`
 	IntegrationID string `json:"integration_id"`
+	Gen           int64  `json:"gen"` // the request's number (store.RequestCatalogWork); 0 always runs
 }
 
 // Kind implements river.JobArgs.
@@ -28,9 +34,10 @@ func (PushArgs) Kind() string { return "catalog_push" }
 // /products/batch takes 100).
 var PushBatch = 100
 
-// pushOpts: one push job per destination at a time (never two pushing the same product); a
-// trigger while one runs adds nothing, and the running one reads again until nothing is pending
-// (the reconciliation poll queues pushes too, for a change that came in its last milliseconds).
+// pushOpts: each request for a push is a job of its own number, but one job per destination
+// pushes at a time (the lease of store.ClaimCatalogWork: never two pushing the same product),
+// and a job whose request a finished push covered does nothing. So a change committed while a
+// push is ending is never left behind by it (a job deduplicated against the running one would).
 func pushOpts() *river.InsertOpts {
 	return &river.InsertOpts{Queue: Queue, MaxAttempts: 12, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: unfinished}}
 }
@@ -45,7 +52,11 @@ func (s *Service) enqueuePushes(ctx context.Context, tx *store.Tx, accountID str
 		return nil
 	}
 	for _, d := range st.Destinations {
-		if err := s.q.InsertTx(ctx, tx, PushArgs{AccountID: accountID, IntegrationID: d.IntegrationID}, pushOpts()); err != nil {
+		n, err := tx.RequestCatalogWork(ctx, accountID, "push:"+d.IntegrationID)
+		if err != nil {
+			return err
+		}
+		if err := s.q.InsertTx(ctx, tx, PushArgs{AccountID: accountID, IntegrationID: d.IntegrationID, Gen: n}, pushOpts()); err != nil {
 			return err
 		}
 	}
@@ -62,10 +73,15 @@ func (w *pushWorker) Timeout(*river.Job[PushArgs]) time.Duration {
 	return ImportStepBudget + time.Minute
 }
 
-// Work pushes batches until nothing is pending or its budget is spent (then it yields).
+// Work pushes batches until nothing is pending or its budget is spent (then it yields), holding
+// the destination's lease.
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
-	s := w.s
 	a := job.Args
+	return w.s.leased(ctx, a.AccountID, "push:"+a.IntegrationID, a.Gen, func() error { return w.push(ctx, a) })
+}
+
+func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
+	s := w.s
 	settings, err := s.st.GetCatalogSyncSettings(ctx, a.AccountID)
 	if err != nil {
 		return err
@@ -140,14 +156,52 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	}
 }
 
-// pushBatch sends one batch and records what reached the destination.
+// pushBatch sends one batch and records what reached the destination: the products whole
+// (with their stock, when the destination writes stock with products) and, for destinations that
+// set stock on its own, the stock that changed. Before products are created in the destination an
+// intent is saved; a product with an intent left over (the shop took the create but its answer, or
+// the link, was lost) is looked for in the destination first and adopted instead of made twice.
 // It answers how many products the destination took.
 func (s *Service) pushBatch(ctx context.Context, conn connector.Connector, sink connector.ProductSink, a PushArgs, dest domain.CatalogDestination, pending []store.PendingPush) (int, error) {
+	pending = slices.Clone(pending)
+	adopted, err := s.adoptLostCreates(ctx, sink, pending)
+	if err != nil {
+		return 0, err
+	}
+	var creates []string
+	for _, pp := range pending {
+		if pp.ExternalID == "" {
+			creates = append(creates, pp.Product.ID)
+		}
+	}
+	if len(creates) > 0 {
+		if _, ok := sink.(connector.ProductFinder); ok {
+			if err := s.st.InTx(ctx, func(tx *store.Tx) error {
+				return tx.RecordCatalogPushIntents(ctx, a.AccountID, a.IntegrationID, creates, s.now())
+			}); err != nil {
+				return 0, fmt.Errorf("record the creates about to be asked: %w", err)
+			}
+		}
+	}
+	exts := make([]string, 0, len(pending))
+	for _, pp := range pending {
+		exts = append(exts, pp.Product.ExternalID)
+	}
+	stock, err := s.st.CatalogStockOf(ctx, a.AccountID, pending[0].Product.IntegrationID, exts)
+	if err != nil {
+		return 0, err
+	}
+	ws, withStock := sink.(connector.StockWithProducts)
+	withStock = withStock && ws.WritesStockWithProducts()
 	ps := make([]domain.Product, 0, len(pending))
 	for _, pp := range pending {
 		p, err := s.shaped(ctx, conn, dest, pp)
 		if err != nil {
 			return 0, err
+		}
+		p.Ref = pp.Product.ID
+		if withStock {
+			withStockOf(&p, pp.Product.Product, stock[pp.Product.ExternalID], dest)
 		}
 		ps = append(ps, p)
 	}
@@ -173,11 +227,23 @@ func (s *Service) pushBatch(ctx context.Context, conn connector.Connector, sink 
 			failed = append(failed, pp.Product.Product.Name+": "+connector.Message(r.Err))
 			continue
 		}
-		if pp.ExternalID == "" && r.ID == "" {
+		id := r.ID
+		if id == "" {
+			id = pp.ExternalID
+		}
+		if id == "" {
 			continue
 		}
 		ok++
-		done = append(done, store.CatalogPushed{ProductID: pp.Product.ID, ExternalID: r.ID, Hash: pp.Product.Hash, Created: pp.ExternalID == ""})
+		seq := int64(-1)
+		if withStock || !pp.StockDue && pp.ExternalID != "" && !adopted[pp.Product.ID] {
+			seq = pp.StockSeq // the write carried the stock, or the stock had not changed
+		}
+		done = append(done, store.CatalogPushed{ProductID: pp.Product.ID, ExternalID: id, Hash: pp.Product.Hash,
+			Created: pp.ExternalID == "" || adopted[pp.Product.ID], StockSeq: seq})
+	}
+	if !withStock {
+		s.pushStock(ctx, conn, a, dest, pending, stock, done)
 	}
 	terr := s.st.InTx(ctx, func(tx *store.Tx) error {
 		return tx.RecordCatalogPushes(ctx, a.AccountID, a.IntegrationID, done, now)
@@ -195,6 +261,177 @@ func (s *Service) pushBatch(ctx context.Context, conn connector.Connector, sink 
 	return ok, err
 }
 
+// adoptLostCreates looks in the destination for the products of the batch whose create was asked
+// before without its link being saved, and gives each one found the destination's id (in
+// pending); it answers which it adopted. A destination that cannot be searched (no
+// connector.ProductFinder) adopts none.
+func (s *Service) adoptLostCreates(ctx context.Context, sink connector.ProductSink, pending []store.PendingPush) (map[string]bool, error) {
+	adopted := map[string]bool{}
+	finder, ok := sink.(connector.ProductFinder)
+	if !ok {
+		return adopted, nil
+	}
+	var refs []string
+	var since time.Time
+	for _, pp := range pending {
+		if pp.ExternalID == "" && !pp.IntentAt.IsZero() {
+			refs = append(refs, pp.Product.ID)
+			if since.IsZero() || pp.IntentAt.Before(since) {
+				since = pp.IntentAt
+			}
+		}
+	}
+	if len(refs) == 0 {
+		return adopted, nil
+	}
+	found, err := finder.FindProducts(ctx, refs, since.Add(-time.Minute)) // clocks of shop and posbridge differ a little
+	if err != nil {
+		return nil, fmt.Errorf("look for products created before a lost answer: %w", err)
+	}
+	for i := range pending {
+		if id := found[pending[i].Product.ID]; id != "" && pending[i].ExternalID == "" {
+			pending[i].ExternalID = id
+			adopted[pending[i].Product.ID] = true
+		}
+	}
+	if len(found) > 0 {
+		s.log.Info("catalog push: adopted products the destination had created before an answer was lost", "count", len(found))
+	}
+	return adopted, nil
+}
+
+// countedLocation answers whether the destination counts stock at a source location, and at
+// which of its own locations ("" its default).
+func countedLocation(dest domain.CatalogDestination, loc string) (string, bool) {
+	if len(dest.StockLocations) == 0 {
+		return "", true
+	}
+	to, ok := dest.StockLocations[loc]
+	return to, ok
+}
+
+// withStockOf sets the stock a destination that writes stock with products gets: per product
+// (or variant), the sum of the source's levels at the locations it counts.
+func withStockOf(p *domain.Product, src domain.Product, levels []domain.StockLevel, dest domain.CatalogDestination) {
+	if !src.TrackStock && !slices.ContainsFunc(src.Variants, func(v domain.Variant) bool { return v.TrackStock }) {
+		return
+	}
+	sums := map[string]*big.Rat{} // source variant id ("" the product) -> quantity
+	for _, l := range levels {
+		if _, ok := countedLocation(dest, l.LocationID); !ok {
+			continue
+		}
+		q, ok := new(big.Rat).SetString(l.Quantity)
+		if !ok {
+			continue
+		}
+		if sums[l.VariantID] == nil {
+			sums[l.VariantID] = new(big.Rat)
+		}
+		sums[l.VariantID].Add(sums[l.VariantID], q)
+	}
+	text := func(r *big.Rat) *string {
+		if r == nil {
+			r = new(big.Rat)
+		}
+		t := strings.TrimSuffix(strings.TrimRight(r.FloatString(5), "0"), ".")
+		return &t
+	}
+	if len(src.Variants) == 0 {
+		p.Stock = text(sums[""])
+		return
+	}
+	if dest.Owns("variants") {
+		return // the shop's variants, not the source's
+	}
+	for i, v := range src.Variants {
+		if i < len(p.Variants) {
+			p.Variants[i].Stock = text(sums[v.ID])
+		}
+	}
+}
+
+// pushStock sets, through the destination's StockSink, the stock of the batch's products that
+// reached it and whose stock changed (or that were just created): per destination location, the
+// sum of the source locations mapped to it. What it set is marked in done; a failure is logged
+// and tried again with the next push. Products with variants keep the shop's stock (the
+// destination's variant ids are not known here).
+func (s *Service) pushStock(ctx context.Context, conn connector.Connector, a PushArgs, dest domain.CatalogDestination, pending []store.PendingPush, stock map[string][]domain.StockLevel, done []store.CatalogPushed) {
+	sink, ok := conn.(connector.StockSink)
+	byID := map[string]store.PendingPush{}
+	for _, pp := range pending {
+		byID[pp.Product.ID] = pp
+	}
+	var levels []domain.StockLevel
+	var owner []int // index in done of each level
+	for i := range done {
+		if done[i].StockSeq >= 0 {
+			continue
+		}
+		pp := byID[done[i].ProductID]
+		if !ok || !pp.Product.Product.TrackStock || len(pp.Product.Product.Variants) > 0 {
+			done[i].StockSeq = pp.StockSeq // nothing this destination takes
+			continue
+		}
+		sums := map[string]*big.Rat{}
+		for _, l := range stock[pp.Product.ExternalID] {
+			to, counted := countedLocation(dest, l.LocationID)
+			q, good := new(big.Rat).SetString(l.Quantity)
+			if !counted || !good || l.VariantID != "" {
+				continue
+			}
+			if sums[to] == nil {
+				sums[to] = new(big.Rat)
+			}
+			sums[to].Add(sums[to], q)
+		}
+		for _, to := range slices.Sorted(maps.Keys(sums)) {
+			q := strings.TrimSuffix(strings.TrimRight(sums[to].FloatString(5), "0"), ".")
+			levels = append(levels, domain.StockLevel{ProductID: done[i].ExternalID, LocationID: to, Quantity: q})
+			owner = append(owner, i)
+		}
+		if len(sums) == 0 {
+			done[i].StockSeq = pp.StockSeq
+		}
+	}
+	if len(levels) == 0 {
+		return
+	}
+	res, err := sink.SetStock(ctx, levels)
+	s.PushCalls.Add(1)
+	// A level refused for a reason that may pass is tried again with the next push; one the shop
+	// will never take (an unknown location, a quantity it cannot hold) is not, or the product
+	// would be pushed again and again.
+	passing := func(e error) bool {
+		k := connector.KindOf(e)
+		return k == connector.KindTemporary || k == connector.KindRateLimited || k == connector.KindCredentials
+	}
+	bad := map[int]bool{}
+	for _, r := range res {
+		if r.Err != nil && r.Index >= 0 && r.Index < len(owner) {
+			if passing(r.Err) {
+				bad[owner[r.Index]] = true
+			}
+			if err == nil {
+				err = r.Err
+			}
+		}
+	}
+	if len(res) < len(levels) && (err == nil || passing(err)) {
+		for _, i := range owner {
+			bad[i] = true
+		}
+	}
+	for _, i := range owner {
+		if !bad[i] {
+			done[i].StockSeq = byID[done[i].ProductID].StockSeq
+		}
+	}
+	if err != nil {
+		s.log.Warn("catalog push: stock not set in the destination", "account", a.AccountID, "integration", a.IntegrationID, "levels", len(levels), "err", err)
+	}
+}
+
 // shaped is the product as it goes to the destination: the source's data whole, with the
 // destination's own values for the fields it owns, and (unless empty values overwrite) for the
 // fields the source leaves empty. Weight and categories left nil are not sent, so the shop keeps
@@ -202,6 +439,7 @@ func (s *Service) pushBatch(ctx context.Context, conn connector.Connector, sink 
 func (s *Service) shaped(ctx context.Context, conn connector.Connector, dest domain.CatalogDestination, pp store.PendingPush) (domain.Product, error) {
 	p := pp.Product.Product
 	p.ID, p.Version, p.Deleted = pp.ExternalID, "", false
+	p.Variants = slices.Clone(p.Variants) // the source's ids stay in pp
 	for i := range p.Variants {
 		p.Variants[i].ID, p.Variants[i].Version = "", ""
 	}
@@ -257,4 +495,35 @@ func (s *Service) shaped(ctx context.Context, conn connector.Connector, dest dom
 		p.Variants = cur.Variants
 	}
 	return p, nil
+}
+
+// leaseFor is how long a catalog job holds its lease at most: a crashed holder's work is taken
+// over after it.
+var leaseFor = ImportStepBudget + 2*time.Minute
+
+// leased runs the work of a catalog job numbered n (0: run whatever) under its lease: when a
+// finished job covered n it does nothing, while another job holds the lease it snoozes, and once
+// do succeeds every request up to the latest at its start is done.
+func (s *Service) leased(ctx context.Context, accountID, work string, n int64, do func() error) error {
+	if n <= 0 {
+		n = math.MaxInt64
+	}
+	now := time.Now()
+	claim, upTo, err := s.st.ClaimCatalogWork(ctx, accountID, work, n, now, now.Add(leaseFor))
+	switch {
+	case err != nil:
+		return err
+	case claim == store.WorkDone:
+		return nil
+	case claim == store.WorkBusy:
+		return river.JobSnooze(250 * time.Millisecond)
+	}
+	err = do()
+	if err != nil {
+		upTo = 0 // not done: a yield (snooze) or a failure runs again
+	}
+	if rerr := s.st.ReleaseCatalogWork(context.WithoutCancel(ctx), accountID, work, upTo); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
 }

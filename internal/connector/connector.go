@@ -101,6 +101,20 @@ type ProductSink interface {
 	UpsertProducts(ctx context.Context, ps []domain.Product) ([]BatchResult, error)
 }
 
+// ProductFinder is a ProductSink that keeps Product.Ref with the products it creates and finds
+// them by it: a create whose answer was lost (a crash, a timeout after the shop took it) is found
+// instead of made twice. FindProducts answers the shop's id of each ref it has among the
+// products modified since since.
+type ProductFinder interface {
+	FindProducts(ctx context.Context, refs []string, since time.Time) (map[string]string, error)
+}
+
+// StockWithProducts is a ProductSink that sets Product.Stock and Variant.Stock (at its one
+// location) in the product write itself, so a push needs no stock calls of its own.
+type StockWithProducts interface {
+	WritesStockWithProducts() bool
+}
+
 // StockSource reads stock levels.
 type StockSource interface {
 	ListStock(ctx context.Context, cursor string) (Page[domain.StockLevel], error)

@@ -182,6 +182,15 @@ func formCatalog(f url.Values) domain.CatalogSyncSettings {
 // catalogSave saves the settings, or shows them again with what to correct.
 func (c *Console) catalogSave(w http.ResponseWriter, r *http.Request, s *session) {
 	set := formCatalog(r.PostForm)
+	if cur, err := c.d.Catalog.Settings(r.Context(), s.account.ID); err == nil { // the form does not show stock locations: keep them
+		for i, d := range set.Destinations {
+			for _, o := range cur.Destinations {
+				if o.IntegrationID == d.IntegrationID {
+					set.Destinations[i].StockLocations = o.StockLocations
+				}
+			}
+		}
+	}
 	_, err := c.d.Catalog.SaveSettings(r.Context(), s.account.ID, s.actor(), set)
 	if err == nil {
 		http.Redirect(w, r, "/catalog-sync?msg=catalogsaved", http.StatusSeeOther)

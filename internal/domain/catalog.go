@@ -22,7 +22,14 @@ type CatalogDestination struct {
 	IntegrationID   string   `json:"integration_id"`
 	OwnedFields     []string `json:"owned_fields"`
 	EmptyOverwrites bool     `json:"empty_overwrites"`
+	// StockLocations maps the source's locations whose stock the shop sells to the shop's
+	// locations ("" is the shop's default one); several may map to one and are summed. Empty:
+	// every location of the source, summed, at the shop's default location.
+	StockLocations map[string]string `json:"stock_locations,omitempty"`
 }
+
+// MaxStockLocations bounds the stock location map of one destination.
+const MaxStockLocations = 50
 
 // ProductFields are the product fields a destination may own, in the order the console shows them.
 var ProductFields = []string{"name", "description", "sku", "barcode", "price", "weight", "categories", "variants", "track_stock"}
@@ -76,6 +83,20 @@ func (s CatalogSyncSettings) Validate() error {
 				return Invalid(fmt.Sprintf("%s.owned_fields[%d]", f, j), "field %q is listed twice", o)
 			}
 			owned[o] = true
+		}
+		if len(d.StockLocations) > MaxStockLocations {
+			return Invalid(f+".stock_locations", "at most %d locations", MaxStockLocations)
+		}
+		for from, to := range d.StockLocations {
+			if from == "" {
+				return Invalid(f+".stock_locations", "a source location id is empty")
+			}
+			if err := CheckText(f+".stock_locations", from, TextID); err != nil {
+				return err
+			}
+			if err := CheckText(f+".stock_locations."+truncate(from, 40), to, TextID); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -51,6 +51,12 @@ type Product struct {
 	Deleted     bool       `json:"deleted,omitempty"`
 	Version     string     `json:"version,omitempty"` // the provider's version for optimistic writes
 	UpdatedAt   time.Time  `json:"updated_at"`
+
+	// Written only: posbridge's reference of the product, which a sink that can keeps with a
+	// product it creates (connector.ProductFinder finds it by it), and the stock to set with the
+	// product by a sink that writes stock in the same call (connector.StockWithProducts).
+	Ref   string  `json:"-"`
+	Stock *string `json:"-"`
 }
 
 // Variant is one sellable variation of a product (size, colour).
@@ -62,6 +68,8 @@ type Variant struct {
 	Price      Money  `json:"price"`
 	TrackStock bool   `json:"track_stock"`
 	Version    string `json:"version,omitempty"`
+
+	Stock *string `json:"-"` // written only, as Product.Stock
 }
 
 // StockLevel is the quantity of a product (or variant) at a location, as a decimal string.

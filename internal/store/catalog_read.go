@@ -249,20 +249,24 @@ func (s queries) MarkCatalogPushed(ctx context.Context, accountID, productID, in
 	return err
 }
 
-// PendingPush is a product whose latest data a destination does not have yet.
+// PendingPush is a product whose latest data (or stock) a destination does not have yet.
 type PendingPush struct {
 	Product    domain.CatalogProduct
 	ExternalID string // the destination's id; "" when not linked yet
 	PushedHash string
+	StockSeq   int64     // the product's stock changes so far
+	StockDue   bool      // its stock changed since the last push (or it was never pushed)
+	IntentAt   time.Time // when a create of it was last asked of the destination without its link saved; zero when none
 }
 
 // PendingCatalogPushes reads, in id order after the id after, up to limit products of the source
-// whose data differs from what was last pushed to the destination (or were never pushed).
+// whose data or stock differs from what was last pushed to the destination (or were never pushed).
 func (s queries) PendingCatalogPushes(ctx context.Context, accountID, sourceID, destID, after string, limit int) ([]PendingPush, error) {
 	rs, err := s.q.query(ctx, `SELECT p.id, p.integration_id, p.external_id, p.data, p.hash, p.deleted, p.created_at, p.updated_at,
-			COALESCE(l.external_id, ''), COALESCE(l.pushed_hash, '')
+			COALESCE(l.external_id, ''), COALESCE(l.pushed_hash, ''), p.stock_seq, COALESCE(l.stock_seq, -1), COALESCE(i.created_at, 0)
 		FROM catalog_products p LEFT JOIN catalog_links l ON l.account_id = p.account_id AND l.product_id = p.id AND l.integration_id = $3
-		WHERE p.account_id = $1 AND p.integration_id = $2 AND NOT p.deleted AND p.id > $4 AND (l.product_id IS NULL OR l.pushed_hash <> p.hash)
+			LEFT JOIN catalog_push_intents i ON l.product_id IS NULL AND i.account_id = p.account_id AND i.integration_id = $3 AND i.product_id = p.id
+		WHERE p.account_id = $1 AND p.integration_id = $2 AND NOT p.deleted AND p.id > $4 AND (l.product_id IS NULL OR l.pushed_hash <> p.hash OR l.stock_seq <> p.stock_seq)
 		ORDER BY p.id LIMIT $5`, accountID, sourceID, destID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending pushes: %w", err)
@@ -274,8 +278,14 @@ func (s queries) PendingCatalogPushes(ctx context.Context, accountID, sourceID, 
 		var data string
 		var created, updated int64
 		p := &pp.Product
-		if err := rs.Scan(&p.ID, &p.IntegrationID, &p.ExternalID, &data, &p.Hash, &p.Deleted, &created, &updated, &pp.ExternalID, &pp.PushedHash); err != nil {
+		var linkSeq, intent int64
+		if err := rs.Scan(&p.ID, &p.IntegrationID, &p.ExternalID, &data, &p.Hash, &p.Deleted, &created, &updated, &pp.ExternalID, &pp.PushedHash,
+			&pp.StockSeq, &linkSeq, &intent); err != nil {
 			return nil, err
+		}
+		pp.StockDue = linkSeq != pp.StockSeq
+		if intent != 0 {
+			pp.IntentAt = fromMicros(intent)
 		}
 		if err := json.Unmarshal([]byte(data), &p.Product); err != nil {
 			return nil, fmt.Errorf("product %s: %w", p.ID, err)

@@ -216,8 +216,9 @@ func (s queries) UpsertCatalogStock(ctx context.Context, accountID, integrationI
 	if err != nil {
 		return RecordChange{}, fmt.Errorf("write stock of %s: %w", l.ProductID, err)
 	}
-	var pid string
-	err = s.q.queryRow(ctx, `SELECT id FROM catalog_products WHERE account_id = $1 AND integration_id = $2 AND external_id = $3`, accountID, integrationID, l.ProductID).Scan(&pid)
+	var pid string // the product's stock changed: its destinations' stock is pending (stock_seq)
+	err = s.q.queryRow(ctx, `UPDATE catalog_products SET stock_seq = stock_seq + 1 WHERE account_id = $1 AND integration_id = $2 AND external_id = $3 RETURNING id`,
+		accountID, integrationID, l.ProductID).Scan(&pid)
 	if errors.Is(err, ErrNotFound) {
 		return RecordChange{}, nil
 	}
@@ -491,22 +492,133 @@ func (s queries) catalogProductData(ctx context.Context, accountID string, ids [
 // CatalogPushed is what a push did to one product in a destination.
 type CatalogPushed struct {
 	ProductID, ExternalID, Hash string
-	Created                     bool // a new product in the destination: link it
+	Created                     bool  // a new product in the destination (or one found after a lost answer): link it
+	StockSeq                    int64 // the product's stock_seq whose stock reached the destination; -1 when its stock did not
 }
 
 // RecordCatalogPushes records a batch of pushes to a destination in one round trip: the links
-// of the products it created and the hash each product was pushed with.
+// of the products it created (their intents done), the hash each product was pushed with and the
+// stock it carried.
 func (s queries) RecordCatalogPushes(ctx context.Context, accountID, integrationID string, ps []CatalogPushed, now time.Time) error {
 	steps := make([]step, 0, len(ps))
 	for _, p := range ps {
 		if p.Created {
-			steps = append(steps, step{q: `INSERT INTO catalog_links (account_id, product_id, integration_id, external_id, origin, pushed_hash, pushed_at, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING`,
-				args: []any{accountID, p.ProductID, integrationID, p.ExternalID, domain.LinkCreated, p.Hash, micros(now)}})
+			steps = append(steps, step{q: `INSERT INTO catalog_links (account_id, product_id, integration_id, external_id, origin, pushed_hash, pushed_at, created_at, stock_seq)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT DO NOTHING`,
+				args: []any{accountID, p.ProductID, integrationID, p.ExternalID, domain.LinkCreated, p.Hash, micros(now), max(p.StockSeq, -1)}},
+				step{q: `DELETE FROM catalog_push_intents WHERE account_id = $1 AND integration_id = $2 AND product_id = $3`,
+					args: []any{accountID, integrationID, p.ProductID}})
+			continue
+		}
+		if p.StockSeq >= 0 {
+			steps = append(steps, step{q: `UPDATE catalog_links SET pushed_hash = $4, pushed_at = $5, stock_seq = $6 WHERE account_id = $1 AND product_id = $2 AND integration_id = $3`,
+				args: []any{accountID, p.ProductID, integrationID, p.Hash, micros(now), p.StockSeq}})
 			continue
 		}
 		steps = append(steps, step{q: `UPDATE catalog_links SET pushed_hash = $4, pushed_at = $5 WHERE account_id = $1 AND product_id = $2 AND integration_id = $3`,
 			args: []any{accountID, p.ProductID, integrationID, p.Hash, micros(now)}})
 	}
 	return s.q.batch(ctx, steps)
+}
+
+// RecordCatalogPushIntents says, before a destination is asked to create products, that it is:
+// after a crash before their links are saved, the next push looks for them in the destination
+// instead of creating them again. An intent already written keeps its time.
+func (s queries) RecordCatalogPushIntents(ctx context.Context, accountID, integrationID string, productIDs []string, now time.Time) error {
+	steps := make([]step, 0, len(productIDs))
+	for _, id := range productIDs {
+		steps = append(steps, step{q: `INSERT INTO catalog_push_intents (account_id, integration_id, product_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+			args: []any{accountID, integrationID, id, micros(now)}})
+	}
+	return s.q.batch(ctx, steps)
+}
+
+// CatalogStockOf reads the stock levels of the source's products with the given external ids.
+func (s queries) CatalogStockOf(ctx context.Context, accountID, integrationID string, externalIDs []string) (map[string][]domain.StockLevel, error) {
+	out := map[string][]domain.StockLevel{}
+	if len(externalIDs) == 0 {
+		return out, nil
+	}
+	q := `SELECT external_product_id, variant_id, location_id, quantity, updated_at FROM catalog_stock WHERE account_id = $1 AND integration_id = $2 AND external_product_id IN (`
+	args := []any{accountID, integrationID}
+	for i, id := range externalIDs {
+		if i > 0 {
+			q += `, `
+		}
+		args = append(args, id)
+		q += fmt.Sprintf(`$%d`, len(args))
+	}
+	rs, err := s.q.query(ctx, q+`) ORDER BY external_product_id, location_id, variant_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read stock of %d products: %w", len(externalIDs), err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var l domain.StockLevel
+		var at int64
+		if err := rs.Scan(&l.ProductID, &l.VariantID, &l.LocationID, &l.Quantity, &at); err != nil {
+			return nil, err
+		}
+		l.UpdatedAt = fromMicros(at)
+		out[l.ProductID] = append(out[l.ProductID], l)
+	}
+	return out, rs.Err()
+}
+
+// RequestCatalogWork numbers a request for a catalog job of the account (work names it: "poll",
+// "push:<integration id>") and answers its number.
+func (s queries) RequestCatalogWork(ctx context.Context, accountID, work string) (int64, error) {
+	var n int64
+	err := s.q.queryRow(ctx, `INSERT INTO catalog_work_requests (account_id, work, requests) VALUES ($1, $2, 1)
+		ON CONFLICT (account_id, work) DO UPDATE SET requests = catalog_work_requests.requests + 1 RETURNING requests`, accountID, work).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("request catalog %s: %w", work, err)
+	}
+	return n, nil
+}
+
+// WorkClaim is the outcome of ClaimCatalogWork.
+type WorkClaim int
+
+// The outcomes of ClaimCatalogWork.
+const (
+	WorkDone    WorkClaim = iota // a finished job covered the request: nothing to do
+	WorkBusy                     // another job holds the lease: try again shortly
+	WorkClaimed                  // the lease is the caller's until it finishes or releases it
+)
+
+// ClaimCatalogWork takes the lease of a catalog job for the request numbered n, until until
+// (a crashed holder's lease runs out then). Claimed, it answers the number of the latest
+// request: finishing covers every request up to it.
+func (s queries) ClaimCatalogWork(ctx context.Context, accountID, work string, n int64, now, until time.Time) (WorkClaim, int64, error) {
+	var upTo int64
+	err := s.q.queryRow(ctx, `UPDATE catalog_work_requests SET lease_until = $5
+		WHERE account_id = $1 AND work = $2 AND done < $3 AND lease_until < $4 RETURNING requests`,
+		accountID, work, n, micros(now), micros(until)).Scan(&upTo)
+	if err == nil {
+		return WorkClaimed, upTo, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return WorkBusy, 0, fmt.Errorf("claim catalog %s: %w", work, err)
+	}
+	var done int64
+	err = s.q.queryRow(ctx, `SELECT done FROM catalog_work_requests WHERE account_id = $1 AND work = $2`, accountID, work).Scan(&done)
+	if errors.Is(err, ErrNotFound) || err == nil && done >= n {
+		return WorkDone, 0, nil
+	}
+	if err != nil {
+		return WorkBusy, 0, fmt.Errorf("claim catalog %s: %w", work, err)
+	}
+	return WorkBusy, 0, nil
+}
+
+// ReleaseCatalogWork lets go of a job's lease; upTo > 0 (a finished job) marks every request up
+// to it done.
+func (s queries) ReleaseCatalogWork(ctx context.Context, accountID, work string, upTo int64) error {
+	_, err := s.q.exec(ctx, `UPDATE catalog_work_requests SET lease_until = 0, done = CASE WHEN done < $3 THEN $3 ELSE done END
+		WHERE account_id = $1 AND work = $2`, accountID, work, upTo)
+	if err != nil {
+		return fmt.Errorf("release catalog %s: %w", work, err)
+	}
+	return nil
 }

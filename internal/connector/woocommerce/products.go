@@ -56,7 +56,25 @@ type wcProduct struct {
 	Categories      []wcCategory  `json:"categories,omitempty"`
 	Attributes      []wcAttribute `json:"attributes,omitempty"`
 	Variations      []int64       `json:"variations,omitempty"`
+	MetaData        []wcMeta      `json:"meta_data,omitempty"`
 	DateModifiedGMT string        `json:"date_modified_gmt,omitempty"`
+}
+
+// refMetaKey is the meta_data key of the reference posbridge writes with a product it creates
+// (domain.Product.Ref), by which FindProducts finds it again.
+const refMetaKey = "posbridge_ref"
+
+// wholeStock is a neutral stock quantity as WooCommerce's whole stock_quantity: the decimal's
+// whole part (a POS may count 9.5 of something sold by weight; the shop sells 9).
+func wholeStock(q string) (json.Number, bool) {
+	i, _, _ := strings.Cut(strings.TrimSpace(q), ".")
+	if i == "-0" || i == "-" || i == "" {
+		i = "0"
+	}
+	if _, err := strconv.ParseInt(i, 10, 64); err != nil {
+		return "", false
+	}
+	return json.Number(i), true
 }
 
 // wcVariationAttr is a variation's chosen attribute option.
@@ -175,6 +193,14 @@ func fromProduct(p domain.Product, info storeInfo) (wcProduct, error) {
 	if p.Barcode != "" {
 		w.GlobalUniqueID = ptr(p.Barcode)
 	}
+	if p.ID == "" && p.Ref != "" {
+		w.MetaData = []wcMeta{{Key: refMetaKey, Value: p.Ref}}
+	}
+	if p.Stock != nil && p.TrackStock && len(p.Variants) == 0 {
+		if q, ok := wholeStock(*p.Stock); ok {
+			w.StockQuantity = &q
+		}
+	}
 	if p.Weight != nil && p.Weight.Value != "" {
 		v, err := convertWeight(p.Weight.Value, wcWeightUnit(p.Weight.Unit), info.WeightUnit)
 		if err != nil {
@@ -216,6 +242,11 @@ func fromVariant(v domain.Variant, info storeInfo) (wcVariation, error) {
 		RegularPrice: ptr(connector.FormatMinor(v.Price.Amount, connector.CurrencyExponent(info.Currency))),
 		ManageStock:  ptr(v.TrackStock),
 		Attributes:   []wcVariationAttr{{Name: variantAttribute, Option: v.Name}},
+	}
+	if v.Stock != nil && v.TrackStock {
+		if q, ok := wholeStock(*v.Stock); ok {
+			w.StockQuantity = &q
+		}
 	}
 	if v.Barcode != "" {
 		w.GlobalUniqueID = ptr(v.Barcode)
@@ -496,4 +527,38 @@ func (c *Client) DeleteProduct(ctx context.Context, id string, force bool) error
 		return fmt.Errorf("delete product %s: %w", id, err)
 	}
 	return nil
+}
+
+// WritesStockWithProducts implements connector.StockWithProducts: a product's stock_quantity
+// goes in the same write as the product (the store has one stock location).
+func (c *Client) WritesStockWithProducts() bool { return true }
+
+// FindProducts implements connector.ProductFinder: it reads the products modified since since
+// (a second earlier: modified_after is exclusive at whole seconds) and answers the id of each one
+// whose posbridge_ref meta is among refs.
+func (c *Client) FindProducts(ctx context.Context, refs []string, since time.Time) (map[string]string, error) {
+	want := map[string]bool{}
+	for _, r := range refs {
+		want[r] = true
+	}
+	out := map[string]string{}
+	for page := 1; page < 10000 && len(out) < len(want); page++ {
+		q := url.Values{"modified_after": {since.UTC().Add(-time.Second).Format(wcTime)}, "dates_are_gmt": {"true"},
+			"per_page": {strconv.Itoa(MaxPerPage)}, "page": {strconv.Itoa(page)}, "orderby": {"id"}, "order": {"asc"}}
+		var ps []wcProduct
+		if _, err := c.call(ctx, http.MethodGet, "/products", q, nil, &ps); err != nil {
+			return out, fmt.Errorf("find created products: %w", err)
+		}
+		for _, p := range ps {
+			for _, m := range p.MetaData {
+				if v, ok := m.Value.(string); ok && m.Key == refMetaKey && want[v] {
+					out[v] = strconv.FormatInt(p.ID, 10)
+				}
+			}
+		}
+		if len(ps) < MaxPerPage {
+			break
+		}
+	}
+	return out, nil
 }
