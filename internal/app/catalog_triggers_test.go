@@ -227,7 +227,9 @@ func TestCatalogTriggersLightspeedToWooCommerce(t *testing.T) {
 			}
 		})
 		name := prod.Product.Name
-		line := func(q string) []lightspeed.SimLine { return []lightspeed.SimLine{{ProductID: ids[0], Quantity: jsonNumber(q)}} }
+		line := func(q string) []lightspeed.SimLine {
+			return []lightspeed.SimLine{{ProductID: ids[0], Quantity: jsonNumber(q)}}
+		}
 		must := func(err error) {
 			t.Helper()
 			if err != nil {
