@@ -16,7 +16,8 @@ import (
 const Usage = "posbridge bench sync [--database-url URL] [--docs N] [--data-dir DIR] [--json] [--cpuprofile FILE]\n" +
 	"       posbridge bench hooks [--database-url URL] [--clients N] [--duration D] [--json] [--cpuprofile FILE]\n" +
 	"       posbridge bench sales [--database-url URL] [--lines N] [--integrations N] [--json]\n" +
-	"       posbridge bench terminals [--database-url URL] [--terminals N] [--publishes N] [--json]"
+	"       posbridge bench terminals [--database-url URL] [--terminals N] [--publishes N] [--json]\n" +
+	"       posbridge bench catalog [--database-url URL] [--products N] [--docs N] [--rate R] [--no-resume] [--json]"
 
 // Command runs `posbridge bench <args>`: parses the flags, runs the benchmark and prints a short
 // table, or one JSON object with --json. Storage flags have no environment twins on purpose: a
@@ -31,6 +32,9 @@ func Command(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if len(args) > 0 && args[0] == "terminals" {
 		return terminalsCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "catalog" {
+		return catalogCommand(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "sync" {
 		return errors.New("usage: " + Usage)

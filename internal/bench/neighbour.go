@@ -219,7 +219,20 @@ func randomSuffix() string {
 // paced PUTs n invoices of t at rate a second (open loop) and returns, over them, the time from
 // each write's answer to its order's creation in t's sandbox.
 func (h *harness) paced(ctx context.Context, t target, prefix string, n int, rate float64) (Latency, error) {
-	res := Latency{Docs: n}
+	lat, err := h.pacedRaw(ctx, t, prefix, n, rate)
+	if err != nil {
+		return Latency{Docs: n}, err
+	}
+	return latencyOf(lat), nil
+}
+
+// latencyOf is the figures of latencies in milliseconds.
+func latencyOf(lat []float64) Latency {
+	return Latency{Docs: len(lat), P50MS: percentile(lat, 50), P99MS: percentile(lat, 99), MaxMS: percentile(lat, 100)}
+}
+
+// pacedRaw is paced answering each invoice's latency in milliseconds.
+func (h *harness) pacedRaw(ctx context.Context, t target, prefix string, n int, rate float64) ([]float64, error) {
 	answered := make([]time.Time, n)
 	interval := time.Duration(float64(time.Second) / rate)
 	var wg sync.WaitGroup
@@ -234,7 +247,7 @@ func (h *harness) paced(ctx context.Context, t target, prefix string, n int, rat
 			case <-time.After(wait):
 			case <-ctx.Done():
 				wg.Wait()
-				return res, ctx.Err()
+				return nil, ctx.Err()
 			}
 		}
 		wg.Go(func() {
@@ -249,11 +262,11 @@ func (h *harness) paced(ctx context.Context, t target, prefix string, n int, rat
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return res, firstErr
+		return nil, firstErr
 	}
 	before, err := h.orders(ctx, t)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	created := map[string]time.Time{}
 	for _, o := range before {
@@ -276,12 +289,11 @@ func (h *harness) paced(ctx context.Context, t target, prefix string, n int, rat
 		return true, nil
 	})
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	lat := make([]float64, n)
 	for i, r := range refs {
 		lat[i] = ms(created[r].Sub(answered[i]))
 	}
-	res.P50MS, res.P99MS, res.MaxMS = percentile(lat, 50), percentile(lat, 99), percentile(lat, 100)
-	return res, nil
+	return lat, nil
 }
