@@ -168,6 +168,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 		h("POST /integrations/{id}/refresh-sales", c.post(true, c.refreshSales))
 		h("POST /integrations/{id}/sales-frequency", c.post(true, c.salesFrequency))
 		h("POST /integrations/{id}/pos-items/{item}/mapping", c.post(true, c.mapItem))
+		h("POST /integrations/{id}/email-settings", c.post(true, c.emailSettings))
 	}
 
 	h("GET /timeline", c.authed(c.timeline))
@@ -509,6 +510,7 @@ var flashes = map[string]string{
 	"sales":         "Sales refreshed; the sales below and the timeline show what came.",
 	"salesfreq":     "Sales check frequency saved.",
 	"mapped":        "POS item mapping saved.",
+	"emailsaved":    "Sales file settings saved.",
 	"loggedout":     "You are logged out.",
 
 	"autosync_on":  "Auto-sync turned on for this document: its changes go to the POS again, per the Automatic Sync settings.",

@@ -355,7 +355,7 @@ func (c *Console) buildEdit(ctx context.Context, s *session, id string, errs map
 	}
 	d.Timeline = c.timelineViews(entries, labels)
 	d.Retention = c.d.Retention.Notice(store.TimelineTable)
-	if d.Sales, err = c.buildSales(ctx, s, i); err != nil {
+	if d.Sales, err = c.buildSales(ctx, s, i, form, errs); err != nil {
 		return d, fmt.Errorf("sales of %s: %w", i.ID, err)
 	}
 	if d.Sandbox, err = c.buildSandboxStore(ctx, s, i); err != nil {

@@ -2,9 +2,12 @@ package console
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -47,8 +50,140 @@ type saleRow struct {
 	StatusClass                          string
 }
 
+// emailView is an email integration's address and sales file settings: the column mapping
+// (a preset of a common POS export and the columns that differ from it), the amounts' currency,
+// decimal separator and time zone, and the accepted senders; the form's values after a refusal.
 type emailView struct {
 	Address, Preset, Senders, LastFile string
+	Presets                            []presetOption
+	Columns                            []columnRow
+	Currency, Decimal, Timezone        string
+	SendersText                        string // one a line, for the form
+	PresetsJSON                        string // every preset's columns, for the script that fills them in
+}
+
+type presetOption struct {
+	Name, Label string
+	Selected    bool
+}
+
+// columnRow is a field of the sales file and the column header it is read from.
+type columnRow struct {
+	Field, Label, Value, Default, Error string
+	Required                            bool
+}
+
+var presetLabels = map[string]string{
+	"posbridge":  "posbridge (sale_id, sold_at, item, quantity, total...)",
+	"square":     "Square: Item Sales Detail",
+	"lightspeed": "Lightspeed Retail: Sales lines",
+	"toast":      "Toast: Item selection details",
+}
+
+// emailForm is the email settings of the form: the stored ones, or those just submitted.
+func emailForm(in salesimport.Inbox, form url.Values, errs map[string]string) *emailView {
+	v := &emailView{Address: in.Address, Preset: in.Mapping.Preset, LastFile: formatTimePtr(in.LastFileAt),
+		Currency: in.Mapping.Currency, Decimal: in.Mapping.Decimal, Timezone: in.Mapping.Timezone,
+		SendersText: strings.Join(in.AllowedSenders, "\n")}
+	v.Senders = "anyone who knows the address"
+	if len(in.AllowedSenders) > 0 {
+		v.Senders = strings.Join(in.AllowedSenders, ", ")
+	}
+	if b, err := json.Marshal(salesimport.Presets); err == nil {
+		v.PresetsJSON = string(b)
+	}
+	cols := in.Mapping.Headers()
+	submitted := form != nil && form.Has("preset")
+	preset := in.Mapping.Preset
+	if submitted {
+		preset = form.Get("preset")
+		v.Currency, v.Decimal, v.Timezone = form.Get("currency"), form.Get("decimal"), form.Get("timezone")
+		v.SendersText = form.Get("allowed_senders")
+	}
+	for _, name := range salesimport.PresetNames() {
+		label := presetLabels[name]
+		if label == "" {
+			label = name
+		}
+		v.Presets = append(v.Presets, presetOption{Name: name, Label: label, Selected: name == preset})
+	}
+	for _, f := range salesimport.Fields() {
+		row := columnRow{Field: f, Label: salesimport.FieldLabels[f], Value: cols[f], Default: salesimport.Presets[preset][f],
+			Error: errs["mapping.columns."+f]}
+		row.Required = f == salesimport.FieldSaleID || f == salesimport.FieldItem || f == salesimport.FieldQuantity
+		if submitted {
+			row.Value = form.Get("col_" + f)
+		}
+		v.Columns = append(v.Columns, row)
+	}
+	return v
+}
+
+// mappingOf reads the mapping a submitted form asks for. A column left as the preset has it is
+// no override; when the preset changed, neither is one left as the old preset had it (the form
+// showed the old preset's columns). A column emptied that the preset reads is dropped.
+func mappingOf(form url.Values) (salesimport.Mapping, []string) {
+	m := salesimport.Mapping{Preset: strings.TrimSpace(form.Get("preset")), Columns: map[string]string{},
+		Currency: strings.ToUpper(strings.TrimSpace(form.Get("currency"))), Decimal: strings.TrimSpace(form.Get("decimal")),
+		Timezone: strings.TrimSpace(form.Get("timezone"))}
+	prev := salesimport.Presets[form.Get("previous_preset")]
+	now := salesimport.Presets[m.Preset]
+	for _, f := range salesimport.Fields() {
+		if !form.Has("col_" + f) {
+			continue
+		}
+		v := strings.TrimSpace(form.Get("col_" + f))
+		if v == now[f] || (form.Get("previous_preset") != m.Preset && prev != nil && v == prev[f]) {
+			continue
+		}
+		if v == "" && now[f] == "" {
+			continue
+		}
+		m.Columns[f] = v
+	}
+	if len(m.Columns) == 0 {
+		m.Columns = nil
+	}
+	var senders []string
+	for _, line := range strings.FieldsFunc(form.Get("allowed_senders"), func(r rune) bool { return r == '\n' || r == ',' || r == ';' }) {
+		if a := strings.TrimSpace(line); a != "" {
+			senders = append(senders, a)
+		}
+	}
+	return m, senders
+}
+
+// emailSettings saves an email integration's sales file settings (the form of its page); a
+// refusal shows every problem of the form at once, each by its field.
+func (c *Console) emailSettings(w http.ResponseWriter, r *http.Request, s *session) {
+	m, senders := mappingOf(r.PostForm)
+	errs := map[string]string{}
+	for _, err := range m.Problems() {
+		var de *domain.Error
+		if errors.As(err, &de) && errs[de.Field] == "" {
+			errs[de.Field] = de.Message
+		}
+	}
+	if _, err := salesimport.CleanSenders(senders); err != nil {
+		var de *domain.Error
+		if errors.As(err, &de) {
+			errs["allowed_senders"] = de.Message
+		}
+	}
+	i, err := c.d.Lifecycle.Get(r.Context(), s.account.ID, r.PathValue("id"))
+	if err != nil {
+		c.actionFailed(w, r, s, "save the sales file settings of", err)
+		return
+	}
+	if len(errs) > 0 && i.Type == email.Type {
+		c.showEdit(w, r, s, http.StatusUnprocessableEntity, "The sales file settings were not saved: see the fields marked below.", errs, r.PostForm)
+		return
+	}
+	if _, err := c.d.Sales.SetInbox(r.Context(), s.account.ID, s.actor(), r.PathValue("id"), m, senders); err != nil {
+		c.actionFailed(w, r, s, "save the sales file settings of", err)
+		return
+	}
+	c.redirectEdit(w, r, "emailsaved")
 }
 
 var intervalChoices = []int{5, 15, 30, 60, 120, 180, 360}
@@ -62,7 +197,7 @@ func money(amount int64, currency string) string {
 }
 
 // buildSales prepares the Sales card, or nil when sales do not apply to the integration.
-func (c *Console) buildSales(ctx context.Context, s *session, i domain.Integration) (*salesView, error) {
+func (c *Console) buildSales(ctx context.Context, s *session, i domain.Integration, form url.Values, errs map[string]string) (*salesView, error) {
 	if c.d.Sales == nil {
 		return nil, nil
 	}
@@ -121,11 +256,7 @@ func (c *Console) buildSales(ctx context.Context, s *session, i domain.Integrati
 		if err != nil {
 			return nil, err
 		}
-		senders := "anyone who knows the address"
-		if len(in.AllowedSenders) > 0 {
-			senders = strings.Join(in.AllowedSenders, ", ")
-		}
-		v.Email = &emailView{Address: in.Address, Preset: in.Mapping.Preset, Senders: senders, LastFile: formatTimePtr(in.LastFileAt)}
+		v.Email = emailForm(in, form, errs)
 	}
 	return v, nil
 }

@@ -101,37 +101,86 @@ func ParseMapping(raw []byte) (Mapping, error) {
 	return m, m.Check()
 }
 
-// Check tells what is wrong with a mapping, naming the field.
+// Check tells what is wrong with a mapping (the first thing), naming the field, in a sentence
+// for the merchant.
 func (m *Mapping) Check() error {
-	if m.Preset == "" {
-		m.Preset = "posbridge"
-	}
-	if _, ok := Presets[m.Preset]; !ok {
-		return domain.Invalid("mapping.preset", "preset must be one of %s", strings.Join(presetNames(), ", "))
-	}
-	for f, col := range m.Columns {
-		if !contains(allFields[:], f) {
-			return domain.Invalid("mapping.columns."+f, "unknown field %q; the fields are %s", f, strings.Join(allFields[:], ", "))
-		}
-		if err := domain.CheckText("mapping.columns."+f, col, domain.TextNickname); err != nil {
-			return err
-		}
-	}
-	if m.Currency != "" && (len(m.Currency) != 3 || strings.ToUpper(m.Currency) != m.Currency) {
-		return domain.Invalid("mapping.currency", "currency must be an ISO 4217 code such as EUR")
-	}
-	if m.Decimal != "" && m.Decimal != "." && m.Decimal != "," {
-		return domain.Invalid("mapping.decimal", `decimal must be "." or ","`)
-	}
-	if m.Timezone != "" {
-		if _, err := time.LoadLocation(m.Timezone); err != nil {
-			return domain.Invalid("mapping.timezone", "timezone %q is not an IANA zone such as Europe/Amsterdam", m.Timezone)
-		}
+	if p := m.Problems(); len(p) > 0 {
+		return p[0]
 	}
 	return nil
 }
 
-func presetNames() []string {
+// Problems tells everything wrong with a mapping, each naming its field (a form shows them all).
+// An empty preset becomes posbridge's.
+func (m *Mapping) Problems() []error {
+	if m.Preset == "" {
+		m.Preset = "posbridge"
+	}
+	if _, ok := Presets[m.Preset]; !ok {
+		return []error{domain.Invalid("mapping.preset", "Choose one of the layouts %s.", strings.Join(PresetNames(), ", "))}
+	}
+	var out []error
+	for _, f := range allFields {
+		col, ok := m.Columns[f]
+		if !ok {
+			continue
+		}
+		if err := domain.CheckText("mapping.columns."+f, col, domain.TextNickname); err != nil {
+			out = append(out, err)
+		}
+	}
+	for f := range m.Columns {
+		if !contains(allFields[:], f) {
+			out = append(out, domain.Invalid("mapping.columns."+f, "unknown field %q; the fields are %s", f, strings.Join(allFields[:], ", ")))
+		}
+	}
+	cols := m.columns()
+	for _, f := range []string{FieldSaleID, FieldItem, FieldQuantity} {
+		if cols[f] == "" {
+			out = append(out, domain.Invalid("mapping.columns."+f, "A column for the %s is needed: enter its header as it is in your file.", strings.ToLower(FieldLabels[f])))
+		}
+	}
+	if cols[FieldSoldAt] == "" && cols[FieldSoldDate] == "" {
+		out = append(out, domain.Invalid("mapping.columns."+FieldSoldAt, "A column for the time of sale, or one for its date, is needed: enter its header as it is in your file."))
+	}
+	if cols[FieldTotal] == "" && cols[FieldUnitPrice] == "" {
+		out = append(out, domain.Invalid("mapping.columns."+FieldTotal, "A column for the line total, or one for the unit price, is needed: enter its header as it is in your file."))
+	}
+	if m.Currency != "" && (len(m.Currency) != 3 || strings.ToUpper(m.Currency) != m.Currency) {
+		out = append(out, domain.Invalid("mapping.currency", "The currency must be a three-letter code in capitals, such as EUR."))
+	}
+	if m.Decimal != "" && m.Decimal != "." && m.Decimal != "," {
+		out = append(out, domain.Invalid("mapping.decimal", `The decimal separator must be "." or ",".`))
+	}
+	if m.Timezone != "" {
+		if _, err := time.LoadLocation(m.Timezone); err != nil || strings.EqualFold(m.Timezone, "local") {
+			out = append(out, domain.Invalid("mapping.timezone", "The time zone %q is not known: use a name such as Europe/Amsterdam.", clip(m.Timezone)))
+		}
+	}
+	return out
+}
+
+// FieldLabels names each field of a sales file for the merchant.
+var FieldLabels = map[string]string{
+	FieldSaleID: "Sale id", FieldSoldAt: "Time of sale", FieldSoldDate: "Date of sale", FieldSoldTime: "Time of day",
+	FieldItem: "Item name", FieldItemID: "Item id", FieldSKU: "SKU", FieldQuantity: "Quantity", FieldUnitPrice: "Unit price",
+	FieldTotal: "Line total", FieldStatus: "Status", FieldPaymentMethod: "Payment method", FieldStore: "Store",
+	FieldCurrency: "Currency", FieldNumber: "Receipt number",
+}
+
+// Fields lists the fields a sales file's columns map to, in the order the console shows them.
+func Fields() []string { return append([]string(nil), allFields[:]...) }
+
+// Headers is the mapping's column header of each field it reads (the preset's, overridden).
+func (m Mapping) Headers() map[string]string {
+	if _, ok := Presets[m.Preset]; !ok {
+		m.Preset = "posbridge"
+	}
+	return m.columns()
+}
+
+// PresetNames lists the presets, sorted.
+func PresetNames() []string {
 	var out []string
 	for k := range Presets {
 		out = append(out, k)

@@ -85,30 +85,15 @@ func (s *Service) SetInbox(ctx context.Context, accountID, actor, id string, m M
 	if err := m.Check(); err != nil {
 		return Inbox{}, err
 	}
-	if len(senders) > 50 {
-		return Inbox{}, domain.Invalid("allowed_senders", "at most 50 allowed senders")
-	}
-	clean := make([]string, 0, len(senders))
-	for n, a := range senders {
-		a = strings.ToLower(strings.TrimSpace(a))
-		field := fmt.Sprintf("allowed_senders[%d]", n)
-		if err := domain.CheckText(field, a, domain.TextNickname); err != nil {
-			return Inbox{}, err
-		}
-		if strings.HasPrefix(a, "@") {
-			if len(a) < 3 || strings.Contains(a[1:], "@") {
-				return Inbox{}, domain.Invalid(field, "%q is neither an address nor @domain", a)
-			}
-		} else if p, err := mail.ParseAddress(a); err != nil || p.Address != a {
-			return Inbox{}, domain.Invalid(field, "%q is neither an address (pos@example.com) nor @domain (@example.com)", a)
-		}
-		clean = append(clean, a)
+	clean, err := CleanSenders(senders)
+	if err != nil {
+		return Inbox{}, err
 	}
 	if _, err := s.Inbox(ctx, accountID, id); err != nil {
 		return Inbox{}, err
 	}
 	b, _ := json.Marshal(m)
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.SetEmailInboxSettings(ctx, accountID, id, b, clean); err != nil {
 			return err
 		}
@@ -123,6 +108,31 @@ func (s *Service) SetInbox(ctx context.Context, accountID, actor, id string, m M
 		return Inbox{}, err
 	}
 	return s.Inbox(ctx, accountID, id)
+}
+
+// CleanSenders checks and lower-cases a sender allow-list: addresses (pos@example.com) and
+// domains (@example.com), at most 50.
+func CleanSenders(senders []string) ([]string, error) {
+	if len(senders) > 50 {
+		return nil, domain.Invalid("allowed_senders", "Enter at most 50 accepted senders.")
+	}
+	clean := make([]string, 0, len(senders))
+	for n, a := range senders {
+		a = strings.ToLower(strings.TrimSpace(a))
+		field := fmt.Sprintf("allowed_senders[%d]", n)
+		if err := domain.CheckText(field, a, domain.TextNickname); err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(a, "@") {
+			if len(a) < 3 || strings.Contains(a[1:], "@") {
+				return nil, domain.Invalid(field, "%q is neither an email address (pos@example.com) nor a domain (@example.com).", a)
+			}
+		} else if p, err := mail.ParseAddress(a); err != nil || p.Address != a {
+			return nil, domain.Invalid(field, "%q is neither an email address (pos@example.com) nor a domain (@example.com).", a)
+		}
+		clean = append(clean, a)
+	}
+	return clean, nil
 }
 
 // ImportFile imports one sales file received for an email integration: all of it, or, when

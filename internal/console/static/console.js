@@ -33,6 +33,22 @@ document.addEventListener('DOMContentLoaded', function () {
       });
     });
   });
+  // The sales file layout: choosing another preset puts its column headers in the fields left
+  // as the previous preset had them (without script the server does the same on Save).
+  var preset = document.getElementById('preset');
+  if (preset && preset.dataset.presets) {
+    var presets = JSON.parse(preset.dataset.presets);
+    var was = preset.value;
+    preset.addEventListener('change', function () {
+      var from = presets[was] || {}, to = presets[preset.value] || {};
+      document.querySelectorAll('#email-columns input[data-field]').forEach(function (inp) {
+        var f = inp.dataset.field;
+        if (inp.value === (from[f] || '')) { inp.value = to[f] || ''; }
+        inp.placeholder = to[f] || 'not in the file';
+      });
+      was = preset.value;
+    });
+  }
   // An open dialog (sync dialog, webhook events) takes the focus; Escape closes it.
   var dlg = document.querySelector('dialog.modal[open]');
   if (dlg) {
