@@ -42,7 +42,7 @@ func TestConsoleEmailSettings(t *testing.T) {
 		document.getElementById('col_sold_at').value === ''`) {
 		t.Fatal("choosing a preset did not fill in its columns")
 	}
-		// Every mistake at once: no sale id column, a currency in words, an unknown zone, a bad sender.
+	// Every mistake at once: no sale id column, a currency in words, an unknown zone, a bad sender.
 	w.eval(`(() => { const v = (id, x) => { document.getElementById(id).value = x; };
 		v('preset', 'square'); v('col_sale_id', ''); v('currency', 'euro'); v('timezone', 'Mars/Olympus');
 		v('allowed_senders', 'pos@example.com\nthe till'); return true; })()`)
