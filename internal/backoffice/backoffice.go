@@ -43,6 +43,7 @@ type Service struct {
 	now   func() time.Time
 	Delay time.Duration // the publish delay of accounts that have not set theirs
 
+	fan     fanout
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced when a version is delivered in this process
 }
@@ -301,6 +302,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 
 // notify wakes this process's long-polls.
 func (s *Service) notify() {
+	s.fan.invalidate()
 	s.mu.Lock()
 	close(s.changed)
 	s.changed = make(chan struct{})
@@ -454,7 +456,7 @@ func (s *Service) configOf(ctx context.Context, t store.Terminal, delivered bool
 	}
 	out.Version, out.Content = v.Version, &c
 	if v.Version != t.LastSyncedVersion {
-		if err := s.st.TerminalSynced(ctx, t.ID, v.Version, s.now()); err != nil {
+		if err := s.recordSynced(ctx, t.ID, v.Version); err != nil {
 			return out, err
 		}
 	}
@@ -480,20 +482,25 @@ func (s *Service) Config(ctx context.Context, t store.Terminal, since int64, wai
 	defer tick.Stop()
 	for {
 		ch := s.changes()
-		n, err := s.st.LatestVersionNumber(ctx, t.AccountID, t.StoreID, true)
+		n, content, err := s.delivered(ctx, t.AccountID, t.StoreID)
 		if err != nil {
 			return TerminalConfig{}, false, err
 		}
 		if n > since {
-			c, err := s.configOf(ctx, t, true)
-			return c, true, err
+			if n != t.LastSyncedVersion {
+				if err := s.recordSynced(ctx, t.ID, n); err != nil {
+					return TerminalConfig{}, false, err
+				}
+			}
+			return TerminalConfig{StoreID: t.StoreID, Version: n, Content: content}, true, nil
 		}
 		select {
 		case <-ctx.Done():
 			return TerminalConfig{}, false, ctx.Err()
 		case <-deadline.C:
 			return TerminalConfig{StoreID: t.StoreID, Version: n}, false, nil
-		case <-ch:
+		case <-ch: // a delivery in this process; the terminal was live when the request began
+			continue
 		case <-tick.C:
 		}
 		if ok, err := s.st.TerminalLive(ctx, t.ID); err != nil || !ok {

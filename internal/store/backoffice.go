@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/posbridge/posbridge/internal/domain"
@@ -259,4 +261,22 @@ func (s queries) StoreIntegrations(ctx context.Context, accountID, storeID strin
 		out = append(out, id)
 	}
 	return out, rs.Err()
+}
+
+// TerminalsSynced records the version many terminals received, in one statement per 500.
+func (s queries) TerminalsSynced(ctx context.Context, ids []string, version int64, now time.Time) error {
+	for len(ids) > 0 {
+		part := ids[:min(500, len(ids))]
+		ids = ids[len(part):]
+		args := []any{version, micros(now)}
+		ph := make([]string, 0, len(part))
+		for _, id := range part {
+			args = append(args, id)
+			ph = append(ph, "$"+strconv.Itoa(len(args)))
+		}
+		if _, err := s.q.exec(ctx, `UPDATE terminals SET last_synced_version = $1, last_synced_at = $2 WHERE id IN (`+strings.Join(ph, ", ")+`)`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
