@@ -38,6 +38,7 @@ Usage:
   posbridge bench sync [--database-url URL] [--docs N] [--data-dir DIR] [--json]
   posbridge bench neighbour [--database-url URL] [--docs N] [--noisy-docs N] [--json]
   posbridge bench hooks [--database-url URL] [--clients N] [--duration D] [--json]
+  posbridge bench sales [--database-url URL] [--lines N] [--integrations N] [--cpuprofile FILE] [--json]
   posbridge bench terminals [--database-url URL] [--terminals N] [--publishes N] [--json]
   posbridge version
 

@@ -198,5 +198,17 @@ func TestSalesImport(t *testing.T) {
 		if l := e.must(200, e.call(key, "GET", "/api/v1/pos-items?integration_id="+id, nil)).json(t)["data"].([]any); len(l) != len(items) {
 			t.Fatal("deactivation lost POS items")
 		}
+		// Restoring resumes where it stopped: the sale made meanwhile arrives, nothing twice.
+		e.must(201, e.call("", "POST", "/sandbox/admin/sales", map[string]any{"api_key": sbKey}))
+		e.must(200, e.call(key, "POST", "/api/v1/integrations/"+id+"/restore", nil))
+		waitFor(t, "the restored integration healthy", func() bool {
+			return e.must(200, e.call(key, "GET", "/api/v1/integrations/"+id, nil)).json(t)["status"] == "healthy"
+		})
+		if i, _ := refresh(); i["status"] != "healthy" {
+			t.Fatalf("refresh after the restore: %v", i)
+		}
+		if got := sales(""); len(got) != n0+2 {
+			t.Fatalf("after the restore %d sales, want %d", len(got), n0+2)
+		}
 	})
 }
