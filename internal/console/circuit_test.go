@@ -64,7 +64,7 @@ func TestIntegrationPageShowsCircuit(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#email"), srv.acct.AdminEmail),
 		chromedp.SendKeys(chromedp.CSS("#password"), srv.acct.AdminPassword),
 		chromedp.Click(chromedp.CSS("#login")),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-page="integrations"] #add`)))
+		chromedp.WaitVisible(chromedp.CSS(`body[data-page="overview"] #add`)))
 	w.do("open the integration", chromedp.Navigate(srv.url+"/integrations/"+it.ID), chromedp.WaitVisible(chromedp.CSS("#circuit")))
 	if got := w.text("#circuit-message"); got != want {
 		t.Fatalf("circuit message %q, want %q", got, want)

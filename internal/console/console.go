@@ -104,7 +104,7 @@ type Console struct {
 
 // pageNames are the templates besides the layout; each defines "title" and "content".
 var pageNames = []string{"login", "integrations", "add", "edit", "confirm", "timeline", "support", "docs_sandbox", "error",
-	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password", "webhook_endpoints", "back_office", "catalog_product", "sandbox_order", "terminals"}
+	"documents", "order_sync", "api_keys", "catalog_sync", "users", "roles", "set_password", "forgot", "password", "webhook_endpoints", "back_office", "catalog_product", "sandbox_order", "terminals", "overview"}
 
 // New parses the embedded templates and returns the console.
 func New(d Deps) (*Console, error) {
@@ -148,7 +148,7 @@ func New(d Deps) (*Console, error) {
 // Register mounts the console's routes on mux.
 func (c *Console) Register(mux *http.ServeMux) {
 	h := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, c.secure(fn)) }
-	h("GET /{$}", c.authed(c.home))
+	h("GET /{$}", c.authed(c.overview))
 	h("GET /login", c.loginPage)
 	h("POST /login", c.loginSubmit)
 	h("POST /logout", c.post(false, c.logout))

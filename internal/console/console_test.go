@@ -472,7 +472,7 @@ func (c *client) login(email, password string) string {
 	c.t.Helper()
 	_, page := c.get("/login")
 	resp, _ := c.post("/login", url.Values{"csrf": {csrfOf(c.t, page)}, "email": {email}, "password": {password}})
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/integrations" {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		c.t.Fatalf("login: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	var sess *http.Cookie

@@ -20,10 +20,6 @@ type loginData struct {
 	Next  string
 }
 
-func (c *Console) home(w http.ResponseWriter, r *http.Request, _ *session) {
-	http.Redirect(w, r, "/integrations", http.StatusSeeOther)
-}
-
 // loginPage shows the login form, bound to a fresh nonce cookie so the form's CSRF token can be
 // checked before any session exists. A logged-in user goes straight on.
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -149,11 +145,11 @@ func (c *Console) dummy() string {
 func safeNext(next string) string {
 	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
 		strings.ContainsAny(next, "\r\n") || strings.HasPrefix(next, "/login") {
-		return "/integrations"
+		return "/"
 	}
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" {
-		return "/integrations"
+		return "/"
 	}
 	return next
 }

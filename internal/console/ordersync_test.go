@@ -116,7 +116,7 @@ func (w *walk) login(email, password string) {
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.Click(chromedp.CSS("#login")),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-page="integrations"]`)))
+		chromedp.WaitVisible(chromedp.CSS(`body[data-page="overview"]`)))
 }
 
 // clickFor clicks sel and waits until the next page's flash says want (a flash of the page
