@@ -2,6 +2,9 @@ package bench
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -57,4 +60,23 @@ func loadAvg() float64 {
 	}
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
+}
+
+// benchStorage makes a run's storage: a temporary data directory below dataDir and, when dbURL
+// is a PostgreSQL URL, a fresh schema there (the URL answered names it; "" is SQLite). cleanup
+// removes both.
+func benchStorage(ctx context.Context, dataDir, dbURL, prefix string) (dir, url string, cleanup func() error, err error) {
+	dir, err = os.MkdirTemp(dataDir, prefix)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("create the bench data dir: %w", err)
+	}
+	if dbURL == "" {
+		return dir, "", func() error { return os.RemoveAll(dir) }, nil
+	}
+	u, drop, err := freshSchema(ctx, dbURL)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", "", nil, err
+	}
+	return dir, u, func() error { return errors.Join(drop(), os.RemoveAll(dir)) }, nil
 }

@@ -92,24 +92,18 @@ func salesCommand(ctx context.Context, args []string, _ func(string) string, std
 // RunSales runs the sales benchmark.
 func RunSales(ctx context.Context, dbURL, dataDir string, lines, integrations int, progress io.Writer) (res SalesResult, err error) {
 	res.Database, res.Lines, res.Integrations = "sqlite", lines, integrations
-	dir, err := os.MkdirTemp(dataDir, "posbridge-bench-sales-")
+	if dbURL != "" {
+		res.Database = "postgres"
+	}
+	dir, dbURL, cleanup, err := benchStorage(ctx, dataDir, dbURL, "posbridge-bench-sales-")
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
-	if dbURL != "" {
-		res.Database = "postgres"
-		u, drop, err := freshSchema(ctx, dbURL)
-		if err != nil {
-			return res, err
+	defer func() {
+		if cerr := cleanup(); cerr != nil && err == nil {
+			err = cerr
 		}
-		defer func() {
-			if derr := drop(); derr != nil && err == nil {
-				err = derr
-			}
-		}()
-		dbURL = u
-	}
+	}()
 	// The file: about three lines a sale, 500 items, over 30 days.
 	path := filepath.Join(dir, "sales.csv")
 	f, err := os.Create(path)
