@@ -230,82 +230,96 @@ func percentBP(v string) (int64, bool) {
 	return parseMinor(strings.TrimSuffix(strings.TrimSpace(v), "%"))
 }
 
+// editList applies the form's edits of one list: each item not marked del_<tag>_<id> is kept
+// and changed by edit; a new one is added by add when the form names it (new_<tag>_name). It
+// answers the list, or a sentence naming what is wrong.
+func editList[T any](f url.Values, items []T, tag string, id func(T) string, edit func(*T) string, add func(id, name string) (T, string)) ([]T, string) {
+	var out []T
+	var ids []string
+	for _, x := range items {
+		ids = append(ids, id(x))
+		if f.Get("del_"+tag+"_"+id(x)) != "" {
+			continue
+		}
+		if msg := edit(&x); msg != "" {
+			return nil, msg
+		}
+		out = append(out, x)
+	}
+	if name := strings.TrimSpace(f.Get("new_" + tag + "_name")); name != "" {
+		x, msg := add(freeID(tag[:1], ids), name)
+		if msg != "" {
+			return nil, msg
+		}
+		out = append(out, x)
+	}
+	return out, ""
+}
+
+// rateField reads a percentage field as basis points up to limit, keeping cur when it is absent.
+func rateField(f url.Values, key string, cur, limit int64) (int64, bool) {
+	v, ok := f[key]
+	if !ok {
+		return cur, true
+	}
+	bp, ok := percentBP(v[0])
+	return bp, ok && bp <= limit
+}
+
 // applyLists applies the form's edits of categories, tax rates and discounts (rename, change the
 // rate, remove, add one of each); it answers a sentence naming what is wrong, or "".
 func applyLists(f url.Values, c *backoffice.Content) string {
-	var cats []backoffice.Category
-	var ids []string
-	for _, x := range c.Categories {
-		ids = append(ids, x.ID)
-		if f.Get("del_cat_"+x.ID) != "" {
-			continue
+	rename := func(key string, name *string) {
+		if v := strings.TrimSpace(f.Get(key)); v != "" {
+			*name = v
 		}
-		if v := strings.TrimSpace(f.Get("catname_" + x.ID)); v != "" {
-			x.Name = v
-		}
-		cats = append(cats, x)
 	}
-	if name := strings.TrimSpace(f.Get("new_cat_name")); name != "" {
-		cats = append(cats, backoffice.Category{ID: freeID("c", ids), Name: name})
+	var msg string
+	c.Categories, msg = editList(f, c.Categories, "cat", func(x backoffice.Category) string { return x.ID },
+		func(x *backoffice.Category) string { rename("catname_"+x.ID, &x.Name); return "" },
+		func(id, name string) (backoffice.Category, string) {
+			return backoffice.Category{ID: id, Name: name}, ""
+		})
+	if msg != "" {
+		return msg
 	}
-	c.Categories = cats
-
-	var taxes []backoffice.TaxRate
-	ids = nil
-	for _, x := range c.TaxRates {
-		ids = append(ids, x.ID)
-		if f.Get("del_tax_"+x.ID) != "" {
-			continue
-		}
-		if v := strings.TrimSpace(f.Get("taxname_" + x.ID)); v != "" {
-			x.Name = v
-		}
-		if v, ok := f["taxrate_"+x.ID]; ok {
-			bp, ok := percentBP(v[0])
-			if !ok {
+	const maxRate = 100_000
+	c.TaxRates, msg = editList(f, c.TaxRates, "tax", func(x backoffice.TaxRate) string { return x.ID },
+		func(x *backoffice.TaxRate) string {
+			rename("taxname_"+x.ID, &x.Name)
+			var ok bool
+			if x.Rate, ok = rateField(f, "taxrate_"+x.ID, x.Rate, maxRate); !ok {
 				return "The rate of " + x.Name + " is not a percentage such as 21 or 5.5."
 			}
-			x.Rate = bp
-		}
-		taxes = append(taxes, x)
+			return ""
+		},
+		func(id, name string) (backoffice.TaxRate, string) {
+			bp, ok := rateField(f, "new_tax_rate", 0, maxRate)
+			if !ok {
+				return backoffice.TaxRate{}, "The new tax rate is not a percentage such as 21 or 5.5."
+			}
+			return backoffice.TaxRate{ID: id, Name: name, Rate: bp}, ""
+		})
+	if msg != "" {
+		return msg
 	}
-	if name := strings.TrimSpace(f.Get("new_tax_name")); name != "" {
-		bp, ok := percentBP(f.Get("new_tax_rate"))
-		if !ok {
-			return "The new tax rate is not a percentage such as 21 or 5.5."
-		}
-		taxes = append(taxes, backoffice.TaxRate{ID: freeID("t", ids), Name: name, Rate: bp})
-	}
-	c.TaxRates = taxes
-
-	var discs []backoffice.Discount
-	ids = nil
-	for _, x := range c.Discounts {
-		ids = append(ids, x.ID)
-		if f.Get("del_disc_"+x.ID) != "" {
-			continue
-		}
-		if v := strings.TrimSpace(f.Get("discname_" + x.ID)); v != "" {
-			x.Name = v
-		}
-		if v, ok := f["discpct_"+x.ID]; ok {
-			bp, ok := percentBP(v[0])
-			if !ok || bp > 10000 {
+	c.Discounts, msg = editList(f, c.Discounts, "disc", func(x backoffice.Discount) string { return x.ID },
+		func(x *backoffice.Discount) string {
+			rename("discname_"+x.ID, &x.Name)
+			var ok bool
+			if x.Percent, ok = rateField(f, "discpct_"+x.ID, x.Percent, 10_000); !ok {
 				return "The discount " + x.Name + " is not a percentage from 0 to 100."
 			}
-			x.Percent = bp
-		}
-		discs = append(discs, x)
-	}
-	if name := strings.TrimSpace(f.Get("new_disc_name")); name != "" {
-		bp, ok := percentBP(f.Get("new_disc_pct"))
-		if !ok || bp > 10000 {
-			return "The new discount is not a percentage from 0 to 100."
-		}
-		discs = append(discs, backoffice.Discount{ID: freeID("d", ids), Name: name, Percent: bp})
-	}
-	c.Discounts = discs
-	return ""
+			return ""
+		},
+		func(id, name string) (backoffice.Discount, string) {
+			bp, ok := rateField(f, "new_disc_pct", 0, 10_000)
+			if !ok {
+				return backoffice.Discount{}, "The new discount is not a percentage from 0 to 100."
+			}
+			return backoffice.Discount{ID: id, Name: name, Percent: bp}, ""
+		})
+	return msg
 }
 
 // dropRefs clears products' references to categories and tax rates that are gone.
