@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
@@ -48,6 +49,7 @@ type Simulator struct {
 
 	calls     int
 	failN     int
+	loseN     int // writes to apply whose answers are lost (LoseNextAnswers)
 	failCode  int
 	slowN     int
 	slowD     time.Duration
@@ -177,6 +179,15 @@ func (s *Simulator) FailNext(n, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failN, s.failCode = n, status
+}
+
+// LoseNextAnswers makes the next n product writes (POST, PUT, DELETE under /products) apply but answer 504 instead of
+// their result, as a proxy in front of a store does when the store finished after the proxy
+// gave up: the client cannot tell whether, or what, the store created.
+func (s *Simulator) LoseNextAnswers(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loseN = n
 }
 
 // SlowNext delays the next n answers by d.
@@ -413,6 +424,22 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if body == nil {
 		body = map[string]any{}
+	}
+	lose := false
+	if r.Method != http.MethodGet && strings.HasPrefix(strings.Trim(path, "/"), "products") {
+		s.mu.Lock()
+		if s.loseN > 0 {
+			s.loseN--
+			lose = true
+		}
+		s.mu.Unlock()
+	}
+	if lose {
+		s.route(httptest.NewRecorder(), r, strings.Trim(path, "/"), body)
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusGatewayTimeout)
+		_, _ = w.Write([]byte("<html><body><h1>504 Gateway Time-out</h1></body></html>"))
+		return
 	}
 	s.route(w, r, strings.Trim(path, "/"), body)
 }
