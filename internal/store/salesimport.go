@@ -354,7 +354,7 @@ func (im *SalesImport) lookup(ctx context.Context) error {
 		}
 		rest = rest[n:]
 		rs, err := im.q.q.query(ctx, `SELECT external_id, id, hash FROM sales WHERE integration_id = ? AND external_id IN (`+
-			placeholders(n, 1)+`)`, args...)
+			im.q.placeholders(n, 1)+`)`, args...)
 		if err == nil {
 			err = scan(rs)
 		}
@@ -410,12 +410,12 @@ func batchSize(n int) int {
 	return n
 }
 
-// placeholders is "?, ?, ..." (n of them, groups of width in parentheses when width > 1) on
-// SQLite: anonymous parameters, as SQLite looks a numbered one's name up in a list, which makes
-// binding thousands of them quadratic.
-func placeholders(n, width int) string {
+// placeholders is the parameters of n rows of width values ("(?, ?), (?, ?)"; no parentheses
+// when width is 1): anonymous on SQLite, as SQLite looks a numbered one's name up in a list,
+// which makes binding thousands of them quadratic; $1, $2... on PostgreSQL.
+func (s queries) placeholders(n, width int) string {
 	var q strings.Builder
-	q.Grow(n * (width*3 + 4))
+	q.Grow(n * (width*4 + 4))
 	for r := 0; r < n; r++ {
 		if r > 0 {
 			q.WriteString(", ")
@@ -427,30 +427,12 @@ func placeholders(n, width int) string {
 			if c > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteByte('?')
-		}
-		if width > 1 {
-			q.WriteByte(')')
-		}
-	}
-	return q.String()
-}
-
-// pgPlaceholders is placeholders with $n parameters, numbered from 1.
-func pgPlaceholders(n, width int) string {
-	var q strings.Builder
-	for r := 0; r < n; r++ {
-		if r > 0 {
-			q.WriteString(", ")
-		}
-		if width > 1 {
-			q.WriteByte('(')
-		}
-		for c := 0; c < width; c++ {
-			if c > 0 {
-				q.WriteString(", ")
+			if s.dialect == Postgres {
+				q.WriteByte('$')
+				q.WriteString(strconv.Itoa(r*width + c + 1))
+			} else {
+				q.WriteByte('?')
 			}
-			fmt.Fprintf(&q, "$%d", r*width+c+1)
 		}
 		if width > 1 {
 			q.WriteByte(')')
@@ -464,11 +446,7 @@ func pgPlaceholders(n, width int) string {
 func (s queries) inBatches(ctx context.Context, format string, width int, args []any) error {
 	for rest := args; len(rest) > 0; {
 		n := batchSize(len(rest) / width)
-		ph := placeholders(n, width)
-		if s.dialect == Postgres {
-			ph = pgPlaceholders(n, width)
-		}
-		if _, err := s.q.exec(ctx, fmt.Sprintf(format, ph), rest[:n*width]...); err != nil {
+		if _, err := s.q.exec(ctx, fmt.Sprintf(format, s.placeholders(n, width)), rest[:n*width]...); err != nil {
 			return err
 		}
 		rest = rest[n*width:]
