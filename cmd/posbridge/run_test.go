@@ -109,6 +109,28 @@ func TestServeDemo(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The demo shows the whole flow: Automatic Sync is on and its sample documents are synced,
+	// one invoice completed at the sandbox's till and so paid.
+	for {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/documents/invoice/INV-DEMO-1", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		paid := false
+		if err == nil {
+			var doc struct{ Status string }
+			json.NewDecoder(res.Body).Decode(&doc)
+			res.Body.Close()
+			paid = doc.Status == "paid"
+		}
+		if paid {
+			t.Logf("demo invoice paid %s after start", time.Since(started).Round(time.Millisecond))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo's sample invoice INV-DEMO-1 is not paid within %s of start; stderr: %s", time.Since(started).Round(time.Second), stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	// The demo's sandbox key is minted (random), printed once, and works; the old fixed key does not.
 	m := regexp.MustCompile(`sandbox key:\s+(sbx_[0-9a-f]{40})\n`).FindStringSubmatch(stdout.String())
 	if m == nil {

@@ -109,6 +109,8 @@ type Config struct {
 
 // App is one posbridge process.
 type App struct {
+	demoStop       context.CancelFunc // stops loading the demo's sample documents (Close)
+	demoDone       chan struct{}
 	cfg            Config
 	Store          *store.Store
 	Queue          *jobs.Queue
@@ -420,9 +422,22 @@ func (a *App) bootstrap(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("create the demo Sandbox POS: %w", err)
 		}
-		if _, err := a.Lifecycle.Add(ctx, c.AccountID, "system", lifecycle.AddInput{Type: "sandbox", Nickname: "Demo",
-			Credentials: map[string]string{"api_key": sbx}}); err != nil {
+		demo, err := a.Lifecycle.Add(ctx, c.AccountID, "system", lifecycle.AddInput{Type: "sandbox", Nickname: "Demo",
+			Credentials: map[string]string{"api_key": sbx}})
+		if err != nil {
 			return fmt.Errorf("connect the demo Sandbox POS: %w", err)
+		}
+		if !a.cfg.NoWorkers {
+			a.demoDone = make(chan struct{})
+			dctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			a.demoStop = cancel
+			go func() {
+				defer close(a.demoDone)
+				defer cancel()
+				if err := a.seedDemoDocuments(dctx, c.AccountID, demo.ID); err != nil && dctx.Err() == nil {
+					a.cfg.Logger.Warn("demo: sample documents not loaded", "err", err)
+				}
+			}()
 		}
 		fmt.Fprintf(a.cfg.Stdout, "A demo Sandbox POS is connected (its key is shown once):\n  sandbox key: %s\n\n", sbx)
 		tok, err := a.BackOffice.SeedDemo(ctx, c.AccountID, "main")
@@ -456,6 +471,10 @@ func (a *App) MintSandbox(ctx context.Context, accountID string) (string, error)
 // Close stops the HTTP server and the workers (waiting for running jobs up to ctx) and closes the database.
 func (a *App) Close(ctx context.Context) error {
 	var errs []error
+	if a.demoStop != nil {
+		a.demoStop()
+		<-a.demoDone
+	}
 	if a.Sandbox != nil {
 		a.Sandbox.Close() // lets go of held "timeout" requests and stops webhook retries
 	}
