@@ -71,6 +71,12 @@ func (s *Service) check(ctx context.Context, before domain.Integration, actor st
 		label = "failed"
 	}
 	s.checks.WithLabelValues(before.Type, label).Inc()
+	if perr == nil && before.Status.Scheduled() {
+		// Subscribe before the check records the integration healthy: once it reads healthy,
+		// the POS's webhooks are set up (or the timeline says why not), and no call of the
+		// subscription is still to come.
+		s.subscribe(ctx, before)
+	}
 	var result domain.Integration
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		i, err := s.lock(ctx, tx, before.AccountID, before.ID)
@@ -126,9 +132,6 @@ func (s *Service) check(ctx context.Context, before domain.Integration, actor st
 		result = i
 		return s.recordTransition(ctx, tx, i, actor, t)
 	})
-	if perr == nil && err == nil && result.Status == domain.StatusHealthy {
-		s.subscribe(ctx, result)
-	}
 	if perr != nil && err == nil {
 		s.log.Info("integration check failed", "integration", before.ID, "type", before.Type, "kind", kind.String(), "status", result.Status)
 	}
