@@ -50,6 +50,10 @@ var technical = []string{"dial tcp", "dial udp", `Get "`, `Post "`, `Put "`, `De
 	"tls:", "context deadline", "context canceled", "EOF", "json:", "read tcp", "write tcp", "host is not allowed",
 	"(HTTP ", "connection refused", "i/o timeout", "no such host", "goroutine", "panic:"}
 
+// httpCall is a lead-in that names the HTTP call that failed ("GET /orders"): detail for a
+// programmer, not the start of a merchant's sentence.
+var httpCall = regexp.MustCompile(`^(GET|POST|PUT|PATCH|DELETE|HEAD) [/h]`)
+
 // rawID finds posbridge's ids in a text (integrations, accounts, endpoints, deliveries, ...).
 var rawID = regexp.MustCompile(`\b(int|acct|usr|whe|whd|whev|msg|key|dlv)_[0-9a-z]{16,}\b`)
 
@@ -72,7 +76,7 @@ func Explain(text string) Explained {
 	}
 	lead := ""
 	for _, sep := range []string{"; last: ", ": "} {
-		if i := strings.Index(text, sep); i > 0 && !isError(text[:i]) && len(text[:i]) < 120 {
+		if i := strings.Index(text, sep); i > 0 && !isError(text[:i]) && !httpCall.MatchString(text[:i]) && len(text[:i]) < 120 {
 			lead = text[:i]
 			break
 		}

@@ -18,11 +18,15 @@ func TestExplain(t *testing.T) {
 		{`credentials (HTTP 401): bad key`, "refused the credentials", true},
 		{`Status Failed: Get "http://x": EOF`, "Status Failed. The POS gave an answer", true},
 		{"The POS order ord_12 now belongs to FLT-0200, not this invoice; use Send as new to create a new order.", "now belongs to FLT-0200", false},
+		{`GET /orders: temporary (HTTP 503): upstream unavailable`, "The POS had a problem on its side", true},
 		{"", "", false},
 	} {
 		e := Explain(c.in)
 		if !strings.Contains(e.Text, c.want) || (e.Detail != "") != c.detail {
 			t.Errorf("Explain(%q) = %+v, want text with %q, detail %v", c.in, e, c.want, c.detail)
+		}
+		if httpCall.MatchString(e.Text) {
+			t.Errorf("Explain(%q) starts with the HTTP call: %q", c.in, e.Text)
 		}
 		if IsTechnical(e.Text) {
 			t.Errorf("Explain(%q) is still technical: %q", c.in, e.Text)
