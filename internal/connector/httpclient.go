@@ -139,6 +139,13 @@ func WithMaxWait(ctx context.Context, d time.Duration) context.Context {
 	return context.WithValue(ctx, maxWaitKey{}, d)
 }
 
+// MaxWait answers the bound WithMaxWait put on ctx, if any: a provider pacing its calls by a
+// measure of its own (a cost budget) answers a wait longer than it with a *PacedError too.
+func MaxWait(ctx context.Context) (time.Duration, bool) {
+	d, ok := ctx.Value(maxWaitKey{}).(time.Duration)
+	return d, ok
+}
+
 // Wait blocks until a call may go out, or ctx ends. When ctx carries WithMaxWait and the wait
 // would be longer, it returns a *PacedError without taking a token.
 func (l *Limiter) Wait(ctx context.Context) error {

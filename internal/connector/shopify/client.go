@@ -71,11 +71,15 @@ type Client struct {
 	opts     Options
 	now      func() time.Time
 	bucket   *bucket
+	cost     *costBucket
 	calls    atomic.Int64
 	throttle atomic.Int64
 
+	gqlThrottled atomic.Int64
+
 	mu       sync.Mutex
 	currency string
+	gqlSpent float64
 	items    map[int64]itemRef // inventory_item_id -> product and variant
 }
 
@@ -128,6 +132,7 @@ func New(cfg connector.Config, opts Options) (*Client, error) {
 		opts:    opts,
 		now:     now,
 		bucket:  newBucket(float64(opts.BucketSize), opts.LeakRate, float64(opts.Headroom)),
+		cost:    sharedCostBucket(base, token),
 		items:   map[int64]itemRef{},
 	}, nil
 }
@@ -211,6 +216,9 @@ func (c *Client) do(ctx context.Context, rq call, out any) (*answer, error) {
 	}
 	retry := connector.Retry{Backoff: c.backoff(),
 		Retries: c.opts.MaxRetries, Waits: c.opts.MaxRateLimitWaits, Limiter: c.limiter, Unsafe: rq.unsafe}
+	if rq.graphql {
+		retry.Limiter = nil // GraphQL has its own budget (costBucket), apart from REST's
+	}
 	var ans *answer
 	err := retry.Do(ctx, func() (err error) {
 		ans, err = c.attempt(ctx, rq, target, payload)

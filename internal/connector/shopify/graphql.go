@@ -13,8 +13,8 @@ import (
 	"github.com/posbridge/posbridge/internal/domain"
 )
 
-// The GraphQL Admin API documents throttling as a THROTTLED error with the bucket's state in
-// extensions.cost.throttleStatus (100 points a second on the Standard plan).
+// The GraphQL Admin API documents throttling as a THROTTLED error (HTTP 200) with the bucket's
+// state in extensions.cost.throttleStatus (restoring 100 points a second on the Standard plan).
 type gqlResponse struct {
 	Data   json.RawMessage `json:"data"`
 	Errors []struct {
@@ -25,7 +25,8 @@ type gqlResponse struct {
 	} `json:"errors"`
 	Extensions struct {
 		Cost struct {
-			RequestedQueryCost float64 `json:"requestedQueryCost"`
+			RequestedQueryCost float64  `json:"requestedQueryCost"`
+			ActualQueryCost    *float64 `json:"actualQueryCost"`
 			ThrottleStatus     struct {
 				MaximumAvailable   float64 `json:"maximumAvailable"`
 				CurrentlyAvailable float64 `json:"currentlyAvailable"`
@@ -52,17 +53,43 @@ func userErrorsErr(op string, ue []userError) error {
 	return fmt.Errorf("%s: %w", op, &connector.Error{Kind: connector.KindInvalid, Status: http.StatusOK, Code: ue[0].Code, Message: strings.Join(msgs, "; ")})
 }
 
-// graphql runs one GraphQL Admin API operation and decodes its data into out. A THROTTLED
-// answer is waited out (until the bucket has restored the query's cost) up to
-// Options.MaxRateLimitWaits times; other errors are returned, never repeated.
+// GraphQLThrottled returns how many THROTTLED answers the client has met (and waited out).
+func (c *Client) GraphQLThrottled() int64 { return c.gqlThrottled.Load() }
+
+// GraphQLCost returns the points the shop has charged the client's GraphQL calls (actual cost).
+func (c *Client) GraphQLCost() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gqlSpent
+}
+
+// graphql runs one GraphQL Admin API operation and decodes its data into out. It is paced by
+// cost (costBucket): it waits until the operation's requested cost is available at the shop, so
+// it meets no THROTTLED answer while it is the only caller of the app at the shop. A THROTTLED
+// answer all the same (another caller spent the bucket) is waited out, until the bucket has
+// restored the query's cost, up to Options.MaxRateLimitWaits times, and is then a rate-limited
+// error carrying that wait (a worker snoozes on it). Other errors are returned, never repeated.
 func (c *Client) graphql(ctx context.Context, op, query string, vars map[string]any, out any) error {
 	body := map[string]any{"query": query, "variables": vars}
+	cost := float64(queryCost(query, vars))
 	retry := connector.Retry{Waits: c.opts.MaxRateLimitWaits, Unsafe: true}
 	var res gqlResponse
 	err := retry.Do(ctx, func() error {
 		res = gqlResponse{}
-		if _, err := c.do(ctx, call{op: op, method: http.MethodPost, path: "graphql.json", body: body, graphql: true, unsafe: true}, &res); err != nil {
+		t, err := c.cost.reserve(ctx, cost)
+		if err != nil {
+			return connector.Stop(fmt.Errorf("%s: %w", op, err))
+		}
+		_, err = c.do(ctx, call{op: op, method: http.MethodPost, path: "graphql.json", body: body, graphql: true, unsafe: true}, &res)
+		ts := res.Extensions.Cost.ThrottleStatus
+		c.cost.done(t, ts.MaximumAvailable, ts.CurrentlyAvailable, ts.RestoreRate)
+		if err != nil {
 			return connector.Stop(err) // do waited out what it may
+		}
+		if a := res.Extensions.Cost.ActualQueryCost; a != nil {
+			c.mu.Lock()
+			c.gqlSpent += *a
+			c.mu.Unlock()
 		}
 		if len(res.Errors) == 0 {
 			return nil
@@ -70,8 +97,8 @@ func (c *Client) graphql(ctx context.Context, op, query string, vars map[string]
 		e := &connector.Error{Kind: connector.KindInvalid, Status: http.StatusOK, Code: res.Errors[0].Extensions.Code}
 		switch e.Code {
 		case "THROTTLED":
+			c.gqlThrottled.Add(1)
 			e.Kind = connector.KindRateLimited
-			ts := res.Extensions.Cost.ThrottleStatus
 			e.RetryAfter = time.Second
 			if ts.RestoreRate > 0 {
 				e.RetryAfter = time.Duration((res.Extensions.Cost.RequestedQueryCost - ts.CurrentlyAvailable) / ts.RestoreRate * float64(time.Second))
@@ -110,12 +137,14 @@ func gidNumber(g string) int64 {
 	return n
 }
 
+// qEditBegin reads at most 200 lines of the order: four objects a line, at 250 the query would
+// cost more than the 1,000 points one query may request.
 const (
 	qEditBegin = `mutation posbridgeOrderEditBegin($id: ID!) {
   orderEditBegin(id: $id) {
     calculatedOrder {
       id
-      lineItems(first: 250) {
+      lineItems(first: 200) {
         nodes { id quantity title sku variant { id } originalUnitPriceSet { shopMoney { amount currencyCode } } }
       }
     }

@@ -49,9 +49,10 @@ type Simulator struct {
 	edits     map[string]*simEdit
 	now       func() time.Time
 
-	// leaky bucket
+	// leaky bucket (REST) and cost bucket (GraphQL)
 	size, leak, used float64
 	last             time.Time
+	gql              gqlBucket
 
 	// faults
 	fail    []int
@@ -137,9 +138,10 @@ func NewSimulator(opts ...SimOption) *Simulator {
 		products: map[int64]*productJSON{}, pUpdated: map[int64]time.Time{},
 		levels: map[[2]int64]*simLevel{}, customers: map[int64]*customerJSON{}, orders: map[int64]*simOrder{},
 		webhooks: map[int64]*simWebhook{}, edits: map[string]*simEdit{}, now: time.Now,
-		size: 40, leak: 2, hookClient: &http.Client{Timeout: 5 * time.Second}, closed: make(chan struct{}),
+		size: 40, leak: 2, gql: gqlBucket{max: 2000, restore: 100, avail: 2000}, hookClient: &http.Client{Timeout: 5 * time.Second}, closed: make(chan struct{}),
 	}
 	s.last = s.now()
+	s.gql.last = s.last
 	s.locations = []locationJSON{{ID: s.id(), Name: "Main store", Active: true}, {ID: s.id(), Name: "Warehouse", Active: true}}
 	for _, o := range opts {
 		o(s)

@@ -3,69 +3,178 @@ package shopify
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// The simulator's GraphQL endpoint knows only the order-editing mutations the client uses; it
-// finds the operation by its root field, as the real schema would resolve it, and answers in
-// GraphQL's shape ({"data", "errors", "extensions": {"cost"}}).
+// The simulator's GraphQL endpoint knows the operations the client uses; it finds the
+// operation by its root field, as the real schema would resolve it, and answers in GraphQL's
+// shape ({"data", "errors", "extensions": {"cost"}}). Every operation is charged by calculated
+// query cost against the shop's bucket (gqlBucket): the requested cost must be available or the
+// answer is THROTTLED, and the difference to the actual cost is given back.
 var gqlRoot = regexp.MustCompile(`\b(orderEditBegin|orderEditAddVariant|orderEditAddCustomItem|orderEditSetQuantity|orderEditCommit)\s*\(`)
 
-func gqlCost() map[string]any {
-	return map[string]any{"cost": map[string]any{"requestedQueryCost": 10, "actualQueryCost": 10,
-		"throttleStatus": map[string]any{"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}}}
+// gqlBucket is the shop's GraphQL cost bucket: max points, restoring restore a second.
+type gqlBucket struct {
+	max, restore, avail float64
+	last                time.Time
+	throttled           int
+	spent               float64
 }
 
-func gqlData(w http.ResponseWriter, field string, v any) {
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{field: v}, "extensions": gqlCost()})
+func (b *gqlBucket) refill(now time.Time) {
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.avail = math.Min(b.max, b.avail+el*b.restore)
+	}
+	b.last = now
 }
 
-func gqlUserError(w http.ResponseWriter, field, msg string, path ...string) {
-	gqlData(w, field, map[string]any{"userErrors": []map[string]any{{"field": path, "message": msg}}})
+func (b *gqlBucket) cost(requested int, actual *int) map[string]any {
+	var a any
+	if actual != nil {
+		a = *actual
+	}
+	return map[string]any{"cost": map[string]any{"requestedQueryCost": requested, "actualQueryCost": a,
+		"throttleStatus": map[string]any{"maximumAvailable": b.max, "currentlyAvailable": math.Floor(b.avail), "restoreRate": b.restore}}}
+}
+
+// WithCostBucket sets the GraphQL cost bucket: max points, restoring restore points a second
+// (default 2,000 and 100, the Standard plan's restore rate).
+func WithCostBucket(max, restore float64) SimOption {
+	return func(s *Simulator) { s.gql.max, s.gql.restore, s.gql.avail = max, restore, max }
+}
+
+// SetCostBucket changes the GraphQL cost bucket and fills it.
+func (s *Simulator) SetCostBucket(max, restore float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gql.max, s.gql.restore, s.gql.avail, s.gql.last = max, restore, max, s.now()
+}
+
+// GraphQLThrottled counts THROTTLED answers given because the cost bucket lacked the requested cost.
+func (s *Simulator) GraphQLThrottled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gql.throttled
+}
+
+// GraphQLCost is the actual cost of every GraphQL operation the simulator has run.
+func (s *Simulator) GraphQLCost() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gql.spent
+}
+
+// gqlReq is one decoded GraphQL request.
+type gqlReq struct {
+	Query     string                     `json:"query"`
+	Variables map[string]json.RawMessage `json:"variables"`
+}
+
+func (q gqlReq) str(k string) string {
+	var v string
+	_ = json.Unmarshal(q.Variables[k], &v)
+	return v
+}
+
+func (q gqlReq) num(k string) int {
+	var v json.Number
+	_ = json.Unmarshal(q.Variables[k], &v)
+	n, _ := strconv.Atoi(v.String())
+	return n
+}
+
+// gqlError is an error of the request as a whole (errors[], no data).
+type gqlError struct {
+	code, msg string
+}
+
+func userErrs(msg string, path ...string) map[string]any {
+	return map[string]any{"userErrors": []map[string]any{{"field": path, "message": msg}}}
 }
 
 func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Query     string                     `json:"query"`
-		Variables map[string]json.RawMessage `json:"variables"`
-	}
+	var req gqlReq
 	if err := decodeBody(r, &req); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []map[string]any{{"message": "Invalid JSON in request body"}}})
 		return
 	}
-	m := gqlRoot.FindStringSubmatch(req.Query)
-	if m == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]any{{"message": "The simulator answers only the order-editing mutations",
-			"extensions": map[string]any{"code": "undefinedField"}}}, "extensions": gqlCost()})
+	vars := map[string]any{}
+	for k, v := range req.Variables {
+		vars[k] = v
+	}
+	requested := queryCost(req.Query, vars)
+	mutation := strings.HasPrefix(strings.TrimSpace(req.Query), "mutation")
+	s.mu.Lock()
+	s.gql.refill(s.now())
+	if requested > MaxQueryCost {
+		ext := s.gql.cost(requested, nil)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]any{{"message": fmt.Sprintf("Query cost is %d, which exceeds the single query max cost limit (%d).", requested, MaxQueryCost),
+			"extensions": map[string]any{"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": MaxQueryCost}}}, "extensions": ext})
 		return
 	}
-	str := func(k string) string {
-		var v string
-		_ = json.Unmarshal(req.Variables[k], &v)
-		return v
+	if float64(requested) > s.gql.avail {
+		s.gql.throttled++
+		ext := s.gql.cost(requested, nil)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]any{{"message": "Throttled",
+			"extensions": map[string]any{"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}}, "extensions": ext})
+		return
 	}
-	num := func(k string) int {
-		var v json.Number
-		_ = json.Unmarshal(req.Variables[k], &v)
-		n, _ := strconv.Atoi(v.String())
-		return n
+	s.gql.avail -= float64(requested)
+	s.mu.Unlock()
+
+	data, gerr := s.gqlExec(req)
+	actual := 0
+	if gerr == nil {
+		var tree any
+		if b, err := json.Marshal(data); err == nil && json.Unmarshal(b, &tree) == nil {
+			actual = answerCost(tree, mutation, requested)
+		}
+	}
+	s.mu.Lock()
+	s.gql.refill(s.now())
+	s.gql.avail = math.Min(s.gql.max, s.gql.avail+float64(requested-actual))
+	s.gql.spent += float64(actual)
+	ext := s.gql.cost(requested, &actual)
+	s.mu.Unlock()
+	if gerr != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]any{{"message": gerr.msg,
+			"extensions": map[string]any{"code": gerr.code}}}, "extensions": ext})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": data, "extensions": ext})
+}
+
+// gqlExec runs one operation and answers its data ({rootField: payload}).
+func (s *Simulator) gqlExec(req gqlReq) (map[string]any, *gqlError) {
+	m := gqlRoot.FindStringSubmatch(req.Query)
+	if m == nil {
+		return nil, &gqlError{code: "undefinedField", msg: "The simulator does not answer this operation"}
 	}
 	field := m[1]
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	payload := s.gqlField(req, field)
+	return map[string]any{field: payload}, nil
+}
+
+// gqlField answers the payload of one root field; s.mu is held.
+func (s *Simulator) gqlField(req gqlReq, field string) any {
+	str, num := req.str, req.num
 	if field == "orderEditBegin" {
 		id := gidNumber(str("id"))
 		so, ok := s.orders[id]
 		if !ok || !strings.HasPrefix(str("id"), "gid://shopify/Order/") {
-			gqlUserError(w, field, "Order does not exist", "id")
-			return
+			return userErrs("Order does not exist", "id")
 		}
 		if so.o.CancelledAt != nil || so.o.ClosedAt != nil {
-			gqlUserError(w, field, "The order cannot be edited: it is cancelled or archived", "id")
-			return
+			return userErrs("The order cannot be edited: it is cancelled or archived", "id")
 		}
 		calcID := gid("CalculatedOrder", s.id())
 		e := &simEdit{orderID: id}
@@ -84,35 +193,30 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 			e.lines = append(e.lines, l)
 		}
 		s.edits[calcID] = e
-		gqlData(w, field, map[string]any{"calculatedOrder": s.calcJSON(calcID, e, so.o.Currency), "userErrors": []any{}})
-		return
+		return map[string]any{"calculatedOrder": s.calcJSON(calcID, e, so.o.Currency), "userErrors": []any{}}
 	}
 	calcID := str("id")
 	e, ok := s.edits[calcID]
 	if !ok {
-		gqlUserError(w, field, "The calculated order does not exist", "id")
-		return
+		return userErrs("The calculated order does not exist", "id")
 	}
 	so, ok := s.orders[e.orderID]
 	if !ok {
-		gqlUserError(w, field, "Order does not exist", "id")
-		return
+		return userErrs("Order does not exist", "id")
 	}
 	switch field {
 	case "orderEditSetQuantity":
 		q := num("quantity")
 		if q < 0 {
-			gqlUserError(w, field, "Quantity must be greater than or equal to 0", "quantity")
-			return
+			return userErrs("Quantity must be greater than or equal to 0", "quantity")
 		}
 		for i := range e.lines {
 			if e.lines[i].calcID == str("lineItemId") {
 				e.lines[i].quantity = q
-				gqlData(w, field, map[string]any{"calculatedLineItem": map[string]any{"id": e.lines[i].calcID}, "userErrors": []any{}})
-				return
+				return map[string]any{"calculatedLineItem": map[string]any{"id": e.lines[i].calcID}, "userErrors": []any{}}
 			}
 		}
-		gqlUserError(w, field, "Line item does not exist", "lineItemId")
+		return userErrs("Line item does not exist", "lineItemId")
 	case "orderEditAddCustomItem":
 		var price struct {
 			Amount       json.Number `json:"amount"`
@@ -121,27 +225,24 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 		_ = json.Unmarshal(req.Variables["price"], &price)
 		q := num("quantity")
 		if q < 1 || str("title") == "" {
-			gqlUserError(w, field, "A custom item needs a title and a quantity of at least 1", "quantity")
-			return
+			return userErrs("A custom item needs a title and a quantity of at least 1", "quantity")
 		}
 		if _, err := parseMoney(price.Amount.String(), so.o.Currency); err != nil || (price.CurrencyCode != "" && price.CurrencyCode != so.o.Currency) {
-			gqlUserError(w, field, "Price is invalid", "price")
-			return
+			return userErrs("Price is invalid", "price")
 		}
 		cents, _ := parseMoney(price.Amount.String(), so.o.Currency)
 		l := simEditLine{calcID: gid("CalculatedLineItem", s.id()), title: str("title"), price: formatMoney(cents, so.o.Currency), quantity: q}
 		e.lines = append(e.lines, l)
-		gqlData(w, field, map[string]any{"calculatedLineItem": map[string]any{"id": l.calcID}, "userErrors": []any{}})
+		return map[string]any{"calculatedLineItem": map[string]any{"id": l.calcID}, "userErrors": []any{}}
 	case "orderEditAddVariant":
 		p, v := s.variant(gidNumber(str("variantId")))
 		q := num("quantity")
 		if v == nil || q < 1 {
-			gqlUserError(w, field, "Variant does not exist or quantity is below 1", "variantId")
-			return
+			return userErrs("Variant does not exist or quantity is below 1", "variantId")
 		}
 		l := simEditLine{calcID: gid("CalculatedLineItem", s.id()), variant: v.ID, product: p.ID, title: p.Title, sku: v.SKU, price: v.Price, quantity: q}
 		e.lines = append(e.lines, l)
-		gqlData(w, field, map[string]any{"calculatedLineItem": map[string]any{"id": l.calcID}, "userErrors": []any{}})
+		return map[string]any{"calculatedLineItem": map[string]any{"id": l.calcID}, "userErrors": []any{}}
 	case "orderEditCommit":
 		byID := map[int64]int{}
 		for _, l := range e.lines {
@@ -169,9 +270,9 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 		}
 		delete(s.edits, calcID)
 		s.orderChanged(so, "orders/edited", "orders/updated")
-		gqlData(w, field, map[string]any{"order": map[string]any{"id": gid("Order", so.o.ID)}, "userErrors": []any{}})
+		return map[string]any{"order": map[string]any{"id": gid("Order", so.o.ID)}, "userErrors": []any{}}
 	default:
-		gqlUserError(w, field, fmt.Sprintf("%s is not simulated", field))
+		return userErrs(fmt.Sprintf("%s is not simulated", field))
 	}
 }
 

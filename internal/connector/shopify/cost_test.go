@@ -1,0 +1,138 @@
+package shopify
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posbridge/posbridge/internal/domain"
+)
+
+func TestQueryCost(t *testing.T) {
+	for _, c := range []struct {
+		q    string
+		vars map[string]any
+		want int
+	}{
+		{`{ shop { name } }`, nil, 1},
+		{`query { products(first: 10) { nodes { id title } pageInfo { hasNextPage endCursor } } }`, nil, 2 + 10},
+		{`query q($n: Int!) { products(first: $n, query: "sku:\"A, B\"") { edges { node { id variants(first: 3) { nodes { id } } } } } }`,
+			map[string]any{"n": json.RawMessage("5")}, 2 + 5*(1+1+2+3)},
+		{qEditBegin, nil, 10 + 1 + 2 + 200*4 + 1},
+		{qEditCommit, nil, 10 + 1 + 1},
+		{`mutation { a: orderEditCommit(id: "x") { userErrors { field } } }`, nil, 11},
+	} {
+		if got := queryCost(c.q, c.vars); got != c.want {
+			t.Errorf("queryCost(%.60q) = %d, want %d", c.q, got, c.want)
+		}
+	}
+}
+
+// postGraphQL sends one raw GraphQL request, as a client without pacing would.
+func postGraphQL(t *testing.T, c *Client, query string) map[string]any {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, c.adminURL("graphql.json"), bytes.NewReader(b))
+	req.Header.Set("X-Shopify-Access-Token", c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The simulator charges the requested cost before it runs a query, gives back the difference to
+// the actual cost, and answers THROTTLED (HTTP 200, no data, actualQueryCost null) when the
+// bucket lacks the requested cost.
+func TestSimulatorCostBucket(t *testing.T) {
+	sim, c := startSim(t, testOptions)
+	sim.SetCostBucket(30, 0.001)
+	commit := `mutation { orderEditCommit(id: "gid://shopify/CalculatedOrder/1") { order { id } userErrors { field message } } }`
+	first := postGraphQL(t, c, commit) // requested 12, the answer is a user error: actual 11
+	cost := first["extensions"].(map[string]any)["cost"].(map[string]any)
+	ts := cost["throttleStatus"].(map[string]any)
+	if cost["requestedQueryCost"] != 12.0 || cost["actualQueryCost"] != 11.0 || ts["maximumAvailable"] != 30.0 || ts["currentlyAvailable"] != 19.0 {
+		t.Fatalf("first answer's cost %v", cost)
+	}
+	postGraphQL(t, c, commit) // 8 left
+	third := postGraphQL(t, c, commit)
+	errs, _ := third["errors"].([]any)
+	if len(errs) != 1 || third["data"] != nil {
+		t.Fatalf("a call beyond the budget: %v", third)
+	}
+	e := errs[0].(map[string]any)
+	cost = third["extensions"].(map[string]any)["cost"].(map[string]any)
+	if e["message"] != "Throttled" || e["extensions"].(map[string]any)["code"] != "THROTTLED" || cost["actualQueryCost"] != nil {
+		t.Fatalf("throttled answer %v", third)
+	}
+	if sim.GraphQLThrottled() != 1 {
+		t.Fatalf("throttled %d times", sim.GraphQLThrottled())
+	}
+	big := postGraphQL(t, c, `{ products(first: 250) { nodes { id variants(first: 250) { nodes { id } } } } }`)
+	if e := big["errors"].([]any)[0].(map[string]any); e["extensions"].(map[string]any)["code"] != "MAX_COST_EXCEEDED" {
+		t.Fatalf("a query over 1,000 points: %v", big)
+	}
+}
+
+// Several workers edit orders at once against a bucket that holds one order-edit query at a
+// time: the client waits for the bucket instead of meeting THROTTLED answers.
+func TestGraphQLPacedByCost(t *testing.T) {
+	sim, c := startSim(t, testOptions)
+	stores, err := c.Stores(tctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, rounds = 4, 3
+	var orders []domain.Order
+	for i := 0; i < workers; i++ {
+		o, err := c.CreateOrder(tctx(t), domain.Order{Reference: fmt.Sprintf("JOB-%d", i), StoreID: stores[0].ID,
+			Lines: []domain.OrderLine{{Name: "Labour", Quantity: "1", UnitPrice: domain.Money{Amount: 3000, Currency: "EUR"}}}}, fmt.Sprintf("JOB-%d#1", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		orders = append(orders, o)
+	}
+	// 813 points for one edit's first query, restoring 3,000 a second.
+	sim.SetCostBucket(900, 3000)
+	began := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds)
+	for i := range orders {
+		wg.Add(1)
+		go func(o domain.Order) {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				o.Lines = append(o.Lines, domain.OrderLine{Name: fmt.Sprintf("Part %d", r), Quantity: "1", UnitPrice: domain.Money{Amount: 500, Currency: "EUR"}})
+				if _, err := c.UpdateOrder(tctx(t), o, fmt.Sprintf("%s#%d", o.Reference, r+2)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(orders[i])
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := sim.GraphQLThrottled(); n != 0 {
+		t.Errorf("the simulator throttled %d GraphQL calls", n)
+	}
+	if n := c.GraphQLThrottled(); n != 0 {
+		t.Errorf("the client met %d THROTTLED answers", n)
+	}
+	t.Logf("%d order edits by %d workers in %v, %.0f points spent", workers*rounds, workers, time.Since(began).Round(time.Millisecond), c.GraphQLCost())
+}
