@@ -33,6 +33,7 @@ import (
 	"github.com/posbridge/posbridge/internal/connector/registry"
 	"github.com/posbridge/posbridge/internal/connector/sandbox"
 	"github.com/posbridge/posbridge/internal/console"
+	"github.com/posbridge/posbridge/internal/integrationconn"
 	"github.com/posbridge/posbridge/internal/jobs"
 	"github.com/posbridge/posbridge/internal/lifecycle"
 	"github.com/posbridge/posbridge/internal/notify"
@@ -125,6 +126,7 @@ type App struct {
 	Sandbox        *sandbox.Server
 	sandboxState   *sandboxPersister
 	sandboxTenants *sandboxTenants
+	sandboxStores  *sandboxStores // the real providers' sandbox stores, per account; nil with NoSandbox
 	Metrics        *prometheus.Registry
 	handler        http.Handler
 	salesSMTP      *salesimport.SMTPServer
@@ -199,9 +201,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.sandboxTenants = tenants
 	mux := http.NewServeMux()
-	var sandboxes map[string]connector.Simulator
+	var sandboxes integrationconn.SandboxStores // nil unless served: an interface holding a nil pointer is not nil
 	if !cfg.NoSandbox {
-		sandboxes = a.sandboxStores(providers, mux)
+		a.sandboxStores = a.newSandboxStores(st, providers, key, mux)
+		sandboxes = a.sandboxStores
 	}
 	a.Outbox = outbox.New(st, box, outbox.Config{SMTP: cfg.SMTP, Logger: cfg.Logger, AllowPrivate: cfg.AllowPrivate,
 		HTTPClient: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: cfg.AllowPrivate, Timeout: 15 * time.Second})})
@@ -477,6 +480,9 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	if a.Sandbox != nil {
 		a.Sandbox.Close() // lets go of held "timeout" requests and stops webhook retries
+	}
+	if a.sandboxStores != nil {
+		a.sandboxStores.close()
 	}
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown(ctx))

@@ -24,13 +24,23 @@ func TestSquareIssuedWebhookKey(t *testing.T) {
 	poll(t, "webhook subscription", func() bool {
 		return bytes.Contains(e.must(200, e.call(key, "GET", "/api/v1/timeline?limit=500&integration_id="+id, nil)).Body, []byte("Subscribed to the POS"))
 	})
+	// The account's Square sandbox store, reached with its own token.
+	i, err := e.app.Lifecycle.Get(context.Background(), acct.AccountID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, ok, err := e.app.Lifecycle.SandboxStore(context.Background(), i)
+	if err != nil || !ok {
+		t.Fatalf("sandbox store: %v %v", ok, err)
+	}
+	token, base := info.Credentials["access_token"], strings.TrimPrefix(info.BaseURL, e.url)
 	// The key Square issued is stored sealed: not in the clear, and not the secret posbridge made.
-	subs := e.must(200, e.call("EAAAsim-square-access-token", "GET", "/sandbox/square/v2/webhooks/subscriptions", nil)).json(t)["subscriptions"].([]any)
+	subs := e.must(200, e.call(token, "GET", base+"/v2/webhooks/subscriptions", nil)).json(t)["subscriptions"].([]any)
 	if len(subs) != 1 {
 		t.Fatalf("subscriptions: %v", subs)
 	}
 	subID := subs[0].(map[string]any)["id"].(string)
-	sub := e.must(200, e.call("EAAAsim-square-access-token", "GET", "/sandbox/square/v2/webhooks/subscriptions/"+subID, nil)).json(t)["subscription"].(map[string]any)
+	sub := e.must(200, e.call(token, "GET", base+"/v2/webhooks/subscriptions/"+subID, nil)).json(t)["subscription"].(map[string]any)
 	issued, _ := sub["signature_key"].(string)
 	_, sealed, err := e.app.Store.IntegrationSecrets(context.Background(), acct.AccountID, id)
 	if err != nil || issued == "" || sealed == "" || strings.Contains(sealed, issued) {
@@ -38,7 +48,7 @@ func TestSquareIssuedWebhookKey(t *testing.T) {
 	}
 	// A customer created in the Square sandbox is notified (customer.created) to /hooks/{id},
 	// signed with the subscription's own key.
-	r := e.call("EAAAsim-square-access-token", "POST", "/sandbox/square/v2/customers",
+	r := e.call(token, "POST", base+"/v2/customers",
 		map[string]any{"idempotency_key": "k1", "given_name": "Ada", "email_address": "ada@example.com"})
 	e.must(200, r)
 	poll(t, "the Square notification stored as an event", func() bool {

@@ -7,6 +7,9 @@ package connector
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"time"
 
@@ -41,6 +44,19 @@ type Provider struct {
 	// NewSimulator starts a simulator of the provider's API with seedProducts sample products
 	// (for `posbridge sim`, the demo and tests). Nil when the provider has none.
 	NewSimulator func(seedProducts int) Simulator
+	// NewTenantSimulator is NewSimulator with credentials derived from secret (TenantCredential)
+	// instead of random or fixed ones: a sandbox store of one account, which every process of
+	// a posbridge reaches with the same credentials and no other account knows. Nil when the
+	// provider has no simulator.
+	NewTenantSimulator func(seedProducts int, secret []byte) Simulator
+}
+
+// TenantCredential derives a credential of a tenant simulator from its secret: n hex digits
+// (at most 64) of HMAC-SHA256(secret, name). The same secret and name give the same value.
+func TenantCredential(secret []byte, name string, n int) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(name))
+	return hex.EncodeToString(mac.Sum(nil))[:min(n, 64)]
 }
 
 // Has tells whether the provider declares the capability.

@@ -63,7 +63,8 @@ type sandboxLine struct{ Name, SKU, Quantity, UnitPrice, Total string }
 
 // sandboxOrderPage shows an order of the account's sandbox store integration as the provider's
 // admin would, with Complete and Void for admins while it is open. Only orders linked to the
-// account's documents on that integration are found (the store is shared by the server).
+// account's documents on that integration are found (the store is the account's own; an order of it
+// that no document links to is not shown).
 func (c *Console) sandboxOrderPage(w http.ResponseWriter, r *http.Request, s *session) {
 	c.showSandboxOrder(w, r, s, http.StatusOK, "")
 }

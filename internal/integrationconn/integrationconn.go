@@ -32,13 +32,24 @@ type Sealer interface {
 // simulator of its provider ("true"); the simulator's credentials are used in its place.
 const SandboxCredential = "sandbox"
 
+// SandboxStores are the sandbox stores a posbridge serves: simulators of real providers, one
+// per account and provider type, each with its own data and its own credentials, so that one
+// account's credentials open nothing of another's.
+type SandboxStores interface {
+	// Serves tells whether a sandbox store of the provider type is served.
+	Serves(typ string) bool
+	// Store is the account's sandbox store of the provider type (made on its first use) and its
+	// path on the server that serves it ("/sandbox/<type>/<tenant>").
+	Store(ctx context.Context, accountID, typ string) (sim connector.Simulator, path string, err error)
+}
+
 // Config says which providers exist and how to reach them.
 type Config struct {
 	Providers []connector.Provider
 	SelfURL   string // posbridge's own URL, where self-hosted sandboxes live
-	// Sandboxes are simulators of real providers served by this posbridge under
-	// /sandbox/<type>/, for integrations added as sandbox stores.
-	Sandboxes    map[string]connector.Simulator
+	// Sandboxes are the sandbox stores of real providers this posbridge serves, for
+	// integrations added as sandbox stores (nil: none).
+	Sandboxes    SandboxStores
 	AllowPrivate bool          // --allow-private-provider-hosts
 	Timeout      time.Duration // the HTTP clients' bound on one provider call (default 30s)
 }
@@ -114,13 +125,26 @@ func (o *Opener) DisplayName(typ string) string {
 
 // HasSandbox tells whether a simulator of the provider type is served here.
 func (o *Opener) HasSandbox(typ string) bool {
-	_, ok := o.cfg.Sandboxes[typ]
-	return ok
+	return o.cfg.Sandboxes != nil && o.cfg.Sandboxes.Serves(typ)
+}
+
+// sandboxStore is the account's sandbox store of the type and how it is reached from here.
+func (o *Opener) sandboxStore(ctx context.Context, accountID, typ string) (connector.Simulator, connector.SimInfo, error) {
+	if !o.HasSandbox(typ) {
+		return nil, connector.SimInfo{}, &connector.Error{Kind: connector.KindInvalid,
+			Message: "the sandbox store of " + o.DisplayName(typ) + " is not served here (--no-sandbox?)"}
+	}
+	sim, path, err := o.cfg.Sandboxes.Store(ctx, accountID, typ)
+	if err != nil {
+		return nil, connector.SimInfo{}, err
+	}
+	return sim, sim.Info(strings.TrimRight(o.cfg.SelfURL, "/") + path), nil
 }
 
 // SandboxStore tells whether the integration is connected to posbridge's own simulator of its
 // provider (added with "sandbox": true) and, when it is, how that simulator is reached: its
-// address on this server and its credentials, for the account's admins to try it by hand.
+// address on this server and its credentials (the account's own), for the account's admins to
+// try it by hand.
 func (o *Opener) SandboxStore(ctx context.Context, i domain.Integration) (connector.SimInfo, bool, error) {
 	p, ok := o.providers[i.Type]
 	if !ok || p.SelfHosted {
@@ -138,18 +162,25 @@ func (o *Opener) SandboxStore(ctx context.Context, i domain.Integration) (connec
 	if err := json.Unmarshal(plain, &creds); err != nil {
 		return connector.SimInfo{}, false, fmt.Errorf("decode credentials of %s: %w", i.ID, err)
 	}
-	sim, served := o.cfg.Sandboxes[i.Type]
-	if creds[SandboxCredential] != "true" || !served {
+	if creds[SandboxCredential] != "true" || !o.HasSandbox(i.Type) {
 		return connector.SimInfo{}, false, nil
 	}
-	return sim.Info(strings.TrimRight(o.cfg.SelfURL, "/") + "/sandbox/" + i.Type), true, nil
+	_, info, err := o.sandboxStore(ctx, i.AccountID, i.Type)
+	return info, err == nil, err
 }
 
-// OrderDesk is the sandbox store of the provider type as a person at its till or admin uses
-// it (complete, void), or nil when none is served here.
-func (o *Opener) OrderDesk(typ string) connector.OrderDesk {
-	d, _ := o.cfg.Sandboxes[typ].(connector.OrderDesk)
-	return d
+// OrderDesk is the account's sandbox store of the provider type as a person at its till or
+// admin uses it (complete, void), or nil when none is served here.
+func (o *Opener) OrderDesk(ctx context.Context, accountID, typ string) (connector.OrderDesk, error) {
+	if !o.HasSandbox(typ) {
+		return nil, nil
+	}
+	sim, _, err := o.sandboxStore(ctx, accountID, typ)
+	if err != nil {
+		return nil, err
+	}
+	d, _ := sim.(connector.OrderDesk)
+	return d, nil
 }
 
 // Get reads an integration of the account; one that does not exist (or is another account's)
@@ -168,12 +199,16 @@ func (o *Opener) Connector(ctx context.Context, i domain.Integration) (connector
 	if err != nil {
 		return nil, fmt.Errorf("read credentials of %s: %w", i.ID, err)
 	}
-	return o.OpenConnector(i, sealed)
+	return o.openConnector(ctx, i, sealed)
 }
 
 // OpenConnector is Connector with the integration's sealed credentials already read (by
 // store.GetOrderTarget, say).
 func (o *Opener) OpenConnector(i domain.Integration, sealed string) (connector.Connector, error) {
+	return o.openConnector(context.Background(), i, sealed)
+}
+
+func (o *Opener) openConnector(ctx context.Context, i domain.Integration, sealed string) (connector.Connector, error) {
 	p, ok := o.providers[i.Type]
 	if !ok {
 		return nil, fmt.Errorf("integration %s: provider %q is not available in this build", i.ID, i.Type)
@@ -191,12 +226,12 @@ func (o *Opener) OpenConnector(i domain.Integration, sealed string) (connector.C
 		client = o.self
 	}
 	if creds[SandboxCredential] == "true" {
-		sim, ok := o.cfg.Sandboxes[i.Type]
-		if !ok {
-			return nil, &connector.Error{Kind: connector.KindInvalid, Message: "the sandbox store of " + p.DisplayName + " is not served here (--no-sandbox?)"}
+		// Its address is this server's, as it is now; its credentials are the account's store's.
+		_, info, err := o.sandboxStore(ctx, i.AccountID, i.Type)
+		if err != nil {
+			return nil, err
 		}
-		// Its address is this server's, as it is now; its credentials are the simulator's.
-		creds = sim.Info(strings.TrimRight(o.cfg.SelfURL, "/") + "/sandbox/" + i.Type).Credentials
+		creds = info.Credentials
 		client = o.self
 	}
 	return p.Open(connector.Config{IntegrationID: i.ID, Credentials: creds, HTTP: client, SelfURL: o.cfg.SelfURL,

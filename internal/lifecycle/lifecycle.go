@@ -34,9 +34,9 @@ type Config struct {
 	CheckInterval time.Duration // periodic check of each active integration (default 15m)
 	SelfURL       string        // posbridge's own URL, where self-hosted sandboxes live
 	HookBaseURL   string        // the public URL providers post webhooks to (default SelfURL)
-	// Sandboxes are simulators of real providers served by this posbridge under
-	// /sandbox/<type>/, for integrations added with Sandbox (no provider account needed).
-	Sandboxes    map[string]connector.Simulator
+	// Sandboxes are the sandbox stores of real providers this posbridge serves, for
+	// integrations added with Sandbox (no provider account needed); nil: none.
+	Sandboxes    integrationconn.SandboxStores
 	AllowPrivate bool          // --allow-private-provider-hosts
 	CheckTimeout time.Duration // bound on one check's provider calls (default 30s)
 	Logger       *slog.Logger
@@ -155,7 +155,7 @@ func (s *Service) Add(ctx context.Context, accountID, actor string, in AddInput)
 		in.Sandbox = false // the Sandbox POS is a sandbox already: "sandbox": true changes nothing
 	}
 	if in.Sandbox {
-		if _, ok := s.cfg.Sandboxes[p.Type]; !ok {
+		if !s.conns.HasSandbox(p.Type) {
 			return domain.Integration{}, domain.Invalid("sandbox", "%s has no sandbox store here", p.DisplayName)
 		}
 		if len(in.Credentials) > 0 {
@@ -653,10 +653,10 @@ func (s *Service) SandboxStore(ctx context.Context, i domain.Integration) (conne
 }
 
 // SandboxStoreOrder reads an order of the account's sandbox store integration from its
-// simulator, with the document it belongs to. A sandbox store is shared by every account on
-// this server, so an order is the account's only when one of its documents is linked to it on
-// this integration; any other order, an integration of another account and one that is not a
-// sandbox store are not found.
+// simulator, with the document it belongs to. A sandbox store is the account's own (its
+// own data and credentials); an order is found only when one of the account's documents is
+// linked to it on this integration: any other order, an integration of another account and one
+// that is not a sandbox store are not found.
 func (s *Service) SandboxStoreOrder(ctx context.Context, accountID, integrationID, orderID string) (domain.Integration, domain.Document, domain.Order, error) {
 	i, err := s.Get(ctx, accountID, integrationID)
 	if err != nil {
@@ -699,7 +699,10 @@ func (s *Service) SandboxStoreAct(ctx context.Context, accountID, integrationID,
 	if err != nil {
 		return err
 	}
-	desk := s.conns.OrderDesk(i.Type)
+	desk, err := s.conns.OrderDesk(ctx, accountID, i.Type)
+	if err != nil {
+		return err
+	}
 	if desk == nil {
 		return domain.Errorf(domain.CodeUnsupported, "The sandbox store of %s cannot complete or void orders.", s.DisplayName(i.Type))
 	}

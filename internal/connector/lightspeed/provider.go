@@ -84,6 +84,12 @@ var Provider = connector.Provider{
 		s.SeedProducts(seedProducts)
 		return s
 	},
+	NewTenantSimulator: func(seedProducts int, secret []byte) connector.Simulator {
+		s := NewSimulator(WithSimToken("lsxs_pt_"+connector.TenantCredential(secret, "token", 40)),
+			WithSimWebhookSecret(connector.TenantCredential(secret, "webhook_secret", 40)))
+		s.SeedProducts(seedProducts)
+		return s
+	},
 }
 
 // Option tunes a Client; the defaults suit production, tests shorten the waits.

@@ -46,4 +46,8 @@ var Provider = connector.Provider{
 	NewSimulator: func(seedProducts int) connector.Simulator {
 		return NewSimulator(WithSeedProducts(seedProducts))
 	},
+	NewTenantSimulator: func(seedProducts int, secret []byte) connector.Simulator {
+		return NewSimulator(WithSeedProducts(seedProducts), WithCredentials("shpat_"+connector.TenantCredential(secret, "access_token", 32),
+			"shpss_"+connector.TenantCredential(secret, "api_secret", 32)))
+	},
 }

@@ -92,6 +92,12 @@ var Provider = connector.Provider{
 		s.SeedProducts(seedProducts)
 		return s
 	},
+	NewTenantSimulator: func(seedProducts int, secret []byte) connector.Simulator {
+		s := NewSimulator(WithAccessToken("EAAA"+connector.TenantCredential(secret, "access_token", 48)),
+			WithSignatureKey(connector.TenantCredential(secret, "signature_key", 32)))
+		s.SeedProducts(seedProducts)
+		return s
+	},
 }
 
 // BaseURL resolves the environment setting: "production" or empty, "sandbox", or a full

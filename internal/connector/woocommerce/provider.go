@@ -44,6 +44,12 @@ var Provider = connector.Provider{
 		s.SeedProducts(seedProducts)
 		return s
 	},
+	NewTenantSimulator: func(seedProducts int, secret []byte) connector.Simulator {
+		s := NewSimulator(WithSimCredentials("ck_"+connector.TenantCredential(secret, "consumer_key", 40),
+			"cs_"+connector.TenantCredential(secret, "consumer_secret", 40)))
+		s.SeedProducts(seedProducts)
+		return s
+	},
 }
 
 // Compile-time checks of the capabilities the client implements.
