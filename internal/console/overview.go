@@ -3,10 +3,13 @@ package console
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/posbridge/posbridge/internal/domain"
+	"github.com/posbridge/posbridge/internal/store"
 )
 
 // overviewDocs is how many of the newest documents the overview counts.
@@ -26,6 +29,8 @@ type overviewData struct {
 	Attention    []attentionItem
 	Steps        []nextStep
 	StepsLeft    int
+	Activity     template.HTML // the chart of the last 7 days' syncs
+	ActivityNote string
 }
 
 type statusCount struct {
@@ -104,6 +109,14 @@ func (c *Console) buildOverview(ctx context.Context, s *session) (overviewData, 
 			}
 		}
 	}
+	if d.SyncOn {
+		now := c.now()
+		days, err := c.d.Store.SyncActivity(ctx, s.account.ID, now.AddDate(0, 0, -6), now)
+		if err != nil {
+			return d, fmt.Errorf("read sync activity: %w", err)
+		}
+		d.Activity, d.ActivityNote = activityChart(days)
+	}
 	set := domain.OrderSyncSettings{}
 	if c.d.Sync != nil {
 		if set, err = c.d.Sync.Settings(ctx, s.account.ID); err != nil {
@@ -139,4 +152,46 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	c.render(w, http.StatusOK, "overview", c.newPage(r, s, "Overview", "overview", d))
+}
+
+// activityChart draws the last days' syncs as an SVG chart: per day a bar of the syncs that
+// went through and, beside it, one of those that failed.
+func activityChart(days []store.DayActivity) (template.HTML, string) {
+	peak, ok, failed := 1, 0, 0
+	for _, d := range days {
+		peak = max(peak, d.OK, d.Failed)
+		ok += d.OK
+		failed += d.Failed
+	}
+	const w, h, left, bottom, top = 640, 150, 8, 22, 16
+	plotW, plotH := float64(w-2*left), float64(h-bottom-top)
+	slot := plotW / float64(max(len(days), 1))
+	bw := (slot - 8) / 2
+	bar := func(class string, n int, x float64, title string) string {
+		bh := 0.0
+		if n > 0 {
+			bh = max(2, plotH*float64(n)/float64(peak))
+		}
+		return fmt.Sprintf(`<rect class="%s" data-n="%d" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s</title></rect>`,
+			class, n, x, float64(h-bottom)-bh, bw, bh, template.HTMLEscapeString(title))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg id="activity-chart" class="chart" viewBox="0 0 %d %d" width="100%%" role="img" aria-label="Syncs to the POS per day over the last %d days: %d went through, %d failed">`,
+		w, h, len(days), ok, failed)
+	fmt.Fprintf(&b, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/>`, left, h-bottom, w-left, h-bottom)
+	for k, d := range days {
+		x := float64(left) + float64(k)*slot + 4
+		day := d.Day.Format("Mon 2 Jan")
+		fmt.Fprintf(&b, `<g data-day="%s">`, d.Day.Format("2006-01-02"))
+		b.WriteString(bar("bar", d.OK, x, fmt.Sprintf("%s: %d sync(s) went through", day, d.OK)))
+		b.WriteString(bar("bar bar-failed", d.Failed, x+bw, fmt.Sprintf("%s: %d sync(s) failed", day, d.Failed)))
+		fmt.Fprintf(&b, `<text class="label" x="%.1f" y="%d" text-anchor="middle">%s</text></g>`, x+bw, h-6, d.Day.Format("Mon 2"))
+	}
+	fmt.Fprintf(&b, `<text class="label" x="%d" y="%d">peak %d a day</text>`, left, top-4, peak)
+	b.WriteString(`</svg>`)
+	note := fmt.Sprintf("Last %d days: %d sync(s) to the POS went through, %d failed (blue: went through, red: failed).", len(days), ok, failed)
+	if ok+failed == 0 {
+		note = fmt.Sprintf("No syncs to the POS in the last %d days.", len(days))
+	}
+	return template.HTML(b.String()), note
 }

@@ -15,7 +15,7 @@ import (
 
 // TestConsoleOverview: the page after login shows the account at a glance: integrations by
 // status, documents synced today, a failing integration under "Needs attention" in a merchant's
-// words, the recent documents and the next steps a newcomer has left; another account's data
+// words, a chart of the last 7 days' syncs, the recent documents and the next steps a newcomer has left; another account's data
 // never shows.
 func TestConsoleOverview(t *testing.T) {
 	t.Parallel()
@@ -65,6 +65,16 @@ func TestConsoleOverview(t *testing.T) {
 	}
 	if !w.eval(`document.querySelector('#next-steps li.done') !== null && document.querySelectorAll('#next-steps li:not(.done)').length === 1`) {
 		t.Fatal("next steps: three are done, adding a webhook endpoint is left")
+	}
+	// The chart of the last 7 days: today's bar of syncs that went through counts INV-800.
+	if n := w.evalString(`String(document.querySelectorAll('#activity-chart g[data-day]').length)`); n != "7" {
+		t.Fatalf("the activity chart has %s days, want 7", n)
+	}
+	if n := w.evalString(`[...document.querySelectorAll('#activity-chart g[data-day]')].pop().querySelector('rect.bar:not(.bar-failed)').dataset.n`); n != "1" {
+		t.Fatalf("today's syncs that went through: %q, want 1", n)
+	}
+	if note := w.evalString(`document.getElementById('activity-note').textContent`); !strings.Contains(note, "1 sync(s) to the POS went through, 0 failed") {
+		t.Fatalf("activity note: %q", note)
 	}
 	w.shot("overview")
 	w.do("go to the failing integration", chromedp.Click(chromedp.CSS(`#attention a[href="/integrations/`+broken.ID+`"]`)),

@@ -48,3 +48,51 @@ func (s queries) ListHistory(ctx context.Context, accountID string, kind domain.
 	}
 	return out, rs.Err()
 }
+
+// DayActivity is one day of an account's sync activity: POS syncs that went through and that
+// failed.
+type DayActivity struct {
+	Day    time.Time // 00:00 UTC of the day
+	OK     int
+	Failed int
+}
+
+// SyncActivity counts the account's sync history per UTC day, from the day of since to the day
+// of until (both included), oldest first; days without activity are there with zero counts.
+func (s queries) SyncActivity(ctx context.Context, accountID string, since, until time.Time) ([]DayActivity, error) {
+	y, m, d := since.UTC().Date()
+	first := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	days := int(until.UTC().Sub(first)/(24*time.Hour)) + 1
+	if days < 1 || days > 366 {
+		return nil, fmt.Errorf("sync activity: %d days asked", days)
+	}
+	out := make([]DayActivity, days)
+	for i := range out {
+		out[i].Day = first.AddDate(0, 0, i)
+	}
+	const day = int64(24 * time.Hour / time.Microsecond)
+	rs, err := s.q.query(ctx, `SELECT (at - $2) / $3 AS d, outcome, COUNT(*) FROM sync_history
+		WHERE account_id = $1 AND at >= $2 AND at < $4 AND outcome IN ('ok', 'failed') GROUP BY d, outcome`,
+		accountID, micros(first), day, micros(first)+int64(days)*day)
+	if err != nil {
+		return nil, fmt.Errorf("sync activity: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var i int64
+		var outcome string
+		var n int
+		if err := rs.Scan(&i, &outcome, &n); err != nil {
+			return nil, fmt.Errorf("sync activity: %w", err)
+		}
+		if i < 0 || i >= int64(days) {
+			continue
+		}
+		if outcome == "ok" {
+			out[i].OK += n
+		} else {
+			out[i].Failed += n
+		}
+	}
+	return out, rs.Err()
+}
