@@ -2,13 +2,16 @@ package shopify
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
 )
 
@@ -135,4 +138,101 @@ func TestGraphQLPacedByCost(t *testing.T) {
 		t.Errorf("the client met %d THROTTLED answers", n)
 	}
 	t.Logf("%d order edits by %d workers in %v, %.0f points spent", workers*rounds, workers, time.Since(began).Round(time.Millisecond), c.GraphQLCost())
+}
+
+// pushWithCostBucket pushes n new products, then (rounds 2) the same products changed, through
+// UpsertProducts in batches of 50 by workers at once, to a simulator whose GraphQL bucket holds
+// max points restoring restore a second (filled at the start). It reports the items refused, the
+// THROTTLED answers the simulator gave and the client met, the points spent and the time taken.
+func pushWithCostBucket(tb testing.TB, max, restore float64, n, workers, rounds int) (failed, simThrottled, clientThrottled int, spent float64, elapsed time.Duration) {
+	sim := NewSimulator(WithBucket(40, 1000))
+	srv := httptest.NewServer(sim)
+	defer func() { sim.Close(); srv.Close() }()
+	info := sim.Info(srv.URL)
+	c, err := New(connector.Config{Credentials: info.Credentials,
+		HTTP: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second})},
+		Options{LeakRate: 1000, Backoff: 10 * time.Millisecond})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := c.shopCurrency(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	sim.SetCostBucket(max, restore)
+	c.cost = newCostBucket()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	per := n / workers
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var ps []domain.Product
+			for i := 0; i < per; i++ {
+				p := sim.ValidProduct(w*per + i)
+				if i%4 == 0 {
+					p.Variants = []domain.Variant{{Name: "Small", SKU: fmt.Sprintf("S-%d-%d", w, i), Price: p.Price, TrackStock: true},
+						{Name: "Large", SKU: fmt.Sprintf("L-%d-%d", w, i), Price: p.Price, TrackStock: true}}
+				}
+				ps = append(ps, p)
+			}
+			for round := 0; round < rounds; round++ {
+				for b := 0; b < len(ps); b += 50 {
+					batch := ps[b:min(b+50, len(ps))]
+					res, err := c.UpsertProducts(context.Background(), batch)
+					mu.Lock()
+					if err != nil {
+						tb.Errorf("batch: %v", err)
+						failed += len(batch) - len(res)
+					}
+					for _, r := range res {
+						if r.Err != nil {
+							tb.Errorf("item: %v", r.Err)
+							failed++
+							continue
+						}
+						batch[r.Index].ID = r.ID
+						batch[r.Index].Price.Amount += 100
+						for k := range batch[r.Index].Variants {
+							batch[r.Index].Variants[k].Price.Amount += 100
+						}
+					}
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	elapsed = time.Since(start)
+	return failed, sim.GraphQLThrottled(), int(c.GraphQLThrottled()), sim.GraphQLCost(), elapsed
+}
+
+// A push of many products (creates, then updates that read the shop's variants first) by three
+// workers at once, to a bucket that holds one productSet's requested cost at a time: no
+// THROTTLED answer, nothing refused.
+func TestProductPushPacedByCost(t *testing.T) {
+	const max, restore = 300.0, 1000.0
+	failed, simT, clientT, spent, elapsed := pushWithCostBucket(t, max, restore, 90, 3, 2)
+	if failed != 0 || simT != 0 || clientT != 0 {
+		t.Fatalf("%d products refused, %d THROTTLED answers (the client met %d)", failed, simT, clientT)
+	}
+	t.Logf("90 products created and updated in %v: %.0f points spent, %.0f%% of the %.0f the bucket allowed",
+		elapsed.Round(time.Millisecond), spent, 100*spent/(max+restore*elapsed.Seconds()), max+restore*elapsed.Seconds())
+}
+
+// BenchmarkShopifyGraphQLRate is the Shopify check: 2,000 products created through
+// GraphQL at the Standard plan's limits (2,000 points restoring 100 a
+// second) with a full bucket at the start. Over T seconds Shopify allows 2,000 + 100T points;
+// the benchmark reports the points spent as a share of that, and the THROTTLED answers. It takes
+// several minutes a run: run it with -bench=ShopifyGraphQLRate -benchtime=1x.
+func BenchmarkShopifyGraphQLRate(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		failed, simT, _, spent, elapsed := pushWithCostBucket(b, 2000, 100, 2000, 1, 1)
+		T := elapsed.Seconds()
+		b.ReportMetric(spent/(2000+100*T)*100, "%allowed")
+		b.ReportMetric(spent/T, "points/s")
+		b.ReportMetric(float64(failed), "failed")
+		b.ReportMetric(float64(simT), "throttled")
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
@@ -96,76 +95,6 @@ func (c *Client) rememberItem(item, product, variant int64) {
 	c.mu.Unlock()
 }
 
-// fromProduct builds the REST body for a create or update. existing (may be nil) supplies the
-// variant ids to update in place.
-func fromProduct(p domain.Product, currency string, existing *productJSON) (productJSON, error) {
-	out := productJSON{ID: 0, Title: p.Name, BodyHTML: p.Description}
-	if len(p.Categories) > 0 {
-		out.ProductType = p.Categories[0].Name
-	}
-	if p.Price.Currency != "" && currency != "" && !strings.EqualFold(p.Price.Currency, currency) {
-		return out, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("price is in %s but the shop sells in %s", p.Price.Currency, currency)}
-	}
-	weight := func(v *variantJSON) error {
-		if p.Weight == nil || p.Weight.Value == "" {
-			return nil
-		}
-		unit := strings.ToLower(p.Weight.Unit)
-		switch unit {
-		case "g", "kg", "oz", "lb":
-		default:
-			return &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("weight unit %q is not one of g, kg, oz, lb", p.Weight.Unit)}
-		}
-		n := json.Number(p.Weight.Value)
-		if _, err := n.Float64(); err != nil {
-			return &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("weight %q is not a number", p.Weight.Value)}
-		}
-		v.Weight, v.WeightUnit = &n, unit
-		return nil
-	}
-	mgmt := func(track bool) *string {
-		if track {
-			s := "shopify"
-			return &s
-		}
-		return nil
-	}
-	if len(p.Variants) == 0 {
-		v := variantJSON{Price: formatMoney(p.Price.Amount, currency), SKU: p.SKU, Barcode: p.Barcode, InventoryManagement: mgmt(p.TrackStock)}
-		if existing != nil && len(existing.Variants) > 0 {
-			v.ID = existing.Variants[0].ID
-		}
-		if err := weight(&v); err != nil {
-			return out, err
-		}
-		out.Variants = []variantJSON{v}
-		return out, nil
-	}
-	out.Options = []optionJSON{{Name: "Variant"}}
-	for i, dv := range p.Variants {
-		name := dv.Name
-		if name == "" {
-			name = fmt.Sprintf("Variant %d", i+1)
-		}
-		v := variantJSON{Option1: name, Price: formatMoney(dv.Price.Amount, currency), SKU: dv.SKU, Barcode: dv.Barcode,
-			InventoryManagement: mgmt(dv.TrackStock)}
-		if dv.ID != "" {
-			id, err := parseID("variant", dv.ID)
-			if err != nil {
-				return out, err
-			}
-			v.ID = id
-		}
-		if i == 0 {
-			if err := weight(&v); err != nil {
-				return out, err
-			}
-		}
-		out.Variants = append(out.Variants, v)
-	}
-	return out, nil
-}
-
 // ListProducts reads one page of products (GET products.json). A Resume cursor from an earlier
 // read asks Shopify with updated_at_min for only the products changed since.
 func (c *Client) ListProducts(ctx context.Context, cur string) (connector.Page[domain.Product], error) {
@@ -217,65 +146,10 @@ func (c *Client) GetProduct(ctx context.Context, id string) (domain.Product, err
 	return c.toProduct(pj, currency)
 }
 
-// CreateProduct creates a product with its variants (POST products.json). A create is not
-// repeated after a 5xx or timeout, since Shopify may have made it; the error says so.
-func (c *Client) CreateProduct(ctx context.Context, p domain.Product) (domain.Product, error) {
-	currency, err := c.shopCurrency(ctx)
-	if err != nil {
-		return domain.Product{}, err
-	}
-	body, err := fromProduct(p, currency, nil)
-	if err != nil {
-		return domain.Product{}, fmt.Errorf("create product: %w", err)
-	}
-	body.Status = "active"
-	var out struct {
-		Product productJSON `json:"product"`
-	}
-	if _, err := c.do(ctx, call{op: "create product", method: http.MethodPost, path: "products.json",
-		body: map[string]any{"product": body}, unsafe: true}, &out); err != nil {
-		return domain.Product{}, err
-	}
-	return c.toProduct(out.Product, currency)
-}
-
-// UpdateProduct writes a product's fields and variants (PUT products/{id}.json). Without variant
-// ids it updates the product's first variant in place.
-func (c *Client) UpdateProduct(ctx context.Context, p domain.Product) (domain.Product, error) {
-	id, err := parseID("product", p.ID)
-	if err != nil {
-		return domain.Product{}, err
-	}
-	currency, err := c.shopCurrency(ctx)
-	if err != nil {
-		return domain.Product{}, err
-	}
-	var existing *productJSON
-	if len(p.Variants) == 0 {
-		cur, err := c.getProductJSON(ctx, id)
-		if err != nil {
-			return domain.Product{}, fmt.Errorf("update product %d: %w", id, err)
-		}
-		existing = &cur
-	}
-	body, err := fromProduct(p, currency, existing)
-	if err != nil {
-		return domain.Product{}, fmt.Errorf("update product %d: %w", id, err)
-	}
-	body.ID = id
-	var out struct {
-		Product productJSON `json:"product"`
-	}
-	if _, err := c.do(ctx, call{op: fmt.Sprintf("update product %d", id), method: http.MethodPut,
-		path: fmt.Sprintf("products/%d.json", id), body: map[string]any{"product": body}}, &out); err != nil {
-		return domain.Product{}, err
-	}
-	return c.toProduct(out.Product, currency)
-}
-
-// UpsertProducts writes products one by one: the REST Admin API has no batch endpoint for
-// products. Each item reports its own result; a refused item does not stop the others, but
-// refused credentials or an ended context stop the batch.
+// UpsertProducts writes products one by one (productSet, one product a call, paced by cost).
+// Each item reports its own result; a refused item does not stop the others, but refused
+// credentials, a rate limit the client could not wait out, or an ended context stop the batch
+// (the items not reached have no result).
 func (c *Client) UpsertProducts(ctx context.Context, ps []domain.Product) ([]connector.BatchResult, error) {
 	res := make([]connector.BatchResult, 0, len(ps))
 	for i, p := range ps {
@@ -287,7 +161,7 @@ func (c *Client) UpsertProducts(ctx context.Context, ps []domain.Product) ([]con
 			got, err = c.UpdateProduct(ctx, p)
 		}
 		if err != nil {
-			if isKind(err, connector.KindCredentials) || ctx.Err() != nil {
+			if isKind(err, connector.KindCredentials) || connector.KindOf(err) == connector.KindRateLimited || ctx.Err() != nil {
 				return res, fmt.Errorf("upsert products item %d: %w", i, err)
 			}
 			res = append(res, connector.BatchResult{Index: i, Err: err})

@@ -1,8 +1,10 @@
-// Package shopify connects posbridge to Shopify through the Admin REST API, version 2025-10
-// (legacy since 2024-10 but documented), with the GraphQL Admin API where REST cannot do the job
-// (editing the line items of an existing order). It holds the client (auth with
+// Package shopify connects posbridge to Shopify through the Admin API, version 2025-10: products
+// are written through the GraphQL Admin API (productSet; Shopify requires GraphQL for product
+// writes of new public apps), order lines are edited through GraphQL, everything else goes
+// through REST (legacy since 2024-10 but documented). It holds the client (auth with
 // X-Shopify-Access-Token, Link/page_info pagination, the leaky-bucket pacing read from
-// X-Shopify-Shop-Api-Call-Limit), webhook verification (X-Shopify-Hmac-Sha256) and a stateful
+// X-Shopify-Shop-Api-Call-Limit for REST, pacing by calculated query cost read from
+// extensions.cost for GraphQL), webhook verification (X-Shopify-Hmac-Sha256) and a stateful
 // simulator of the same documented subset for tests, the demo and the sandbox.
 package shopify
 

@@ -156,10 +156,10 @@ func TestErrorsFromSimulator(t *testing.T) {
 	if _, err := c.GetProduct(tctx(t), "123"); connector.KindOf(err) != connector.KindNotFound {
 		t.Fatalf("missing product: %v", err)
 	}
-	// invalid product: 422 with the field
+	// invalid product: productSet's user error with Shopify's words
 	_, err = c.CreateProduct(tctx(t), sim.InvalidProduct())
 	var ce *connector.Error
-	if !errors.As(err, &ce) || ce.Kind != connector.KindInvalid || ce.Status != 422 || ce.Message != "title can't be blank" || ce.Code != "title" {
+	if !errors.As(err, &ce) || ce.Kind != connector.KindInvalid || ce.Message != "Title can't be blank" || ce.Code != "BLANK" {
 		t.Fatalf("invalid product: %#v", err)
 	}
 	// a 5xx on a create is not repeated (Shopify may have created it)

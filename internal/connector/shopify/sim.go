@@ -22,7 +22,8 @@ import (
 )
 
 // Simulator is a stateful stand-in for one Shopify store's Admin API (REST 2025-10 and the
-// GraphQL order-editing mutations), for tests, the demo and the sandbox. It keeps products with
+// GraphQL operations the client uses, charged by calculated query cost against a bucket that
+// answers THROTTLED), for tests, the demo and the sandbox. It keeps products with
 // variants and inventory items, inventory levels per location, customers, orders and webhook
 // subscriptions; paginates with Link/page_info; answers Shopify's error bodies; enforces the
 // leaky bucket per app and store (40 requests leaking 2/s by default) with
@@ -39,6 +40,7 @@ type Simulator struct {
 	nextID    int64
 	orderNo   int
 	products  map[int64]*productJSON
+	refs      map[int64]string // product -> the posbridge.ref metafield
 	pUpdated  map[int64]time.Time
 	locations []locationJSON
 	levels    map[[2]int64]*simLevel // inventory item, location
@@ -135,7 +137,7 @@ func NewSimulator(opts ...SimOption) *Simulator {
 	s := &Simulator{
 		token: "shpat_sim_0123456789abcdef", secret: "shpss_sim_secret", shopName: "posbridge-sim",
 		currency: "EUR", appID: 1966818, nextID: 632910392, orderNo: 1000,
-		products: map[int64]*productJSON{}, pUpdated: map[int64]time.Time{},
+		products: map[int64]*productJSON{}, refs: map[int64]string{}, pUpdated: map[int64]time.Time{},
 		levels: map[[2]int64]*simLevel{}, customers: map[int64]*customerJSON{}, orders: map[int64]*simOrder{},
 		webhooks: map[int64]*simWebhook{}, edits: map[string]*simEdit{}, now: time.Now,
 		size: 40, leak: 2, gql: gqlBucket{max: 2000, restore: 100, avail: 2000}, hookClient: &http.Client{Timeout: 5 * time.Second}, closed: make(chan struct{}),
@@ -870,6 +872,7 @@ func (s *Simulator) oneProduct(w http.ResponseWriter, r *http.Request, idS strin
 	case http.MethodDelete:
 		delete(s.products, id)
 		delete(s.pUpdated, id)
+		delete(s.refs, id)
 		s.notify("products/delete", map[string]any{"id": id})
 		writeJSON(w, http.StatusOK, map[string]any{})
 	case http.MethodPut:
@@ -1300,7 +1303,8 @@ func (s *Simulator) ValidProduct(i int) domain.Product {
 	}
 }
 
-// InvalidProduct is a product Shopify refuses: it has no title (422 "title can't be blank").
+// InvalidProduct is a product Shopify refuses: it has no title (productSet answers the user
+// error "Title can't be blank"; REST a 422).
 func (s *Simulator) InvalidProduct() domain.Product {
 	p := s.ValidProduct(0)
 	p.Name = ""

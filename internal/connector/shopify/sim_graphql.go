@@ -16,7 +16,7 @@ import (
 // shape ({"data", "errors", "extensions": {"cost"}}). Every operation is charged by calculated
 // query cost against the shop's bucket (gqlBucket): the requested cost must be available or the
 // answer is THROTTLED, and the difference to the actual cost is given back.
-var gqlRoot = regexp.MustCompile(`\b(orderEditBegin|orderEditAddVariant|orderEditAddCustomItem|orderEditSetQuantity|orderEditCommit)\s*\(`)
+var gqlRoot = regexp.MustCompile(`\b(productSet|product|orderEditBegin|orderEditAddVariant|orderEditAddCustomItem|orderEditSetQuantity|orderEditCommit)\s*\(`)
 
 // gqlBucket is the shop's GraphQL cost bucket: max points, restoring restore a second.
 type gqlBucket struct {
@@ -160,7 +160,15 @@ func (s *Simulator) gqlExec(req gqlReq) (map[string]any, *gqlError) {
 	field := m[1]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	payload := s.gqlField(req, field)
+	var payload any
+	switch field {
+	case "productSet":
+		payload = s.productSetField(req)
+	case "product":
+		payload = s.productField(req)
+	default:
+		payload = s.gqlField(req, field)
+	}
 	return map[string]any{field: payload}, nil
 }
 
