@@ -172,7 +172,7 @@ func csvImporter(r io.Reader, name string, m Mapping) importer {
 		if err != nil {
 			return store.ImportResult{}, err
 		}
-		err = StreamCSV(r, m, 2000, func(chunk []domain.ImportedSale) error { return im.Add(ctx, chunk) })
+		err = StreamCSVAhead(r, m, 2000, func(chunk []domain.ImportedSale) error { return im.Add(ctx, chunk) })
 		var fe *FileError
 		if errors.As(err, &fe) {
 			return store.ImportResult{}, badInput{fmt.Errorf("%s: %w", name, err)}
