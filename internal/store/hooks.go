@@ -166,7 +166,7 @@ func (s queries) PendingWebhookEvents(ctx context.Context, accountID, integratio
 func (s queries) HasPendingWebhookEvents(ctx context.Context, accountID, integrationID string) (bool, error) {
 	// The shape of PendingWebhookEvents' query, so that it too is one look into the partial
 	// index webhook_events_pending (SQLite, without statistics, otherwise reads every event of
-	// the integration through webhook_events_list).
+	// the integration through webhook_events_integration).
 	var id string
 	err := s.q.queryRow(ctx, `SELECT id FROM webhook_events WHERE integration_id = $2 AND status = 'received' AND account_id = $1
 		ORDER BY received_at, id LIMIT 1`, accountID, integrationID).Scan(&id)
