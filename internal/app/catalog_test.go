@@ -592,7 +592,7 @@ func TestCatalogPushFigures(t *testing.T) {
 			t.Errorf("%d products took %d batch calls (at most %d)", total, calls, max)
 		}
 		// The sandbox's sample catalogue besides the bulk products. A product pushed before its
-		// stock was read is pushed again with it (a known cost, issue 9), never a third time.
+		// stock was read is pushed again with it (a known cost), never a third time.
 		if total > 2*(n+25) {
 			t.Errorf("%d products pushed for %d: some more than twice", total, n+25)
 		}

@@ -117,7 +117,8 @@ func (c *catalogEnv) linkedShopID(productID string) string {
 	return id
 }
 
-// TestCatalogTriggersSandboxToWooCommerce: each change of seed 003, done in the Sandbox POS's
+// TestCatalogTriggersSandboxToWooCommerce: each kind of product change (saved, CSV import, sale,
+// refund or exchange, stock count, stock order, transfer, adjustment), done in the Sandbox POS's
 // back office, reaches the WooCommerce shop as a push of the whole product with its stock (the
 // shop counts the main store only), by the POS's webhook alone (the reconciliation poll is an
 // hour away).

@@ -1,4 +1,4 @@
-// Package backoffice is seed 001's back office: a draft per store of what the POS terminals run
+// Package backoffice is the back office of POS terminals: a draft per store of what the POS terminals run
 // with (products and prices, categories, tax rates, discounts, POS settings and the receipt),
 // "Save and Publish" freezing an immutable numbered version (who, when, a diff against the one
 // before) that is delivered after a short period (a River job scheduled at delivers_at; of

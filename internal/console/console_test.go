@@ -388,7 +388,7 @@ func TestConsoleWalk(t *testing.T) {
 	}
 	w.shot("timeline")
 
-	// Support -> Disconnect POS, with the seed's warning and a confirmation.
+	// Support -> Disconnect POS, with its warning of what stops and a confirmation.
 	w.do("open Support", chromedp.Click(chromedp.CSS(`nav.side a[href="/support"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`a[data-disconnect="`+firstID+`"]`)))
 	if got := w.text("main"); !strings.Contains(got, "Disconnecting your POS will stop future automatic syncing of stock and customer data") {

@@ -65,7 +65,7 @@ type addData struct {
 	Nickname     string
 	ShowNickname bool
 	OnConflict   string // "new" once the merchant chose "Create new"
-	Choice       bool   // show the seed's "Restore inactive / Create new" question
+	Choice       bool   // ask "Restore inactive / Create new" (an inactive integration has these credentials)
 	ActiveSame   []integrationView
 	InactiveSame []integrationView
 	CalledOff    bool // an active one of the type is called off (seed: Cancel and contact support)

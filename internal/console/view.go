@@ -61,7 +61,7 @@ type integrationView struct {
 	CanDeactivate    bool
 }
 
-// statusNotes are the seed's words for each status, shown under the badge.
+// statusNotes say what each status means for the merchant, shown under the badge.
 var statusNotes = map[domain.Status]string{
 	domain.StatusInitializing: "Just added; completing the setup process",
 	domain.StatusHealthy:      "Enabled and running",

@@ -253,7 +253,8 @@ type OrderSyncSettings struct {
 }
 
 // DefaultOrderSyncSettings are the settings of an account that never saved any: off, with the
-// seed's defaults ready under the master toggle.
+// usual choices ready under the master toggle (sync jobs, invoices and sales when created and
+// when their items change).
 func DefaultOrderSyncSettings() OrderSyncSettings {
 	return OrderSyncSettings{SyncOnJobCreated: true, SyncOnItemsChanged: true, SyncOnInvoiceCreated: true,
 		SyncOnSaleCompleted: true, SyncOnBooking: "off", OnCancel: CancelVoid,

@@ -576,7 +576,7 @@ func (s *Service) timeline(ctx context.Context, tx *store.Tx, i domain.Integrati
 	return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: i.AccountID, At: s.now(), Kind: kind, IntegrationID: i.ID, Actor: actor, Message: msg})
 }
 
-// StatusLabel is the seed's word for a status.
+// StatusLabel is the word a merchant reads for a status (Healthy, Failed, Called off...).
 func StatusLabel(st domain.Status) string {
 	switch st {
 	case domain.StatusInitializing:
