@@ -8,21 +8,48 @@ import (
 	"testing"
 
 	"github.com/posbridge/posbridge/internal/auth"
+	"github.com/posbridge/posbridge/internal/connector"
+	"github.com/posbridge/posbridge/internal/connector/shopify"
 	"github.com/posbridge/posbridge/internal/connector/woocommerce"
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
-// TestCatalogPushLostAnswerCreatesOnce: the shop creates a batch of products but its answer is
-// lost (a 504 from the proxy in front of it, as when posbridge dies between the shop's accept and
-// saving the links). The push is tried again, finds what the shop created by the reference
-// posbridge wrote with it, and links it: every product is in the shop once, with or without a SKU.
+// lossyShop is a shop simulator that can lose the answers of its next product writes.
+type lossyShop interface {
+	connector.Simulator
+	LoseNextAnswers(n int)
+	Close()
+}
+
+// TestCatalogPushLostAnswerCreatesOnce: the shop creates products but its answers are lost (a
+// 504 from the proxy in front of it, as when posbridge dies between the shop's accept and saving
+// the links). The push is tried again, finds what the shop created by the reference posbridge
+// wrote with it, and links it: every product is in the shop once, with or without a SKU. For
+// WooCommerce the first batch call's answer is lost, for Shopify (a productSet a product) the
+// first three.
 func TestCatalogPushLostAnswerCreatesOnce(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+	for _, shopType := range []string{"woocommerce", "shopify"} {
+		t.Run(shopType, func(t *testing.T) {
+			testdb.Each(t, func(t *testing.T, db testdb.Target) {
+				var sim lossyShop
+				lost := 1
+				if shopType == "shopify" {
+					sim, lost = shopify.NewSimulator(), 3
+				} else {
+					sim = woocommerce.NewSimulator()
+				}
+				lostAnswerCreatesOnce(t, db, shopType, sim, lost)
+			})
+		})
+	}
+}
+
+func lostAnswerCreatesOnce(t *testing.T, db testdb.Target, shopType string, sim lossyShop, lost int) {
+	{
 		c := newCatalogEnv(t, db)
-		sim := woocommerce.NewSimulator()
 		hs := httptest.NewServer(sim)
 		t.Cleanup(func() { sim.Close(); hs.Close() })
-		shop := c.must(201, c.call(c.key, "POST", "/api/v1/integrations", map[string]any{"type": "woocommerce", "nickname": "Behind a proxy", "credentials": sim.Info(hs.URL).Credentials})).json(t)["id"].(string)
+		shop := c.must(201, c.call(c.key, "POST", "/api/v1/integrations", map[string]any{"type": shopType, "nickname": "Behind a proxy", "credentials": sim.Info(hs.URL).Credentials})).json(t)["id"].(string)
 		c.waitStatus(c.key, shop, "healthy")
 		t.Cleanup(func() {
 			if t.Failed() {
@@ -43,8 +70,8 @@ func TestCatalogPushLostAnswerCreatesOnce(t *testing.T) {
 				"price": map[string]any{"amount": 100 + i, "currency": "EUR"}, "track_stock": false})
 		}
 		c.must(200, c.call(c.sbx, "POST", "/sandbox/api/v1/products/batch", map[string]any{"products": batch}))
-		// The first batch call creates its products, and its answer is lost.
-		sim.LoseNextAnswers(1)
+		// The first product writes create their products, and their answers are lost.
+		sim.LoseNextAnswers(lost)
 		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"source_integration_id": c.source, "enabled": true,
 			"destinations": []any{map[string]any{"integration_id": shop}}}))
 		c.must(202, c.call(c.key, "POST", "/api/v1/catalog-sync/import", nil))
@@ -79,6 +106,11 @@ func TestCatalogPushLostAnswerCreatesOnce(t *testing.T) {
 				t.Errorf("product %d is in the shop %d times", i, n)
 			}
 		}
+		for name, n := range names {
+			if n > 1 {
+				t.Errorf("%s is in the shop %d times", name, n)
+			}
+		}
 		for _, p := range c.must(200, c.call(c.key, "GET", "/api/v1/products?limit=500", nil)).json(t)["data"].([]any) {
 			m := p.(map[string]any)
 			if id := m["links"].([]any)[0].(map[string]any)["external_id"].(string); !linked[id] {
@@ -88,7 +120,7 @@ func TestCatalogPushLostAnswerCreatesOnce(t *testing.T) {
 		if !strings.Contains(c.logs.String(), "adopted products") {
 			t.Errorf("the retry did not say it adopted the products the shop had created")
 		}
-	})
+	}
 }
 
 func mustAccount(t *testing.T, c *catalogEnv) string {

@@ -89,6 +89,7 @@ var (
 	_ connector.Connector         = (*Client)(nil)
 	_ connector.ProductSource     = (*Client)(nil)
 	_ connector.ProductSink       = (*Client)(nil)
+	_ connector.ProductFinder     = (*Client)(nil)
 	_ connector.StockSource       = (*Client)(nil)
 	_ connector.StockSink         = (*Client)(nil)
 	_ connector.CustomerSource    = (*Client)(nil)

@@ -236,3 +236,43 @@ func BenchmarkShopifyGraphQLRate(b *testing.B) {
 		b.ReportMetric(float64(simT), "throttled")
 	}
 }
+
+// A create whose answer is lost is found by the reference written with it, with or without a
+// SKU; products created before since, or by someone else, are not.
+func TestFindProductsAfterLostAnswer(t *testing.T) {
+	sim, c := startSim(t, testOptions)
+	sim.SeedProducts(3)
+	old := sim.ValidProduct(1)
+	old.Ref = "prd_old"
+	if _, err := c.CreateProduct(tctx(t), old); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now().Add(time.Hour) // nothing was updated after this
+	if got, err := c.FindProducts(tctx(t), []string{"prd_old"}, since); err != nil || len(got) != 0 {
+		t.Fatalf("found before since: %v %v", got, err)
+	}
+	since = time.Now()
+	var ids []string
+	for i, sku := range []string{"LOST-1", ""} {
+		p := sim.ValidProduct(10 + i)
+		p.SKU, p.Ref = sku, fmt.Sprintf("prd_%d", i)
+		sim.LoseNextAnswers(1)
+		if _, err := c.CreateProduct(tctx(t), p); connector.KindOf(err) != connector.KindTemporary {
+			t.Fatalf("a lost answer: %v", err)
+		}
+	}
+	got, err := c.FindProducts(tctx(t), []string{"prd_0", "prd_1", "prd_9"}, since)
+	if err != nil || len(got) != 2 || got["prd_0"] == "" || got["prd_1"] == "" {
+		t.Fatalf("found %v %v", got, err)
+	}
+	for _, id := range []string{got["prd_0"], got["prd_1"]} {
+		p, err := c.GetProduct(tctx(t), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.Name)
+	}
+	if ids[0] != sim.ValidProduct(10).Name || ids[1] != sim.ValidProduct(11).Name {
+		t.Fatalf("found %v", ids)
+	}
+}

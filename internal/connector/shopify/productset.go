@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
@@ -30,6 +31,13 @@ const (
       variants(first: 100) { nodes { id title sku price inventoryItem { id tracked } } }
     }
     userErrors { field message code }
+  }
+}`
+	// qFindProducts costs 2 + 100 x 2 = 202 points requested.
+	qFindProducts = `query posbridgeFindProducts($query: String!, $after: String) {
+  products(first: 100, after: $after, query: $query, sortKey: ID) {
+    nodes { id metafield(namespace: "posbridge", key: "ref") { value } }
+    pageInfo { hasNextPage endCursor }
   }
 }`
 	// qProductVariants costs 1 + 2 + 100 = 103 points requested.
@@ -219,6 +227,9 @@ func (c *Client) createProduct(ctx context.Context, p domain.Product) (domain.Pr
 		return domain.Product{}, gqlProduct{}, fmt.Errorf("create product: %w", err)
 	}
 	in["status"] = "ACTIVE"
+	if p.Ref != "" {
+		in["metafields"] = []map[string]any{{"namespace": refNamespace, "key": refKey, "type": "single_line_text_field", "value": p.Ref}}
+	}
 	return c.productSet(ctx, "create product", p, in, currency)
 }
 
@@ -251,6 +262,49 @@ func (c *Client) updateProduct(ctx context.Context, p domain.Product) (domain.Pr
 	}
 	in["id"] = gid("Product", id)
 	return c.productSet(ctx, op, p, in, currency)
+}
+
+// FindProducts implements connector.ProductFinder: it reads the products updated since since (a
+// second earlier: Shopify's search compares whole seconds) and answers the id of each one whose
+// posbridge.ref metafield, written when posbridge created it, is among refs. A product without
+// a SKU is found as well as one with.
+func (c *Client) FindProducts(ctx context.Context, refs []string, since time.Time) (map[string]string, error) {
+	want := map[string]bool{}
+	for _, r := range refs {
+		want[r] = true
+	}
+	out := map[string]string{}
+	q := fmt.Sprintf("updated_at:>='%s'", since.UTC().Add(-time.Second).Format(time.RFC3339))
+	var after any
+	for page := 1; page < 10000 && len(out) < len(want); page++ {
+		var res struct {
+			Products struct {
+				Nodes []struct {
+					ID        string `json:"id"`
+					Metafield *struct {
+						Value string `json:"value"`
+					} `json:"metafield"`
+				} `json:"nodes"`
+				PageInfo struct {
+					HasNextPage bool   `json:"hasNextPage"`
+					EndCursor   string `json:"endCursor"`
+				} `json:"pageInfo"`
+			} `json:"products"`
+		}
+		if err := c.graphql(ctx, "find created products", qFindProducts, map[string]any{"query": q, "after": after}, &res); err != nil {
+			return out, err
+		}
+		for _, n := range res.Products.Nodes {
+			if n.Metafield != nil && want[n.Metafield.Value] {
+				out[n.Metafield.Value] = strconv.FormatInt(gidNumber(n.ID), 10)
+			}
+		}
+		if !res.Products.PageInfo.HasNextPage {
+			break
+		}
+		after = res.Products.PageInfo.EndCursor
+	}
+	return out, nil
 }
 
 // variantIDs answers the shop's variant id for each of p's variants (for a product without

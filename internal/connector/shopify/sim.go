@@ -57,6 +57,7 @@ type Simulator struct {
 	gql              gqlBucket
 
 	// faults
+	loseN   int // product writes to apply whose answers are lost (LoseNextAnswers)
 	fail    []int
 	latency time.Duration
 
@@ -187,6 +188,15 @@ func (s *Simulator) FailNext(n, status int) {
 	for i := 0; i < n; i++ {
 		s.fail = append(s.fail, status)
 	}
+}
+
+// LoseNextAnswers makes the next n product writes (productSet) apply but answer 504 instead of
+// their result, as a proxy in front of the shop does when the shop finished after the proxy gave
+// up: the client cannot tell whether, or what, the shop created.
+func (s *Simulator) LoseNextAnswers(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loseN = n
 }
 
 // SetLatency delays every API answer by d (slow answers).

@@ -16,7 +16,7 @@ import (
 // shape ({"data", "errors", "extensions": {"cost"}}). Every operation is charged by calculated
 // query cost against the shop's bucket (gqlBucket): the requested cost must be available or the
 // answer is THROTTLED, and the difference to the actual cost is given back.
-var gqlRoot = regexp.MustCompile(`\b(productSet|product|orderEditBegin|orderEditAddVariant|orderEditAddCustomItem|orderEditSetQuantity|orderEditCommit)\s*\(`)
+var gqlRoot = regexp.MustCompile(`\b(productSet|products|product|orderEditBegin|orderEditAddVariant|orderEditAddCustomItem|orderEditSetQuantity|orderEditCommit)\s*\(`)
 
 // gqlBucket is the shop's GraphQL cost bucket: max points, restoring restore a second.
 type gqlBucket struct {
@@ -142,7 +142,18 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 	s.gql.avail = math.Min(s.gql.max, s.gql.avail+float64(requested-actual))
 	s.gql.spent += float64(actual)
 	ext := s.gql.cost(requested, &actual)
+	_, write := data["productSet"]
+	lose := write && s.loseN > 0
+	if lose {
+		s.loseN--
+	}
 	s.mu.Unlock()
+	if lose {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusGatewayTimeout)
+		_, _ = w.Write([]byte("<html><body><h1>504 Gateway Time-out</h1></body></html>"))
+		return
+	}
 	if gerr != nil {
 		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]any{{"message": gerr.msg,
 			"extensions": map[string]any{"code": gerr.code}}}, "extensions": ext})
@@ -166,6 +177,8 @@ func (s *Simulator) gqlExec(req gqlReq) (map[string]any, *gqlError) {
 		payload = s.productSetField(req)
 	case "product":
 		payload = s.productField(req)
+	case "products":
+		payload = s.productsField(req)
 	default:
 		payload = s.gqlField(req, field)
 	}
