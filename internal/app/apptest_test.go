@@ -15,6 +15,7 @@ import (
 	"github.com/posbridge/posbridge/internal/accounts"
 	"github.com/posbridge/posbridge/internal/app"
 	"github.com/posbridge/posbridge/internal/notify"
+	"github.com/posbridge/posbridge/internal/storetest"
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
@@ -47,6 +48,7 @@ func (s *syncBuffer) String() string {
 
 func start(t *testing.T, db testdb.Target, tweak func(*app.Config)) *env {
 	t.Helper()
+	storetest.Migrated(t, db)
 	logs := &syncBuffer{}
 	cfg := app.Config{Addr: "127.0.0.1:0", DataDir: db.DataDir, DatabaseURL: db.DatabaseURL,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -21,6 +21,7 @@ import (
 	"github.com/posbridge/posbridge/internal/connector/sandbox"
 	"github.com/posbridge/posbridge/internal/secrets"
 	"github.com/posbridge/posbridge/internal/store"
+	"github.com/posbridge/posbridge/internal/storetest"
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
@@ -37,6 +38,7 @@ type sbxProcess struct {
 func startSandboxProcess(t *testing.T, db testdb.Target, key []byte, opts sandbox.Options) *sbxProcess {
 	t.Helper()
 	ctx := context.Background()
+	storetest.Migrated(t, db)
 	st, err := store.Open(ctx, store.Config{DataDir: db.DataDir, DatabaseURL: db.DatabaseURL})
 	if err != nil {
 		t.Fatal(err)

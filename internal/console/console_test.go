@@ -26,6 +26,7 @@ import (
 	"github.com/posbridge/posbridge/internal/auth"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/lifecycle"
+	"github.com/posbridge/posbridge/internal/storetest"
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
@@ -68,6 +69,7 @@ func startServer(t testing.TB) *server {
 // startServerOn starts posbridge on the database db (SQLite or PostgreSQL) with a merchant account.
 func startServerOn(t testing.TB, db testdb.Target) *server {
 	t.Helper()
+	storetest.Migrated(t, db)
 	logs := &syncBuffer{}
 	ctx := context.Background()
 	a, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: db.DataDir, DatabaseURL: db.DatabaseURL, AllowPrivate: true,

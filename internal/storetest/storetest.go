@@ -21,6 +21,7 @@ import (
 func Open(t testing.TB, db testdb.Target, accountIDs ...string) *store.Store {
 	t.Helper()
 	ctx := context.Background()
+	Migrated(t, db)
 	st, err := jobs.OpenStore(ctx, store.Config{DataDir: db.DataDir, DatabaseURL: db.DatabaseURL})
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +34,25 @@ func Open(t testing.TB, db testdb.Target, accountIDs ...string) *store.Store {
 		}
 	}
 	return st
+}
+
+// Migrated gives a SQLite target's empty data dir a database that is already migrated
+// (posbridge's schema and River's): a copy of one migrated once per test process, the same file
+// that migrating the target itself would give. Under -race the SQLite engine takes seconds of CPU
+// for the migrations, and most tests start on a fresh database. PostgreSQL targets, and data
+// dirs that already hold a database, are left as they are.
+func Migrated(t testing.TB, db testdb.Target) {
+	t.Helper()
+	if db.Name != "sqlite" {
+		return
+	}
+	testdb.Seed(t, db.DataDir, "storetest.Migrated", func(dir string) error {
+		st, err := jobs.OpenStore(context.Background(), store.Config{DataDir: dir})
+		if err != nil {
+			return err
+		}
+		return st.Close()
+	})
 }
 
 // Box is a key box with a fresh random key.
