@@ -148,6 +148,7 @@ var Routes = []Route{
 	{"PUT", "/api/v1/back-office/draft", AuthAPIKey, (*API).putDraft},
 	{"POST", "/api/v1/back-office/publish", AuthAPIKey, (*API).publish},
 	{"GET", "/api/v1/back-office/versions", AuthAPIKey, (*API).versions},
+	{"GET", "/api/v1/back-office/versions/{version}", AuthAPIKey, (*API).getVersion},
 	{"GET", "/api/v1/back-office/settings", AuthAPIKey, (*API).getBackOfficeSettings},
 	{"PUT", "/api/v1/back-office/settings", AuthAPIKey, (*API).putBackOfficeSettings},
 	{"POST", "/api/v1/terminals/pairing-codes", AuthAPIKey, (*API).pairingCode},

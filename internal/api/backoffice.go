@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/posbridge/posbridge/internal/backoffice"
@@ -82,6 +83,22 @@ func (a *API) versions(w http.ResponseWriter, r *http.Request, _ string) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"data": vs})
+}
+
+func (a *API) getVersion(w http.ResponseWriter, r *http.Request, _ string) error {
+	bo, err := a.backOffice()
+	if err != nil {
+		return err
+	}
+	n, err := strconv.ParseInt(r.PathValue("version"), 10, 64)
+	if err != nil || n < 1 {
+		return domain.Invalid("version", "the version is a number from 1")
+	}
+	v, err := bo.GetVersion(r.Context(), principal(r), r.URL.Query().Get("store_id"), n)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
 }
 
 func (a *API) pairingCode(w http.ResponseWriter, r *http.Request, _ string) error {

@@ -28,6 +28,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/posbridge/posbridge/internal/accounts"
+	"github.com/posbridge/posbridge/internal/backoffice"
 	"github.com/posbridge/posbridge/internal/catalogsync"
 	"github.com/posbridge/posbridge/internal/connector/lightspeed"
 	"github.com/posbridge/posbridge/internal/connector/registry"
@@ -339,6 +340,8 @@ func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 		{"WebhookEvent.type", oasSorted(oasProviderEventTypes)},
 		{"DocumentUpdatedEvent.type", []string{domain.EventDocumentUpdated}},
 		{"IntegrationStatusChangedEvent.type", []string{domain.EventIntegrationStatusChanged}},
+		{"BackOfficePOSDelivery.status", oasSorted([]string{backoffice.POSPending, backoffice.POSRetrying, backoffice.POSDelivered,
+			backoffice.POSFailed, backoffice.POSSkipped})},
 	} {
 		if got := oasEnum(t, c.schema); !slices.Equal(got, c.want) {
 			t.Errorf("%s enum = %v, want %v", c.schema, got, c.want)
@@ -406,6 +409,10 @@ func TestOpenAPIStructFields(t *testing.T) {
 		{schema: "NewWebhookEndpoint", typ: reflect.TypeFor[EndpointJSON]()},
 		{schema: "WebhookEndpoint", typ: reflect.TypeFor[EndpointJSON](), drop: "secret"},
 		{schema: "Store", typ: reflect.TypeFor[domain.Store]()},
+		{schema: "BackOfficeVersion", typ: reflect.TypeFor[backoffice.Version]()},
+		{schema: "BackOfficeDeliveries", typ: reflect.TypeFor[backoffice.Deliveries]()},
+		{schema: "BackOfficeTerminalDeliveries", typ: reflect.TypeFor[backoffice.TerminalDeliveries]()},
+		{schema: "BackOfficePOSDelivery", typ: reflect.TypeFor[backoffice.POSDelivery]()},
 		{schema: "Role", typ: reflect.TypeFor[domain.AccessRole]()},
 		{schema: "APIKey", typ: reflect.TypeFor[APIKeyJSON](), drop: "key"},
 		{schema: "PermissionInfo", typ: reflect.TypeFor[PermissionJSON]()},

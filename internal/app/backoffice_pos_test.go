@@ -1,11 +1,13 @@
 package app_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/posbridge/posbridge/internal/app"
+	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
@@ -18,6 +20,17 @@ func (e *env) timelineOf(key, integrationID, kind string) []string {
 		if m := x.(map[string]any); m["kind"] == kind {
 			out = append(out, m["message"].(string))
 		}
+	}
+	return out
+}
+
+// posDeliveries are the POS deliveries of a version, from GET /api/v1/back-office/versions/{version}.
+func (e *env) posDeliveries(key, storeID string, version int) []map[string]any {
+	e.t.Helper()
+	v := e.must(200, e.call(key, "GET", fmt.Sprintf("/api/v1/back-office/versions/%d?store_id=%s", version, storeID), nil)).json(e.t)
+	var out []map[string]any
+	for _, x := range v["deliveries"].(map[string]any)["pos"].([]any) {
+		out = append(out, x.(map[string]any))
 	}
 	return out
 }
@@ -89,6 +102,12 @@ func TestBackOfficeToPOS(t *testing.T) {
 		if got[0] != want {
 			t.Fatalf("timeline:\n got %q\nwant %q", got[0], want)
 		}
+		// The version says where it went, in the API: written to the Sandbox POS, with what it did.
+		d := e.posDeliveries(a.APIKey, storeID, 1)
+		if len(d) != 1 || d[0]["integration_id"] != id || d[0]["integration"] != "Sandbox POS" || d[0]["status"] != "delivered" ||
+			d[0]["message"] != "2 price(s) changed, 1 already right; 1 not found at the POS by SKU (Bell); 1 without a SKU, left out." || d[0]["detail"] != "" {
+			t.Fatalf("deliveries of version 1: %v", d)
+		}
 		after := e.sandboxPrices(sbx)
 		if after["BK-TUBE-28"] != 795 || after["BK-HELM-M"] != 6495 || after["BK-HELM-S"] != 5995 || after["BK-PAD-01"] != 1495 {
 			t.Fatalf("POS prices after the write: %v", after)
@@ -117,6 +136,23 @@ func TestBackOfficeToPOS(t *testing.T) {
 		if !strings.HasPrefix(got[0], "Back office version 4 of store "+storeID+" could not be written to Sandbox POS: ") {
 			t.Fatalf("failure: %q", got[0])
 		}
+		// ... and on the version: failed, a sentence for the merchant, the POS's words as the detail.
+		d = e.posDeliveries(a.APIKey, storeID, 4)
+		if len(d) != 1 || d[0]["status"] != "failed" || !strings.Contains(d[0]["message"].(string), "refused the credentials") ||
+			domain.IsTechnical(d[0]["message"].(string)) || !strings.Contains(d[0]["detail"].(string), "401") {
+			t.Fatalf("deliveries of version 4: %v", d)
+		}
+		// Version 2, superseded within its period, was never delivered: no POS delivery, no terminal.
+		v2 := e.must(200, e.call(a.APIKey, "GET", "/api/v1/back-office/versions/2?store_id="+storeID, nil)).json(t)
+		if dl := v2["deliveries"].(map[string]any); len(dl["pos"].([]any)) != 0 || v2["content"] == nil {
+			t.Fatalf("version 2: %v", v2)
+		}
+		// The list has the same; another account does not find the version.
+		list := e.must(200, e.call(a.APIKey, "GET", "/api/v1/back-office/versions?store_id="+storeID, nil)).json(t)["data"].([]any)
+		if v := list[0].(map[string]any); v["version"] != 4.0 || v["deliveries"].(map[string]any)["pos"].([]any)[0].(map[string]any)["status"] != "failed" {
+			t.Fatalf("versions list: %v", list[0])
+		}
+		e.must(404, e.call(b.APIKey, "GET", "/api/v1/back-office/versions/4?store_id="+storeID, nil))
 
 		// The other account's POS of the same store id was never written.
 		if p := e.sandboxPrices(sbxB); p["BK-TUBE-28"] != 695 || p["BK-HELM-M"] != 5995 {

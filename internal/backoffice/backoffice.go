@@ -155,6 +155,31 @@ type Version struct {
 	DeliveredAt *time.Time `json:"delivered_at"`
 	Diff        []string   `json:"diff"`
 	Content     *Content   `json:"content,omitempty"`
+	// Deliveries says where the version went: the store's terminals and POS integrations.
+	Deliveries Deliveries `json:"deliveries"`
+}
+
+// Deliveries are where a version went.
+type Deliveries struct {
+	Terminals TerminalDeliveries `json:"terminals"`
+	POS       []POSDelivery      `json:"pos"`
+}
+
+// TerminalDeliveries counts the store's paired terminals that have the version (or a newer one).
+type TerminalDeliveries struct {
+	Synced int `json:"synced"`
+	Total  int `json:"total"`
+}
+
+// POSDelivery is what became of a delivered version at one POS integration of its store.
+type POSDelivery struct {
+	IntegrationID string    `json:"integration_id"`
+	Integration   string    `json:"integration"` // its provider and nickname
+	Status        string    `json:"status"`
+	Message       string    `json:"message"` // for the merchant
+	Detail        string    `json:"detail"`  // the technical text behind it ("" when none)
+	Attempts      int       `json:"attempts"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 func versionOf(v store.BackOfficeVersion, withContent bool) (Version, error) {
@@ -267,7 +292,82 @@ func (s *Service) Versions(ctx context.Context, p access.Principal, storeID stri
 		}
 		out = append(out, j)
 	}
+	if err := s.addDeliveries(ctx, p.AccountID, storeID, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// GetVersion reads one version of a store, with its content and where it went.
+func (s *Service) GetVersion(ctx context.Context, p access.Principal, storeID string, version int64) (Version, error) {
+	if err := checkStore(p, storeID, ""); err != nil {
+		return Version{}, err
+	}
+	v, err := s.st.GetVersion(ctx, p.AccountID, storeID, version)
+	if errors.Is(err, store.ErrNotFound) {
+		return Version{}, domain.NotFound(fmt.Sprintf("version %d of store %s", version, storeID))
+	}
+	if err != nil {
+		return Version{}, err
+	}
+	out, err := versionOf(v, true)
+	if err != nil {
+		return Version{}, err
+	}
+	vs := []Version{out}
+	if err := s.addDeliveries(ctx, p.AccountID, storeID, vs); err != nil {
+		return Version{}, err
+	}
+	return vs[0], nil
+}
+
+// addDeliveries fills in where each version (newest first) went.
+func (s *Service) addDeliveries(ctx context.Context, accountID, storeID string, vs []Version) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	terms, err := s.st.StoreTerminalVersions(ctx, accountID, storeID)
+	if err != nil {
+		return fmt.Errorf("read the terminals of store %s: %w", storeID, err)
+	}
+	ds, err := s.st.ListPOSDeliveries(ctx, accountID, storeID, vs[len(vs)-1].Version, vs[0].Version)
+	if err != nil {
+		return fmt.Errorf("read the POS deliveries of store %s: %w", storeID, err)
+	}
+	labels := map[string]string{}
+	label := func(id string) string {
+		if l, ok := labels[id]; ok {
+			return l
+		}
+		l := id
+		if s.conns != nil {
+			if i, err := s.conns.Get(ctx, accountID, id); err == nil {
+				l = i.Label(s.conns.DisplayName(i.Type))
+			}
+		}
+		labels[id] = l
+		return l
+	}
+	byVersion := map[int64][]POSDelivery{}
+	for _, d := range ds {
+		byVersion[d.Version] = append(byVersion[d.Version], POSDelivery{IntegrationID: d.IntegrationID, Integration: label(d.IntegrationID),
+			Status: d.Status, Message: d.Message, Detail: d.Detail, Attempts: d.Attempts, UpdatedAt: d.UpdatedAt})
+	}
+	for n := range vs {
+		v := &vs[n]
+		v.Deliveries = Deliveries{Terminals: TerminalDeliveries{Total: len(terms)}, POS: byVersion[v.Version]}
+		if v.Deliveries.POS == nil {
+			v.Deliveries.POS = []POSDelivery{}
+		}
+		if v.DeliveredAt != nil {
+			for _, t := range terms {
+				if t >= v.Version {
+					v.Deliveries.Terminals.Synced++
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Register adds the workers delivering versions to terminals and POS integrations.

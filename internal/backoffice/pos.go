@@ -62,6 +62,10 @@ func (s *Service) enqueuePOS(ctx context.Context, tx *store.Tx, a DeliverArgs) e
 		return fmt.Errorf("list the POS integrations of store %s: %w", a.StoreID, err)
 	}
 	for _, id := range ids {
+		if err := tx.PutPOSDelivery(ctx, a.AccountID, store.POSDelivery{StoreID: a.StoreID, Version: a.Version, IntegrationID: id,
+			Status: POSPending, Message: "Waiting to be written to the POS.", UpdatedAt: s.now()}); err != nil {
+			return fmt.Errorf("record the write of version %d to %s: %w", a.Version, id, err)
+		}
 		if err := s.q.InsertTx(ctx, tx, POSArgs{AccountID: a.AccountID, StoreID: a.StoreID, Version: a.Version, IntegrationID: id},
 			&river.InsertOpts{MaxAttempts: posAttempts}); err != nil {
 			return fmt.Errorf("schedule the write of version %d to %s: %w", a.Version, id, err)
@@ -88,7 +92,8 @@ func (w *posWorker) Work(ctx context.Context, job *river.Job[POSArgs]) error {
 		return err
 	}
 	if newest > a.Version {
-		return nil // a newer version was delivered; its own write follows
+		// A newer version was delivered; its own write follows.
+		return s.posRecord(ctx, a, POSSkipped, fmt.Sprintf("Not written: version %d was delivered after it and is written instead.", newest), "", job.Attempt)
 	}
 	v, err := s.st.GetVersion(ctx, a.AccountID, a.StoreID, a.Version)
 	if err != nil {
@@ -106,7 +111,8 @@ func (w *posWorker) Work(ctx context.Context, job *river.Job[POSArgs]) error {
 		return err
 	}
 	if !i.Status.Active() || i.StoreID != a.StoreID {
-		return nil // turned off or moved to another store meanwhile
+		// Turned off or moved to another store meanwhile.
+		return s.posRecord(ctx, a, POSSkipped, "Not written: the integration was disconnected or moved to another store before its turn.", "", job.Attempt)
 	}
 	label := i.Label(s.conns.DisplayName(i.Type))
 	r, err := s.writePrices(ctx, i, c)
@@ -121,7 +127,12 @@ func (w *posWorker) Work(ctx context.Context, job *river.Job[POSArgs]) error {
 			return river.JobSnooze(wait)
 		}
 		retry := k == connector.KindTemporary || k == connector.KindConflict
+		why := domain.Explain("The prices could not be written: " + err.Error())
 		if retry && job.Attempt < job.MaxAttempts {
+			if rerr := s.posRecord(ctx, a, POSRetrying, why.Text+fmt.Sprintf(" posbridge tries again by itself (attempt %d of %d).", job.Attempt, job.MaxAttempts),
+				why.Detail, job.Attempt); rerr != nil {
+				s.log.Warn("record a back-office POS write", "err", rerr)
+			}
 			return fmt.Errorf("write back-office version %d to %s: %w", a.Version, a.IntegrationID, err)
 		}
 		msg := fmt.Sprintf("Back office version %d of store %s could not be written to %s: %s.", a.Version, a.StoreID, label,
@@ -129,14 +140,39 @@ func (w *posWorker) Work(ctx context.Context, job *river.Job[POSArgs]) error {
 		if k == connector.KindUnsupported {
 			msg = fmt.Sprintf("%s does not take product prices from posbridge; its own prices stay as they are (back office version %d of store %s).",
 				label, a.Version, a.StoreID)
+			why = domain.Explained{Text: "Not written: this POS does not take product prices from posbridge; its own prices stay as they are.",
+				Detail: connector.Message(err)}
+		}
+		if err := s.posRecord(ctx, a, POSFailed, why.Text, why.Detail, job.Attempt); err != nil {
+			return err
 		}
 		return s.posTimeline(ctx, a, KindPOSFailed, msg)
 	}
-	kind, msg := KindPOSDelivered, r.sentence(a, label)
+	kind, msg, status := KindPOSDelivered, r.sentence(a, label), POSDelivered
+	detail := ""
 	if len(r.failed) > 0 {
-		kind = KindPOSFailed
+		kind, status = KindPOSFailed, POSFailed
+		detail = "Refused by the POS: " + strings.Join(r.failed, "; ")
+	}
+	if err := s.posRecord(ctx, a, status, r.summary(), detail, job.Attempt); err != nil {
+		return err
 	}
 	return s.posTimeline(ctx, a, kind, msg)
+}
+
+// Statuses of a version's delivery to a POS integration (store.POSDelivery.Status).
+const (
+	POSPending   = "pending"   // scheduled, not yet tried
+	POSRetrying  = "retrying"  // failed for a reason that may pass; posbridge tries again
+	POSDelivered = "delivered" // written (prices changed or already right)
+	POSFailed    = "failed"    // refused, in whole or in part; posbridge does not try again
+	POSSkipped   = "skipped"   // not written: a newer version went instead, or the integration went
+)
+
+// posRecord records what became of the write, for the back office page and the API.
+func (s *Service) posRecord(ctx context.Context, a POSArgs, status, msg, detail string, attempt int) error {
+	return s.st.PutPOSDelivery(ctx, a.AccountID, store.POSDelivery{StoreID: a.StoreID, Version: a.Version, IntegrationID: a.IntegrationID,
+		Status: status, Message: msg, Detail: detail, Attempts: attempt, UpdatedAt: s.now()})
 }
 
 func (s *Service) posTimeline(ctx context.Context, a POSArgs, kind, msg string) error {
@@ -155,6 +191,23 @@ type posResult struct {
 func (r posResult) sentence(a POSArgs, label string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Back office version %d of store %s written to %s: %d price(s) changed, %d already right", a.Version, a.StoreID, label, r.updated, r.same)
+	if len(r.failed) > 0 {
+		fmt.Fprintf(&b, "; %d refused by the POS (%s)", len(r.failed), listSome(r.failed))
+	}
+	if len(r.missing) > 0 {
+		fmt.Fprintf(&b, "; %d not found at the POS by SKU (%s)", len(r.missing), listSome(r.missing))
+	}
+	if r.noSKU > 0 {
+		fmt.Fprintf(&b, "; %d without a SKU, left out", r.noSKU)
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+// summary is what the write did, as the version's delivery to the integration says it.
+func (r posResult) summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d price(s) changed, %d already right", r.updated, r.same)
 	if len(r.failed) > 0 {
 		fmt.Fprintf(&b, "; %d refused by the POS (%s)", len(r.failed), listSome(r.failed))
 	}

@@ -28,6 +28,13 @@ type backOfficeData struct {
 	Error     string
 	Delay     string
 	Settings  backoffice.AccountSettings
+	// POSFailed are the failed POS deliveries of the newest version written to POS integrations.
+	POSFailed []posFailure
+}
+
+type posFailure struct {
+	Version              int64
+	Integration, Message string
 }
 
 func minorText(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }
@@ -77,6 +84,17 @@ func (c *Console) renderBackOffice(w http.ResponseWriter, r *http.Request, s *se
 	if d.Versions, err = bo.Versions(r.Context(), p, d.StoreID); err != nil {
 		c.fail(w, r, s, err)
 		return
+	}
+	for _, v := range d.Versions {
+		if len(v.Deliveries.POS) == 0 {
+			continue
+		}
+		for _, x := range v.Deliveries.POS {
+			if x.Status == backoffice.POSFailed {
+				d.POSFailed = append(d.POSFailed, posFailure{Version: v.Version, Integration: x.Integration, Message: x.Message})
+			}
+		}
+		break
 	}
 	ts, err := bo.Terminals(r.Context(), p)
 	if err != nil {

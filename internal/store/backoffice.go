@@ -280,3 +280,68 @@ func (s queries) TerminalsSynced(ctx context.Context, ids []string, version int6
 	}
 	return nil
 }
+
+// POSDelivery is what became of a delivered back-office version at one POS integration of its
+// store (status: pending, retrying, delivered, failed or skipped).
+type POSDelivery struct {
+	StoreID       string
+	Version       int64
+	IntegrationID string
+	Status        string
+	Message       string // for the merchant
+	Detail        string // the technical text, "" when none
+	Attempts      int
+	UpdatedAt     time.Time
+}
+
+// PutPOSDelivery records (or replaces) the state of a version's delivery to an integration.
+func (s queries) PutPOSDelivery(ctx context.Context, accountID string, d POSDelivery) error {
+	_, err := s.q.exec(ctx, `INSERT INTO backoffice_pos_deliveries (account_id, store_id, version, integration_id, status, message, detail, attempts, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (account_id, store_id, version, integration_id) DO UPDATE SET status = excluded.status, message = excluded.message,
+		detail = excluded.detail, attempts = excluded.attempts, updated_at = excluded.updated_at`,
+		accountID, d.StoreID, d.Version, d.IntegrationID, d.Status, d.Message, d.Detail, d.Attempts, micros(d.UpdatedAt))
+	return err
+}
+
+// ListPOSDeliveries lists the POS deliveries of a store's versions from fromVersion to
+// toVersion, by version then in the order they were scheduled.
+func (s queries) ListPOSDeliveries(ctx context.Context, accountID, storeID string, fromVersion, toVersion int64) ([]POSDelivery, error) {
+	rs, err := s.q.query(ctx, `SELECT store_id, version, integration_id, status, message, detail, attempts, updated_at FROM backoffice_pos_deliveries
+		WHERE account_id = $1 AND store_id = $2 AND version >= $3 AND version <= $4 ORDER BY version DESC, integration_id`,
+		accountID, storeID, fromVersion, toVersion)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []POSDelivery
+	for rs.Next() {
+		var d POSDelivery
+		var at int64
+		if err := rs.Scan(&d.StoreID, &d.Version, &d.IntegrationID, &d.Status, &d.Message, &d.Detail, &d.Attempts, &at); err != nil {
+			return nil, err
+		}
+		d.UpdatedAt = fromMicros(at)
+		out = append(out, d)
+	}
+	return out, rs.Err()
+}
+
+// StoreTerminalVersions lists the version each live terminal of the store last received.
+func (s queries) StoreTerminalVersions(ctx context.Context, accountID, storeID string) ([]int64, error) {
+	rs, err := s.q.query(ctx, `SELECT last_synced_version FROM terminals WHERE account_id = $1 AND store_id = $2 AND revoked_at IS NULL`,
+		accountID, storeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []int64
+	for rs.Next() {
+		var v int64
+		if err := rs.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rs.Err()
+}
