@@ -390,14 +390,16 @@ func (a *App) Start(ctx context.Context) error {
 		a.salesSMTP = srv
 		a.log.Info("receiving sales files by email", "smtp", srv.Addr(), "domain", a.cfg.SalesSMTP.Domain)
 	}
+	if !a.cfg.NoHTTP {
+		// Before the workers start: on SQLite the database has one connection, and the first
+		// account should not wait for it behind the workers' first rounds on a busy machine.
+		if err := a.bootstrap(ctx); err != nil {
+			return err
+		}
+	}
 	if !a.cfg.NoWorkers {
 		if err := a.Queue.Start(ctx); err != nil {
 			return fmt.Errorf("start workers: %w", err)
-		}
-	}
-	if !a.cfg.NoHTTP {
-		if err := a.bootstrap(ctx); err != nil {
-			return err
 		}
 	}
 	return nil
