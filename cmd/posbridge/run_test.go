@@ -151,6 +151,63 @@ func TestServeDemo(t *testing.T) {
 	if !strings.Contains(stderr.String(), "generated a new secret key") {
 		t.Errorf("no log line about the generated secret key: %s", stderr.String())
 	}
+	// One store identity: the back office and its terminal are the demo Sandbox POS's store, so
+	// its published version (the Sandbox POS's products) is written to that POS.
+	get := func(path string, out any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("GET %s: HTTP %d", path, res.StatusCode)
+		}
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ints struct {
+		Data []struct {
+			ID      string `json:"id"`
+			StoreID string `json:"store_id"`
+		}
+	}
+	get("/api/v1/integrations", &ints)
+	if len(ints.Data) != 1 || ints.Data[0].StoreID != "st_main" || !strings.Contains(stdout.String(), `store "st_main"`) {
+		t.Fatalf("the demo Sandbox POS's store: %+v; stdout %s", ints.Data, stdout.String())
+	}
+	var vs struct {
+		Data []struct {
+			Version    int
+			Deliveries struct {
+				POS []struct {
+					IntegrationID string `json:"integration_id"`
+					Status        string
+					Message       string
+				}
+			}
+		}
+	}
+	for {
+		get("/api/v1/back-office/versions?store_id=st_main", &vs)
+		if len(vs.Data) == 1 && len(vs.Data[0].Deliveries.POS) == 1 && vs.Data[0].Deliveries.POS[0].Status == "delivered" {
+			break
+		}
+		if time.Now().After(deadline.Add(time.Minute)) {
+			t.Fatalf("the demo's back office version never reached its Sandbox POS: %+v", vs.Data)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if d := vs.Data[0].Deliveries.POS[0]; d.IntegrationID != ints.Data[0].ID || !strings.Contains(d.Message, "already right") || strings.Contains(d.Message, "not found") {
+		t.Fatalf("the demo's version at its Sandbox POS: %+v", d)
+	}
+	get("/api/v1/back-office/versions?store_id=main", &vs)
+	if len(vs.Data) != 0 {
+		t.Fatalf("the demo still has a back office store \"main\": %+v", vs.Data)
+	}
 }
 
 func TestAccountCreateJSON(t *testing.T) {

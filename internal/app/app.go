@@ -428,7 +428,7 @@ func (a *App) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("create the demo Sandbox POS: %w", err)
 		}
 		demo, err := a.Lifecycle.Add(ctx, c.AccountID, "system", lifecycle.AddInput{Type: "sandbox", Nickname: "Demo",
-			Credentials: map[string]string{"api_key": sbx}})
+			Credentials: map[string]string{"api_key": sbx}, StoreID: sandbox.SampleStoreID})
 		if err != nil {
 			return fmt.Errorf("connect the demo Sandbox POS: %w", err)
 		}
@@ -445,11 +445,13 @@ func (a *App) bootstrap(ctx context.Context) error {
 			}()
 		}
 		fmt.Fprintf(a.cfg.Stdout, "A demo Sandbox POS is connected (its key is shown once):\n  sandbox key: %s\n\n", sbx)
-		tok, err := a.BackOffice.SeedDemo(ctx, c.AccountID, "main")
+		// One store: the back office and its terminal are the demo Sandbox POS's store, with its products.
+		tok, err := a.BackOffice.SeedDemoWith(ctx, c.AccountID, sandbox.SampleStoreID, a.demoBackOfficeProducts(ctx, demo))
 		if err != nil {
 			return fmt.Errorf("pair the demo POS terminal: %w", err)
 		}
-		fmt.Fprintf(a.cfg.Stdout, "A demo POS terminal is paired with store \"main\" (Back office in the console):\n  terminal:  %s/terminal/#token=%s\n\n", a.URL(), tok)
+		fmt.Fprintf(a.cfg.Stdout, "A demo POS terminal is paired with the Sandbox POS's store %q (Back office in the console):\n  terminal:  %s/terminal/#token=%s\n\n",
+			sandbox.SampleStoreID, a.URL(), tok)
 	}
 	return nil
 }

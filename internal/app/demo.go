@@ -3,8 +3,11 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/posbridge/posbridge/internal/backoffice"
+	"github.com/posbridge/posbridge/internal/connector"
 	"github.com/posbridge/posbridge/internal/domain"
 	"github.com/posbridge/posbridge/internal/ordersync"
 )
@@ -22,6 +25,35 @@ var demoDocuments = []struct {
 	{domain.KindInvoice, "INV-DEMO-1", "issued", "Brake service", 4500, true},
 	{domain.KindInvoice, "INV-DEMO-2", "issued", "Chain and cassette", 8990, false},
 	{domain.KindSale, "SALE-DEMO-1", "completed", "Inner tube", 899, false},
+}
+
+// demoBackOfficeProducts are the first products of the demo Sandbox POS that have a SKU, as
+// back-office products (nil when they cannot be read: the back office then has sample ones).
+func (a *App) demoBackOfficeProducts(ctx context.Context, i domain.Integration) []backoffice.Product {
+	conn, err := a.Lifecycle.Opener().Connector(ctx, i)
+	if err != nil {
+		return nil
+	}
+	src, err := connector.As[connector.ProductSource](conn, domain.CapProducts)
+	if err != nil {
+		return nil
+	}
+	page, err := src.ListProducts(ctx, "")
+	if err != nil {
+		a.log.Warn("demo: the Sandbox POS's products for the back office", "err", err)
+		return nil
+	}
+	var out []backoffice.Product
+	for _, p := range page.Items {
+		if p.SKU == "" || p.Deleted || len(p.Variants) > 0 || p.Price.Currency != "EUR" {
+			continue
+		}
+		out = append(out, backoffice.Product{ID: strings.ToLower(p.SKU), Name: p.Name, SKU: p.SKU, Price: p.Price.Amount})
+		if len(out) == 6 {
+			break
+		}
+	}
+	return out
 }
 
 // seedDemoDocuments shows a fresh --demo server's whole flow at once: once the demo Sandbox POS

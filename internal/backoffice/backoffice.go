@@ -615,6 +615,12 @@ func (s *Service) Config(ctx context.Context, t store.Terminal, since int64, wai
 // SeedDemo gives a store a sample back office, publishes it and pairs a terminal, for
 // `serve --demo`; it answers the terminal's device token.
 func (s *Service) SeedDemo(ctx context.Context, accountID, storeID string) (string, error) {
+	return s.SeedDemoWith(ctx, accountID, storeID, nil)
+}
+
+// SeedDemoWith is SeedDemo with the given products (a POS's, so the demo's back office is
+// that POS store's); none: a café's sample products.
+func (s *Service) SeedDemoWith(ctx context.Context, accountID, storeID string, products []Product) (string, error) {
 	admin, _ := domain.PresetRole(domain.RoleStoreAdmin)
 	p := access.Principal{AccountID: accountID, Kind: "system", Actor: domain.ActorSystem, Role: admin}
 	c := Content{Currency: "EUR",
@@ -627,6 +633,14 @@ func (s *Service) SeedDemo(ctx context.Context, accountID, storeID string) (stri
 			{ID: "croissant", Name: "Croissant", SKU: "CRO", Price: 225, CategoryID: "bakery", TaxRateID: "low"},
 		},
 		Settings: Settings{ReceiptHeader: "Welcome to the demo store", ReceiptFooter: "Thank you for your visit!", OpeningFloat: 10000}}
+	if len(products) > 0 {
+		c.Categories = []Category{{ID: "shop", Name: "Shop"}}
+		c.Products = nil
+		for _, pr := range products {
+			pr.CategoryID, pr.TaxRateID = "shop", "low"
+			c.Products = append(c.Products, pr)
+		}
+	}
 	if _, err := s.SaveDraft(ctx, p, storeID, c); err != nil {
 		return "", err
 	}

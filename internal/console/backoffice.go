@@ -59,7 +59,23 @@ func (c *Console) storeOf(r *http.Request) string {
 }
 
 func (c *Console) backOfficePage(w http.ResponseWriter, r *http.Request, s *session) {
-	c.renderBackOffice(w, r, s, http.StatusOK, backOfficeData{StoreID: c.storeOf(r)})
+	storeID := c.storeOf(r)
+	if r.URL.Query().Get("store_id") == "" {
+		// Without a choice: the store of the account's first POS integration that has one, so
+		// the back office opens on the store the POS knows (a --demo server's Sandbox POS store).
+		all, err := c.d.Lifecycle.List(r.Context(), s.account.ID, "")
+		if err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+		for _, i := range all {
+			if i.StoreID != "" && i.Status != domain.StatusInactive {
+				storeID = i.StoreID
+				break
+			}
+		}
+	}
+	c.renderBackOffice(w, r, s, http.StatusOK, backOfficeData{StoreID: storeID})
 }
 
 func (c *Console) renderBackOffice(w http.ResponseWriter, r *http.Request, s *session, status int, d backOfficeData) {

@@ -69,12 +69,16 @@ var sampleCustomers = []struct{ first, last, email, phone string }{
 	{"Hugo", "Meijer", "hugo.meijer@example.com", "+31 6 1234 0008"},
 }
 
+// SampleStoreID is the id of a new sandbox's first store ("Main Street"): the store its
+// integration starts at and a --demo server's back office and terminal use.
+const SampleStoreID = "st_main"
+
 // sampleState builds a new tenant. nProducts 0 means the 24-product catalogue; more adds
 // numbered sample products, fewer takes the first ones.
 func sampleState(apiKey string, now time.Time, nProducts int) *state {
 	st := newState(apiKey, now)
 	st.Stores = []wireStore{
-		{ID: "st_main", Name: "Main Street", Currency: "EUR"},
+		{ID: SampleStoreID, Name: "Main Street", Currency: "EUR"},
 		{ID: "st_harbour", Name: "Harbour Outlet", Currency: "EUR"},
 	}
 	if nProducts <= 0 {
