@@ -22,8 +22,12 @@ func cpuSeconds() float64 {
 }
 
 // peakRSS reads this process's peak resident set size (VmHWM) in bytes; 0 where /proc has none.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
+func peakRSS() int64 { return peakRSSOf("/proc/self/status") }
+
+// peakRSSOf reads the peak resident set size (VmHWM) in bytes of the process whose
+// /proc/<pid>/status is path; 0 where it has none.
+func peakRSSOf(path string) int64 {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0
 	}

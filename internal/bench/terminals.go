@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -10,17 +11,18 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"regexp"
 	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
-
-	"github.com/posbridge/posbridge/internal/accounts"
-	"github.com/posbridge/posbridge/internal/app"
 )
 
-// `posbridge bench terminals` measures Save and Publish reaching POS terminals: the real app on
+// `posbridge bench terminals` measures Save and Publish reaching POS terminals: the real
+// server (`posbridge serve`, in a child process of its own so that its peak RSS is its own) on
 // loopback, one store with many paired terminals, each long-polling GET /terminal/v1/config over
 // its own HTTP connection as the /terminal/ page does. The account's publish delay is 0, so what
 // is measured is posbridge's own path: the publish request sent -> the delivery job -> every
@@ -50,8 +52,12 @@ type TerminalsResult struct {
 	Fleet    TerminalsPhase `json:"fleet"`    // --terminals terminals
 	// P99Ratio is the fleet's p99 over the baseline's: what the fan-out costs.
 	P99Ratio float64 `json:"p99_ratio"`
-	// PeakRSSBytes is the process's peak RSS: the server and the terminals' clients together.
-	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// ServerPeakRSSBytes is the server's own peak RSS: posbridge serve runs in a child process
+	// of its own (VmHWM read just before it is stopped); ServerRSSMet: at most 150 MB.
+	ServerPeakRSSBytes int64 `json:"server_peak_rss_bytes"`
+	ServerRSSMet       bool  `json:"server_rss_met"`
+	// PeakRSSBytes is this process's peak RSS: the terminals' clients alone.
+	PeakRSSBytes int64 `json:"clients_peak_rss_bytes"`
 	Errors       int64 `json:"errors"` // requests answered other than 200, or not answered
 	P99Met       bool  `json:"p99_met"`
 }
@@ -112,22 +118,26 @@ func terminalsCommand(ctx context.Context, args []string, _ func(string) string,
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	met := "met"
+	met, rssMet := "met", "met"
 	if !res.P99Met {
 		met = "MISSED"
+	}
+	if !res.ServerRSSMet {
+		rssMet = "MISSED"
 	}
 	_, err = fmt.Fprintf(stdout, `posbridge bench terminals: %s, %d CPUs, %.1f s, load average %.1f -> %.1f
   publish sent -> terminal has it     p50 %7.1f ms   p99 %7.1f ms   max %7.1f ms
     baseline, 1 terminal              p50 %7.1f ms   p99 %7.1f ms   (%d publishes)
     %d terminals                    p50 %7.1f ms   p99 %7.1f ms   (%d publishes; p99 %.2fx the baseline; target p99 <= 2000 ms: %s)
   publish sent -> all %d have it      p50 %7.1f ms   max %7.1f ms
-  errors %d; peak RSS %.0f MiB (server and terminal clients in one process)
+  errors %d; server peak RSS %.1f MiB (%.0f MB; posbridge serve in its own process; target <= 150 MB: %s)
+  the terminals' clients (this process) peak RSS %.1f MiB
 `, res.Database, res.CPUs, res.Seconds, res.LoadAvg[0], res.LoadAvg[1],
 		res.Fleet.P50MS, res.Fleet.P99MS, res.Fleet.MaxMS,
 		res.Baseline.P50MS, res.Baseline.P99MS, res.Baseline.Publishes,
 		res.Fleet.Terminals, res.Fleet.P50MS, res.Fleet.P99MS, res.Fleet.Publishes, res.P99Ratio, met,
 		res.Fleet.Terminals, res.Fleet.AllP50MS, res.Fleet.AllMaxMS,
-		res.Errors, float64(res.PeakRSSBytes)/(1<<20))
+		res.Errors, float64(res.ServerPeakRSSBytes)/(1<<20), float64(res.ServerPeakRSSBytes)/1e6, rssMet, float64(res.PeakRSSBytes)/(1<<20))
 	return err
 }
 
@@ -156,26 +166,16 @@ func RunTerminals(ctx context.Context, o TerminalsOptions) (res TerminalsResult,
 		}()
 		dbURL = u
 	}
-	a, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: dir, DatabaseURL: dbURL, AllowPrivate: true, NoSandbox: true,
-		CheckInterval: 15 * time.Minute, Logger: o.Logger, Stdout: io.Discard})
+	srv, err := startServerProcess(ctx, dir, dbURL, o.Logger)
 	if err != nil {
-		return res, fmt.Errorf("start posbridge: %w", err)
-	}
-	if err := a.Start(ctx); err != nil {
-		a.Close(context.Background())
-		return res, fmt.Errorf("start posbridge: %w", err)
+		return res, err
 	}
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if cerr := a.Close(cctx); cerr != nil && err == nil {
-			err = fmt.Errorf("stop posbridge: %w", cerr)
+		res.ServerPeakRSSBytes = srv.peakRSS()
+		if serr := srv.stop(); serr != nil && err == nil {
+			err = serr
 		}
 	}()
-	c, err := accounts.Create(ctx, a.Store, "Bench terminals", "terminals@bench.test")
-	if err != nil {
-		return res, fmt.Errorf("create the bench account: %w", err)
-	}
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConns:        o.Terminals + 64,
@@ -183,7 +183,8 @@ func RunTerminals(ctx context.Context, o TerminalsOptions) (res TerminalsResult,
 		IdleConnTimeout:     2 * time.Minute,
 	}
 	defer tr.CloseIdleConnections()
-	h := &harness{app: a, base: a.URL(), hc: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}
+	h := &harness{base: srv.base, hc: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}
+	c := struct{ APIKey string }{srv.apiKey}
 	if err := h.call(ctx, c.APIKey, "PUT", "/api/v1/back-office/settings", map[string]any{"publish_delay_seconds": 0}, http.StatusOK, nil); err != nil {
 		return res, err
 	}
@@ -201,6 +202,8 @@ func RunTerminals(ctx context.Context, o TerminalsOptions) (res TerminalsResult,
 	}
 	res.Errors = errs.Load()
 	res.PeakRSSBytes = peakRSS()
+	res.ServerPeakRSSBytes = srv.peakRSS()
+	res.ServerRSSMet = res.ServerPeakRSSBytes > 0 && res.ServerPeakRSSBytes <= 150e6
 	res.P99Met = res.Fleet.P99MS <= 2000
 	res.Seconds = time.Since(started).Seconds()
 	res.LoadAvg[1] = loadAvg()
@@ -356,4 +359,109 @@ func (h *harness) terminalCall(ctx context.Context, token, method, path string, 
 		return fmt.Errorf("%s %s: HTTP %d %s", method, path, res.StatusCode, b)
 	}
 	return json.NewDecoder(res.Body).Decode(out)
+}
+
+// serverProcess is `posbridge serve` in a child process: this executable, on loopback, with
+// the run's storage; its first start's account is the bench's.
+type serverProcess struct {
+	cmd    *exec.Cmd
+	base   string
+	apiKey string
+	done   chan error
+	stderr *tailBuffer
+}
+
+// startServerProcess starts `posbridge serve` (this executable) on a free loopback port with
+// the data directory and database, and waits for its first start's console URL and API key.
+func startServerProcess(ctx context.Context, dir, dbURL string, log *slog.Logger) (*serverProcess, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the posbridge executable: %w", err)
+	}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--no-sandbox", "--log-level", "error"}
+	if dbURL != "" {
+		args = append(args, "--database-url", dbURL)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = os.Environ()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	p := &serverProcess{cmd: cmd, done: make(chan error, 1), stderr: &tailBuffer{}}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start posbridge serve: %w", err)
+	}
+	urlRe := regexp.MustCompile(`console:\s+(http://\S+)/login`)
+	keyRe := regexp.MustCompile(`API key:\s+(pbk_\S+)`)
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			if m := urlRe.FindStringSubmatch(line); m != nil {
+				p.base = m[1]
+			}
+			if m := keyRe.FindStringSubmatch(line); m != nil {
+				p.apiKey = m[1]
+				close(ready)
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	select {
+	case <-ready:
+		return p, nil
+	case err := <-p.done:
+		return nil, fmt.Errorf("posbridge serve ended before it was ready (%v): %s", err, p.stderr.String())
+	case <-time.After(2 * time.Minute):
+	case <-ctx.Done():
+	}
+	cmd.Process.Kill()
+	<-p.done
+	return nil, fmt.Errorf("posbridge serve was not ready within 2 minutes: %s", p.stderr.String())
+}
+
+// peakRSS is the server process's peak RSS so far (VmHWM); 0 when it cannot be read.
+func (p *serverProcess) peakRSS() int64 {
+	return peakRSSOf("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/status")
+}
+
+// stop asks the server to stop (SIGTERM) and waits for it; after 30 s it is killed.
+func (p *serverProcess) stop() error {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return nil // already gone
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("posbridge serve did not stop within 30 s of SIGTERM")
+	}
+}
+
+// tailBuffer keeps the last 4 KiB written to it (a child's stderr, for an error message).
+type tailBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > 4096 {
+		t.b = t.b[len(t.b)-4096:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }
