@@ -177,7 +177,13 @@ func (e *env) waitStatus(key, id, status string) map[string]any {
 // waitFor polls cond until it holds, or fails after a deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(scenarioWait)
+	waitWithin(t, scenarioWait, what, cond)
+}
+
+// waitWithin is waitFor with a deadline of its own (figures of bulk work on a busy machine).
+func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return

@@ -272,7 +272,10 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 		if err := tx.SaveCatalogImport(ctx, a.AccountID, cur); err != nil {
 			return err
 		}
-		if changes[domain.RecordProduct+"."+domain.ChangeCreated]+changes[domain.RecordProduct+"."+domain.ChangeUpdated] > 0 {
+		// Products new to a destination wait for the stock phase (store.PendingCatalogPushes), so
+		// its end queues their push: each goes once, with its stock.
+		stockRead := imp.Phase == domain.PhaseStock && next == ""
+		if stockRead || changes[domain.RecordProduct+"."+domain.ChangeCreated]+changes[domain.RecordProduct+"."+domain.ChangeUpdated] > 0 {
 			st, err := tx.GetCatalogSyncSettings(ctx, a.AccountID)
 			if err != nil {
 				return err
@@ -307,9 +310,19 @@ func (s *Service) failImport(ctx context.Context, a ImportArgs, msg string) erro
 			return err
 		}
 		now := s.now()
+		waiting := cur.Phase == domain.PhaseProducts || cur.Phase == domain.PhaseStock
 		cur.Phase, cur.Error, cur.FinishedAt = domain.PhaseFailed, msg, &now
 		if err := tx.SaveCatalogImport(ctx, a.AccountID, cur); err != nil {
 			return err
+		}
+		if waiting { // the products read so far no longer wait for their stock
+			st, err := tx.GetCatalogSyncSettings(ctx, a.AccountID)
+			if err != nil {
+				return err
+			}
+			if err := s.enqueuePushes(ctx, tx, a.AccountID, st); err != nil {
+				return err
+			}
 		}
 		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: a.AccountID, At: now, Kind: domain.KindCatalogImport, IntegrationID: cur.IntegrationID,
 			Actor: domain.ActorSystem, Message: fmt.Sprintf("Catalog import failed after %d records: %s. Nothing was marked deleted; start it again to finish.", cur.Done, msg)})

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,12 @@ func contentHash(v any) (string, []byte, error) {
 }
 
 // productSearch is the lower-cased text a product search matches: name, SKUs and barcodes.
+// tracksStock tells whether the product or one of its variants tracks stock: only then does a
+// shop take stock with it.
+func tracksStock(p domain.Product) bool {
+	return p.TrackStock || slices.ContainsFunc(p.Variants, func(v domain.Variant) bool { return v.TrackStock })
+}
+
 func productSearch(p domain.Product) string {
 	parts := []string{p.Name, p.SKU, p.Barcode}
 	for _, v := range p.Variants {
@@ -88,9 +95,9 @@ func (s queries) UpsertCatalogProduct(ctx context.Context, accountID, integratio
 		if pass == 0 {
 			pass = -1 // not seen by a pass yet; the next pass's deletions leave it only if it reads it
 		}
-		_, err = s.q.exec(ctx, `INSERT INTO catalog_products (account_id, id, integration_id, external_id, name, sku, barcode, search, data, hash, deleted, pass, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
-			accountID, ch.ID, integrationID, p.ID, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, pass, micros(now))
+		_, err = s.q.exec(ctx, `INSERT INTO catalog_products (account_id, id, integration_id, external_id, name, sku, barcode, search, data, hash, deleted, pass, created_at, updated_at, tracks_stock)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)`,
+			accountID, ch.ID, integrationID, p.ID, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, pass, micros(now), tracksStock(p))
 		if err != nil {
 			return ch, fmt.Errorf("insert product %s: %w", p.ID, err)
 		}
@@ -116,8 +123,8 @@ func (s queries) UpsertCatalogProduct(ctx context.Context, accountID, integratio
 				ch.Action = domain.ChangeCreated
 			}
 			ch.Changes = productChanges(oldData, deleted, p)
-			_, err = s.q.exec(ctx, `UPDATE catalog_products SET name = $3, sku = $4, barcode = $5, search = $6, data = $7, hash = $8, deleted = $9, pass = $10, updated_at = $11
-				WHERE account_id = $1 AND id = $2`, accountID, id, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, pass, micros(now))
+			_, err = s.q.exec(ctx, `UPDATE catalog_products SET name = $3, sku = $4, barcode = $5, search = $6, data = $7, hash = $8, deleted = $9, pass = $10, updated_at = $11,
+				tracks_stock = $12 WHERE account_id = $1 AND id = $2`, accountID, id, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, pass, micros(now), tracksStock(p))
 		}
 		if err != nil {
 			return ch, fmt.Errorf("update product %s: %w", p.ID, err)
@@ -421,9 +428,9 @@ func (s queries) UpsertCatalogProducts(ctx context.Context, accountID, integrati
 			}
 			id := auth.NewID("prd")
 			out[i] = RecordChange{ID: id, Action: domain.ChangeCreated}
-			steps = append(steps, step{q: `INSERT INTO catalog_products (account_id, id, integration_id, external_id, name, sku, barcode, search, data, hash, deleted, pass, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
-				args: []any{accountID, id, integrationID, p.ID, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, np, micros(now)}})
+			steps = append(steps, step{q: `INSERT INTO catalog_products (account_id, id, integration_id, external_id, name, sku, barcode, search, data, hash, deleted, pass, created_at, updated_at, tracks_stock)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)`,
+				args: []any{accountID, id, integrationID, p.ID, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, np, micros(now), tracksStock(p)}})
 			change(id, domain.ChangeCreated)
 		default:
 			if np == 0 {
@@ -447,8 +454,8 @@ func (s queries) UpsertCatalogProducts(ctx context.Context, accountID, integrati
 					out[i].Action = domain.ChangeCreated
 				}
 				out[i].Changes = productChanges(oldData[h.id], h.deleted, p)
-				steps = append(steps, step{q: `UPDATE catalog_products SET name = $3, sku = $4, barcode = $5, search = $6, data = $7, hash = $8, deleted = $9, pass = $10, updated_at = $11
-					WHERE account_id = $1 AND id = $2`, args: []any{accountID, h.id, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, np, micros(now)}})
+				steps = append(steps, step{q: `UPDATE catalog_products SET name = $3, sku = $4, barcode = $5, search = $6, data = $7, hash = $8, deleted = $9, pass = $10, updated_at = $11,
+					tracks_stock = $12 WHERE account_id = $1 AND id = $2`, args: []any{accountID, h.id, p.Name, p.SKU, p.Barcode, productSearch(p), string(data), hash, false, np, micros(now), tracksStock(p)}})
 				change(h.id, out[i].Action)
 			}
 		}

@@ -445,7 +445,13 @@ func (c *Client) UpsertProducts(ctx context.Context, ps []domain.Product) ([]con
 			return nil
 		}
 		var ans batchBody[batchItem]
-		_, err := c.call(ctx, http.MethodPost, "/products/batch", nil, body, &ans)
+		// A batch that creates is not repeated blindly: after a lost answer the store may have
+		// made the products, and the caller looks for them before it asks again.
+		retries := c.opt.MaxRetries
+		if len(body.Create) > 0 {
+			retries = 0
+		}
+		_, err := c.do(ctx, retries, http.MethodPost, "/products/batch", nil, body, &ans)
 		for k, list := range [][]int{sl.create, sl.update} {
 			got := ans.Create
 			if k == 1 {
