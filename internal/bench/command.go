@@ -17,7 +17,7 @@ const Usage = "posbridge bench sync [--database-url URL] [--docs N] [--data-dir 
 	"       posbridge bench hooks [--database-url URL] [--clients N] [--duration D] [--json] [--cpuprofile FILE]\n" +
 	"       posbridge bench sales [--database-url URL] [--lines N] [--integrations N] [--json]\n" +
 	"       posbridge bench terminals [--database-url URL] [--terminals N] [--publishes N] [--json]\n" +
-	"       posbridge bench catalog [--database-url URL] [--products N] [--docs N] [--rate R] [--no-resume] [--json]"
+	"       posbridge bench catalog [--database-url URL] [--products N] [--docs N] [--rate R] [--no-resume] [--json] [--cpuprofile FILE]"
 
 // Command runs `posbridge bench <args>`: parses the flags, runs the benchmark and prints a short
 // table, or one JSON object with --json. Storage flags have no environment twins on purpose: a

@@ -181,17 +181,14 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 			}
 			next, resume, n = page.Next, page.Resume, len(page.Items)
 			write = func(tx *store.Tx, now time.Time) error {
-				for _, l := range page.Items {
-					ch, err := tx.UpsertCatalogStock(ctx, a.AccountID, imp.IntegrationID, l, imp.Pass, now)
-					if err != nil {
-						return err
-					}
-					if err := tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordProduct, TriggerImport, imp.IntegrationID, now, []store.RecordChange{ch})); err != nil {
-						return err
-					}
+				chs, err := tx.UpsertCatalogStocks(ctx, a.AccountID, imp.IntegrationID, page.Items, imp.Pass, now)
+				if err != nil {
+					return err
+				}
+				for _, ch := range chs {
 					changes.add(domain.RecordStock, ch.Action)
 				}
-				return nil
+				return tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordProduct, TriggerImport, imp.IntegrationID, now, chs))
 			}
 		}
 	case domain.PhaseCustomers:

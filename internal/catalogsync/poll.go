@@ -152,17 +152,14 @@ func (w *pollWorker) poll(ctx context.Context, a PollArgs) error {
 		readers[domain.RecordStock] = func(cursor string) (string, string, func(*store.Tx, time.Time, changeCounts) error, error) {
 			page, err := src.ListStock(ctx, cursor)
 			return page.Next, page.Resume, func(tx *store.Tx, now time.Time, c changeCounts) error {
-				for _, l := range page.Items {
-					ch, err := tx.UpsertCatalogStock(ctx, a.AccountID, i.ID, l, 0, now)
-					if err != nil {
-						return err
-					}
-					if err := tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordProduct, trigger, i.ID, now, []store.RecordChange{ch})); err != nil {
-						return err
-					}
+				chs, err := tx.UpsertCatalogStocks(ctx, a.AccountID, i.ID, page.Items, 0, now)
+				if err != nil {
+					return err
+				}
+				for _, ch := range chs {
 					c.add(domain.RecordStock, ch.Action)
 				}
-				return nil
+				return tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordProduct, trigger, i.ID, now, chs))
 			}, err
 		}
 	}

@@ -239,6 +239,127 @@ func (s queries) UpsertCatalogStock(ctx context.Context, accountID, integrationI
 	return ch, s.AddCatalogChange(ctx, accountID, domain.RecordStock, pid, action, now)
 }
 
+// UpsertCatalogStocks is UpsertCatalogStock for a page of stock levels, in the page's order: one
+// query reads the levels posbridge holds of the page's products, one their product ids, and the
+// writes go as one batch (one round trip on PostgreSQL), so a page of an import holds the
+// database (SQLite's one connection) for a short while.
+func (s queries) UpsertCatalogStocks(ctx context.Context, accountID, integrationID string, ls []domain.StockLevel, pass int64, now time.Time) ([]RecordChange, error) {
+	out := make([]RecordChange, len(ls))
+	if len(ls) == 0 {
+		return out, nil
+	}
+	var exts []string
+	seenExt := map[string]bool{}
+	for _, l := range ls {
+		if !seenExt[l.ProductID] {
+			seenExt[l.ProductID] = true
+			exts = append(exts, l.ProductID)
+		}
+	}
+	type held struct {
+		quantity string
+		pass     int64
+	}
+	key := func(l domain.StockLevel) string { return l.ProductID + "\x00" + l.VariantID + "\x00" + l.LocationID }
+	have := map[string]held{}
+	pids := map[string]string{} // external product id -> posbridge's product id
+	in := func(first int) string {
+		var b strings.Builder
+		for i := range exts {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", first+i)
+		}
+		return b.String()
+	}
+	args := []any{accountID, integrationID}
+	for _, e := range exts {
+		args = append(args, e)
+	}
+	rs, err := s.q.query(ctx, `SELECT external_product_id, variant_id, location_id, quantity, pass FROM catalog_stock
+		WHERE account_id = $1 AND integration_id = $2 AND external_product_id IN (`+in(3)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read stock: %w", err)
+	}
+	for rs.Next() {
+		var l domain.StockLevel
+		var h held
+		if err := rs.Scan(&l.ProductID, &l.VariantID, &l.LocationID, &h.quantity, &h.pass); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		have[key(l)] = h
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	rs, err = s.q.query(ctx, `SELECT external_id, id FROM catalog_products WHERE account_id = $1 AND integration_id = $2 AND external_id IN (`+in(3)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read the stock's products: %w", err)
+	}
+	for rs.Next() {
+		var ext, id string
+		if err := rs.Scan(&ext, &id); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		pids[ext] = id
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	steps := make([]step, 0, 3*len(ls))
+	for i, l := range ls {
+		k := key(l)
+		h, ok := have[k]
+		action := domain.ChangeUpdated
+		np := pass
+		switch {
+		case !ok:
+			if np == 0 {
+				np = -1
+			}
+			action = domain.ChangeCreated
+			steps = append(steps, step{q: `INSERT INTO catalog_stock (account_id, integration_id, external_product_id, variant_id, location_id, quantity, pass, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, args: []any{accountID, integrationID, l.ProductID, l.VariantID, l.LocationID, l.Quantity, np, micros(now)}})
+		default:
+			if np == 0 {
+				np = h.pass
+			}
+			if h.quantity == l.Quantity {
+				if np != h.pass {
+					steps = append(steps, step{q: `UPDATE catalog_stock SET pass = $6 WHERE account_id = $1 AND integration_id = $2 AND external_product_id = $3 AND variant_id = $4 AND location_id = $5`,
+						args: []any{accountID, integrationID, l.ProductID, l.VariantID, l.LocationID, np}})
+					have[k] = held{quantity: h.quantity, pass: np}
+				}
+				continue
+			}
+			steps = append(steps, step{q: `UPDATE catalog_stock SET quantity = $6, pass = $7, updated_at = $8 WHERE account_id = $1 AND integration_id = $2 AND external_product_id = $3 AND variant_id = $4 AND location_id = $5`,
+				args: []any{accountID, integrationID, l.ProductID, l.VariantID, l.LocationID, l.Quantity, np, micros(now)}})
+		}
+		have[k] = held{quantity: l.Quantity, pass: np}
+		pid, known := pids[l.ProductID]
+		if !known {
+			continue
+		}
+		// The product's stock changed: its destinations' stock is pending (stock_seq).
+		steps = append(steps, step{q: `UPDATE catalog_products SET stock_seq = stock_seq + 1 WHERE account_id = $1 AND id = $2`, args: []any{accountID, pid}},
+			step{q: `INSERT INTO catalog_changes (account_id, at, record, record_id, action) VALUES ($1, $2, $3, $4, $5)`,
+				args: []any{accountID, micros(now), domain.RecordStock, pid, action}})
+		out[i] = RecordChange{ID: pid, Action: action}
+		if action == domain.ChangeUpdated { // a first stock level is part of the product's arrival
+			out[i].Changes = []domain.FieldChange{{Field: domain.StockField(l), From: h.quantity, To: l.Quantity}}
+		}
+	}
+	if err := s.q.batch(ctx, steps); err != nil {
+		return nil, fmt.Errorf("write stock: %w", err)
+	}
+	return out, nil
+}
+
 // AddCatalogChange appends an entry to the account's change feed; an empty action adds none.
 func (s queries) AddCatalogChange(ctx context.Context, accountID, record, recordID, action string, now time.Time) error {
 	if action == "" {

@@ -39,9 +39,12 @@ type Simulator struct {
 	pageError     bool
 	deliver       *http.Client
 
-	nextID    int64
-	products  map[int64]*simObj
-	variants  map[int64]*simObj // by variation id; data["parent_id"] names the product
+	nextID   int64
+	products map[int64]*simObj
+	variants map[int64]*simObj // by variation id; data["parent_id"] names the product
+	// bySKU holds, per SKU, the products and variations given it (skuTaken checks each is still
+	// there with it), so a SKU is looked up without reading every product.
+	bySKU     map[string][]int64
 	orders    map[int64]*simObj
 	customers map[int64]*simObj
 	webhooks  map[int64]*simHook
@@ -128,7 +131,7 @@ func NewSimulator(opts ...SimOption) *Simulator {
 		now: time.Now, key: "ck_" + randHex(20), secret: "cs_" + randHex(20), webhookSecret: randHex(16),
 		currency: "EUR", decimals: 2, weightUnit: "kg", searchMeta: true,
 		deliver:  &http.Client{Timeout: 5 * time.Second},
-		products: map[int64]*simObj{}, variants: map[int64]*simObj{}, orders: map[int64]*simObj{},
+		products: map[int64]*simObj{}, variants: map[int64]*simObj{}, bySKU: map[string][]int64{}, orders: map[int64]*simObj{},
 		customers: map[int64]*simObj{}, webhooks: map[int64]*simHook{}, nonces: map[string]time.Time{},
 		rlN: 10, rlWindow: time.Second,
 		wake: make(chan struct{}, 1), closed: make(chan struct{}),
@@ -247,6 +250,7 @@ func (s *Simulator) SeedProducts(n int) []string {
 		p.data["name"] = fmt.Sprintf("Sample product %d", id)
 		p.data["slug"] = fmt.Sprintf("sample-product-%d", id)
 		p.data["sku"] = fmt.Sprintf("SIM-%06d", id)
+		s.bySKU[p.data["sku"].(string)] = append(s.bySKU[p.data["sku"].(string)], id)
 		p.data["regular_price"] = connector.FormatMinor(cents, s.decimals)
 		p.data["price"] = p.data["regular_price"]
 		p.data["description"] = fmt.Sprintf("A sample product, number %d.", id)

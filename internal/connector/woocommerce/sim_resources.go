@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,17 +61,21 @@ func (s *Simulator) skuTaken(sku string, self int64) bool {
 	if sku == "" {
 		return false
 	}
-	for id, p := range s.products {
-		if id != self && p.data["sku"] == sku {
-			return true
+	ids := s.bySKU[sku][:0]
+	taken := false
+	for _, id := range s.bySKU[sku] {
+		o := s.products[id]
+		if o == nil {
+			o = s.variants[id]
 		}
-	}
-	for id, v := range s.variants {
-		if id != self && v.data["sku"] == sku {
-			return true
+		if o == nil || o.data["sku"] != sku {
+			continue // gone, or its SKU changed since
 		}
+		ids = append(ids, id)
+		taken = taken || id != self
 	}
-	return false
+	s.bySKU[sku] = ids
+	return taken
 }
 
 func decimalOK(v any) bool {
@@ -91,6 +96,9 @@ func (s *Simulator) applyProduct(o *simObj, body map[string]any, self int64) *si
 		sku, _ := v.(string)
 		if s.skuTaken(sku, self) {
 			return errBody(400, "product_invalid_sku", "Invalid or duplicated SKU.")
+		}
+		if sku != "" && !slices.Contains(s.bySKU[sku], self) {
+			s.bySKU[sku] = append(s.bySKU[sku], self)
 		}
 	}
 	for _, k := range []string{"regular_price", "sale_price"} {
