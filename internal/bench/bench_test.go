@@ -11,7 +11,7 @@ import (
 	"github.com/posbridge/posbridge/internal/bench"
 )
 
-// TestBenchSyncSmall runs the whole `bench sync` command on SQLite with 50 documents (and a small
+// TestBenchSyncSmall runs the whole `bench sync` command on SQLite with 20 documents (and a small
 // River measurement), so the benchmark keeps working as the engine changes. Figures are not
 // asserted; that every phase completed with one order and one synced document per invoice is.
 func TestBenchSyncSmall(t *testing.T) {
@@ -20,7 +20,7 @@ func TestBenchSyncSmall(t *testing.T) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	noEnv := func(string) string { return "" }
-	args := []string{"sync", "--docs", "50", "--tenants", "2", "--river-jobs", "100", "--river-workers", "20",
+	args := []string{"sync", "--docs", "20", "--tenants", "2", "--river-jobs", "40", "--river-workers", "20",
 		"--data-dir", t.TempDir(), "--timeout", "5m", "--json", "--quiet"}
 	if err := bench.Command(ctx, args, noEnv, &stdout, &stderr); err != nil {
 		t.Fatalf("bench sync: %v\nstderr:\n%s", err, stderr.String())
@@ -30,22 +30,22 @@ func TestBenchSyncSmall(t *testing.T) {
 		t.Fatalf("output is not one JSON result: %v\n%s", err, stdout.String())
 	}
 	t.Logf("%s", stdout.String())
-	if r.Database != "sqlite" || r.Docs != 50 {
+	if r.Database != "sqlite" || r.Docs != 20 {
 		t.Errorf("database %q docs %d", r.Database, r.Docs)
 	}
-	if r.River.Jobs != 100 || r.River.JobsPerSec <= 0 || r.RiverApp.JobsPerSec <= 0 {
+	if r.River.Jobs != 40 || r.River.JobsPerSec <= 0 || r.RiverApp.JobsPerSec <= 0 {
 		t.Errorf("river %+v, river with the app's workers %+v", r.River, r.RiverApp)
 	}
-	if r.RiverFed.Jobs != 50 || r.RiverFed.Clients != 16 || r.RiverFed.JobsPerSec <= 0 {
+	if r.RiverFed.Jobs != 20 || r.RiverFed.Clients != 16 || r.RiverFed.JobsPerSec <= 0 {
 		t.Errorf("river fed like the app %+v", r.RiverFed)
 	}
 	if want := r.Max.DocsPerSec / r.RiverFed.JobsPerSec; r.Targets.E2EShareOfRiverFed != want || r.Targets.E2EShareMet != (want >= 0.4) {
 		t.Errorf("like-for-like share %v (met %v), want %v", r.Targets.E2EShareOfRiverFed, r.Targets.E2EShareMet, want)
 	}
-	if r.Max.Orders != 50 || r.Max.WithHistory != 50 || r.Max.DocsPerSec <= 0 || r.Max.Tenants != 2 {
+	if r.Max.Orders != 20 || r.Max.WithHistory != 20 || r.Max.DocsPerSec <= 0 || r.Max.Tenants != 2 {
 		t.Errorf("max phase %+v", r.Max)
 	}
-	if r.Latency.Orders != 50 || r.Latency.P50MS <= 0 || r.Latency.P99MS < r.Latency.P50MS || r.Latency.TargetRate <= 0 {
+	if r.Latency.Orders != 20 || r.Latency.P50MS <= 0 || r.Latency.P99MS < r.Latency.P50MS || r.Latency.TargetRate <= 0 {
 		t.Errorf("latency phase %+v", r.Latency)
 	}
 	if r.PeakRSSBytes <= 0 {

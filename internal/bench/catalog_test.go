@@ -25,8 +25,8 @@ func TestBenchCatalogCommand(t *testing.T) {
 	}
 	out.Reset()
 	var errs bytes.Buffer
-	const n = 300
-	args := []string{"catalog", "--products", "300", "--docs", "8", "--rate", "8", "--data-dir", t.TempDir(), "--json", "--quiet"}
+	const n = 150 // two batches: the stop at half falls after the first
+	args := []string{"catalog", "--products", "150", "--docs", "8", "--rate", "8", "--data-dir", t.TempDir(), "--json", "--quiet"}
 	if err := bench.Command(context.Background(), args, noenv, &out, &errs); err != nil {
 		t.Fatalf("bench catalog: %v\n%s", err, errs.String())
 	}

@@ -9,7 +9,7 @@ import (
 // TestRunSalesSmall runs `posbridge bench sales` small: the file imports whole, the same file
 // again adds nothing, and the schedule's busiest minute stays within 2x the mean.
 func TestRunSalesSmall(t *testing.T) {
-	res, err := RunSales(context.Background(), "", t.TempDir(), 3000, 10000, io.Discard)
+	res, err := RunSales(context.Background(), "", t.TempDir(), 1000, 10000, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

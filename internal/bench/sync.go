@@ -117,7 +117,7 @@ func (h *harness) setup(ctx context.Context, name string) (target, error) {
 	}
 	id := in.ID
 	t.integration = id
-	if err := poll(ctx, 30*time.Second, 20*time.Millisecond, "the sandbox integration to be healthy", func() (bool, error) {
+	if err := poll(ctx, 2*time.Minute, 20*time.Millisecond, "the sandbox integration to be healthy", func() (bool, error) {
 		if err := h.call(ctx, t.key, "GET", "/api/v1/integrations/"+id, nil, http.StatusOK, &in); err != nil {
 			return false, err
 		}
