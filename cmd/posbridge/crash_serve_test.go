@@ -44,20 +44,29 @@ func TestCrashServeExactlyOnce(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.Target) { crashServe(t, bin, db, 2000) })
 }
 
-// buildPosbridge builds the binary once for the test (without -race, as it ships), so that the
-// killed process is posbridge itself.
+// buildPosbridge builds the binary once for the package (without -race, as it ships), so that
+// the killed process is posbridge itself; the crash tests share it.
 func buildPosbridge(t *testing.T) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	built.once.Do(func() {
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+		}
+		built.bin = filepath.Join(binDir, "posbridge")
+		built.out, built.err = exec.Command(goBin, "build", "-o", built.bin, ".").CombinedOutput()
+	})
+	if built.err != nil {
+		t.Fatalf("go build: %v\n%s", built.err, built.out)
 	}
-	bin := filepath.Join(t.TempDir(), "posbridge")
-	cmd := exec.Command(goBin, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return built.bin
+}
+
+var built struct {
+	once sync.Once
+	bin  string
+	out  []byte
+	err  error
 }
 
 // serveProc is the one serve process, started again after every kill.

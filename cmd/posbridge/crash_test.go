@@ -22,27 +22,20 @@ import (
 	"github.com/posbridge/posbridge/internal/testdb"
 )
 
-// childEnv makes the test binary run posbridge itself (TestMain), so the crash test needs no
-// separate build: the child is this very binary, killed for real with SIGKILL.
-const childEnv = "POSBRIDGE_TEST_CHILD_ARGS"
+// binDir holds the posbridge binary the crash tests run and kill, built once for the package
+// (buildPosbridge) and removed when the tests end.
+var binDir string
 
 func TestMain(m *testing.M) {
-	if args := os.Getenv(childEnv); args != "" {
-		ctx, stop := context.WithCancel(context.Background())
-		defer stop()
-		go func() {
-			c := make(chan os.Signal, 1)
-			signalNotify(c)
-			<-c
-			stop()
-		}()
-		if err := run(ctx, strings.Split(args, "\x1f"), os.Getenv, os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "posbridge:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+	dir, err := os.MkdirTemp("", "posbridge-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 type child struct {
@@ -51,11 +44,11 @@ type child struct {
 	stderr *lockedBuffer
 }
 
+// startChild starts posbridge itself (the binary as it ships, built once for the package) with
+// args, a process the test may kill for real with SIGKILL.
 func startChild(t *testing.T, args ...string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, "\x1f"))
-	return startCmd(t, cmd)
+	return startCmd(t, exec.Command(buildPosbridge(t), args...))
 }
 
 // startCmd starts cmd as a child that the test's end stops (SIGTERM, then SIGKILL after 20 s).
