@@ -72,7 +72,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}()
 	keyRe := regexp.MustCompile(`API key:\s+(pbk_\S+)`)
 	var key string
-	for deadline := time.Now().Add(20 * time.Second); key == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); key == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := keyRe.FindStringSubmatch(stdout.String()); m != nil {
 			key = m[1]
 		}
@@ -81,7 +81,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Fatalf("no API key printed: %s", stderr.String())
 	}
 	// The demo's Sandbox POS is healthy first (the README's reader sees it in the console).
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		out, _ := exec.Command("curl", "-fsS", "-H", "Authorization: Bearer "+key, "http://"+addr+"/api/v1/integrations").Output()
 		if strings.Contains(string(out), `"status":"healthy"`) {
 			break
@@ -102,7 +102,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if !regexp.MustCompile(`whsec_\S+`).Match(out) {
 		t.Errorf("the walkthrough did not print the endpoint's secret:\n%s", out)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		mu.Lock()
 		paid := false
 		for _, g := range got {
