@@ -11,6 +11,7 @@ import (
 // decide what a key may call, revoking holds at once also in a second process on the same
 // database, and another account's key is 404.
 func TestAPIKeys(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		a := e.account("Spokes", "owner@spokes.example")

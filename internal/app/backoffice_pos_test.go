@@ -63,6 +63,7 @@ func (e *env) sandboxPrices(sbx string) map[string]float64 {
 // is said in the timeline; a POS that refuses shows its words in the timeline; only the
 // newest of two publishes is written; another account's POS of the same store is untouched.
 func TestBackOfficeToPOS(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, func(c *app.Config) { c.PublishDelay = 300 * time.Millisecond })
 		a := e.account("Spokes", "owner@spokes.example")

@@ -156,6 +156,7 @@ func TestBackOfficePublish(t *testing.T) {
 // by a role with edit_back_office (0 to 3600 s), applies to the next publish and is the
 // account's own.
 func TestBackOfficePublishDelay(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		a := e.account("Spokes", "owner@spokes.example")

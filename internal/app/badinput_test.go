@@ -9,6 +9,7 @@ import (
 
 // TestBadInput: every malformed request gets its 4xx with a clear code and changes nothing.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	e := start(t, testdb.SQLite(t), nil)
 	key := e.account("Shop", "a@shop.test").APIKey
 	big := `{"type":"sandbox","nickname":"` + strings.Repeat("x", 2<<20) + `"}`

@@ -12,6 +12,7 @@ import (
 // and the timeline; bad input is refused by field, a stale edit by 409, another account gets 404
 // and a role without manage_catalog_sync 403.
 func TestCatalogCustomerWriteBack(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		c := newCatalogEnv(t, db)
 		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"source_integration_id": c.source}))

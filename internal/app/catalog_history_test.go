@@ -18,6 +18,7 @@ import (
 // with the fields that changed, from what to what, and what brought the change; a product a
 // complete import no longer reads is a "deleted" entry of trigger import; another account gets 404.
 func TestCatalogProductHistory(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		c := newCatalogEnvWith(t, db, func(cfg *app.Config) { cfg.CatalogPollInterval = 300 * time.Millisecond })
 		ctx := context.Background()
@@ -93,6 +94,7 @@ func TestCatalogProductHistory(t *testing.T) {
 // exactly the rows of the last window after each prune: their counts stay flat. The clock is
 // the test's: a round is one second later than the one before.
 func TestRetentionKeepsCatalogTablesFlat(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		const (
 			window = 3 * time.Second

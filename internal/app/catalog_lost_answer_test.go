@@ -28,6 +28,7 @@ type lossyShop interface {
 // WooCommerce the first batch call's answer is lost, for Shopify (a productSet a product) the
 // first three.
 func TestCatalogPushLostAnswerCreatesOnce(t *testing.T) {
+	t.Parallel()
 	for _, shopType := range []string{"woocommerce", "shopify"} {
 		t.Run(shopType, func(t *testing.T) {
 			testdb.Each(t, func(t *testing.T, db testdb.Target) {

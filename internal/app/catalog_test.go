@@ -39,6 +39,7 @@ func newCatalogEnvWith(t *testing.T, db testdb.Target, tweak func(*app.Config)) 
 }
 
 func TestCatalogSyncSettings(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		c := newCatalogEnv(t, db)
 		got := c.must(200, c.call(c.key, "GET", "/api/v1/catalog-sync", nil)).json(t)
@@ -158,6 +159,7 @@ func (c *catalogEnv) waitImport(phase string) map[string]any {
 }
 
 func TestCatalogImport(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		c := newCatalogEnv(t, db)
 		acct, err := c.app.Store.AccountByAPIKeyHash(context.Background(), auth.HashToken(c.key))
@@ -247,6 +249,7 @@ func (c *catalogEnv) changeCount(acct string) int {
 }
 
 func TestCatalogRecords(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		c := newCatalogEnv(t, db)
 		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"source_integration_id": c.source}))
@@ -404,6 +407,7 @@ func (c *catalogEnv) shopConn(acct, id string) interface {
 }
 
 func TestCatalogPushToShop(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		c := newCatalogEnvWith(t, db, func(cfg *app.Config) { cfg.CatalogPollInterval = 300 * time.Millisecond })
 		ctx := context.Background()
@@ -513,6 +517,7 @@ func TestCatalogPushToShop(t *testing.T) {
 // TestCatalogLightspeedToShopify: the Lightspeed simulator as the system of record, the Shopify
 // simulator as the shop: everything is imported and every product reaches the shop, linked.
 func TestCatalogLightspeedToShopify(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		owner := e.account("Spoke & Chain", "owner@spoke.test")
@@ -564,10 +569,10 @@ func TestCatalogLightspeedToShopify(t *testing.T) {
 	})
 }
 
-// TestCatalogPushFigures imports 2,000 products from the Sandbox POS and pushes them to the
+// TestCatalogPushFigures imports 600 products from the Sandbox POS and pushes them to the
 // WooCommerce simulator: in batches of 100 (at most one call more per 100 products), each
 // product once (a product new to the shop waits for its stock to be read, then goes with it),
-// and reports the time.
+// and reports the time (`posbridge bench catalog` measures it at scale).
 func TestCatalogPushFigures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("figures")
@@ -579,7 +584,7 @@ func TestCatalogPushFigures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		const n = 2000
+		const n = 600
 		c.addSandboxProducts(n, "Bulk")
 		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"source_integration_id": c.source, "enabled": true,
 			"destinations": []any{map[string]any{"integration_id": c.shop}}}))

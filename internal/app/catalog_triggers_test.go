@@ -123,6 +123,7 @@ func (c *catalogEnv) linkedShopID(productID string) string {
 // shop counts the main store only), by the POS's webhook alone (the reconciliation poll is an
 // hour away).
 func TestCatalogTriggersSandboxToWooCommerce(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		c := newCatalogEnvWith(t, db, func(cfg *app.Config) { cfg.CatalogPollInterval = time.Hour })
 		acct, err := c.app.Store.AccountByAPIKeyHash(context.Background(), auth.HashToken(c.key))
@@ -189,6 +190,7 @@ func TestCatalogTriggersSandboxToWooCommerce(t *testing.T) {
 // sale, a return and an exchange, a stock count, a stock order (SUPPLIER consignment), a transfer
 // (OUTLET consignment), an adjustment, a product saved and a product CSV.
 func TestCatalogTriggersLightspeedToWooCommerce(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, func(cfg *app.Config) { cfg.CatalogPollInterval = time.Hour })
 		sim := lightspeed.NewSimulator(lightspeed.WithSimRegisters(2), lightspeed.WithSimDeliveryClient(nil, 3, 100*time.Millisecond))

@@ -17,6 +17,7 @@ import (
 // the timeline say so in words; a new invoice's push snoozes without calling the POS; once the
 // POS is fixed a person's Retry goes at once as the trial and closes the circuit.
 func TestCircuitBreaker(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		s := newScen(t, e, map[string]any{"sync_on_invoice_created": true})

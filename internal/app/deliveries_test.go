@@ -14,6 +14,7 @@ import (
 // with next_attempt_at; redeliver sends a delivered one again with the same webhook-id; another
 // account's endpoint is 404.
 func TestWebhookDeliveries(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		key := e.account("Shop", "a@shop.test").APIKey

@@ -105,6 +105,7 @@ func requestFields(t *testing.T, method, path string) []string {
 // parameter, a 1 MiB string, a NUL in a string, duplicate keys, case-variant keys and a null
 // body, on both databases: no answer is 5xx, and nothing of the account changed.
 func TestEveryRouteRefusesHostileInput(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		acct := e.account("Shop", "a@shop.test")

@@ -24,6 +24,7 @@ import (
 
 // TestLifecycle walks an integration's whole lifecycle through the API, on both databases.
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		sink := smtptest.NewServer(t)
 		e := start(t, db, func(c *app.Config) {

@@ -68,6 +68,7 @@ func (s *syncEnv) waitSync(kind, ref, status string) map[string]any {
 }
 
 func TestOrderSyncBasics(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		s := newSyncEnv(t, db, nil)
 		r := s.must(201, s.call(s.key, "PUT", "/api/v1/documents/invoice/INV-7", invoice("issued", "Brake service")))

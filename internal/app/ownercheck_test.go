@@ -24,6 +24,7 @@ import (
 
 // TestOrderOwnerCheck runs the owner check scenarios on both databases.
 func TestOrderOwnerCheck(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		for _, sc := range []struct {
@@ -310,6 +311,7 @@ func scenOwnerCompletion(t *testing.T, e *env) {
 // document paid by an order that now carries another reference nor leaves its broken link
 // unseen: the document fails with the sentence.
 func TestReconcileOwnerCheck(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, func(c *app.Config) { c.ReconcileInterval = time.Second })
 		s := newScen(t, e, map[string]any{"mark_invoice_paid_on_completion": true})

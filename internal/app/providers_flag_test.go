@@ -10,6 +10,7 @@ import (
 // tried here without a POS account. The Sandbox POS is a sandbox; so is every real provider whose
 // sandbox store is served; "sandbox": true on the Sandbox POS changes nothing.
 func TestProvidersSandboxFlag(t *testing.T) {
+	t.Parallel()
 	e := start(t, testdb.SQLite(t), nil)
 	key := e.account("Shop", "a@shop.test").APIKey
 	provs := e.must(200, e.call(key, "GET", "/api/v1/providers", nil)).json(t)["data"].([]any)

@@ -13,6 +13,7 @@ import (
 // TestReconcileWithoutWebhook: a POS completion whose webhook never arrives is found by the
 // periodic reconciliation poll all the same.
 func TestReconcileWithoutWebhook(t *testing.T) {
+	t.Parallel()
 	db := testdb.SQLite(t)
 	e := start(t, db, func(c *app.Config) { c.ReconcileInterval = time.Second })
 	owner := e.account("Bar", "owner@bar.test")

@@ -63,6 +63,7 @@ var orderHistoryTables = []store.HistoryTable{store.WebhookEventsTable, store.De
 // flat. A webhook event not yet applied is never deleted. The clock is the test's: a round is
 // one second later than the one before, in no real time.
 func TestRetentionKeepsTablesFlat(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		const (
 			window   = 3 * time.Second

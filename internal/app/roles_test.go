@@ -13,6 +13,7 @@ import (
 // role lacks the permission for answers 403 forbidden naming it; every other route gets past
 // the check (whatever it then answers for the dummy ids and body, never 401 or 403).
 func TestPresetRolesEveryRoute(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		a := e.account("Spokes", "owner@spokes.example")
@@ -58,6 +59,7 @@ func TestPresetRolesEveryRoute(t *testing.T) {
 // permissions; presets cannot change; a role in use cannot go; no one grants what they lack;
 // another account's role is 404.
 func TestCustomRoles(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		a := e.account("Spokes", "owner@spokes.example")

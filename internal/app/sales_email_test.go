@@ -89,6 +89,7 @@ func zipped(t *testing.T, name string, data []byte) []byte {
 // its line; unknown addresses, other senders, mail without a file and mail over the size limit
 // get clear SMTP refusals; 30 days without a file call the integration off with an email.
 func TestEmailSalesFiles(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		sink := smtptest.NewServer(t)
 		var offset atomic.Int64

@@ -25,6 +25,7 @@ import (
 // success Healthy, failures in a row calling it off with an email, the frequency setting,
 // deactivation keeping the data, and another account seeing none of it.
 func TestSalesImport(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		sink := smtptest.NewServer(t)
 		e := start(t, db, func(c *app.Config) {

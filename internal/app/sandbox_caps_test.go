@@ -17,6 +17,7 @@ import (
 // 422 sandbox_full and a message naming the limit; what it holds stays readable, and the cap
 // holds after a restart (the state is measured again from what was saved).
 func TestSandboxStateIsCapped(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
@@ -73,6 +74,7 @@ func TestSandboxStateIsCapped(t *testing.T) {
 // TestSandboxIdleTenantsAreEvicted: a tenant nobody used for IdleAfter leaves memory; its state
 // stays saved, and its next request loads it again with everything it held.
 func TestSandboxIdleTenantsAreEvicted(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)

@@ -118,6 +118,7 @@ func orderNumber(t *testing.T, id string) int {
 // version, a deleted webhook stays deleted, and the next order takes a new id. Enough orders
 // are written that the log is compacted into a snapshot on the way.
 func TestSandboxChangesSurviveKill(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)

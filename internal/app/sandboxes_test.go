@@ -10,6 +10,7 @@ import (
 // TestSandboxStores: every real provider can be tried without an account, against the simulator
 // posbridge serves under /sandbox/<type>/, through the same connector as a real store.
 func TestSandboxStores(t *testing.T) {
+	t.Parallel()
 	e := start(t, testdb.SQLite(t), func(c *app.Config) { c.AllowPrivate = false }) // the guard stays on: sandboxes do not need it off
 	key := e.account("Shop", "a@shop.test").APIKey
 	provs := e.must(200, e.call(key, "GET", "/api/v1/providers", nil)).json(t)["data"].([]any)

@@ -16,6 +16,7 @@ import (
 // sandbox orders and products: at A's store they are refused (401) or find nothing (404), and
 // B's own store holds none of A's orders; A's data is as A left it.
 func TestSandboxStoresIsolated(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		ctx := context.Background()

@@ -44,6 +44,7 @@ func (e *env) mintOverHTTP(apiKey string) string {
 // whatever its shape, gets 401 on every sandbox route and creates nothing: no tenant row, no
 // state, nothing in memory.
 func TestSandboxTenantsAreMinted(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		ctx := context.Background()
@@ -118,6 +119,7 @@ func TestSandboxTenantsAreMinted(t *testing.T) {
 // routes work with the tenant's key, with the owning account's API key or console session and
 // integration_id, and not for another account (404).
 func TestSandboxIntegrationKeys(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		ctx := context.Background()
@@ -220,6 +222,7 @@ func TestSandboxIntegrationKeys(t *testing.T) {
 // TestSandboxTenantLimit: an account has at most 20 sandboxes, even when 30 mints race; the 21st
 // is refused with 422 tenant_limit, and so is adding a Sandbox POS without a key.
 func TestSandboxTenantLimit(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		ctx := context.Background()
@@ -266,6 +269,7 @@ func TestSandboxTenantLimit(t *testing.T) {
 // TestDemoSandboxKeyIsRandom: --demo connects a Sandbox POS whose key is minted, printed once,
 // different on every fresh install, and works; sbx_demo is refused.
 func TestDemoSandboxKeyIsRandom(t *testing.T) {
+	t.Parallel()
 	var keys []string
 	for i := 0; i < 2; i++ {
 		var out syncBuffer
@@ -296,6 +300,7 @@ func TestDemoSandboxKeyIsRandom(t *testing.T) {
 // refused from then on. A sandbox an active integration uses is refused (409 in_use); another
 // account's is not found.
 func TestSandboxTenantDelete(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		ctx := context.Background()

@@ -15,6 +15,7 @@ import (
 // verifies that subscription's deliveries with it, so a sandbox Square store's notification is
 // accepted and stored as an event.
 func TestSquareIssuedWebhookKey(t *testing.T) {
+	t.Parallel()
 	e := start(t, testdb.SQLite(t), func(c *app.Config) { c.AllowPrivate = false })
 	acct := e.account("Shop", "sq@shop.test")
 	key := acct.APIKey

@@ -18,6 +18,7 @@ import (
 // endpoint on any non-public address form of the shared table is refused at creation with 422
 // naming url, and nothing is stored; public addresses are accepted.
 func TestWebhookEndpointAddressForms(t *testing.T) {
+	t.Parallel()
 	e := start(t, testdb.SQLite(t), func(c *app.Config) { c.AllowPrivate = false })
 	key := e.account("Shop", "a@shop.test").APIKey
 	forms := append([]ssrftest.Form{{Addr: "localhost", Why: "loopback name"}, {Addr: "app.localhost", Why: "loopback name"}}, ssrftest.NonPublic...)
@@ -40,6 +41,7 @@ func TestWebhookEndpointAddressForms(t *testing.T) {
 // non-public address (IPv6 forms embedding IPv4 among them) is never called: the check the
 // integration starts with fails with the refusal, naming why.
 func TestProviderAddressForms(t *testing.T) {
+	t.Parallel()
 	e := start(t, testdb.SQLite(t), func(c *app.Config) { c.AllowPrivate = false })
 	key := e.account("Shop", "a@shop.test").APIKey
 	for i, addr := range []string{"::a00:1", "2002:7f00:1::", "64:ff9b::7f00:1", "2001:0:4136:e378:8000:63bf:80ff:fffe", "fec0::1", "::ffff:127.0.0.1", "169.254.169.254"} {
@@ -62,6 +64,7 @@ func TestProviderAddressForms(t *testing.T) {
 // is never called by a server without the flag: its delivery fails at once, naming why, with
 // no retries.
 func TestDeliveryToPrivateEndpointFailsOnce(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int64
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer target.Close()
@@ -93,6 +96,7 @@ func TestDeliveryToPrivateEndpointFailsOnce(t *testing.T) {
 // creation with 422 naming url, also with --allow-private-provider-hosts where the name can
 // never resolve anywhere; nothing is stored.
 func TestWebhookEndpointNeverDeliverable(t *testing.T) {
+	t.Parallel()
 	for _, open := range []bool{false, true} {
 		e := start(t, testdb.SQLite(t), func(c *app.Config) { c.AllowPrivate = open })
 		key := e.account("Shop", "a@shop.test").APIKey

@@ -10,6 +10,7 @@ import (
 // TestUsersAPI: invite (without SMTP the answer carries the one-time link), list, change the
 // role, deactivate; bad input names the field; another account's user is 404.
 func TestUsersAPI(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		a := e.account("Spokes", "owner@spokes.example")
