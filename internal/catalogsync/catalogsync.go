@@ -14,6 +14,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,10 @@ type Service struct {
 	PushCalls, PushedProducts atomic.Int64
 
 	analyzedAt atomic.Int64 // when the push last refreshed PostgreSQL's statistics (Unix ns)
+	// pushFrom is, per account and destination, the product id after which the destination's
+	// last push step yielded: the next step goes on from there instead of reading the products
+	// pushed already again (a hint: a push ends only after a pass from the start found nothing).
+	pushFrom sync.Map
 }
 
 // New returns the engine; conns opens the integrations' connectors. SetQueue connects it to River.

@@ -122,18 +122,25 @@ func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
 			s.log.Warn("catalog push: refresh the catalog's statistics", "err", err)
 		}
 	}
+	key := a.AccountID + "/" + a.IntegrationID
+	from := ""
+	if v, ok := s.pushFrom.Load(key); ok {
+		from = v.(string)
+	}
 	until := time.Now().Add(ImportStepBudget)
-	after, pushed := "", 0
+	after, pushed := from, 0
 	for {
 		pending, err := s.st.PendingCatalogPushes(ctx, a.AccountID, settings.SourceIntegrationID, a.IntegrationID, after, PushBatch)
 		if err != nil {
 			return err
 		}
 		if len(pending) == 0 {
-			if after == "" || pushed == 0 {
+			if from == "" && (after == "" || pushed == 0) {
+				s.pushFrom.Delete(key)
 				return nil
 			}
-			after, pushed = "", 0 // once more from the start: changes made meanwhile
+			// Once more from the start: what is before where this step began, changes made meanwhile.
+			from, after, pushed = "", "", 0
 			continue
 		}
 		after = pending[len(pending)-1].Product.ID
@@ -151,6 +158,7 @@ func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
 			return err
 		}
 		if time.Now().After(until) {
+			s.pushFrom.Store(key, after)
 			return river.JobSnooze(time.Millisecond) // yield to the other accounts' catalog work
 		}
 	}
