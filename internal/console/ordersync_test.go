@@ -123,18 +123,26 @@ func (w *walk) login(email, password string) {
 // before may still show while the click's answer loads).
 func (w *walk) clickFor(what, sel, want string) {
 	w.t.Helper()
+	w.clickForAny(what, sel, want)
+}
+
+// clickForAny clicks sel and waits for a flash that contains one of wants; it answers that one.
+func (w *walk) clickForAny(what, sel string, wants ...string) string {
+	w.t.Helper()
 	w.do(what, chromedp.Click(chromedp.CSS(sel)))
-	js := `document.readyState !== 'loading' && document.getElementById('flash')?.textContent.includes(` + strconvQuote(want) + `) === true`
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(w.ctx, time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)) // fails while the page navigates: ask again
-		cancel()
-		if err == nil && ok {
-			return
+		for _, want := range wants {
+			js := `document.readyState !== 'loading' && document.getElementById('flash')?.textContent.includes(` + strconvQuote(want) + `) === true`
+			ctx, cancel := context.WithTimeout(w.ctx, time.Second)
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)) // fails while the page navigates: ask again
+			cancel()
+			if err == nil && ok {
+				return want
+			}
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("%s: no flash %q within 15s: %v (at %s)", what, want, err, w.location())
+			w.t.Fatalf("%s: no flash with any of %q within 30s (at %s)", what, wants, w.location())
 		}
 		time.Sleep(25 * time.Millisecond) // polling interval
 	}
