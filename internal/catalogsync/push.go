@@ -201,6 +201,8 @@ func (s *Service) pushBatch(ctx context.Context, conn connector.Connector, sink 
 	}
 	ws, withStock := sink.(connector.StockWithProducts)
 	withStock = withStock && ws.WritesStockWithProducts()
+	wl, atLocations := sink.(connector.StockAtLocationsWithProducts)
+	atLocations = atLocations && wl.WritesStockAtLocations()
 	ps := make([]domain.Product, 0, len(pending))
 	for _, pp := range pending {
 		p, err := s.shaped(ctx, conn, dest, pp)
@@ -208,11 +210,15 @@ func (s *Service) pushBatch(ctx context.Context, conn connector.Connector, sink 
 			return 0, err
 		}
 		p.Ref = pp.Product.ID
-		if withStock {
+		switch {
+		case withStock:
 			withStockOf(&p, pp.Product.Product, stock[pp.Product.ExternalID], dest)
+		case atLocations && (pp.StockDue || pp.ExternalID == "" || adopted[pp.Product.ID]):
+			stockAtOf(&p, pp.Product.Product, stock[pp.Product.ExternalID], dest)
 		}
 		ps = append(ps, p)
 	}
+	withStock = withStock || atLocations
 	res, err := sink.UpsertProducts(ctx, ps)
 	s.PushCalls.Add(1)
 	if err != nil && len(res) == 0 {
@@ -355,6 +361,49 @@ func withStockOf(p *domain.Product, src domain.Product, levels []domain.StockLev
 	for i, v := range src.Variants {
 		if i < len(p.Variants) {
 			p.Variants[i].Stock = text(sums[v.ID])
+		}
+	}
+}
+
+// stockAtOf sets the stock a destination that writes stock at its locations with products gets:
+// per product (or variant) and destination location, the sum of the source's levels at the
+// locations mapped to it.
+func stockAtOf(p *domain.Product, src domain.Product, levels []domain.StockLevel, dest domain.CatalogDestination) {
+	if !src.TrackStock && !slices.ContainsFunc(src.Variants, func(v domain.Variant) bool { return v.TrackStock }) {
+		return
+	}
+	sums := map[string]map[string]*big.Rat{} // source variant id ("" the product) -> destination location -> quantity
+	for _, l := range levels {
+		to, ok := countedLocation(dest, l.LocationID)
+		q, good := new(big.Rat).SetString(l.Quantity)
+		if !ok || !good {
+			continue
+		}
+		if sums[l.VariantID] == nil {
+			sums[l.VariantID] = map[string]*big.Rat{}
+		}
+		if sums[l.VariantID][to] == nil {
+			sums[l.VariantID][to] = new(big.Rat)
+		}
+		sums[l.VariantID][to].Add(sums[l.VariantID][to], q)
+	}
+	text := func(m map[string]*big.Rat) map[string]string {
+		out := map[string]string{}
+		for to, r := range m {
+			out[to] = strings.TrimSuffix(strings.TrimRight(r.FloatString(5), "0"), ".")
+		}
+		return out
+	}
+	if len(src.Variants) == 0 {
+		p.StockAt = text(sums[""])
+		return
+	}
+	if dest.Owns("variants") {
+		return // the shop's variants, not the source's
+	}
+	for i, v := range src.Variants {
+		if i < len(p.Variants) && v.TrackStock {
+			p.Variants[i].StockAt = text(sums[v.ID])
 		}
 	}
 }

@@ -131,6 +131,14 @@ type StockWithProducts interface {
 	WritesStockWithProducts() bool
 }
 
+// StockAtLocationsWithProducts is a ProductSink that sets Product.StockAt and Variant.StockAt
+// (a quantity at each of its locations) with the product write: a push of a product with
+// variants sets each variant's stock at the shop's locations without knowing the shop's variant
+// ids. An item whose stock was not set fails, though its product data may have been written.
+type StockAtLocationsWithProducts interface {
+	WritesStockAtLocations() bool
+}
+
 // StockSource reads stock levels.
 type StockSource interface {
 	ListStock(ctx context.Context, cursor string) (Page[domain.StockLevel], error)

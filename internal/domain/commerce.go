@@ -54,9 +54,12 @@ type Product struct {
 
 	// Written only: posbridge's reference of the product, which a sink that can keeps with a
 	// product it creates (connector.ProductFinder finds it by it), and the stock to set with the
-	// product by a sink that writes stock in the same call (connector.StockWithProducts).
-	Ref   string  `json:"-"`
-	Stock *string `json:"-"`
+	// product by a sink that writes stock in the same call (connector.StockWithProducts: one
+	// quantity; connector.StockAtLocationsWithProducts: a quantity per location of the sink, ""
+	// its default location; nil sets none).
+	Ref     string            `json:"-"`
+	Stock   *string           `json:"-"`
+	StockAt map[string]string `json:"-"`
 }
 
 // Variant is one sellable variation of a product (size, colour).
@@ -69,7 +72,8 @@ type Variant struct {
 	TrackStock bool   `json:"track_stock"`
 	Version    string `json:"version,omitempty"`
 
-	Stock *string `json:"-"` // written only, as Product.Stock
+	Stock   *string           `json:"-"` // written only, as Product.Stock
+	StockAt map[string]string `json:"-"` // written only, as Product.StockAt
 }
 
 // StockLevel is the quantity of a product (or variant) at a location, as a decimal string.

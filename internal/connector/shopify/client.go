@@ -80,24 +80,27 @@ type Client struct {
 	mu       sync.Mutex
 	currency string
 	gqlSpent float64
-	items    map[int64]itemRef // inventory_item_id -> product and variant
+	// defaultLocation is the shop's first active location (read once): stock for "" goes there.
+	defaultLocation int64
+	items           map[int64]itemRef // inventory_item_id -> product and variant
 }
 
 type itemRef struct{ productID, variantID int64 }
 
 var (
-	_ connector.Connector         = (*Client)(nil)
-	_ connector.ProductSource     = (*Client)(nil)
-	_ connector.ProductSink       = (*Client)(nil)
-	_ connector.ProductFinder     = (*Client)(nil)
-	_ connector.StockSource       = (*Client)(nil)
-	_ connector.StockSink         = (*Client)(nil)
-	_ connector.CustomerSource    = (*Client)(nil)
-	_ connector.CustomerSink      = (*Client)(nil)
-	_ connector.OrderSink         = (*Client)(nil)
-	_ connector.SalesSource       = (*Client)(nil)
-	_ connector.WebhookReceiver   = (*Client)(nil)
-	_ connector.WebhookSubscriber = (*Client)(nil)
+	_ connector.Connector                    = (*Client)(nil)
+	_ connector.ProductSource                = (*Client)(nil)
+	_ connector.ProductSink                  = (*Client)(nil)
+	_ connector.ProductFinder                = (*Client)(nil)
+	_ connector.StockAtLocationsWithProducts = (*Client)(nil)
+	_ connector.StockSource                  = (*Client)(nil)
+	_ connector.StockSink                    = (*Client)(nil)
+	_ connector.CustomerSource               = (*Client)(nil)
+	_ connector.CustomerSink                 = (*Client)(nil)
+	_ connector.OrderSink                    = (*Client)(nil)
+	_ connector.SalesSource                  = (*Client)(nil)
+	_ connector.WebhookReceiver              = (*Client)(nil)
+	_ connector.WebhookSubscriber            = (*Client)(nil)
 )
 
 // New opens a client for cfg. cfg.HTTP should come from connector.NewHTTPClient; cfg.Limiter

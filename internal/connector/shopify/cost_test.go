@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -274,5 +275,66 @@ func TestFindProductsAfterLostAnswer(t *testing.T) {
 	}
 	if ids[0] != sim.ValidProduct(10).Name || ids[1] != sim.ValidProduct(11).Name {
 		t.Fatalf("found %v", ids)
+	}
+}
+
+// A product's variants get their stock at the shop's locations with the product write: on
+// create through productSet, on update through inventorySetQuantities (a variant not stocked at
+// a location yet is activated there), "" the shop's first location, fractions rounded down.
+func TestVariantStockWithProducts(t *testing.T) {
+	sim, c := startSim(t, testOptions)
+	locs := sim.Locations()
+	l1, l2 := strconv.FormatInt(locs[0], 10), strconv.FormatInt(locs[1], 10)
+	p := sim.ValidProduct(1)
+	p.Variants = []domain.Variant{
+		{Name: "Small", SKU: "S", Price: p.Price, TrackStock: true, StockAt: map[string]string{l1: "3", l2: "4"}},
+		{Name: "Large", SKU: "L", Price: p.Price, TrackStock: true, StockAt: map[string]string{"": "7"}},
+		{Name: "Service", SKU: "X", Price: p.Price, StockAt: map[string]string{l1: "99"}}, // not tracked: no stock
+	}
+	res, err := c.UpsertProducts(tctx(t), []domain.Product{p})
+	if err != nil || len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("create: %v %+v", err, res)
+	}
+	want := func(what string, w map[string]map[int64]int) {
+		t.Helper()
+		got := sim.VariantStock(res[0].ID)
+		if fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Fatalf("%s: stock %v, want %v", what, got, w)
+		}
+	}
+	want("created", map[string]map[int64]int{"Small": {locs[0]: 3, locs[1]: 4}, "Large": {locs[0]: 7}, "Service": {}})
+	p.ID = res[0].ID
+	p.Variants = []domain.Variant{
+		{Name: "Small", SKU: "S", Price: p.Price, TrackStock: true, StockAt: map[string]string{l1: "5", l2: "0.5"}},
+		{Name: "Medium", SKU: "M", Price: p.Price, TrackStock: true, StockAt: map[string]string{l2: "9"}},
+		{Name: "Large", SKU: "L", Price: p.Price, TrackStock: true, StockAt: map[string]string{l2: "2"}},
+	}
+	res, err = c.UpsertProducts(tctx(t), []domain.Product{p})
+	if err != nil || len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("update: %v %+v", err, res)
+	}
+	want("updated", map[string]map[int64]int{"Small": {locs[0]: 5, locs[1]: 0}, "Medium": {locs[0]: 0, locs[1]: 9}, "Large": {locs[0]: 7, locs[1]: 2}})
+	// the same update with no stock leaves the stock as it is
+	for i := range p.Variants {
+		p.Variants[i].StockAt = nil
+	}
+	if res, err = c.UpsertProducts(tctx(t), []domain.Product{p}); err != nil || res[0].Err != nil {
+		t.Fatalf("update without stock: %v %+v", err, res)
+	}
+	want("updated without stock", map[string]map[int64]int{"Small": {locs[0]: 5, locs[1]: 0}, "Medium": {locs[0]: 0, locs[1]: 9}, "Large": {locs[0]: 7, locs[1]: 2}})
+	// a product without variants: its one variant
+	one := sim.ValidProduct(2)
+	one.StockAt = map[string]string{"": "12"}
+	res, err = c.UpsertProducts(tctx(t), []domain.Product{one})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("create one: %v %+v", err, res)
+	}
+	one.ID, one.StockAt = res[0].ID, map[string]string{l1: "11", l2: "1"}
+	if res, err = c.UpsertProducts(tctx(t), []domain.Product{one}); err != nil || res[0].Err != nil {
+		t.Fatalf("update one: %v %+v", err, res)
+	}
+	want("single variant", map[string]map[int64]int{"Default Title": {locs[0]: 11, locs[1]: 1}})
+	if n := sim.GraphQLThrottled(); n != 0 {
+		t.Errorf("%d THROTTLED", n)
 	}
 }

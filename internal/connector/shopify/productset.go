@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -227,6 +229,9 @@ func (c *Client) createProduct(ctx context.Context, p domain.Product) (domain.Pr
 		return domain.Product{}, gqlProduct{}, fmt.Errorf("create product: %w", err)
 	}
 	in["status"] = "ACTIVE"
+	if err := c.withInventoryQuantities(ctx, p, in); err != nil {
+		return domain.Product{}, gqlProduct{}, fmt.Errorf("create product: %w", err)
+	}
 	if p.Ref != "" {
 		in["metafields"] = []map[string]any{{"namespace": refNamespace, "key": refKey, "type": "single_line_text_field", "value": p.Ref}}
 	}
@@ -261,7 +266,14 @@ func (c *Client) updateProduct(ctx context.Context, p domain.Product) (domain.Pr
 		return domain.Product{}, gqlProduct{}, fmt.Errorf("%s: %w", op, err)
 	}
 	in["id"] = gid("Product", id)
-	return c.productSet(ctx, op, p, in, currency)
+	got, gp, err := c.productSet(ctx, op, p, in, currency)
+	if err != nil {
+		return got, gp, err
+	}
+	if err := c.setStockOf(ctx, op, p, gp); err != nil {
+		return got, gp, err
+	}
+	return got, gp, nil
 }
 
 // FindProducts implements connector.ProductFinder: it reads the products updated since since (a
@@ -381,4 +393,215 @@ func (c *Client) variantIDs(ctx context.Context, productID int64, p domain.Produ
 		}
 	}
 	return ids, nil
+}
+
+// WritesStockAtLocations implements connector.StockAtLocationsWithProducts: a product's and its
+// variants' StockAt are set with the product write (on create through productSet's
+// inventoryQuantities, on update through inventorySetQuantities), at the shop's location of each
+// id, "" the shop's first active location. Shopify counts whole units: a fractional quantity is
+// set rounded down.
+func (c *Client) WritesStockAtLocations() bool { return true }
+
+const (
+	// qSetQuantities costs 10 + 1 + 1 = 12 points requested.
+	qSetQuantities = `mutation posbridgeSetQuantities($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input) {
+    inventoryAdjustmentGroup { id }
+    userErrors { field message code }
+  }
+}`
+	// qActivate costs 10 + 1 + 1 = 12 points requested.
+	qActivate = `mutation posbridgeActivate($inventoryItemId: ID!, $locationId: ID!, $available: Int) {
+  inventoryActivate(inventoryItemId: $inventoryItemId, locationId: $locationId, available: $available) {
+    inventoryLevel { id }
+    userErrors { field message code }
+  }
+}`
+)
+
+// stockQty is one quantity to set: an inventory item at a location (both GraphQL ids).
+type stockQty struct {
+	item, location string
+	quantity       int
+}
+
+// wholeUnits reads a decimal quantity as the whole units Shopify counts, rounded down.
+func wholeUnits(q string) (int, error) {
+	r, ok := new(big.Rat).SetString(strings.TrimSpace(q))
+	if !ok {
+		return 0, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("stock quantity %q is not a number", q)}
+	}
+	n := new(big.Int).Div(r.Num(), r.Denom()) // Euclidean: rounds down for negatives too
+	if !n.IsInt64() || n.Int64() > 1<<31-1 || n.Int64() < -(1<<31) {
+		return 0, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("stock quantity %q is out of range", q)}
+	}
+	return int(n.Int64()), nil
+}
+
+// locationGID is the shop's location for a StockAt key ("" the first active location).
+func (c *Client) locationGID(ctx context.Context, id string) (string, error) {
+	if id != "" {
+		n, err := parseID("location", id)
+		if err != nil {
+			return "", err
+		}
+		return gid("Location", n), nil
+	}
+	c.mu.Lock()
+	def := c.defaultLocation
+	c.mu.Unlock()
+	if def == 0 {
+		locs, err := c.locations(ctx)
+		if err != nil {
+			return "", err
+		}
+		for _, l := range locs {
+			if l.Active {
+				def = l.ID
+				break
+			}
+		}
+		if def == 0 {
+			return "", &connector.Error{Kind: connector.KindInvalid, Message: "the shop has no active location to hold stock"}
+		}
+		c.mu.Lock()
+		c.defaultLocation = def
+		c.mu.Unlock()
+	}
+	return gid("Location", def), nil
+}
+
+// stockAt is the StockAt of the product's i-th variant (its own, for a product without variants).
+func stockAt(p domain.Product, i int) (map[string]string, bool) {
+	if len(p.Variants) == 0 {
+		return p.StockAt, i == 0 && p.TrackStock
+	}
+	if i < len(p.Variants) {
+		return p.Variants[i].StockAt, p.Variants[i].TrackStock
+	}
+	return nil, false
+}
+
+// quantities turns a StockAt into the shop's locations and whole units, sorted by location.
+func (c *Client) quantities(ctx context.Context, at map[string]string) ([]stockQty, error) {
+	keys := make([]string, 0, len(at))
+	for k := range at {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []stockQty
+	for _, k := range keys {
+		loc, err := c.locationGID(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		n, err := wholeUnits(at[k])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, stockQty{location: loc, quantity: n})
+	}
+	return out, nil
+}
+
+// withInventoryQuantities adds each tracked variant's StockAt to a create's input.
+func (c *Client) withInventoryQuantities(ctx context.Context, p domain.Product, in map[string]any) error {
+	variants, _ := in["variants"].([]map[string]any)
+	for i, v := range variants {
+		at, tracked := stockAt(p, i)
+		if !tracked || len(at) == 0 {
+			continue
+		}
+		qs, err := c.quantities(ctx, at)
+		if err != nil {
+			return err
+		}
+		var list []map[string]any
+		for _, q := range qs {
+			list = append(list, map[string]any{"locationId": q.location, "name": "available", "quantity": q.quantity})
+		}
+		v["inventoryQuantities"] = list
+	}
+	return nil
+}
+
+// setStockOf sets, after an update, each tracked variant's StockAt on the inventory items the
+// shop answered for them.
+func (c *Client) setStockOf(ctx context.Context, op string, p domain.Product, gp gqlProduct) error {
+	var all []stockQty
+	for i, v := range gp.Variants.Nodes {
+		at, tracked := stockAt(p, i)
+		if !tracked || len(at) == 0 || v.InventoryItem == nil {
+			continue
+		}
+		qs, err := c.quantities(ctx, at)
+		if err != nil {
+			return err
+		}
+		for _, q := range qs {
+			q.item = v.InventoryItem.ID
+			all = append(all, q)
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	return c.setQuantities(ctx, op+": set stock", all)
+}
+
+// setQuantities sets the available quantities in one inventorySetQuantities (whatever the shop
+// counts now). An item not stocked at a location yet is activated there with its quantity
+// (inventoryActivate), and the others are set again.
+func (c *Client) setQuantities(ctx context.Context, op string, qs []stockQty) error {
+	var out struct {
+		InventorySetQuantities struct {
+			UserErrors []userError `json:"userErrors"`
+		} `json:"inventorySetQuantities"`
+	}
+	var list []map[string]any
+	for _, q := range qs {
+		list = append(list, map[string]any{"inventoryItemId": q.item, "locationId": q.location, "quantity": q.quantity})
+	}
+	input := map[string]any{"name": "available", "reason": "correction", "ignoreCompareQuantity": true, "quantities": list}
+	if err := c.graphql(ctx, op, qSetQuantities, map[string]any{"input": input}, &out); err != nil {
+		return err
+	}
+	ue := out.InventorySetQuantities.UserErrors
+	if len(ue) == 0 {
+		return nil
+	}
+	unstocked := map[int]bool{}
+	for _, e := range ue {
+		i := -1
+		if len(e.Field) >= 3 && e.Field[1] == "quantities" {
+			i, _ = strconv.Atoi(e.Field[2])
+		}
+		if e.Code != "ITEM_NOT_STOCKED_AT_LOCATION" || i < 0 || i >= len(qs) {
+			return userErrorsErr(op, ue)
+		}
+		unstocked[i] = true
+	}
+	var rest []stockQty
+	for i, q := range qs {
+		if !unstocked[i] {
+			rest = append(rest, q)
+			continue
+		}
+		var act struct {
+			InventoryActivate struct {
+				UserErrors []userError `json:"userErrors"`
+			} `json:"inventoryActivate"`
+		}
+		if err := c.graphql(ctx, op+": stock the item at the location", qActivate,
+			map[string]any{"inventoryItemId": q.item, "locationId": q.location, "available": q.quantity}, &act); err != nil {
+			return err
+		}
+		if err := userErrorsErr(op, act.InventoryActivate.UserErrors); err != nil {
+			return err
+		}
+	}
+	if len(rest) == 0 || len(rest) == len(qs) {
+		return nil
+	}
+	return c.setQuantities(ctx, op, rest)
 }

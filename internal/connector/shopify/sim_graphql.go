@@ -16,7 +16,7 @@ import (
 // shape ({"data", "errors", "extensions": {"cost"}}). Every operation is charged by calculated
 // query cost against the shop's bucket (gqlBucket): the requested cost must be available or the
 // answer is THROTTLED, and the difference to the actual cost is given back.
-var gqlRoot = regexp.MustCompile(`\b(productSet|products|product|orderEditBegin|orderEditAddVariant|orderEditAddCustomItem|orderEditSetQuantity|orderEditCommit)\s*\(`)
+var gqlRoot = regexp.MustCompile(`\b(productSet|products|product|inventorySetQuantities|inventoryActivate|orderEditBegin|orderEditAddVariant|orderEditAddCustomItem|orderEditSetQuantity|orderEditCommit)\s*\(`)
 
 // gqlBucket is the shop's GraphQL cost bucket: max points, restoring restore a second.
 type gqlBucket struct {
@@ -179,6 +179,10 @@ func (s *Simulator) gqlExec(req gqlReq) (map[string]any, *gqlError) {
 		payload = s.productField(req)
 	case "products":
 		payload = s.productsField(req)
+	case "inventorySetQuantities":
+		payload = s.inventorySetQuantitiesField(req)
+	case "inventoryActivate":
+		payload = s.inventoryActivateField(req)
 	default:
 		payload = s.gqlField(req, field)
 	}

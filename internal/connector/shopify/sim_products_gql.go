@@ -300,3 +300,101 @@ func (s *Simulator) productsField(req gqlReq) any {
 	}
 	return map[string]any{"nodes": nodes, "pageInfo": map[string]any{"hasNextPage": more, "endCursor": end}}
 }
+
+// inventoryItem finds the variant of an inventory item; s.mu is held.
+func (s *Simulator) inventoryItem(item int64) bool {
+	for _, p := range s.products {
+		for _, v := range p.Variants {
+			if v.InventoryItemID == item {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inventorySetQuantitiesField answers inventorySetQuantities: every quantity is set, or (on any
+// error) none; an item not stocked at the location is ITEM_NOT_STOCKED_AT_LOCATION. s.mu is held.
+func (s *Simulator) inventorySetQuantitiesField(req gqlReq) any {
+	var in struct {
+		Name       string `json:"name"`
+		Reason     string `json:"reason"`
+		Quantities []struct {
+			InventoryItemID string `json:"inventoryItemId"`
+			LocationID      string `json:"locationId"`
+			Quantity        *int   `json:"quantity"`
+		} `json:"quantities"`
+	}
+	if err := json.Unmarshal(req.Variables["input"], &in); err != nil {
+		return userErrs("input is not an InventorySetQuantitiesInput", "input")
+	}
+	if in.Name != "available" && in.Name != "on_hand" {
+		return map[string]any{"inventoryAdjustmentGroup": nil, "userErrors": []map[string]any{{"field": []string{"input", "name"},
+			"message": "The quantity name must be either 'available' or 'on_hand'.", "code": "INVALID_NAME"}}}
+	}
+	var ue []map[string]any
+	for i, q := range in.Quantities {
+		path := func(f string) []string { return []string{"input", "quantities", strconv.Itoa(i), f} }
+		item, loc := gidNumber(q.InventoryItemID), gidNumber(q.LocationID)
+		switch {
+		case q.Quantity == nil:
+			ue = append(ue, map[string]any{"field": path("quantity"), "message": "The quantity is required.", "code": "INVALID_QUANTITY"})
+		case !s.inventoryItem(item):
+			ue = append(ue, map[string]any{"field": path("inventoryItemId"), "message": "The specified inventory item could not be found.", "code": "INVALID_INVENTORY_ITEM"})
+		case !s.hasLocation(loc):
+			ue = append(ue, map[string]any{"field": path("locationId"), "message": "The specified location could not be found.", "code": "INVALID_LOCATION"})
+		default:
+			if _, ok := s.levels[[2]int64{item, loc}]; !ok {
+				ue = append(ue, map[string]any{"field": path("locationId"), "message": "The specified inventory item is not stocked at the location.", "code": "ITEM_NOT_STOCKED_AT_LOCATION"})
+			}
+		}
+	}
+	if len(ue) > 0 {
+		return map[string]any{"inventoryAdjustmentGroup": nil, "userErrors": ue}
+	}
+	for _, q := range in.Quantities {
+		l := s.setLevel(gidNumber(q.InventoryItemID), gidNumber(q.LocationID), *q.Quantity)
+		s.notify("inventory_levels/update", l.level)
+	}
+	return map[string]any{"inventoryAdjustmentGroup": map[string]any{"id": gid("InventoryAdjustmentGroup", s.id())}, "userErrors": []any{}}
+}
+
+// inventoryActivateField answers inventoryActivate: the item is stocked at the location, with
+// available when given. s.mu is held.
+func (s *Simulator) inventoryActivateField(req gqlReq) any {
+	item, loc := gidNumber(req.str("inventoryItemId")), gidNumber(req.str("locationId"))
+	if !s.inventoryItem(item) || !s.hasLocation(loc) {
+		return map[string]any{"inventoryLevel": nil, "userErrors": []map[string]any{{"field": []string{"inventoryItemId"}, "message": "The inventory item or the location could not be found."}}}
+	}
+	qty := 0
+	if _, ok := req.Variables["available"]; ok {
+		qty = req.num("available")
+	}
+	l, ok := s.levels[[2]int64{item, loc}]
+	if !ok || req.Variables["available"] != nil {
+		l = s.setLevel(item, loc, qty)
+		s.notify("inventory_levels/update", l.level)
+	}
+	return map[string]any{"inventoryLevel": map[string]any{"id": gid("InventoryLevel", l.seq)}, "userErrors": []any{}}
+}
+
+// VariantStock answers a product's available stock per variant title and location.
+func (s *Simulator) VariantStock(productID string) map[string]map[int64]int {
+	id, _ := strconv.ParseInt(productID, 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]map[int64]int{}
+	p, ok := s.products[id]
+	if !ok {
+		return out
+	}
+	for _, v := range p.Variants {
+		out[v.Title] = map[int64]int{}
+		for _, l := range s.locations {
+			if lv, ok := s.levels[[2]int64{v.InventoryItemID, l.ID}]; ok && lv.level.Available != nil {
+				out[v.Title][l.ID] = *lv.level.Available
+			}
+		}
+	}
+	return out
+}
