@@ -28,8 +28,10 @@ func (s *Service) Events(ctx context.Context, accountID, integrationID string, l
 	return s.st.ListWebhookEvents(ctx, accountID, integrationID, limit)
 }
 
-// applyChunk is how many pending events the apply job reads, applies and finishes at a time.
-const applyChunk = 200
+// applyChunk is how many pending events the apply job reads, applies and finishes at a time. A
+// chunk only fills while the job is behind, and then fewer, larger chunks catch up with less of
+// the database's CPU (each is a look into the pending events and an update of the batch).
+const applyChunk = 500
 
 // applyBudget is how long one run of the apply job drains before it yields its worker (and
 // runs again at once).
