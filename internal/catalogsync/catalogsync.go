@@ -98,10 +98,72 @@ func (s *Service) SaveSettings(ctx context.Context, accountID, actor string, in 
 		if err := tx.SaveCatalogSyncSettings(ctx, accountID, in, s.now()); err != nil {
 			return err
 		}
-		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: accountID, At: s.now(), Kind: domain.KindCatalogSettingsChanged,
-			IntegrationID: in.SourceIntegrationID, Actor: actor, Message: "Catalog sync settings changed: " + diff})
+		if err := tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: accountID, At: s.now(), Kind: domain.KindCatalogSettingsChanged,
+			IntegrationID: in.SourceIntegrationID, Actor: actor, Message: "Catalog sync settings changed: " + diff}); err != nil {
+			return err
+		}
+		return s.pushAfterSettings(ctx, tx, accountID, actor, old, in)
 	})
 	return in, err
+}
+
+// pushAfterSettings queues a push (in batches, as any) to each destination a change of the
+// settings affects, with a timeline entry for each: every product to a destination added, or to
+// all when catalog sync was turned on or given another source; the products linked to a
+// destination again when the fields it owns, whether empty values overwrite or the locations it
+// counts changed (what it gets changed, though the products did not).
+func (s *Service) pushAfterSettings(ctx context.Context, tx *store.Tx, accountID, actor string, old, in domain.CatalogSyncSettings) error {
+	if !in.Enabled || in.SourceIntegrationID == "" {
+		return nil
+	}
+	before := map[string]domain.CatalogDestination{}
+	for _, d := range old.Destinations {
+		before[d.IntegrationID] = d
+	}
+	for _, d := range in.Destinations {
+		o, had := before[d.IntegrationID]
+		var msg string
+		switch {
+		case !old.Enabled || old.SourceIntegrationID == "":
+			msg = "Catalog push queued: catalog sync was turned on, so every product this shop does not have as the POS has it goes to it."
+		case old.SourceIntegrationID != in.SourceIntegrationID:
+			msg = "Catalog push queued: the source changed, so every product of the new source goes to this shop."
+		case !had:
+			msg = "Catalog push queued: the shop was added as a destination, so every product of the source goes to it."
+		default:
+			fields := !slices.Equal(o.OwnedFields, d.OwnedFields) || o.EmptyOverwrites != d.EmptyOverwrites
+			stock := !maps.Equal(o.StockLocations, d.StockLocations)
+			if !fields && !stock {
+				continue
+			}
+			n, err := tx.RepushCatalogLinks(ctx, accountID, d.IntegrationID, stock)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			var why []string
+			if !slices.Equal(o.OwnedFields, d.OwnedFields) {
+				why = append(why, "the fields the shop owns")
+			}
+			if o.EmptyOverwrites != d.EmptyOverwrites {
+				why = append(why, "whether empty values overwrite")
+			}
+			if stock {
+				why = append(why, "the stock locations it counts")
+			}
+			msg = fmt.Sprintf("Catalog push queued: %s changed, so the %d products linked to this shop go to it again.", strings.Join(why, " and "), n)
+		}
+		if err := s.enqueuePush(ctx, tx, accountID, d.IntegrationID); err != nil {
+			return err
+		}
+		if err := tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: accountID, At: s.now(), Kind: domain.KindCatalogPushQueued,
+			IntegrationID: d.IntegrationID, Actor: actor, Message: msg}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) checkIntegration(ctx context.Context, accountID, field, id, cannot string) error {

@@ -52,15 +52,20 @@ func (s *Service) enqueuePushes(ctx context.Context, tx *store.Tx, accountID str
 		return nil
 	}
 	for _, d := range st.Destinations {
-		n, err := tx.RequestCatalogWork(ctx, accountID, "push:"+d.IntegrationID)
-		if err != nil {
-			return err
-		}
-		if err := s.q.InsertTx(ctx, tx, PushArgs{AccountID: accountID, IntegrationID: d.IntegrationID, Gen: n}, pushOpts()); err != nil {
+		if err := s.enqueuePush(ctx, tx, accountID, d.IntegrationID); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// enqueuePush queues a push to one destination.
+func (s *Service) enqueuePush(ctx context.Context, tx *store.Tx, accountID, destID string) error {
+	n, err := tx.RequestCatalogWork(ctx, accountID, "push:"+destID)
+	if err != nil {
+		return err
+	}
+	return s.q.InsertTx(ctx, tx, PushArgs{AccountID: accountID, IntegrationID: destID, Gen: n}, pushOpts())
 }
 
 type pushWorker struct {

@@ -210,6 +210,7 @@ const (
 	KindCatalogSettingsChanged = "catalog_sync.settings_changed"
 	KindCatalogImport          = "catalog_sync.import"
 	KindCatalogLinked          = "catalog_sync.linked"
+	KindCatalogPushQueued      = "catalog_sync.push_queued"
 	KindCatalogCustomerEdited  = "catalog_sync.customer_edited"
 	EventRecordsChanged        = "records.changed"
 )

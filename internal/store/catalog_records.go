@@ -649,6 +649,21 @@ func (s queries) RecordCatalogPushes(ctx context.Context, accountID, integration
 	return s.q.batch(ctx, steps)
 }
 
+// RepushCatalogLinks makes every product linked to the destination due for it again: its data,
+// and with stock also its stock (a change of the destination's settings changes what it gets).
+// It answers how many products are due again.
+func (s queries) RepushCatalogLinks(ctx context.Context, accountID, integrationID string, stock bool) (int64, error) {
+	q := `UPDATE catalog_links SET pushed_hash = '' WHERE account_id = $1 AND integration_id = $2`
+	if stock {
+		q = `UPDATE catalog_links SET pushed_hash = '', stock_seq = -1 WHERE account_id = $1 AND integration_id = $2`
+	}
+	n, err := s.q.exec(ctx, q, accountID, integrationID)
+	if err != nil {
+		return 0, fmt.Errorf("push the products linked to %s again: %w", integrationID, err)
+	}
+	return n, nil
+}
+
 // RecordCatalogPushIntents says, before a destination is asked to create products, that it is:
 // after a crash before their links are saved, the next push looks for them in the destination
 // instead of creating them again. An intent already written keeps its time.
