@@ -16,8 +16,13 @@ type productData struct {
 	Price   string
 	Source  string
 	Links   []string
-	Stock   []domain.StockLevel
+	Stock   []stockRow
 	History []historyRow
+}
+
+// stockRow is the stock of the product (or one of its variants) at one location of the source.
+type stockRow struct {
+	Location, Variant, Quantity, Updated string
 }
 
 // historyRow is one changed field of a history entry; the first field of an entry carries the
@@ -47,9 +52,36 @@ func (c *Console) catalogProductPage(w http.ResponseWriter, r *http.Request, s *
 	for _, l := range p.Links {
 		d.Links = append(d.Links, c.integrationName(all, l.IntegrationID)+" #"+l.ExternalID)
 	}
-	if d.Stock, err = c.d.Catalog.Stock(ctx, s.account.ID, id); err != nil {
+	levels, err := c.d.Catalog.Stock(ctx, s.account.ID, id)
+	if err != nil {
 		c.fail(w, r, s, err)
 		return
+	}
+	stores, err := c.d.Lifecycle.Stores(ctx, s.account.ID, p.IntegrationID)
+	if err != nil && !domain.IsCode(err, domain.CodeNotFound) {
+		c.fail(w, r, s, err)
+		return
+	}
+	names := map[string]string{}
+	for _, st := range stores {
+		names[st.ID] = st.Name
+	}
+	variants := map[string]string{}
+	for _, v := range p.Variants {
+		variants[v.ID] = v.Name
+	}
+	for _, l := range levels {
+		row := stockRow{Location: l.LocationID, Variant: l.VariantID, Quantity: l.Quantity}
+		if n := names[l.LocationID]; n != "" {
+			row.Location = n + " (" + l.LocationID + ")"
+		}
+		if n := variants[l.VariantID]; n != "" {
+			row.Variant = n
+		}
+		if !l.UpdatedAt.IsZero() {
+			row.Updated = FormatTime(l.UpdatedAt)
+		}
+		d.Stock = append(d.Stock, row)
 	}
 	es, err := c.d.Catalog.History(ctx, s.account.ID, domain.RecordProduct, id, 0, 50)
 	if err != nil {

@@ -99,4 +99,29 @@ func TestConsoleCatalogSyncWalk(t *testing.T) {
 		t.Fatalf("the product's history reads %q", got)
 	}
 	w.shot("catalog_product")
+
+	// A product whose stock the POS tracks shows its stock per location, by the location's name.
+	all, err := srv.app.Catalog.Products(ctx, acct, store.RecordFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stocked string
+	var levels []domain.StockLevel
+	for _, p := range all {
+		if levels, err = srv.app.Catalog.Stock(ctx, acct, p.ID); err == nil && len(levels) > 0 {
+			stocked = p.ID
+			break
+		}
+	}
+	if stocked == "" {
+		t.Fatalf("no product with stock among %d", len(all))
+	}
+	w.do("open a stocked product", chromedp.Navigate(srv.url+"/catalog-sync/products/"+stocked), chromedp.WaitVisible(chromedp.CSS(`#stock-locations`)))
+	got := w.text("#stock-locations")
+	for _, l := range levels {
+		if !strings.Contains(got, l.Quantity) || !strings.Contains(got, l.LocationID) {
+			t.Errorf("the stock table %q lacks %s at %s", got, l.Quantity, l.LocationID)
+		}
+	}
+	w.shot("catalog_product_stock")
 }
