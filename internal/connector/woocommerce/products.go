@@ -3,6 +3,7 @@ package woocommerce
 import (
 	"context"
 	"encoding/json"
+	"slices"
 
 	"fmt"
 	"net/http"
@@ -377,12 +378,61 @@ func (c *Client) UpdateProduct(ctx context.Context, p domain.Product) (domain.Pr
 		return domain.Product{}, fmt.Errorf("update product %s: %w", p.ID, err)
 	}
 	if len(p.Variants) > 0 {
-		if err := c.writeVariations(ctx, n, p.Variants, info); err != nil {
+		vs, err := c.matchVariations(ctx, n, p.Variants)
+		if err != nil {
+			return domain.Product{}, fmt.Errorf("update product %s: %w", p.ID, err)
+		}
+		if err := c.writeVariations(ctx, n, vs, info); err != nil {
 			return domain.Product{}, fmt.Errorf("update product %s: %w", p.ID, err)
 		}
 		return c.GetProduct(ctx, p.ID)
 	}
 	return toProduct(got, nil, info)
+}
+
+// matchVariations gives each variant without an id the id of the product's variation it is: the
+// one with its SKU, else the one with its option name. Without it, an update would create every
+// variation again and the store would refuse their SKUs as duplicated.
+func (c *Client) matchVariations(ctx context.Context, productID int64, vs []domain.Variant) ([]domain.Variant, error) {
+	if !slices.ContainsFunc(vs, func(v domain.Variant) bool { return v.ID == "" }) {
+		return vs, nil
+	}
+	cur, err := c.variations(ctx, productID)
+	if err != nil {
+		return nil, err
+	}
+	bySKU, byName := map[string]int64{}, map[string]int64{}
+	for _, w := range cur {
+		if sku := str(w.SKU); sku != "" {
+			bySKU[sku] = w.ID
+		}
+		for _, a := range w.Attributes {
+			if a.Name == variantAttribute {
+				byName[a.Option] = w.ID
+			}
+		}
+	}
+	out := slices.Clone(vs)
+	used := map[int64]bool{}
+	for _, v := range out {
+		if id, err := strconv.ParseInt(v.ID, 10, 64); err == nil {
+			used[id] = true
+		}
+	}
+	for i, v := range out {
+		if v.ID != "" {
+			continue
+		}
+		id, ok := bySKU[v.SKU]
+		if !ok || v.SKU == "" || used[id] {
+			if id, ok = byName[v.Name]; !ok || used[id] {
+				continue // a new variation
+			}
+		}
+		used[id] = true
+		out[i].ID = strconv.FormatInt(id, 10)
+	}
+	return out, nil
 }
 
 // batchBody is WooCommerce's batch request and answer: {"create":[...],"update":[...],"delete":[...]}.

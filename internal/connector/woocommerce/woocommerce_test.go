@@ -638,6 +638,19 @@ func TestProductFieldsAndVariants(t *testing.T) {
 	if err != nil || p2.Description != "" || len(p2.Variants) != 2 || p2.Variants[0].Price.Amount != 3995 {
 		t.Fatalf("update: %+v %v", p2, err)
 	}
+	// An update whose variants carry no ids (a POS's product pushed again) updates the product's
+	// variations, matched by SKU, else by option name, and adds the new one.
+	again := p2
+	again.Variants = []domain.Variant{
+		{Name: "S", SKU: "HLM-S", Price: domain.Money{Amount: 3895}},
+		{Name: "L", SKU: "HLM-L-NEW", Price: domain.Money{Amount: 5395}},
+		{Name: "XL", SKU: "HLM-XL", Price: domain.Money{Amount: 5995}},
+	}
+	p3, err := e.client.UpdateProduct(tctx(t), again)
+	if err != nil || len(p3.Variants) != 3 || p3.Variants[0].ID != p2.Variants[0].ID || p3.Variants[0].Price.Amount != 3895 ||
+		p3.Variants[1].ID != p2.Variants[1].ID || p3.Variants[1].SKU != "HLM-L-NEW" || p3.Variants[2].SKU != "HLM-XL" {
+		t.Fatalf("update without variant ids: %+v %v", p3, err)
+	}
 	if _, err := e.client.CreateProduct(tctx(t), domain.Product{Name: "USD", Price: domain.Money{Amount: 1, Currency: "USD"}}); connector.KindOf(err) != connector.KindInvalid {
 		t.Fatalf("currency mismatch: %v", err)
 	}
