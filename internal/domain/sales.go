@@ -90,9 +90,16 @@ type SalesFetchOutcome struct {
 // Healthy ("receiving sales data"), a failed one Failed, and too many failures in a row
 // CalledOff. "Last sales check" moves on every attempt, "Last sale imported" only when a new
 // sale arrived. The credentials check's own times (LastCheckAt) stay as they are.
+//
+// A successful fetch leaves an Initializing integration Initializing: its credentials check
+// makes it Healthy, together with its stores and default store, so that a Healthy integration
+// always has them.
 func (i *Integration) ApplySalesFetch(o SalesFetchOutcome, callOffAfter int, now time.Time) *Transition {
 	lastCheck := i.LastCheckAt
-	t := i.ApplyCheck(o.CheckOutcome, callOffAfter, now)
+	var t *Transition
+	if !o.OK || i.Status != StatusInitializing {
+		t = i.ApplyCheck(o.CheckOutcome, callOffAfter, now)
+	}
 	i.LastCheckAt = lastCheck
 	i.LastSalesCheckAt = &now
 	if o.OK && o.NewSales {

@@ -51,4 +51,13 @@ func TestApplySalesFetch(t *testing.T) {
 	if tr := i.ApplySalesFetch(SalesFetchOutcome{CheckOutcome: CheckOutcome{Message: "500"}}, 3, later); tr == nil || i.Status != StatusCalledOff {
 		t.Fatalf("third failure: %+v", i)
 	}
+	// A fetch that comes before the credentials check leaves a new integration Initializing: the
+	// check makes it Healthy, with its default store.
+	n := Integration{Status: StatusInitializing}
+	if tr := n.ApplySalesFetch(SalesFetchOutcome{CheckOutcome: CheckOutcome{OK: true}, NewSales: true}, 3, now); tr != nil || n.Status != StatusInitializing || n.LastSaleImportedAt == nil {
+		t.Fatalf("a fetch before the check: %+v %+v", n, tr)
+	}
+	if tr := n.ApplySalesFetch(SalesFetchOutcome{CheckOutcome: CheckOutcome{Message: "500"}}, 3, now); tr == nil || n.Status != StatusFailed {
+		t.Fatalf("a failed fetch before the check: %+v %+v", n, tr)
+	}
 }
