@@ -189,19 +189,7 @@ type posResult struct {
 }
 
 func (r posResult) sentence(a POSArgs, label string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Back office version %d of store %s written to %s: %d price(s) changed, %d already right", a.Version, a.StoreID, label, r.updated, r.same)
-	if len(r.failed) > 0 {
-		fmt.Fprintf(&b, "; %d refused by the POS (%s)", len(r.failed), listSome(r.failed))
-	}
-	if len(r.missing) > 0 {
-		fmt.Fprintf(&b, "; %d not found at the POS by SKU (%s)", len(r.missing), listSome(r.missing))
-	}
-	if r.noSKU > 0 {
-		fmt.Fprintf(&b, "; %d without a SKU, left out", r.noSKU)
-	}
-	b.WriteString(".")
-	return b.String()
+	return fmt.Sprintf("Back office version %d of store %s written to %s: %s", a.Version, a.StoreID, label, r.summary())
 }
 
 // summary is what the write did, as the version's delivery to the integration says it.

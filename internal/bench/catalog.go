@@ -10,9 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -132,17 +130,11 @@ func catalogCommand(ctx context.Context, args []string, _ func(string) string, s
 	if !quiet {
 		o.Progress = stderr
 	}
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile(cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	res, err := RunCatalog(ctx, o)
 	if err != nil {
 		return fmt.Errorf("bench catalog: %w", err)

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -158,22 +157,15 @@ func RunHooks(ctx context.Context, o HooksOptions) (res HooksResult, err error) 
 			return res, err
 		}
 	}
-	if o.CPUProfile != "" {
-		f, err := os.Create(o.CPUProfile)
-		if err != nil {
-			return res, fmt.Errorf("create the CPU profile: %w", err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return res, fmt.Errorf("start the CPU profile: %w", err)
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			if cerr := f.Close(); cerr != nil && err == nil {
-				err = fmt.Errorf("write the CPU profile: %w", cerr)
-			}
-		}()
+	stopProfile, err := startProfile(o.CPUProfile)
+	if err != nil {
+		return res, err
 	}
+	defer func() {
+		if perr := stopProfile(); perr != nil && err == nil {
+			err = perr
+		}
+	}()
 	h := newHarness(a, Options{})
 	fmt.Fprintf(o.Progress, "hooks: group commit, %d clients, %s ...\n", o.Clients, o.Duration)
 	if res.Group, err = h.hooksPhase(ctx, "group", o); err != nil {

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"time"
 
 	"github.com/posbridge/posbridge/internal/accounts"
@@ -59,17 +58,11 @@ func salesCommand(ctx context.Context, args []string, _ func(string) string, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile(cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	res, err := RunSales(ctx, dbURL, dataDir, lines, integrations, stderr)
 	if err != nil {
 		return fmt.Errorf("bench sales: %w", err)
