@@ -487,6 +487,22 @@ func TestCatalogPushToShop(t *testing.T) {
 
 		// With empty_overwrites off, the shop's description stays when the POS has none.
 		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"destinations": []any{map[string]any{"integration_id": c.shop, "empty_overwrites": false}}}))
+		// The settings change pushes every linked product again; the merchant's edit in the shop
+		// comes after that push (one that read the shop's product before the edit would write the
+		// description it read back over it).
+		waitFor(t, "the settings change's push done", func() bool {
+			var n int
+			err := c.app.Store.SQLDB().QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = 'catalog_push'
+				AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')`).Scan(&n)
+			if err != nil {
+				t.Fatalf("count catalog pushes: %v", err)
+			}
+			return n == 0
+		})
+		now, err = shop.GetProduct(ctx, shopID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		now.Description = "<p>Formatted again</p>"
 		if _, err := shop.UpdateProduct(ctx, now); err != nil {
 			t.Fatal(err)
