@@ -16,7 +16,7 @@ import (
 // shape ({"data", "errors", "extensions": {"cost"}}). Every operation is charged by calculated
 // query cost against the shop's bucket (gqlBucket): the requested cost must be available or the
 // answer is THROTTLED, and the difference to the actual cost is given back.
-var gqlRoot = regexp.MustCompile(`\b(productSet|products|product|inventorySetQuantities|inventoryActivate|orderEditBegin|orderEditAddVariant|orderEditAddCustomItem|orderEditSetQuantity|orderEditCommit)\s*\(`)
+var gqlRoot = regexp.MustCompile(`\b(productSet|inventorySetQuantities|inventoryActivate|orderEditBegin|orderEditAddVariant|orderEditAddCustomItem|orderEditSetQuantity|orderEditCommit)\s*\(`)
 
 // gqlBucket is the shop's GraphQL cost bucket: max points, restoring restore a second.
 type gqlBucket struct {
@@ -164,6 +164,23 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 
 // gqlExec runs one operation and answers its data ({rootField: payload}).
 func (s *Simulator) gqlExec(req gqlReq) (map[string]any, *gqlError) {
+	sel, mutation, err := parseOperation(req)
+	if err != nil {
+		return nil, &gqlError{code: "PARSE_ERROR", msg: "Parse error: " + err.Error()}
+	}
+	if !mutation {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		r := &resolver{s: s}
+		data := make(map[string]any, len(sel))
+		for _, f := range sel {
+			data[f.key()] = r.queryRoot(f)
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		return data, nil
+	}
 	m := gqlRoot.FindStringSubmatch(req.Query)
 	if m == nil {
 		return nil, &gqlError{code: "undefinedField", msg: "The simulator does not answer this operation"}
@@ -175,10 +192,6 @@ func (s *Simulator) gqlExec(req gqlReq) (map[string]any, *gqlError) {
 	switch field {
 	case "productSet":
 		payload = s.productSetField(req)
-	case "product":
-		payload = s.productField(req)
-	case "products":
-		payload = s.productsField(req)
 	case "inventorySetQuantities":
 		payload = s.inventorySetQuantitiesField(req)
 	case "inventoryActivate":

@@ -1,13 +1,10 @@
 package shopify
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // The simulator's GraphQL product operations: productSet (create, or update with the product's
@@ -237,68 +234,6 @@ func (s *Simulator) gqlProductJSON(p *productJSON) map[string]any {
 			"inventoryItem": map[string]any{"id": gid("InventoryItem", v.InventoryItemID), "tracked": v.InventoryManagement != nil}})
 	}
 	return map[string]any{"id": gid("Product", p.ID), "updatedAt": p.UpdatedAt, "variants": map[string]any{"nodes": nodes}}
-}
-
-// productField answers product(id:) with its variants (id, title, sku); s.mu is held.
-func (s *Simulator) productField(req gqlReq) any {
-	id := req.str("id")
-	p, ok := s.products[gidNumber(id)]
-	if !ok || !strings.HasPrefix(id, "gid://shopify/Product/") {
-		return nil
-	}
-	var nodes []map[string]any
-	for _, v := range p.Variants {
-		nodes = append(nodes, map[string]any{"id": gid("ProductVariant", v.ID), "title": v.Title, "sku": v.SKU})
-	}
-	return map[string]any{"variants": map[string]any{"nodes": nodes}}
-}
-
-var updatedSinceRE = regexp.MustCompile(`updated_at:(>=?)'?([0-9T:Z+.-]+)'?`)
-
-// productsField answers products(first:, after:, query: "updated_at:>='...'", sortKey: ID) with
-// each product's id and its posbridge.ref metafield; s.mu is held. The cursor is the last id.
-func (s *Simulator) productsField(req gqlReq) any {
-	first := 50
-	if m := regexp.MustCompile(`products\s*\(\s*first:\s*(\d+)`).FindStringSubmatch(req.Query); m != nil {
-		first, _ = strconv.Atoi(m[1])
-	}
-	var since time.Time
-	inclusive := true
-	if m := updatedSinceRE.FindStringSubmatch(req.str("query")); m != nil {
-		since, _ = time.Parse(time.RFC3339, m[2])
-		inclusive = m[1] == ">="
-	}
-	var after int64
-	if c := req.str("after"); c != "" {
-		b, _ := base64.StdEncoding.DecodeString(c)
-		after, _ = strconv.ParseInt(string(b), 10, 64)
-	}
-	ids := make([]int64, 0, len(s.products))
-	for id := range s.products {
-		u := s.pUpdated[id]
-		if id <= after || !since.IsZero() && (u.Before(since) || !inclusive && u.Equal(since)) {
-			continue
-		}
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	more := len(ids) > first
-	if more {
-		ids = ids[:first]
-	}
-	nodes := make([]map[string]any, 0, len(ids))
-	for _, id := range ids {
-		n := map[string]any{"id": gid("Product", id), "metafield": nil}
-		if ref, ok := s.refs[id]; ok {
-			n["metafield"] = map[string]any{"value": ref}
-		}
-		nodes = append(nodes, n)
-	}
-	end := ""
-	if len(ids) > 0 {
-		end = base64.StdEncoding.EncodeToString([]byte(strconv.FormatInt(ids[len(ids)-1], 10)))
-	}
-	return map[string]any{"nodes": nodes, "pageInfo": map[string]any{"hasNextPage": more, "endCursor": end}}
 }
 
 // inventoryItem finds the variant of an inventory item; s.mu is held.
