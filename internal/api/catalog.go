@@ -87,11 +87,19 @@ func (a *API) putCatalogSync(w http.ResponseWriter, r *http.Request, acct string
 	return writeJSON(w, http.StatusOK, out)
 }
 
+// CatalogImportRequest is the body of POST /api/v1/catalog-sync/import, which may be left empty.
+// match_by_sku (default false) links, once, the products the shops had before posbridge to the
+// source's products with the same SKU; only while none of the source's products is linked.
+type CatalogImportRequest struct {
+	MatchBySKU bool `json:"match_by_sku"`
+}
+
 func (a *API) startCatalogImport(w http.ResponseWriter, r *http.Request, acct string) error {
-	if err := decodeOptional(r); err != nil {
+	var in CatalogImportRequest
+	if err := decodeOptionalInto(r, &in); err != nil {
 		return err
 	}
-	imp, err := a.catalog.StartImport(r.Context(), acct, domain.ActorAPI)
+	imp, err := a.catalog.StartImport(r.Context(), acct, domain.ActorAPI, in.MatchBySKU)
 	if err != nil {
 		return err
 	}
@@ -108,6 +116,12 @@ func (a *API) catalogProgress(w http.ResponseWriter, r *http.Request, acct strin
 
 // decodeOptional accepts an empty body or an empty JSON object (a POST that takes no fields).
 func decodeOptional(r *http.Request) error {
+	var none struct{}
+	return decodeOptionalInto(r, &none)
+}
+
+// decodeOptionalInto decodes the body strictly into v, leaving v as it is when the body is empty.
+func decodeOptionalInto(r *http.Request, v any) error {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		return &domain.Error{Code: domain.CodeTooLarge, Message: "the body is too large"}
@@ -115,8 +129,7 @@ func decodeOptional(r *http.Request) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil
 	}
-	var none struct{}
-	return jsonin.Decode(bytes.NewReader(b), &none)
+	return jsonin.Decode(bytes.NewReader(b), v)
 }
 
 // recordFilter reads q, cursor and limit of a records list.

@@ -32,8 +32,10 @@ var ImportStepBudget = time.Second
 const importMaxAttempts = 12
 
 // StartImport starts an import pass (the initial import, or a full refresh later) from the
-// account's source. 409 while one is under way.
-func (s *Service) StartImport(ctx context.Context, accountID, actor string) (domain.CatalogImport, error) {
+// account's source. 409 while one is under way. With matchBySKU the pass links the shops'
+// products to the source's by SKU after reading the products (see skuMatchStep); that is only for
+// the first import: 409 naming match_by_sku once any of the source's products is linked.
+func (s *Service) StartImport(ctx context.Context, accountID, actor string, matchBySKU bool) (domain.CatalogImport, error) {
 	settings, err := s.st.GetCatalogSyncSettings(ctx, accountID)
 	if err != nil {
 		return domain.CatalogImport{}, err
@@ -57,20 +59,35 @@ func (s *Service) StartImport(ctx context.Context, accountID, actor string) (dom
 		if cur.Running() {
 			return &domain.Error{Code: domain.CodeConflict, Message: fmt.Sprintf("an import is under way (%s, %d done); wait for it to finish", cur.Phase, cur.Done)}
 		}
+		if matchBySKU {
+			n, err := tx.CountCatalogSourceLinks(ctx, accountID, i.ID)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return &domain.Error{Code: domain.CodeConflict, Field: "match_by_sku", Message: fmt.Sprintf("Matching by SKU is only for the first import: "+
+					"%d %s of %s %s linked to your shops already. Start the import without it.", n, plural(int(n), "product", "products"),
+					s.con.DisplayName(i.Type), plural(int(n), "is", "are"))}
+			}
+		}
 		total, err := tx.CountCatalogRecords(ctx, accountID)
 		if err != nil {
 			return err
 		}
 		now := s.now()
-		out = domain.CatalogImport{IntegrationID: i.ID, Pass: cur.Pass + 1, Phase: domain.PhaseProducts, Total: total, StartedAt: &now}
+		out = domain.CatalogImport{IntegrationID: i.ID, Pass: cur.Pass + 1, Phase: domain.PhaseProducts, Total: total, StartedAt: &now, MatchBySKU: matchBySKU}
 		if err := tx.SaveCatalogImport(ctx, accountID, out); err != nil {
 			return err
 		}
 		if err := s.q.InsertTx(ctx, tx, ImportArgs{AccountID: accountID, Pass: out.Pass}, importOpts()); err != nil {
 			return err
 		}
+		msg := "Catalog import started: every product, stock level and customer of " + s.con.DisplayName(i.Type)
+		if matchBySKU {
+			msg += ", and the products your shops have already linked to them by SKU"
+		}
 		return tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: accountID, At: now, Kind: domain.KindCatalogImport, IntegrationID: i.ID,
-			Actor: actor, Message: "Catalog import started: every product, stock level and customer of " + s.con.DisplayName(i.Type)})
+			Actor: actor, Message: msg})
 	})
 	return out, err
 }
@@ -120,7 +137,11 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 				return s.failImport(ctx, a, err.Error())
 			}
 		}
-		err = s.importStep(ctx, conn, a, imp)
+		if imp.Phase == domain.PhaseSKUMatch {
+			err = s.skuMatchStep(ctx, a, imp)
+		} else {
+			err = s.importStep(ctx, conn, a, imp)
+		}
 		if err != nil {
 			switch k := connector.KindOf(err); {
 			case k == connector.KindRateLimited:
@@ -242,6 +263,9 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 			switch imp.Phase {
 			case domain.PhaseProducts:
 				cur.Phase = domain.PhaseStock
+				if cur.MatchBySKU {
+					cur.Phase = domain.PhaseSKUMatch
+				}
 			case domain.PhaseStock:
 				cur.Phase = domain.PhaseCustomers
 			case domain.PhaseCustomers:
@@ -307,7 +331,7 @@ func (s *Service) failImport(ctx context.Context, a ImportArgs, msg string) erro
 			return err
 		}
 		now := s.now()
-		waiting := cur.Phase == domain.PhaseProducts || cur.Phase == domain.PhaseStock
+		waiting := cur.Phase == domain.PhaseProducts || cur.Phase == domain.PhaseSKUMatch || cur.Phase == domain.PhaseStock
 		cur.Phase, cur.Error, cur.FinishedAt = domain.PhaseFailed, msg, &now
 		if err := tx.SaveCatalogImport(ctx, a.AccountID, cur); err != nil {
 			return err

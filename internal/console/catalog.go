@@ -213,7 +213,7 @@ func (c *Console) catalogSave(w http.ResponseWriter, r *http.Request, s *session
 
 // catalogImport starts an import pass.
 func (c *Console) catalogImport(w http.ResponseWriter, r *http.Request, s *session) {
-	if _, err := c.d.Catalog.StartImport(r.Context(), s.account.ID, s.actor()); err != nil {
+	if _, err := c.d.Catalog.StartImport(r.Context(), s.account.ID, s.actor(), r.PostFormValue("match_by_sku") != ""); err != nil {
 		var de *domain.Error
 		if !errors.As(err, &de) || de.Code == domain.CodeInternal {
 			c.serverError(w, r, s, fmt.Errorf("start catalog import: %w", err))

@@ -86,7 +86,7 @@ func TestConsoleCatalogSyncWalk(t *testing.T) {
 	if _, err := conn.(connector.ProductSink).UpdateProduct(ctx, pos); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.app.Catalog.StartImport(ctx, acct, "system"); err != nil {
+	if _, err := srv.app.Catalog.StartImport(ctx, acct, "system", false); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 25*time.Second, "the refresh done", func() bool {

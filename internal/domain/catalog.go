@@ -141,7 +141,7 @@ type CatalogLink struct {
 	ProductID     string     `json:"product_id"`
 	IntegrationID string     `json:"integration_id"`
 	ExternalID    string     `json:"external_id"`
-	Origin        string     `json:"origin"` // explicit (POST /links) or created (posbridge created it)
+	Origin        string     `json:"origin"` // explicit (POST /links), created (posbridge created it) or sku_match
 	PushedHash    string     `json:"-"`
 	PushedAt      *time.Time `json:"pushed_at"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -151,6 +151,7 @@ type CatalogLink struct {
 const (
 	LinkExplicit = "explicit"
 	LinkCreated  = "created"
+	LinkSKUMatch = "sku_match" // the one-off SKU match of a first import
 )
 
 // CatalogChange is one entry of the change feed the app reads to keep its copy of the records.
@@ -176,19 +177,62 @@ const (
 type CatalogImport struct {
 	IntegrationID string     `json:"-"`
 	Pass          int64      `json:"-"`
-	Phase         string     `json:"phase"` // idle, products, stock, customers, deletions, done, failed
+	Phase         string     `json:"phase"` // idle, products, sku_match, stock, customers, deletions, done, failed
 	Cursor        string     `json:"-"`
 	Done          int64      `json:"done"`
 	Total         int64      `json:"total"`
 	StartedAt     *time.Time `json:"started_at"`
 	FinishedAt    *time.Time `json:"finished_at"`
 	Error         string     `json:"error"`
+	// MatchBySKU: the pass links the shops' products to the source's by SKU after its products
+	// phase (the one-off match of a first import); SKUMatches is what that match did, nil when
+	// the pass was not asked to match or has not matched yet.
+	MatchBySKU bool            `json:"match_by_sku"`
+	SKUMatches *SKUMatchReport `json:"sku_matches"`
+}
+
+// SKUMatchReport is what the one-off SKU match of a first import linked: how many products, how
+// many SKUs it left unlinked because two products (in the source, or in a shop) share them, and
+// the first SKUMatchExamples of the links it made.
+type SKUMatchReport struct {
+	Matched   int        `json:"matched"`
+	Ambiguous int        `json:"ambiguous"`
+	Examples  []SKUMatch `json:"examples"`
+}
+
+// SKUMatchExamples is how many links a SKU match report lists.
+const SKUMatchExamples = 100
+
+// SKUMatch is one link the SKU match made: the shop's product (IntegrationID, ExternalID) that
+// was there before posbridge, linked to the source's product with the same SKU.
+type SKUMatch struct {
+	ProductID        string `json:"product_id"`         // posbridge's id of the source's product
+	SourceExternalID string `json:"source_external_id"` // the source's id of it
+	IntegrationID    string `json:"integration_id"`     // the shop
+	ExternalID       string `json:"external_id"`        // the shop's id of its product
+	SKU              string `json:"sku"`
+}
+
+// Add counts the matches and ambiguous SKUs of another shop into the report, keeping the first
+// SKUMatchExamples links.
+func (r *SKUMatchReport) Add(o SKUMatchReport) {
+	r.Matched += o.Matched
+	r.Ambiguous += o.Ambiguous
+	for _, m := range o.Examples {
+		if len(r.Examples) < SKUMatchExamples {
+			r.Examples = append(r.Examples, m)
+		}
+	}
+	if r.Examples == nil {
+		r.Examples = []SKUMatch{}
+	}
 }
 
 // Import phases.
 const (
 	PhaseIdle      = "idle"
 	PhaseProducts  = "products"
+	PhaseSKUMatch  = "sku_match" // after products, when the pass matches by SKU
 	PhaseStock     = "stock"
 	PhaseCustomers = "customers"
 	PhaseDeletions = "deletions"
@@ -199,7 +243,7 @@ const (
 // Running tells whether the import is under way.
 func (c CatalogImport) Running() bool {
 	switch c.Phase {
-	case PhaseProducts, PhaseStock, PhaseCustomers, PhaseDeletions:
+	case PhaseProducts, PhaseSKUMatch, PhaseStock, PhaseCustomers, PhaseDeletions:
 		return true
 	}
 	return false

@@ -263,7 +263,9 @@ type PendingPush struct {
 // whose data or stock differs from what was last pushed to the destination (or were never pushed).
 // A product that tracks stock and is not in the destination yet waits while an import pass from
 // the source is reading products or stock: its stock is still to come, and it is pushed once,
-// with it, after that. The stock of a product that tracks none is not pushed, so a level read
+// with it, after that. While a pass that matches by SKU reads products or matches them, no
+// product waiting for a link is pushed: the match may link it to the shop's product of that
+// SKU, which a push before would have made twice. The stock of a product that tracks none is not pushed, so a level read
 // for it does not make it due.
 func (s queries) PendingCatalogPushes(ctx context.Context, accountID, sourceID, destID, after string, limit int) ([]PendingPush, error) {
 	rs, err := s.q.query(ctx, `SELECT p.id, p.integration_id, p.external_id, p.data, p.hash, p.deleted, p.created_at, p.updated_at,
@@ -271,8 +273,9 @@ func (s queries) PendingCatalogPushes(ctx context.Context, accountID, sourceID, 
 		FROM catalog_products p LEFT JOIN catalog_links l ON l.account_id = p.account_id AND l.product_id = p.id AND l.integration_id = $3
 			LEFT JOIN catalog_push_intents i ON l.product_id IS NULL AND i.account_id = p.account_id AND i.integration_id = $3 AND i.product_id = p.id
 		WHERE p.account_id = $1 AND p.integration_id = $2 AND NOT p.deleted AND p.id > $4 AND (l.product_id IS NULL OR l.pushed_hash <> p.hash OR p.tracks_stock AND l.stock_seq <> p.stock_seq)
-			AND (l.product_id IS NOT NULL OR NOT p.tracks_stock OR NOT EXISTS (SELECT 1 FROM catalog_imports ci
-				WHERE ci.account_id = $1 AND ci.integration_id = $2 AND ci.phase IN ('products', 'stock')))
+			AND (l.product_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM catalog_imports ci
+				WHERE ci.account_id = $1 AND ci.integration_id = $2 AND (p.tracks_stock AND ci.phase IN ('products', 'sku_match', 'stock')
+					OR ci.match_by_sku AND ci.phase IN ('products', 'sku_match'))))
 		ORDER BY p.id LIMIT $5`, accountID, sourceID, destID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending pushes: %w", err)

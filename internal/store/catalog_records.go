@@ -415,13 +415,24 @@ func (s queries) CountCatalogRecords(ctx context.Context, accountID string) (int
 func (s queries) GetCatalogImport(ctx context.Context, accountID string) (domain.CatalogImport, error) {
 	var c domain.CatalogImport
 	var started, finished *int64
-	err := s.q.queryRow(ctx, `SELECT integration_id, pass, phase, cursor, done, total, started_at, finished_at, error FROM catalog_imports WHERE account_id = $1`, accountID).
-		Scan(&c.IntegrationID, &c.Pass, &c.Phase, &c.Cursor, &c.Done, &c.Total, &started, &finished, &c.Error)
+	var matches string
+	err := s.q.queryRow(ctx, `SELECT integration_id, pass, phase, cursor, done, total, started_at, finished_at, error, match_by_sku, sku_matches
+		FROM catalog_imports WHERE account_id = $1`, accountID).
+		Scan(&c.IntegrationID, &c.Pass, &c.Phase, &c.Cursor, &c.Done, &c.Total, &started, &finished, &c.Error, &c.MatchBySKU, &matches)
 	if errors.Is(err, ErrNotFound) {
 		return domain.CatalogImport{Phase: domain.PhaseIdle}, nil
 	}
+	if err != nil {
+		return c, err
+	}
 	c.StartedAt, c.FinishedAt = fromMicrosPtr(started), fromMicrosPtr(finished)
-	return c, err
+	if matches != "" {
+		c.SKUMatches = &domain.SKUMatchReport{}
+		if err := json.Unmarshal([]byte(matches), c.SKUMatches); err != nil {
+			return c, fmt.Errorf("the SKU match report of %s: %w", accountID, err)
+		}
+	}
+	return c, nil
 }
 
 // LockCatalogImport is GetCatalogImport holding the row until the transaction ends (PostgreSQL).
@@ -436,11 +447,20 @@ func (s queries) LockCatalogImport(ctx context.Context, accountID string) (domai
 
 // SaveCatalogImport writes the account's import progress.
 func (s queries) SaveCatalogImport(ctx context.Context, accountID string, c domain.CatalogImport) error {
-	_, err := s.q.exec(ctx, `INSERT INTO catalog_imports (account_id, integration_id, pass, phase, cursor, done, total, started_at, finished_at, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	matches := ""
+	if c.SKUMatches != nil {
+		b, err := json.Marshal(c.SKUMatches)
+		if err != nil {
+			return fmt.Errorf("the SKU match report: %w", err)
+		}
+		matches = string(b)
+	}
+	_, err := s.q.exec(ctx, `INSERT INTO catalog_imports (account_id, integration_id, pass, phase, cursor, done, total, started_at, finished_at, error, match_by_sku, sku_matches)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (account_id) DO UPDATE SET integration_id = excluded.integration_id, pass = excluded.pass, phase = excluded.phase, cursor = excluded.cursor,
-		done = excluded.done, total = excluded.total, started_at = excluded.started_at, finished_at = excluded.finished_at, error = excluded.error`,
-		accountID, c.IntegrationID, c.Pass, c.Phase, c.Cursor, c.Done, c.Total, microsPtr(c.StartedAt), microsPtr(c.FinishedAt), c.Error)
+		done = excluded.done, total = excluded.total, started_at = excluded.started_at, finished_at = excluded.finished_at, error = excluded.error,
+		match_by_sku = excluded.match_by_sku, sku_matches = excluded.sku_matches`,
+		accountID, c.IntegrationID, c.Pass, c.Phase, c.Cursor, c.Done, c.Total, microsPtr(c.StartedAt), microsPtr(c.FinishedAt), c.Error, c.MatchBySKU, matches)
 	return err
 }
 
