@@ -403,6 +403,12 @@ func (c *catalogAccount) finished(ctx context.Context, st *store.Store) (bool, s
 	if imp.Phase != domain.PhaseDone {
 		return false, imp.Phase, nil
 	}
+	// The pending pushes are looked for only once the push is idle: the look reads the catalog
+	// (on SQLite through the one connection B's invoices need too).
+	idle, err := st.CatalogWorkIdle(ctx, c.acct, "push:"+c.dest)
+	if err != nil || !idle {
+		return false, imp.Phase, err
+	}
 	pending, err := st.PendingCatalogPushes(ctx, c.acct, c.src, c.dest, "", 1)
 	return err == nil && len(pending) == 0, imp.Phase, err
 }

@@ -785,3 +785,19 @@ func (s queries) ReleaseCatalogWork(ctx context.Context, accountID, work string,
 	}
 	return nil
 }
+
+// CatalogWorkIdle answers whether every request for the account's catalog job work is done and
+// no job holds its lease (a read of one row: what a caller may look at often, where the pending
+// pushes themselves would read the catalog).
+func (s queries) CatalogWorkIdle(ctx context.Context, accountID, work string) (bool, error) {
+	var requests, done, lease int64
+	err := s.q.queryRow(ctx, `SELECT requests, done, lease_until FROM catalog_work_requests WHERE account_id = $1 AND work = $2`,
+		accountID, work).Scan(&requests, &done, &lease)
+	if errors.Is(err, ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("catalog %s: %w", work, err)
+	}
+	return done >= requests && lease == 0, nil
+}
