@@ -316,7 +316,7 @@ func (s *Service) commitIntake(ctx context.Context, items []*hookItem) error {
 		}
 	}
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		isNew, err := tx.IntakeWebhookEvents(ctx, evs)
+		isNew, open, err := tx.IntakeWebhookEvents(ctx, evs)
 		if err != nil {
 			return err
 		}
@@ -335,10 +335,6 @@ func (s *Service) commitIntake(ctx context.Context, items []*hookItem) error {
 		}
 		// An integration whose drain is open needs no job: River's unique insert would skip it
 		// anyway, but on PostgreSQL only after waiting for the other committer's transaction.
-		open, err := tx.OpenWebhookDrains(ctx, order)
-		if err != nil {
-			return err
-		}
 		for _, id := range order {
 			if open[id] {
 				continue

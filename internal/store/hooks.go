@@ -15,26 +15,38 @@ import (
 // them, or it completed before their transaction enqueued the next job.
 
 // IntakeWebhookEvents stores events in the transaction it is called in, skipping any whose
-// (integration, provider event id) is stored already, and takes the shared intake lock of every
-// integration among them. It reports, event by event, whether it was new. The events must not
-// repeat a (integration, provider event id) pair among themselves.
-func (s queries) IntakeWebhookEvents(ctx context.Context, evs []WebhookEvent) ([]bool, error) {
+// (integration, provider event id) is stored already, takes the shared intake lock of every
+// integration among them and then reads which of those integrations have an open drain (as
+// OpenWebhookDrains). It reports, event by event, whether it was new, and the open drains. The
+// events must not repeat a (integration, provider event id) pair among themselves. On
+// PostgreSQL it is one round trip (behind the transaction's BEGIN when it is its first statement).
+func (s queries) IntakeWebhookEvents(ctx context.Context, evs []WebhookEvent) ([]bool, map[string]bool, error) {
 	fresh := make([]bool, len(evs))
 	if len(evs) == 0 {
-		return fresh, nil
+		return fresh, map[string]bool{}, nil
 	}
 	if s.dialect != Postgres {
 		// In-process database and one writer: the prepared one-row insert, once per event, is
 		// as fast as any multi-row form, and the write lock the transaction holds is the lock.
+		var integrations []string
+		seen := map[string]bool{}
 		for k, e := range evs {
 			n, err := s.q.exec(ctx, insertWebhookEvent,
 				e.ID, e.AccountID, e.IntegrationID, e.ProviderEventID, e.Type, e.Topic, e.ObjectID, string(e.Status), e.Reason, e.Payload, micros(e.ReceivedAt))
 			if err != nil {
-				return nil, fmt.Errorf("store webhook event: %w", err)
+				return nil, nil, fmt.Errorf("store webhook event: %w", err)
 			}
 			fresh[k] = n == 1
+			if !seen[e.IntegrationID] {
+				seen[e.IntegrationID] = true
+				integrations = append(integrations, e.IntegrationID)
+			}
 		}
-		return fresh, nil
+		open, err := s.OpenWebhookDrains(ctx, integrations)
+		if err != nil {
+			return nil, nil, err
+		}
+		return fresh, open, nil
 	}
 	n := len(evs)
 	ids, accts, ints, peids, types, topics, objs, sts, reasons, payloads := make([]string, n), make([]string, n), make([]string, n),
@@ -53,7 +65,8 @@ func (s queries) IntakeWebhookEvents(ctx context.Context, evs []WebhookEvent) ([
 		}
 	}
 	// One round trip: the rows as arrays (one statement text whatever the count, so it stays
-	// prepared), then the intake locks.
+	// prepared), then the intake locks, then the open drains (read under the locks).
+	open := map[string]bool{}
 	err := s.q.batch(ctx, []step{
 		{q: `INSERT INTO webhook_events (id, account_id, integration_id, provider_event_id, type, topic, object_id, status, reason, payload, received_at)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])
@@ -73,11 +86,25 @@ func (s queries) IntakeWebhookEvents(ctx context.Context, evs []WebhookEvent) ([
 			}},
 		{q: `SELECT pg_advisory_xact_lock_shared(hashtextextended(x, ` + hookLockSeed + `)) FROM unnest($1::text[]) AS x`,
 			args: []any{integrations}},
+		{q: openDrainsSQL, args: []any{integrations}, rows: func(rs rows) error { return scanOpenDrains(rs, open) }},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store webhook events: %w", err)
+		return nil, nil, fmt.Errorf("store webhook events: %w", err)
 	}
-	return fresh, nil
+	return fresh, open, nil
+}
+
+const openDrainsSQL = `SELECT integration_id FROM webhook_drains WHERE integration_id = ANY($1::text[])`
+
+func scanOpenDrains(rs rows, open map[string]bool) error {
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return err
+		}
+		open[id] = true
+	}
+	return rs.Err()
 }
 
 // OpenWebhookDrains tells which of the integrations have an apply job queued or running that has
@@ -88,7 +115,7 @@ func (s queries) OpenWebhookDrains(ctx context.Context, integrationIDs []string)
 	if len(integrationIDs) == 0 {
 		return open, nil
 	}
-	q, args := `SELECT integration_id FROM webhook_drains WHERE integration_id = ANY($1::text[])`, []any{integrationIDs}
+	q, args := openDrainsSQL, []any{integrationIDs}
 	if s.dialect != Postgres {
 		q, args = `SELECT integration_id FROM webhook_drains WHERE integration_id IN (SELECT value FROM json_each($1))`, []any{jsonList(integrationIDs)}
 	}
@@ -97,14 +124,10 @@ func (s queries) OpenWebhookDrains(ctx context.Context, integrationIDs []string)
 		return nil, fmt.Errorf("open webhook drains: %w", err)
 	}
 	defer rs.Close()
-	for rs.Next() {
-		var id string
-		if err := rs.Scan(&id); err != nil {
-			return nil, err
-		}
-		open[id] = true
+	if err := scanOpenDrains(rs, open); err != nil {
+		return nil, fmt.Errorf("open webhook drains: %w", err)
 	}
-	return open, rs.Err()
+	return open, nil
 }
 
 // OpenWebhookDrain records that the integration's apply job was enqueued in this transaction.

@@ -38,7 +38,7 @@ func TestWebhookIntakeAndDrain(t *testing.T) {
 			var fresh []bool
 			if err := st.InTx(ctx, func(tx *store.Tx) error {
 				var err error
-				fresh, err = tx.IntakeWebhookEvents(ctx, evs)
+				fresh, _, err = tx.IntakeWebhookEvents(ctx, evs)
 				return err
 			}); err != nil {
 				t.Fatal(err)
@@ -104,7 +104,7 @@ func TestWebhookIntakeAndDrain(t *testing.T) {
 		committed := make(chan error, 1)
 		go func() {
 			committed <- st.InTx(ctx, func(tx *store.Tx) error {
-				_, err := tx.IntakeWebhookEvents(ctx, []store.WebhookEvent{ev(6, "acct_a", "int_c", "evt_1")})
+				_, _, err := tx.IntakeWebhookEvents(ctx, []store.WebhookEvent{ev(6, "acct_a", "int_c", "evt_1")})
 				return err
 			})
 		}()
@@ -171,6 +171,23 @@ func TestWebhookDrains(t *testing.T) {
 		}
 		if got := drains(); got["int_a"] || !got["int_b"] || len(got) != 1 {
 			t.Fatalf("after int_a's last look: %v, want only int_b", got)
+		}
+		// The intake reads the open drains of its own events' integrations, in its transaction.
+		if err := st.CreateAccount(ctx, domain.Account{ID: "acct_a", Name: "a", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		ev := func(integ string) store.WebhookEvent {
+			return store.WebhookEvent{ID: "whev_" + integ, AccountID: "acct_a", IntegrationID: integ, ProviderEventID: "evt_1",
+				Type: domain.ProviderOrderUpdated, Topic: "order.completed", Status: "received", ReceivedAt: time.Now()}
+		}
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			fresh, open, err := tx.IntakeWebhookEvents(ctx, []store.WebhookEvent{ev("int_a"), ev("int_b"), ev("int_c")})
+			if err == nil && (fmt.Sprint(fresh) != "[true true true]" || !open["int_b"] || len(open) != 1) {
+				err = fmt.Errorf("intake of int_a, int_b, int_c: new %v, open drains %v, want all new and only int_b open", fresh, open)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
