@@ -44,7 +44,9 @@ type Simulator struct {
 	variants map[int64]*simObj // by variation id; data["parent_id"] names the product
 	// bySKU holds, per SKU, the products and variations given it (skuTaken checks each is still
 	// there with it), so a SKU is looked up without reading every product.
-	bySKU     map[string][]int64
+	bySKU map[string][]int64
+	// skuShared: the store takes a SKU another product has (its uniqueness check turned off).
+	skuShared bool
 	orders    map[int64]*simObj
 	customers map[int64]*simObj
 	webhooks  map[int64]*simHook
@@ -261,6 +263,34 @@ func (s *Simulator) SeedProducts(n int) []string {
 		ids = append(ids, strconv.FormatInt(id, 10))
 	}
 	return ids
+}
+
+// SeedProduct adds one product as the merchant made it in the shop (no webhook fires) and returns
+// its id. Unlike the REST API it takes a SKU another product has, as an old import may have left.
+func (s *Simulator) SeedProduct(name, sku string, cents int64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	id := s.nextID
+	p := s.newProduct(id, s.now().UTC().Truncate(time.Second))
+	p.data["name"] = name
+	p.data["slug"] = fmt.Sprintf("product-%d", id)
+	p.data["sku"] = sku
+	if sku != "" {
+		s.bySKU[sku] = append(s.bySKU[sku], id)
+	}
+	p.data["regular_price"] = connector.FormatMinor(cents, s.decimals)
+	p.data["price"] = p.data["regular_price"]
+	s.products[id] = p
+	return strconv.FormatInt(id, 10)
+}
+
+// ShareSKUs makes the store take a SKU another product has, as a store whose SKU check a plugin
+// turned off does.
+func (s *Simulator) ShareSKUs() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.skuShared = true
 }
 
 // TouchProduct changes a product's name the way a merchant's edit would, and fires

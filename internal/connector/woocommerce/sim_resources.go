@@ -58,7 +58,7 @@ func sortAny(xs []any) {
 
 // skuTaken tells whether another product or variation has the SKU.
 func (s *Simulator) skuTaken(sku string, self int64) bool {
-	if sku == "" {
+	if sku == "" || s.skuShared {
 		return false
 	}
 	ids := s.bySKU[sku][:0]
