@@ -227,7 +227,7 @@ func RunCatalog(ctx context.Context, o CatalogOptions) (res CatalogResult, err e
 				return false, nil // the look for a pending push reads the catalog: not 20 times a second
 			}
 			looked = time.Now()
-			ok, phase, err := cat.finished(ctx, a.Store)
+			ok, phase, err := cat.finished(ctx, a.Store, a.Catalog.PushedProducts.Load())
 			if imported == 0 && phase == domain.PhaseDone {
 				imported = time.Since(t0)
 				res.ImportSeconds = imported.Seconds()
@@ -318,8 +318,13 @@ func resumePhase(ctx context.Context, o CatalogOptions, h *harness, a **app.App,
 		return nil, err
 	}
 	*a = na
+	var looked time.Time
 	if err := poll(ctx, o.Timeout, 50*time.Millisecond, "C's products in the shop after the restart", func() (bool, error) {
-		ok, phase, err := cat.finished(ctx, na.Store)
+		if time.Since(looked) < 500*time.Millisecond {
+			return false, nil // the look for a pending push reads the catalog: not 20 times a second
+		}
+		looked = time.Now()
+		ok, phase, err := cat.finished(ctx, na.Store, old.Catalog.PushedProducts.Load()-pushed0+na.Catalog.PushedProducts.Load())
 		if err != nil && phase != domain.PhaseFailed && ctx.Err() == nil {
 			// The first queries of a process started on the database a stopped one left may
 			// fail; ask again.
@@ -344,6 +349,7 @@ func resumePhase(ctx context.Context, o CatalogOptions, h *harness, a **app.App,
 // WooCommerce simulator as its shop, catalog sync on.
 type catalogAccount struct {
 	acct, key, src, dest string
+	products             int // in the source's catalog
 	servers              []*httptest.Server
 	closers              []func()
 	once                 sync.Once
@@ -351,9 +357,9 @@ type catalogAccount struct {
 
 func newCatalogAccount(ctx context.Context, h *harness, name string, products int) (*catalogAccount, error) {
 	ls := lightspeed.NewSimulator()
-	ls.SeedProducts(products)
+	ls.SeedProducts(products - ls.ProductCount()) // the catalog has products products, its Miscellaneous one among them
 	woo := woocommerce.NewSimulator()
-	c := &catalogAccount{servers: []*httptest.Server{httptest.NewServer(ls), httptest.NewServer(woo)}, closers: []func(){ls.Close, woo.Close}}
+	c := &catalogAccount{products: products, servers: []*httptest.Server{httptest.NewServer(ls), httptest.NewServer(woo)}, closers: []func(){ls.Close, woo.Close}}
 	created, err := accounts.Create(ctx, h.app.Store, "Bench "+name, name+"_"+randomSuffix()+"@bench.test")
 	if err != nil {
 		return c, err
@@ -391,8 +397,10 @@ func newCatalogAccount(ctx context.Context, h *harness, name string, products in
 	return c, nil
 }
 
-// finished tells whether the import is done and no product waits for its push.
-func (c *catalogAccount) finished(ctx context.Context, st *store.Store) (bool, string, error) {
+// finished tells whether the import is done and no product waits for its push; pushed is how
+// many products the account's pushes took so far: fewer than the catalog has means not yet,
+// without the read of the catalog that the look for a pending push is.
+func (c *catalogAccount) finished(ctx context.Context, st *store.Store, pushed int64) (bool, string, error) {
 	imp, err := st.GetCatalogImport(ctx, c.acct)
 	if err != nil {
 		return false, "", err
@@ -400,7 +408,7 @@ func (c *catalogAccount) finished(ctx context.Context, st *store.Store) (bool, s
 	if imp.Phase == domain.PhaseFailed {
 		return false, imp.Phase, fmt.Errorf("the import failed: %s", imp.Error)
 	}
-	if imp.Phase != domain.PhaseDone {
+	if imp.Phase != domain.PhaseDone || pushed < int64(c.products) {
 		return false, imp.Phase, nil
 	}
 	// The pending pushes are looked for only once the push is idle: the look reads the catalog

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -167,6 +168,10 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 // importStep does one page of the pass (or its conclusion) and commits it with the progress.
 func (s *Service) importStep(ctx context.Context, conn connector.Connector, a ImportArgs, imp domain.CatalogImport) error {
 	changes := changeCounts{}
+	// pushable counts the page's products a push could take now: a product new to posbridge
+	// that tracks stock waits for the stock phase (store.PendingCatalogPushes), whose end queues
+	// the push, so a push queued for it would only read the catalog and find nothing.
+	pushable := 0
 	var next, resume, kind string
 	var n int
 	var write func(tx *store.Tx, now time.Time) error
@@ -187,8 +192,11 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 			if err == nil {
 				err = tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordProduct, TriggerImport, imp.IntegrationID, now, chs))
 			}
-			for _, ch := range chs {
+			for i, ch := range chs {
 				changes.add(domain.RecordProduct, ch.Action)
+				if ch.Action == domain.ChangeUpdated || ch.Action == domain.ChangeCreated && !tracksStock(page.Items[i]) {
+					pushable++
+				}
 			}
 			return err
 		}
@@ -294,9 +302,10 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 			return err
 		}
 		// Products new to a destination wait for the stock phase (store.PendingCatalogPushes), so
-		// its end queues their push: each goes once, with its stock.
+		// its end queues their push: each goes once, with its stock. A page queues one only for
+		// products a push can take now.
 		stockRead := imp.Phase == domain.PhaseStock && next == ""
-		if stockRead || changes[domain.RecordProduct+"."+domain.ChangeCreated]+changes[domain.RecordProduct+"."+domain.ChangeUpdated] > 0 {
+		if stockRead || pushable > 0 {
 			st, err := tx.GetCatalogSyncSettings(ctx, a.AccountID)
 			if err != nil {
 				return err
@@ -394,4 +403,9 @@ func (s *Service) Register(w *river.Workers) {
 	river.AddWorker(w, &pushWorker{s: s})
 	river.AddWorker(w, &pollWorker{s: s})
 	river.AddWorker(w, &reconcileWorker{s: s})
+}
+
+// tracksStock answers whether the product (or one of its variants) tracks stock.
+func tracksStock(p domain.Product) bool {
+	return p.TrackStock || slices.ContainsFunc(p.Variants, func(v domain.Variant) bool { return v.TrackStock })
 }

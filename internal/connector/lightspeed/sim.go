@@ -712,6 +712,13 @@ func (s *Simulator) addProductLocked(p simProduct, inv map[string]*big.Rat) *sim
 	return &p
 }
 
+// ProductCount answers how many products the retailer has, deleted ones included.
+func (s *Simulator) ProductCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.products)
+}
+
 // SeedProducts adds n sample products with stock at every outlet and returns their ids.
 func (s *Simulator) SeedProducts(n int) []string {
 	s.mu.Lock()
