@@ -51,7 +51,7 @@ func BenchmarkPull10000Products(b *testing.B) {
 	b.ReportMetric(float64(sim.Throttled()), "429s")
 }
 
-// BenchmarkShopifyRate is the acceptance check: pull 2,000 products in pages of 10
+// BenchmarkShopifyRate is the REST acceptance check: pull 2,000 paid orders in pages of 10
 // (200 calls) at the Standard rate (bucket 40, leaking 2/s), with a fresh bucket. Over a run of
 // T seconds Shopify allows 40 + 2T calls, so the allowed rate is (40 + 2T)/T; the benchmark
 // reports the achieved calls/s divided by it, and the failed calls. It takes about 80 s a run:

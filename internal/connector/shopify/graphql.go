@@ -68,10 +68,14 @@ func (c *Client) GraphQLCost() float64 {
 // it meets no THROTTLED answer while it is the only caller of the app at the shop. A THROTTLED
 // answer all the same (another caller spent the bucket) is waited out, until the bucket has
 // restored the query's cost, up to Options.MaxRateLimitWaits times, and is then a rate-limited
-// error carrying that wait (a worker snoozes on it). Other errors are returned, never repeated.
+// error carrying that wait (a worker snoozes on it). A query is sent again after a 5xx or a
+// timeout (do's retries); a mutation is not, since the shop may have done it. Other errors are
+// returned, never repeated.
 func (c *Client) graphql(ctx context.Context, op, query string, vars map[string]any, out any) error {
 	body := map[string]any{"query": query, "variables": vars}
 	cost := float64(queryCost(query, vars))
+	// A query may be sent again after a 5xx or a timeout; a mutation may have been done and is not.
+	mutation := strings.HasPrefix(strings.TrimSpace(query), "mutation")
 	retry := connector.Retry{Waits: c.opts.MaxRateLimitWaits, Unsafe: true}
 	var res gqlResponse
 	err := retry.Do(ctx, func() error {
@@ -80,7 +84,7 @@ func (c *Client) graphql(ctx context.Context, op, query string, vars map[string]
 		if err != nil {
 			return connector.Stop(fmt.Errorf("%s: %w", op, err))
 		}
-		_, err = c.do(ctx, call{op: op, method: http.MethodPost, path: "graphql.json", body: body, graphql: true, unsafe: true}, &res)
+		_, err = c.do(ctx, call{op: op, method: http.MethodPost, path: "graphql.json", body: body, graphql: true, unsafe: mutation}, &res)
 		ts := res.Extensions.Cost.ThrottleStatus
 		c.cost.done(t, ts.MaximumAvailable, ts.CurrentlyAvailable, ts.RestoreRate)
 		if err != nil {

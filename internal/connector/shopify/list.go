@@ -14,18 +14,22 @@ import (
 
 // Cursors are url-encoded values, so they stay readable in logs and the database:
 //
-//	""                                full read from the start
-//	since=<RFC 3339>                  incremental read: only what changed after the mark
-//	page=<page_info>&max=..&since=..  the next page of a read in progress
+//	""                                       full read from the start
+//	since=<RFC 3339>                         incremental read: only what changed after the mark
+//	page=<page_info>&max=..&since=..         the next page of a read in progress
+//	loc=<location id>&page=..&max=..&since=  the next page of a stock read, at that location
 //
-// page_info is Shopify's own cursor from the Link header; Shopify allows only limit beside it,
-// so the filters of the first request live inside it. max carries the latest updated_at seen so
-// far, which becomes the resume mark on the last page.
+// page is Shopify's own cursor: a REST page_info from the Link header (Shopify allows only limit
+// beside it, so the filters of the first request live inside it) or a GraphQL endCursor (given
+// with the same query again). max carries the latest updated_at seen so far, which becomes the
+// resume mark on the last page. A stock read walks the shop's locations one after the other;
+// loc is the location it has reached ("" page: its first page).
 
 type cursor struct {
-	page  string    // page_info, "" on the first page
+	page  string    // page_info or endCursor, "" on the first page
 	since time.Time // the incremental mark of this read, zero for a full read
 	max   time.Time // the latest updated_at seen in earlier pages
+	loc   int64     // a stock read's location, 0 for the first one
 }
 
 func parseCursor(s string) (cursor, error) {
@@ -38,6 +42,13 @@ func parseCursor(s string) (cursor, error) {
 	}
 	var c cursor
 	c.page = v.Get("page")
+	if l := v.Get("loc"); l != "" {
+		n, err := strconv.ParseInt(l, 10, 64)
+		if err != nil || n <= 0 {
+			return cursor{}, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("cursor %q has a bad location", s)}
+		}
+		c.loc = n
+	}
 	for _, f := range []struct {
 		key string
 		dst *time.Time
@@ -50,7 +61,7 @@ func parseCursor(s string) (cursor, error) {
 			*f.dst = t
 		}
 	}
-	if c.page == "" && v.Get("since") == "" {
+	if c.page == "" && c.loc == 0 && v.Get("since") == "" {
 		return cursor{}, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("cursor %q is not a Shopify cursor", s)}
 	}
 	return c, nil
@@ -58,7 +69,12 @@ func parseCursor(s string) (cursor, error) {
 
 func (c cursor) next(page string, max time.Time) string {
 	v := url.Values{}
-	v.Set("page", page)
+	if page != "" {
+		v.Set("page", page)
+	}
+	if c.loc != 0 {
+		v.Set("loc", strconv.FormatInt(c.loc, 10))
+	}
 	if !c.since.IsZero() {
 		v.Set("since", c.since.Format(time.RFC3339))
 	}

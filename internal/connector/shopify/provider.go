@@ -1,7 +1,9 @@
-// Package shopify connects posbridge to Shopify through the Admin API, version 2025-10: products
-// are written through the GraphQL Admin API (productSet; Shopify requires GraphQL for product
-// writes of new public apps), order lines are edited through GraphQL, everything else goes
-// through REST (legacy since 2024-10 but documented). It holds the client (auth with
+// Package shopify connects posbridge to Shopify through the Admin API, version 2025-10: products,
+// variants and inventory are read and written through the GraphQL Admin API (products,
+// product(id:), location inventoryLevels with quantities; productSet, inventorySetQuantities;
+// Shopify requires GraphQL for the products of new public apps), order lines are edited through
+// GraphQL; the shop, locations, customers, orders and webhooks go through REST (legacy since
+// 2024-10 but documented). It holds the client (auth with
 // X-Shopify-Access-Token, Link/page_info pagination, the leaky-bucket pacing read from
 // X-Shopify-Shop-Api-Call-Limit for REST, pacing by calculated query cost read from
 // extensions.cost for GraphQL), webhook verification (X-Shopify-Hmac-Sha256) and a stateful

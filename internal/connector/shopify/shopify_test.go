@@ -455,13 +455,17 @@ func TestNoThrottleErrorsUnderLoad(t *testing.T) {
 	t.Logf("%d calls, %d answered 429 by the simulator and waited out", calls, throttled)
 }
 
-// pullWithBucket pulls n products in pages of limit from a simulator with the given bucket,
-// with workers listings running at once, and reports calls made, 429s met and failed calls.
+// pullWithBucket pulls n paid orders (SalesSince, a REST listing paced by the leaky bucket; the
+// product reads go through GraphQL and its cost bucket) in pages of limit from a simulator with
+// the given bucket, with workers listings running at once, and reports calls made, 429s met and
+// failed calls.
 func pullWithBucket(tb testing.TB, size int, leak float64, n, limit, workers int) (calls, throttled, failed int, elapsed time.Duration) {
 	sim := NewSimulator(WithBucket(size, leak))
 	srv := httptest.NewServer(sim)
 	defer func() { sim.Close(); srv.Close() }()
-	sim.SeedProducts(n)
+	for i := 0; i < n; i++ {
+		sim.AddPOSSale(fmt.Sprintf("Sale %d", i), 1000+int64(i), 1)
+	}
 	info := sim.Info(srv.URL)
 	c, err := New(connector.Config{Credentials: info.Credentials,
 		HTTP: connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second})},
@@ -485,7 +489,7 @@ func pullWithBucket(tb testing.TB, size int, leak float64, n, limit, workers int
 			defer wg.Done()
 			cur, got := "", 0
 			for {
-				p, err := c.ListProducts(context.Background(), cur)
+				p, err := c.SalesSince(context.Background(), cur)
 				if err != nil {
 					mu.Lock()
 					failed++
