@@ -21,22 +21,37 @@ type lossyShop interface {
 	Close()
 }
 
+// shopifyLosingAs is a Shopify simulator whose lost answers are the given status (0: the
+// connection breaks without an answer).
+type shopifyLosingAs struct {
+	*shopify.Simulator
+	status int
+}
+
+func (s shopifyLosingAs) LoseNextAnswers(n int) { s.LoseNextAnswersAs(n, s.status) }
+
 // TestCatalogPushLostAnswerCreatesOnce: the shop creates products but its answers are lost (a
 // 504 from the proxy in front of it, as when posbridge dies between the shop's accept and saving
-// the links). The push is tried again, finds what the shop created by the reference posbridge
-// wrote with it, and links it: every product is in the shop once, with or without a SKU. For
-// WooCommerce the first batch call's answer is lost, for Shopify (a productSet a product) the
-// first three.
+// the links; for Shopify also a 500 from the shop after it created the product, and a connection
+// that breaks without an answer). The push is tried again, finds what the shop created by the
+// reference posbridge wrote with it, and links it: every product is in the shop once, with or
+// without a SKU. For WooCommerce the first batch call's answer is lost, for Shopify (a
+// productSet a product) the first three.
 func TestCatalogPushLostAnswerCreatesOnce(t *testing.T) {
 	t.Parallel()
-	for _, shopType := range []string{"woocommerce", "shopify"} {
-		t.Run(shopType, func(t *testing.T) {
+	for _, name := range []string{"woocommerce", "shopify", "shopify-500", "shopify-dropped"} {
+		t.Run(name, func(t *testing.T) {
 			testdb.Each(t, func(t *testing.T, db testdb.Target) {
 				var sim lossyShop
-				lost := 1
-				if shopType == "shopify" {
+				shopType, lost := name, 1
+				switch name {
+				case "shopify":
 					sim, lost = shopify.NewSimulator(), 3
-				} else {
+				case "shopify-500":
+					shopType, sim, lost = "shopify", shopifyLosingAs{shopify.NewSimulator(), 500}, 3
+				case "shopify-dropped":
+					shopType, sim, lost = "shopify", shopifyLosingAs{shopify.NewSimulator(), 0}, 3
+				default:
 					sim = woocommerce.NewSimulator()
 				}
 				lostAnswerCreatesOnce(t, db, shopType, sim, lost)

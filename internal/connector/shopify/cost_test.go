@@ -338,3 +338,51 @@ func TestVariantStockWithProducts(t *testing.T) {
 		t.Errorf("%d THROTTLED", n)
 	}
 }
+
+// A create the shop performed whose answer is a 5xx, or never comes (the connection breaks),
+// is not sent again by the client: the shop has the product once, FindProducts finds it by the
+// reference written with it, and the push that adopts it updates that product instead of making
+// a second one.
+func TestLostCreateAnswerNotRepeated(t *testing.T) {
+	for _, status := range []int{500, 502, 503, 0} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			sim, c := startSim(t, testOptions)
+			count := func(name string) (n int, id string) {
+				all, _ := listAllProducts(t, c, "")
+				for _, p := range all {
+					if p.Name == name {
+						n, id = n+1, p.ID
+					}
+				}
+				return n, id
+			}
+			since := time.Now()
+			p := sim.ValidProduct(3)
+			p.Ref = "prd_lost"
+			sim.LoseNextAnswersAs(1, status)
+			res, err := c.UpsertProducts(tctx(t), []domain.Product{p})
+			if err != nil || len(res) != 1 || connector.KindOf(res[0].Err) != connector.KindTemporary {
+				t.Fatalf("a create whose answer is lost: %+v %v", res, err)
+			}
+			n, shopID := count(p.Name)
+			if n != 1 {
+				t.Fatalf("the shop has the product %d times after the lost answer", n)
+			}
+			found, err := c.FindProducts(tctx(t), []string{"prd_lost"}, since.Add(-time.Minute))
+			if err != nil || found["prd_lost"] != shopID {
+				t.Fatalf("found %v %v, the shop's id is %s", found, err, shopID)
+			}
+			p.ID, p.Name = found["prd_lost"], p.Name+" (pushed again)"
+			res, err = c.UpsertProducts(tctx(t), []domain.Product{p})
+			if err != nil || res[0].Err != nil || res[0].ID != shopID {
+				t.Fatalf("the adopting push: %+v %v", res, err)
+			}
+			if n, _ := count(p.Name); n != 1 {
+				t.Fatalf("the shop has the product %d times after the push", n)
+			}
+			if all, _ := listAllProducts(t, c, ""); len(all) != 1 {
+				t.Fatalf("the shop has %d products", len(all))
+			}
+		})
+	}
+}

@@ -57,7 +57,8 @@ type Simulator struct {
 	gql              gqlBucket
 
 	// faults
-	loseN   int // product writes to apply whose answers are lost (LoseNextAnswers)
+	loseN      int // product writes to apply whose answers are lost (LoseNextAnswers)
+	loseStatus int // the status answered instead (0: the connection is closed without an answer)
 	fail    []int
 	latency time.Duration
 
@@ -196,7 +197,16 @@ func (s *Simulator) FailNext(n, status int) {
 func (s *Simulator) LoseNextAnswers(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.loseN = n
+	s.loseN, s.loseStatus = n, http.StatusGatewayTimeout
+}
+
+// LoseNextAnswersAs makes the next n product writes (productSet) apply but answer status
+// instead of their result (an error page), or, with status 0, close the connection without an
+// answer, as a shop that fails, or a connection that breaks, after the write was done.
+func (s *Simulator) LoseNextAnswersAs(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loseN, s.loseStatus = n, status
 }
 
 // SetLatency delays every API answer by d (slow answers).

@@ -144,14 +144,24 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 	ext := s.gql.cost(requested, &actual)
 	_, write := data["productSet"]
 	lose := write && s.loseN > 0
+	status := s.loseStatus
 	if lose {
 		s.loseN--
 	}
 	s.mu.Unlock()
 	if lose {
+		if status == 0 {
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+					return
+				}
+			}
+			status = http.StatusGatewayTimeout
+		}
 		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusGatewayTimeout)
-		_, _ = w.Write([]byte("<html><body><h1>504 Gateway Time-out</h1></body></html>"))
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>", status, http.StatusText(status))
 		return
 	}
 	if gerr != nil {
