@@ -59,8 +59,8 @@ type Simulator struct {
 	// faults
 	loseN      int // product writes to apply whose answers are lost (LoseNextAnswers)
 	loseStatus int // the status answered instead (0: the connection is closed without an answer)
-	fail    []int
-	latency time.Duration
+	fail       []int
+	latency    time.Duration
 
 	calls, throttled int
 	deliveries       []Delivery
