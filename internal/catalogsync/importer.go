@@ -67,8 +67,8 @@ func (s *Service) StartImport(ctx context.Context, accountID, actor string, matc
 			}
 			if n > 0 {
 				return &domain.Error{Code: domain.CodeConflict, Field: "match_by_sku", Message: fmt.Sprintf("Matching by SKU is only for the first import: "+
-					"%d %s of %s %s linked to your shops already. Start the import without it.", n, plural(int(n), "product", "products"),
-					s.con.DisplayName(i.Type), plural(int(n), "is", "are"))}
+					"%d %s of %s %s linked to your shops already. Start the import without it.", n, plural(n, "product", "products"),
+					s.con.DisplayName(i.Type), plural(n, "is", "are"))}
 			}
 		}
 		total, err := tx.CountCatalogRecords(ctx, accountID)

@@ -20,6 +20,17 @@ import (
 // empty and exactly one product has it on each side; the SKUs two products share on either side
 // are counted as ambiguous and left unlinked.
 
+// SKUMatchOpen tells whether an import may still match by SKU: a source is set and none of its
+// products is linked to a shop.
+func (s *Service) SKUMatchOpen(ctx context.Context, accountID string) (bool, error) {
+	settings, err := s.st.GetCatalogSyncSettings(ctx, accountID)
+	if err != nil || settings.SourceIntegrationID == "" {
+		return false, err
+	}
+	n, err := s.st.CountCatalogSourceLinks(ctx, accountID, settings.SourceIntegrationID)
+	return n == 0, err
+}
+
 // skuMatchStep matches the products of one destination (the cursor is the index of the next
 // one in the settings) and commits its links with the report; after the last destination the
 // pass goes on to the stock phase and the products wait no longer for their push.
@@ -77,7 +88,7 @@ func (s *Service) skuMatchStep(ctx context.Context, a ImportArgs, imp domain.Cat
 		cur.SKUMatches.Add(made)
 		if dest != "" {
 			if err := tx.AddTimeline(ctx, domain.TimelineEntry{AccountID: a.AccountID, At: now, Kind: domain.KindCatalogLinked,
-				IntegrationID: dest, Actor: domain.ActorSystem, Message: skuMatchSentence(made)}); err != nil {
+				IntegrationID: dest, Actor: domain.ActorSystem, Message: made.Sentence()}); err != nil {
 				return err
 			}
 		}
@@ -93,25 +104,6 @@ func (s *Service) skuMatchStep(ctx context.Context, a ImportArgs, imp domain.Cat
 		}
 		return s.enqueuePushes(ctx, tx, a.AccountID, settings)
 	})
-}
-
-// skuMatchSentence says what the match did for one shop.
-func skuMatchSentence(r domain.SKUMatchReport) string {
-	msg := fmt.Sprintf("Matched %d %s by SKU at the first import", r.Matched, plural(r.Matched, "product", "products"))
-	switch r.Ambiguous {
-	case 0:
-		return msg + "; no SKU was ambiguous."
-	case 1:
-		return msg + "; 1 SKU was ambiguous and was left unlinked."
-	}
-	return msg + fmt.Sprintf("; %d SKUs were ambiguous and were left unlinked.", r.Ambiguous)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // matchBySKU reads every product of the destination and pairs those not linked with the
@@ -194,4 +186,11 @@ func pairBySKU(destID string, shop map[string][]string, linked map[string]bool, 
 		}
 	}
 	return out, ambiguous
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

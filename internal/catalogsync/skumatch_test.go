@@ -56,7 +56,7 @@ func TestSKUMatchReportAdd(t *testing.T) {
 		{domain.SKUMatchReport{Matched: 1, Ambiguous: 1}, "Matched 1 product by SKU at the first import; 1 SKU was ambiguous and was left unlinked."},
 		{domain.SKUMatchReport{}, "Matched 0 products by SKU at the first import; no SKU was ambiguous."},
 	} {
-		if got := skuMatchSentence(c.r); got != c.want {
+		if got := c.r.Sentence(); got != c.want {
 			t.Errorf("sentence %q, want %q", got, c.want)
 		}
 	}

@@ -21,6 +21,9 @@ type catalogData struct {
 	Destinations []destinationView
 	Progress     domain.CatalogImport
 	Percent      int
+	SKUMatchOpen bool          // the import form offers the one-off SKU match (nothing linked yet)
+	SKUSentence  string        // what the SKU match did, when it ran
+	SKUMatches   []skuMatchRow // the links it made (the first domain.SKUMatchExamples)
 	Q            string
 	Products     []productRow
 	Changes      []changeRow
@@ -43,6 +46,8 @@ type productRow struct {
 	ID, Name, SKU, Price, Links string
 	Linked                      bool
 }
+
+type skuMatchRow struct{ SKU, ProductID, Shop, ExternalID string }
 
 type changeRow struct{ At, Record, RecordID, Action string }
 
@@ -90,6 +95,15 @@ func (c *Console) buildCatalog(ctx context.Context, s *session, set domain.Catal
 	}
 	if d.Progress.Phase == domain.PhaseDone {
 		d.Percent = 100
+	}
+	if d.SKUMatchOpen, err = c.d.Catalog.SKUMatchOpen(ctx, s.account.ID); err != nil {
+		return d, err
+	}
+	if r := d.Progress.SKUMatches; r != nil {
+		d.SKUSentence = r.Sentence()
+		for _, m := range r.Examples {
+			d.SKUMatches = append(d.SKUMatches, skuMatchRow{SKU: m.SKU, ProductID: m.ProductID, Shop: c.integrationName(all, m.IntegrationID), ExternalID: m.ExternalID})
+		}
 	}
 	ps, err := c.d.Catalog.Products(ctx, s.account.ID, store.RecordFilter{Q: q, Limit: 25})
 	if err != nil {
@@ -213,7 +227,7 @@ func (c *Console) catalogSave(w http.ResponseWriter, r *http.Request, s *session
 
 // catalogImport starts an import pass.
 func (c *Console) catalogImport(w http.ResponseWriter, r *http.Request, s *session) {
-	if _, err := c.d.Catalog.StartImport(r.Context(), s.account.ID, s.actor(), r.PostFormValue("match_by_sku") != ""); err != nil {
+	if _, err := c.d.Catalog.StartImport(r.Context(), s.account.ID, s.actor(), r.PostFormValue("match_by_sku") == "on"); err != nil {
 		var de *domain.Error
 		if !errors.As(err, &de) || de.Code == domain.CodeInternal {
 			c.serverError(w, r, s, fmt.Errorf("start catalog import: %w", err))

@@ -57,10 +57,47 @@ func TestConsoleCatalogSyncWalk(t *testing.T) {
 		t.Fatalf("saved settings: %+v", set)
 	}
 
+	// The shop has a product of its own with the SKU of one of the POS's: the first import,
+	// asked to match by SKU, links it instead of making it again, and says so.
+	srcConn, err := srv.app.Lifecycle.Connector(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := srcConn.(connector.ProductSource).ListProducts(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sku string
+	for _, p := range page.Items {
+		if p.SKU != "" && len(p.Variants) == 0 {
+			sku = p.SKU
+			break
+		}
+	}
+	shopConn, err := srv.app.Lifecycle.Connector(ctx, shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, err := shopConn.(connector.ProductSink).CreateProduct(ctx, domain.Product{Name: "Made in the shop", SKU: sku, Price: domain.Money{Amount: 100, Currency: "EUR"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.do("match by SKU", chromedp.Navigate(srv.url+"/catalog-sync"), chromedp.WaitVisible(chromedp.CSS(`#match-by-sku`)), chromedp.Click(chromedp.CSS(`#match-by-sku`)))
+	w.shot("catalog_sync_match_by_sku")
 	w.clickFor("import", "#start-import", "Import started")
 	w.until("/catalog-sync", `document.getElementById('import-state').textContent.includes('Imported') && document.querySelectorAll('#product-list tr[data-id]').length > 0 && !document.body.textContent.includes('Not linked')`, 25*time.Second)
 	if !w.eval(`document.getElementById('import-progress').value === 100`) {
 		t.Fatal("the progress bar is not full after the import")
+	}
+	if got := w.text("#sku-match-sentence"); got != "Matched 1 product by SKU at the first import; no SKU was ambiguous." {
+		t.Fatalf("the SKU match report reads %q", got)
+	}
+	w.do("open the matches", chromedp.Click(chromedp.CSS(`#sku-match-report summary`)))
+	if got := w.text(`#sku-match-list tr[data-sku="` + sku + `"]`); !strings.Contains(got, "#"+made.ID) {
+		t.Fatalf("the matched product's row reads %q, want the shop's #%s", got, made.ID)
+	}
+	if w.eval(`!!document.getElementById('match-by-sku')`) {
+		t.Fatal("the SKU match is still offered once products are linked")
 	}
 	w.shot("catalog_sync")
 	w.do("search", chromedp.Navigate(srv.url+"/catalog-sync?q=zzz-no-such"), chromedp.WaitVisible(chromedp.CSS("#no-products")))

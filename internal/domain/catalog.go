@@ -200,6 +200,22 @@ type SKUMatchReport struct {
 	Examples  []SKUMatch `json:"examples"`
 }
 
+// Sentence says what the match did, in the merchant's words.
+func (r SKUMatchReport) Sentence() string {
+	product := "products"
+	if r.Matched == 1 {
+		product = "product"
+	}
+	msg := fmt.Sprintf("Matched %d %s by SKU at the first import", r.Matched, product)
+	switch r.Ambiguous {
+	case 0:
+		return msg + "; no SKU was ambiguous."
+	case 1:
+		return msg + "; 1 SKU was ambiguous and was left unlinked."
+	}
+	return msg + fmt.Sprintf("; %d SKUs were ambiguous and were left unlinked.", r.Ambiguous)
+}
+
 // SKUMatchExamples is how many links a SKU match report lists.
 const SKUMatchExamples = 100
 
