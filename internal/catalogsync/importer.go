@@ -170,7 +170,8 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 	changes := changeCounts{}
 	// pushable counts the page's products a push could take now: a product new to posbridge
 	// that tracks stock waits for the stock phase (store.PendingCatalogPushes), whose end queues
-	// the push, so a push queued for it would only read the catalog and find nothing.
+	// the push, so a push queued for it would only read the catalog and find nothing. In a pass
+	// that matches by SKU every new product waits for the match, whose end queues the push.
 	pushable := 0
 	var next, resume, kind string
 	var n int
@@ -194,7 +195,7 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 			}
 			for i, ch := range chs {
 				changes.add(domain.RecordProduct, ch.Action)
-				if ch.Action == domain.ChangeUpdated || ch.Action == domain.ChangeCreated && !tracksStock(page.Items[i]) {
+				if ch.Action == domain.ChangeUpdated || ch.Action == domain.ChangeCreated && !tracksStock(page.Items[i]) && !imp.MatchBySKU {
 					pushable++
 				}
 			}
