@@ -85,6 +85,8 @@ func selectionCost(toks []string, i int, vars map[string]any, top bool) (int, in
 			i = next
 			switch {
 			case name == "pageInfo": // free, as Shopify prices it
+			case name == "edges": // the edge itself is free: its node is priced as nodes' items are
+				total += c
 			case top:
 				total += 10 + c
 			case items >= 0:
@@ -212,6 +214,10 @@ func answerCost(data any, mutation bool, requested int) int {
 				if (k == "nodes" || k == "edges") && (nodes || edges) {
 					if list, ok := e.([]any); ok {
 						for _, it := range list {
+							if edge, ok := it.(map[string]any); ok && k == "edges" {
+								c += walk(edge["node"]) // an edge costs what its node does
+								continue
+							}
 							c += walk(it)
 						}
 						continue

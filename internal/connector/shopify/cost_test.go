@@ -25,7 +25,9 @@ func TestQueryCost(t *testing.T) {
 		{`{ shop { name } }`, nil, 1},
 		{`query { products(first: 10) { nodes { id title } pageInfo { hasNextPage endCursor } } }`, nil, 2 + 10},
 		{`query q($n: Int!) { products(first: $n, query: "sku:\"A, B\"") { edges { node { id variants(first: 3) { nodes { id } } } } } }`,
-			map[string]any{"n": json.RawMessage("5")}, 2 + 5*(1+1+2+3)},
+			// edges are free and each node 1, as nodes' items are
+			map[string]any{"n": json.RawMessage("5")}, 2 + 5*(1+2+3)},
+		{`{ products(first: 10) { edges { node { title variants(first: 5) { edges { node { price } } } } } } }`, nil, 2 + 10*(1+2+5*1)},
 		{qEditBegin, nil, 10 + 1 + 2 + 200*4 + 1},
 		{qEditCommit, nil, 10 + 1 + 1},
 		{`mutation { a: orderEditCommit(id: "x") { userErrors { field } } }`, nil, 11},

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 	"github.com/posbridge/posbridge/internal/connector/fidelity"
 )
 
-// TestFidelityReplay replays the recorded Shopify Admin REST conversations of testdata/fidelity
+// TestFidelityReplay replays the recorded Shopify Admin REST and GraphQL conversations of testdata/fidelity
 // (requests and answers in the shape Shopify's reference documents, each script naming its
 // pages) against the simulator.
 func TestFidelityReplay(t *testing.T) {
@@ -22,7 +23,8 @@ func TestFidelityReplay(t *testing.T) {
 		t.Cleanup(srv.Close)
 		t.Cleanup(sim.Close)
 		return fidelity.Target{BaseURL: srv.URL, Client: srv.Client(),
-			Auth: func(r *http.Request) { r.Header.Set("X-Shopify-Access-Token", sim.AccessToken()) }}
+			Auth: func(r *http.Request) { r.Header.Set("X-Shopify-Access-Token", sim.AccessToken()) },
+			Vars: map[string]string{"location": strconv.FormatInt(sim.Locations()[0], 10)}}
 	})
 }
 

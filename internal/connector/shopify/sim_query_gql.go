@@ -416,6 +416,12 @@ func (r *resolver) queryRoot(f *selField) any {
 				return s.currency, true
 			case "myshopifyDomain":
 				return s.shopName + ".myshopify.com", true
+			case "timezoneOffsetMinutes":
+				return 60, true
+			case "ianaTimezone":
+				return "Europe/Amsterdam", true
+			case "customerAccounts":
+				return "OPTIONAL", true
 			}
 			return nil, false
 		})
