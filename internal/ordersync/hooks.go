@@ -33,6 +33,10 @@ func (s *Service) Events(ctx context.Context, accountID, integrationID string, l
 // the database's CPU (each is a look into the pending events and an update of the batch).
 const applyChunk = 500
 
+// applyFullLook is how often the apply job looks for pending events from the start of the
+// integration's events rather than from the last event it finished (see Work).
+const applyFullLook = time.Second
+
 // applyBudget is how long one run of the apply job drains before it yields its worker (and
 // runs again at once).
 const applyBudget = 30 * time.Second
@@ -63,8 +67,26 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 	if err != nil && !gone {
 		return err
 	}
+	// Each look continues after the last event finished (last), so that it does not step over
+	// the pending index's entries of every event finished before, which stay there until a
+	// vacuum (held off by any long transaction in the database). An event that becomes visible
+	// late with an earlier position (its intake committed after a later one's) is found by the
+	// look from the start, made at least every applyFullLook and before the job's last look.
+	var last *store.WebhookEvent
+	fullLook := time.Now()
 	for {
-		evs, err := s.st.PendingWebhookEvents(ctx, a.AccountID, a.IntegrationID, applyChunk)
+		var evs []store.WebhookEvent
+		var err error
+		if last != nil && time.Since(fullLook) < applyFullLook {
+			evs, err = s.st.PendingWebhookEventsAfter(ctx, a.AccountID, a.IntegrationID, last.ReceivedAt, last.ID, applyChunk)
+			if err == nil && len(evs) == 0 {
+				last = nil // look from the start before the last look
+				continue
+			}
+		} else {
+			evs, err = s.st.PendingWebhookEvents(ctx, a.AccountID, a.IntegrationID, applyChunk)
+			fullLook = time.Now()
+		}
 		if err != nil {
 			return err
 		}
@@ -126,6 +148,7 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 		if stop != nil {
 			return stop
 		}
+		last = &evs[len(outs)-1]
 		if time.Now().After(until) {
 			return river.JobSnooze(time.Millisecond)
 		}

@@ -185,6 +185,29 @@ func (s queries) PendingWebhookEvents(ctx context.Context, accountID, integratio
 	return out, rs.Err()
 }
 
+// PendingWebhookEventsAfter is PendingWebhookEvents from a position on: the events after
+// (afterAt, afterID) in arrival order. An apply job that continues from the last event it
+// finished starts its look in the pending events' index there, instead of stepping again over
+// the index entries of every event it finished: those stay in the index until a vacuum removes
+// them, which a long transaction anywhere in the database holds off.
+func (s queries) PendingWebhookEventsAfter(ctx context.Context, accountID, integrationID string, afterAt time.Time, afterID string, limit int) ([]WebhookEvent, error) {
+	rs, err := s.q.query(ctx, `SELECT `+eventCols+` FROM webhook_events WHERE integration_id = $2 AND status = 'received' AND account_id = $1
+		AND (received_at, id) > ($3, $4) ORDER BY received_at, id LIMIT $5`, accountID, integrationID, micros(afterAt), afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending webhook events: %w", err)
+	}
+	defer rs.Close()
+	var out []WebhookEvent
+	for rs.Next() {
+		e, err := scanEvent(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rs.Err()
+}
+
 // HasPendingWebhookEvents tells whether the integration has an event still to be applied.
 func (s queries) HasPendingWebhookEvents(ctx context.Context, accountID, integrationID string) (bool, error) {
 	// The shape of PendingWebhookEvents' query, so that it too is one look into the partial

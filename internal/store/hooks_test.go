@@ -57,6 +57,17 @@ func TestWebhookIntakeAndDrain(t *testing.T) {
 		if err != nil || len(pend) != 3 || pend[0].ProviderEventID != "evt_1" || pend[2].ProviderEventID != "evt_3" {
 			t.Fatalf("pending of int_a: %+v %v", pend, err)
 		}
+		after, err := st.PendingWebhookEventsAfter(ctx, "acct_a", "int_a", pend[0].ReceivedAt, pend[0].ID, 10)
+		if err != nil || len(after) != 2 || after[0].ProviderEventID != "evt_2" || after[1].ProviderEventID != "evt_3" {
+			t.Fatalf("pending of int_a after evt_1: %+v %v", after, err)
+		}
+		// Same time, later id: after; same time, earlier id: not.
+		if after, err := st.PendingWebhookEventsAfter(ctx, "acct_a", "int_a", pend[2].ReceivedAt, "whev_int_a_000", 10); err != nil || len(after) != 1 || after[0].ProviderEventID != "evt_3" {
+			t.Fatalf("pending of int_a after (evt_3's time, a smaller id): %+v %v", after, err)
+		}
+		if after, err := st.PendingWebhookEventsAfter(ctx, "acct_a", "int_a", pend[2].ReceivedAt, pend[2].ID, 10); err != nil || len(after) != 0 {
+			t.Fatalf("pending of int_a after evt_3: %+v %v", after, err)
+		}
 		if other, _ := st.PendingWebhookEvents(ctx, "acct_b", "int_a", 10); len(other) != 0 {
 			t.Fatalf("another account lists int_a's events: %+v", other)
 		}
