@@ -101,7 +101,7 @@ type pollWorker struct {
 
 func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	a := job.Args
-	return w.s.leased(ctx, a.AccountID, "poll", a.Gen, func() error { return w.poll(ctx, a) })
+	return w.s.leased(ctx, a.AccountID, "poll", a.Gen, func(ctx context.Context) error { return w.poll(ctx, a) })
 }
 
 func (w *pollWorker) poll(ctx context.Context, a PollArgs) error {

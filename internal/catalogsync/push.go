@@ -82,7 +82,7 @@ func (w *pushWorker) Timeout(*river.Job[PushArgs]) time.Duration {
 // the destination's lease.
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	a := job.Args
-	return w.s.leased(ctx, a.AccountID, "push:"+a.IntegrationID, a.Gen, func() error { return w.push(ctx, a) })
+	return w.s.leased(ctx, a.AccountID, "push:"+a.IntegrationID, a.Gen, func(ctx context.Context) error { return w.push(ctx, a) })
 }
 
 func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
@@ -559,19 +559,23 @@ func (s *Service) shaped(ctx context.Context, conn connector.Connector, dest dom
 	return p, nil
 }
 
-// leaseFor is how long a catalog job holds its lease at most: a crashed holder's work is taken
-// over after it.
-var leaseFor = ImportStepBudget + 2*time.Minute
+// leaseFor is how long a catalog job's lease lasts unless its holder extends it: the holder
+// extends it every leaseRenew while it works, so a crashed holder's work is taken over within
+// leaseFor, and a holder that cannot extend it in time stops its work (its context is cancelled)
+// before another can take the lease.
+var leaseFor, leaseRenew = 20 * time.Second, 4 * time.Second
 
 // leased runs the work of a catalog job numbered n (0: run whatever) under its lease: when a
 // finished job covered n it does nothing, while another job holds the lease it snoozes, and once
-// do succeeds every request up to the latest at its start is done.
-func (s *Service) leased(ctx context.Context, accountID, work string, n int64, do func() error) error {
+// do succeeds every request up to the latest at its start is done. do's context ends when the
+// lease could not be kept.
+func (s *Service) leased(ctx context.Context, accountID, work string, n int64, do func(context.Context) error) error {
 	if n <= 0 {
 		n = math.MaxInt64
 	}
 	now := time.Now()
-	claim, upTo, err := s.st.ClaimCatalogWork(ctx, accountID, work, n, now, now.Add(leaseFor))
+	until := now.Add(leaseFor)
+	claim, upTo, err := s.st.ClaimCatalogWork(ctx, accountID, work, n, now, until)
 	switch {
 	case err != nil:
 		return err
@@ -580,9 +584,57 @@ func (s *Service) leased(ctx context.Context, accountID, work string, n int64, d
 	case claim == store.WorkBusy:
 		return river.JobSnooze(250 * time.Millisecond)
 	}
-	err = do()
+	wctx, cancel := context.WithCancel(ctx)
+	kept := make(chan time.Time, 1) // the lease's end as last extended
+	stop := make(chan struct{})
+	go func() {
+		defer close(kept)
+		t := time.NewTicker(leaseRenew)
+		defer t.Stop()
+		// Stopped well before the lease runs out when it cannot be extended: no other job may
+		// take the lease while this one still works.
+		guard := time.NewTimer(time.Until(until) - leaseFor/4)
+		defer guard.Stop()
+		for {
+			select {
+			case <-stop:
+				kept <- until
+				return
+			case <-guard.C:
+				s.log.Warn("catalog job: its lease could not be extended in time; stopping it", "account", accountID, "work", work)
+				cancel()
+				kept <- until
+				return
+			case <-t.C:
+				next := time.Now().Add(leaseFor)
+				ok, err := s.st.ExtendCatalogWork(wctx, accountID, work, until, next)
+				if err != nil || !ok {
+					if err == nil { // taken over: not this job's to work any more
+						s.log.Warn("catalog job: its lease was taken over; stopping it", "account", accountID, "work", work)
+						cancel()
+						kept <- time.Time{}
+						return
+					}
+					continue // tried again at the next tick, until the guard stops the work
+				}
+				until = next
+				guard.Reset(time.Until(until) - leaseFor/4)
+			}
+		}
+	}()
+	err = do(wctx)
+	lost := wctx.Err() != nil && ctx.Err() == nil // stopped by the guard, not by River
+	close(stop)
+	held := <-kept
+	cancel()
+	if err == nil && lost {
+		err = fmt.Errorf("catalog %s: its lease could not be kept", work)
+	}
 	if err != nil {
 		upTo = 0 // not done: a yield (snooze) or a failure runs again
+	}
+	if held.IsZero() {
+		return err // the lease is another job's now
 	}
 	if rerr := s.st.ReleaseCatalogWork(context.WithoutCancel(ctx), accountID, work, upTo); rerr != nil && err == nil {
 		err = rerr

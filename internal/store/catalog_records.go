@@ -775,6 +775,17 @@ func (s queries) ClaimCatalogWork(ctx context.Context, accountID, work string, n
 	return WorkBusy, 0, nil
 }
 
+// ExtendCatalogWork moves the end of a job's lease from held (its end as the holder last set
+// it) to until; false when the lease is not the holder's any more (taken over after it ran out).
+func (s queries) ExtendCatalogWork(ctx context.Context, accountID, work string, held, until time.Time) (bool, error) {
+	n, err := s.q.exec(ctx, `UPDATE catalog_work_requests SET lease_until = $4 WHERE account_id = $1 AND work = $2 AND lease_until = $3`,
+		accountID, work, micros(held), micros(until))
+	if err != nil {
+		return false, fmt.Errorf("extend the lease of catalog %s: %w", work, err)
+	}
+	return n == 1, nil
+}
+
 // ReleaseCatalogWork lets go of a job's lease; upTo > 0 (a finished job) marks every request up
 // to it done.
 func (s queries) ReleaseCatalogWork(ctx context.Context, accountID, work string, upTo int64) error {
