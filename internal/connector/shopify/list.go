@@ -17,19 +17,20 @@ import (
 //	""                                       full read from the start
 //	since=<RFC 3339>                         incremental read: only what changed after the mark
 //	page=<page_info>&max=..&since=..         the next page of a read in progress
-//	loc=<location id>&page=..&max=..&since=  the next page of a stock read, at that location
+//	locs=<cursor>&page=..&max=..&since=..    the next page of a stock read, at the location after <cursor>
 //
 // page is Shopify's own cursor: a REST page_info from the Link header (Shopify allows only limit
 // beside it, so the filters of the first request live inside it) or a GraphQL endCursor (given
 // with the same query again). max carries the latest updated_at seen so far, which becomes the
-// resume mark on the last page. A stock read walks the shop's locations one after the other;
-// loc is the location it has reached ("" page: its first page).
+// resume mark on the last page. A stock read walks the shop's active locations one after the
+// other: locs is the locations connection's cursor of the location before the one it has reached
+// ("" page: that location's first page).
 
 type cursor struct {
 	page  string    // page_info or endCursor, "" on the first page
 	since time.Time // the incremental mark of this read, zero for a full read
 	max   time.Time // the latest updated_at seen in earlier pages
-	loc   int64     // a stock read's location, 0 for the first one
+	locs  string    // a stock read's locations cursor, "" for the first location
 }
 
 func parseCursor(s string) (cursor, error) {
@@ -42,13 +43,7 @@ func parseCursor(s string) (cursor, error) {
 	}
 	var c cursor
 	c.page = v.Get("page")
-	if l := v.Get("loc"); l != "" {
-		n, err := strconv.ParseInt(l, 10, 64)
-		if err != nil || n <= 0 {
-			return cursor{}, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("cursor %q has a bad location", s)}
-		}
-		c.loc = n
-	}
+	c.locs = v.Get("locs")
 	for _, f := range []struct {
 		key string
 		dst *time.Time
@@ -61,7 +56,7 @@ func parseCursor(s string) (cursor, error) {
 			*f.dst = t
 		}
 	}
-	if c.page == "" && c.loc == 0 && v.Get("since") == "" {
+	if c.page == "" && c.locs == "" && v.Get("since") == "" {
 		return cursor{}, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("cursor %q is not a Shopify cursor", s)}
 	}
 	return c, nil
@@ -72,8 +67,8 @@ func (c cursor) next(page string, max time.Time) string {
 	if page != "" {
 		v.Set("page", page)
 	}
-	if c.loc != 0 {
-		v.Set("loc", strconv.FormatInt(c.loc, 10))
+	if c.locs != "" {
+		v.Set("locs", c.locs)
 	}
 	if !c.since.IsZero() {
 		v.Set("since", c.since.Format(time.RFC3339))

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,14 +21,19 @@ type inventoryLevelJSON struct {
 	UpdatedAt       string `json:"updated_at"`
 }
 
-// qLocationLevels reads a page of one location's inventory levels with the variant and product
-// of each; it costs 1 + 2 + first x 5 points requested.
-const qLocationLevels = `query posbridgeStockLevels($id: ID!, $first: Int!, $after: String, $query: String) {
-  location(id: $id) {
-    inventoryLevels(first: $first, after: $after, query: $query) {
-      nodes { updatedAt quantities(names: ["available"]) { name quantity } item { id variant { id product { id } } } }
-      pageInfo { hasNextPage endCursor }
+// qLocationLevels reads a page of inventory levels at one active location (the one after
+// $locs in the shop's locations), with the variant and product of each; it costs
+// 2 + 1 x (1 + 2 + first x 5) points requested.
+const qLocationLevels = `query posbridgeStockLevels($locs: String, $first: Int!, $after: String, $query: String) {
+  locations(first: 1, after: $locs) {
+    nodes {
+      id
+      inventoryLevels(first: $first, after: $after, query: $query) {
+        nodes { updatedAt quantities(names: ["available"]) { name quantity } item { id variant { id product { id } } } }
+        pageInfo { hasNextPage endCursor }
+      }
     }
+    pageInfo { hasNextPage endCursor }
   }
 }`
 
@@ -38,61 +41,47 @@ const qLocationLevels = `query posbridgeStockLevels($id: ID!, $first: Int!, $aft
 var levelsPerPage = fitFirst(qLocationLevels, 250)
 
 // ListStock reads the available quantity of every inventory level at the shop's active
-// locations, one location after the other (GraphQL location(id:) { inventoryLevels }). A
-// Resume cursor reads only the levels updated since (query updated_at:>mark).
+// locations, one location after the other, all through GraphQL (locations { inventoryLevels }).
+// A Resume cursor reads only the levels updated since (query updated_at:>mark). A location with
+// nothing (new) to read goes on to the next within the same call.
 func (c *Client) ListStock(ctx context.Context, cur string) (connector.Page[domain.StockLevel], error) {
 	cs, err := parseCursor(cur)
 	if err != nil {
 		return connector.Page[domain.StockLevel]{}, fmt.Errorf("list inventory levels: %w", err)
 	}
-	locs, err := c.activeLocations(ctx)
-	if err != nil {
-		return connector.Page[domain.StockLevel]{}, err
-	}
 	mark := cs.max
-	resume := func(page connector.Page[domain.StockLevel]) connector.Page[domain.StockLevel] {
-		if mark.IsZero() {
-			mark = cs.since
-		}
-		if mark.IsZero() {
-			mark = epoch
-		}
-		page.Resume = resumeCursor(mark)
-		return page
-	}
-	loc := cs.loc
-	if loc == 0 {
-		if len(locs) == 0 {
-			return resume(connector.Page[domain.StockLevel]{}), nil
-		}
-		loc = locs[0]
-	}
-	// A location with nothing (new) to read goes on to the next within this call.
 	for {
-		page, next, err := c.levelsPage(ctx, loc, cs, &mark)
+		page, next, err := c.levelsPage(ctx, cs, &mark)
 		if err != nil {
 			return connector.Page[domain.StockLevel]{}, err
 		}
-		if next != "" {
-			page.Next = cursor{loc: loc, since: cs.since}.next(next, mark)
+		if next.page == "" && next.locs == "" { // the last location's last page
+			if mark.IsZero() {
+				mark = cs.since
+			}
+			if mark.IsZero() {
+				mark = epoch
+			}
+			page.Resume = resumeCursor(mark)
 			return page, nil
 		}
-		i := slices.Index(locs, loc)
-		if i < 0 || i+1 >= len(locs) {
-			return resume(page), nil
-		}
-		loc, cs.page = locs[i+1], ""
-		if len(page.Items) > 0 {
-			page.Next = cursor{loc: loc, since: cs.since}.next("", mark)
+		next.since = cs.since
+		if len(page.Items) > 0 || next.page != "" {
+			page.Next = next.next(next.page, mark)
 			return page, nil
 		}
+		cs = next
 	}
 }
 
-// levelsPage reads one page of a location's levels from cs.page on and answers the endCursor
-// to go on from ("" at the location's last page); mark is raised to the latest updatedAt seen.
-func (c *Client) levelsPage(ctx context.Context, loc int64, cs cursor, mark *time.Time) (connector.Page[domain.StockLevel], string, error) {
-	vars := map[string]any{"id": gid("Location", loc), "first": levelsPerPage, "after": nil, "query": nil}
+// levelsPage reads one page of levels at the location cs names and answers where the read goes
+// on (the same location's next page, or the next location's first), the zero cursor after the
+// last location; mark is raised to the latest updatedAt seen.
+func (c *Client) levelsPage(ctx context.Context, cs cursor, mark *time.Time) (connector.Page[domain.StockLevel], cursor, error) {
+	vars := map[string]any{"locs": nil, "first": levelsPerPage, "after": nil, "query": nil}
+	if cs.locs != "" {
+		vars["locs"] = cs.locs
+	}
 	if cs.page != "" {
 		vars["after"] = cs.page
 	}
@@ -100,73 +89,65 @@ func (c *Client) levelsPage(ctx context.Context, loc int64, cs cursor, mark *tim
 		vars["query"] = fmt.Sprintf("updated_at:>'%s'", cs.since.UTC().Format(time.RFC3339))
 	}
 	var out struct {
-		Location *struct {
-			InventoryLevels struct {
-				Nodes []struct {
-					UpdatedAt  string `json:"updatedAt"`
-					Quantities []struct {
-						Name     string `json:"name"`
-						Quantity int    `json:"quantity"`
-					} `json:"quantities"`
-					Item *struct {
-						ID      string `json:"id"`
-						Variant *struct {
+		Locations struct {
+			Nodes []struct {
+				ID              string `json:"id"`
+				InventoryLevels struct {
+					Nodes []struct {
+						UpdatedAt  string `json:"updatedAt"`
+						Quantities []struct {
+							Name     string `json:"name"`
+							Quantity int    `json:"quantity"`
+						} `json:"quantities"`
+						Item *struct {
 							ID      string `json:"id"`
-							Product struct {
-								ID string `json:"id"`
-							} `json:"product"`
-						} `json:"variant"`
-					} `json:"item"`
-				} `json:"nodes"`
-				PageInfo gqlPageInfo `json:"pageInfo"`
-			} `json:"inventoryLevels"`
-		} `json:"location"`
+							Variant *struct {
+								ID      string `json:"id"`
+								Product struct {
+									ID string `json:"id"`
+								} `json:"product"`
+							} `json:"variant"`
+						} `json:"item"`
+					} `json:"nodes"`
+					PageInfo gqlPageInfo `json:"pageInfo"`
+				} `json:"inventoryLevels"`
+			} `json:"nodes"`
+			PageInfo gqlPageInfo `json:"pageInfo"`
+		} `json:"locations"`
 	}
-	op := fmt.Sprintf("list inventory levels at location %d", loc)
-	if err := c.graphql(ctx, op, qLocationLevels, vars, &out); err != nil {
-		return connector.Page[domain.StockLevel]{}, "", err
+	if err := c.graphql(ctx, "list inventory levels", qLocationLevels, vars, &out); err != nil {
+		return connector.Page[domain.StockLevel]{}, cursor{}, err
 	}
 	var page connector.Page[domain.StockLevel]
-	if out.Location != nil {
-		levels := out.Location.InventoryLevels
-		for _, l := range levels.Nodes {
-			if t := parseTime(l.UpdatedAt); t.After(*mark) {
-				*mark = t
-			}
-			if l.Item == nil || l.Item.Variant == nil || len(l.Quantities) == 0 {
-				continue // an inventory item of no product variant (a deleted variant)
-			}
-			pid, vid := gidNumber(l.Item.Variant.Product.ID), gidNumber(l.Item.Variant.ID)
-			c.rememberItem(gidNumber(l.Item.ID), pid, vid)
-			page.Items = append(page.Items, domain.StockLevel{
-				ProductID:  strconv.FormatInt(pid, 10),
-				VariantID:  strconv.FormatInt(vid, 10),
-				LocationID: strconv.FormatInt(loc, 10),
-				Quantity:   strconv.Itoa(l.Quantities[0].Quantity),
-				UpdatedAt:  parseTime(l.UpdatedAt),
-			})
-		}
-		if levels.PageInfo.HasNextPage && levels.PageInfo.EndCursor != "" {
-			return page, levels.PageInfo.EndCursor, nil
-		}
+	if len(out.Locations.Nodes) == 0 {
+		return page, cursor{}, nil
 	}
-	return page, "", nil
-}
-
-// activeLocations answers the ids of the shop's active locations, in id order.
-func (c *Client) activeLocations(ctx context.Context) ([]int64, error) {
-	locs, err := c.locations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for _, l := range locs {
-		if l.Active {
-			ids = append(ids, l.ID)
+	l := out.Locations.Nodes[0]
+	loc := gidNumber(l.ID)
+	for _, lv := range l.InventoryLevels.Nodes {
+		if t := parseTime(lv.UpdatedAt); t.After(*mark) {
+			*mark = t
 		}
+		if lv.Item == nil || lv.Item.Variant == nil || len(lv.Quantities) == 0 {
+			continue // an inventory item of no product variant (a deleted variant)
+		}
+		pid, vid := gidNumber(lv.Item.Variant.Product.ID), gidNumber(lv.Item.Variant.ID)
+		c.rememberItem(gidNumber(lv.Item.ID), pid, vid)
+		page.Items = append(page.Items, domain.StockLevel{
+			ProductID:  strconv.FormatInt(pid, 10),
+			VariantID:  strconv.FormatInt(vid, 10),
+			LocationID: strconv.FormatInt(loc, 10),
+			Quantity:   strconv.Itoa(lv.Quantities[0].Quantity),
+			UpdatedAt:  parseTime(lv.UpdatedAt),
+		})
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids, nil
+	if pi := l.InventoryLevels.PageInfo; pi.HasNextPage && pi.EndCursor != "" {
+		return page, cursor{locs: cs.locs, page: pi.EndCursor}, nil
+	}
+	if pi := out.Locations.PageInfo; pi.HasNextPage && pi.EndCursor != "" {
+		return page, cursor{locs: pi.EndCursor}, nil
+	}
+	return page, cursor{}, nil
 }
 
 // qVariantItem costs 1 + 1 + 1 = 3 points requested.
