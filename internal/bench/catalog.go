@@ -80,7 +80,10 @@ type CatalogResult struct {
 	// before its stock was read goes again with it).
 	PushedAgain  int64 `json:"pushed_again"`
 	Linked       int   `json:"linked"`         // products linked to the shop at the end
-	PeakRSSBytes int64 `json:"peak_rss_bytes"` // of this process, simulators included
+	PeakRSSBytes int64 `json:"peak_rss_bytes"` // of this process (simulators included when they run in it)
+	// SimPeakRSSBytes is the sum of the peak RSS of the two simulators' child processes (`posbridge
+	// sim`, started from this executable); 0 when they run in this process (a test binary).
+	SimPeakRSSBytes int64 `json:"sim_peak_rss_bytes"`
 
 	Alone      Latency `json:"alone"`       // B with A idle
 	WithImport Latency `json:"with_import"` // B while A imports and pushes
@@ -146,7 +149,12 @@ func catalogCommand(ctx context.Context, args []string, _ func(string) string, s
 	fmt.Fprintf(stdout, "import              %d products (and their stock) in %.1f s\n", res.Products, res.ImportSeconds)
 	fmt.Fprintf(stdout, "push                every product in the shop after %.1f s: %d products in %d batch calls, %d linked, %d pushed again\n",
 		res.PushSeconds, res.PushedProducts, res.PushCalls, res.Linked, res.PushedAgain)
-	fmt.Fprintf(stdout, "peak RSS            %.0f MiB (this process, simulators included)\n", float64(res.PeakRSSBytes)/(1<<20))
+	if res.SimPeakRSSBytes > 0 {
+		fmt.Fprintf(stdout, "peak RSS            %.0f MiB (posbridge; the simulators in their own processes: %.0f MiB together)\n",
+			float64(res.PeakRSSBytes)/(1<<20), float64(res.SimPeakRSSBytes)/(1<<20))
+	} else {
+		fmt.Fprintf(stdout, "peak RSS            %.0f MiB (this process, simulators included)\n", float64(res.PeakRSSBytes)/(1<<20))
+	}
 	fmt.Fprintf(stdout, "B alone             p50 %.0f ms  p99 %.0f ms  (%d invoices)\n", res.Alone.P50MS, res.Alone.P99MS, res.Alone.Docs)
 	fmt.Fprintf(stdout, "B during A's import p50 %.0f ms  p99 %.0f ms  (%d invoices)\n", res.WithImport.P50MS, res.WithImport.P99MS, res.WithImport.Docs)
 	fmt.Fprintf(stdout, "ratio               p50 %.2fx  p99 %.2fx\n", res.RatioP50, res.RatioP99)
@@ -254,6 +262,9 @@ func RunCatalog(ctx context.Context, o CatalogOptions) (res CatalogResult, err e
 	}
 	res.PushSeconds = time.Since(t0).Seconds()
 	res.PeakRSSBytes = peakRSS()
+	for _, p := range cat.sims {
+		res.SimPeakRSSBytes += p.peakRSS()
+	}
 	res.PushCalls, res.PushedProducts = a.Catalog.PushCalls.Load(), a.Catalog.PushedProducts.Load()
 	if res.Linked, err = cat.linked(ctx, a.Store); err != nil {
 		return res, err
@@ -351,15 +362,35 @@ type catalogAccount struct {
 	acct, key, src, dest string
 	products             int // in the source's catalog
 	servers              []*httptest.Server
+	sims                 []*simProcess // the simulators' child processes, when they run in their own
 	closers              []func()
 	once                 sync.Once
 }
 
 func newCatalogAccount(ctx context.Context, h *harness, name string, products int) (*catalogAccount, error) {
-	ls := lightspeed.NewSimulator()
-	ls.SeedProducts(products - ls.ProductCount()) // the catalog has products products, its Miscellaneous one among them
-	woo := woocommerce.NewSimulator()
-	c := &catalogAccount{products: products, servers: []*httptest.Server{httptest.NewServer(ls), httptest.NewServer(woo)}, closers: []func(){ls.Close, woo.Close}}
+	c := &catalogAccount{products: products}
+	var lsCreds, wooCreds map[string]string
+	if simsInThisProcess() {
+		ls := lightspeed.NewSimulator()
+		ls.SeedProducts(products - ls.ProductCount()) // the catalog has products products, its Miscellaneous one among them
+		woo := woocommerce.NewSimulator()
+		c.servers = []*httptest.Server{httptest.NewServer(ls), httptest.NewServer(woo)}
+		c.closers = []func(){ls.Close, woo.Close}
+		lsCreds, wooCreds = ls.Info(c.servers[0].URL).Credentials, woo.Info(c.servers[1].URL).Credentials
+	} else {
+		// The simulator's Miscellaneous product is one of the catalog's products.
+		ls, err := startSimProcess(ctx, "lightspeed", max(products-1, 0))
+		if err != nil {
+			return c, err
+		}
+		c.sims = append(c.sims, ls)
+		woo, err := startSimProcess(ctx, "woocommerce", 0)
+		if err != nil {
+			return c, err
+		}
+		c.sims = append(c.sims, woo)
+		lsCreds, wooCreds = ls.info.Credentials, woo.info.Credentials
+	}
 	created, err := accounts.Create(ctx, h.app.Store, "Bench "+name, name+"_"+randomSuffix()+"@bench.test")
 	if err != nil {
 		return c, err
@@ -370,8 +401,8 @@ func newCatalogAccount(ctx context.Context, h *harness, name string, products in
 		creds map[string]string
 		id    *string
 	}{
-		{"lightspeed", ls.Info(c.servers[0].URL).Credentials, &c.src},
-		{"woocommerce", woo.Info(c.servers[1].URL).Credentials, &c.dest},
+		{"lightspeed", lsCreds, &c.src},
+		{"woocommerce", wooCreds, &c.dest},
 	} {
 		var in struct {
 			ID     string `json:"id"`
@@ -430,6 +461,9 @@ func (c *catalogAccount) close() {
 	c.once.Do(func() {
 		for _, s := range c.servers {
 			s.Close()
+		}
+		for _, p := range c.sims {
+			p.close()
 		}
 		for _, f := range c.closers {
 			f()

@@ -7,7 +7,7 @@ import (
 )
 
 // BenchmarkPull10000Products pulls a 10,000-product catalog through the connector from the
-// simulator over real HTTP (page_size 200, the documented 0.x maximum) and reports products/s
+// simulator over real HTTP (the default page_size) and reports products/s
 // and the calls one pull makes. The simulator's window is widened so the benchmark measures
 // the connector, not the 350-requests-per-5-minutes rule (a real pull of 10,000 products takes
 // 51 calls, well inside it).

@@ -108,6 +108,12 @@ type options struct {
 	now        func() time.Time
 }
 
+// defaultPageSize is the page_size of listings. 200 is the documented maximum of API 0.x; 2.0
+// documents none (unsure). A page shorter than asked is not taken as the end (pageCursors), so a
+// server that caps it lower only costs calls; 1,000 keeps a 100,000-product import (products and
+// inventory) within the 350 calls of one rate-limit window.
+const defaultPageSize = 1000
+
 func defaultOptions() options {
 	return options{
 		maxRetries: 3,
@@ -116,7 +122,7 @@ func defaultOptions() options {
 		max429:     20,
 		min429Wait: time.Second,
 		max429Wait: DefaultWindow + 10*time.Second,
-		pageSize:   200, // the documented maximum of API 0.x; 2.0 documents none (unsure)
+		pageSize:   defaultPageSize,
 		window:     DefaultWindow,
 		sigHeader:  DefaultSignatureHeader,
 		now:        time.Now,
