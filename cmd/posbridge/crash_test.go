@@ -144,7 +144,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	const docs = 2000
 	addr := freeAddr(t)
 	common := []string{"--database-url", db.DatabaseURL, "--data-dir", db.DataDir, "--secret-key", strings.Repeat("ab", 32),
-		"--allow-private-provider-hosts", "--job-rescue-after", "20s", "--document-lease", "10s", "--log-level", "warn"}
+		"--allow-private-provider-hosts", "--job-rescue-after", "5s", "--document-lease", "3s", "--log-level", "warn"}
 	api := startChild(t, append([]string{"serve", "--no-workers", "--addr", addr}, common...)...)
 	var key string
 	keyRe := regexp.MustCompile(`API key:\s+(pbk_\S+)`)

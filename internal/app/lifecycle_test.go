@@ -147,7 +147,7 @@ func TestLifecycle(t *testing.T) {
 		// The admins got an email and the app a signed event.
 		sink.WaitFor(t, func(m smtptest.Message) bool {
 			return slices.Contains(m.To, "owner@spoke.test") && strings.Contains(m.Subject, "called off")
-		}, 15*time.Second)
+		}, scenarioWait)
 		t.Cleanup(func() {
 			if t.Failed() {
 				t.Logf("server log:\n%s", e.logs.String())

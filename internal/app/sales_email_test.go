@@ -200,7 +200,7 @@ func TestEmailSalesFiles(t *testing.T) {
 		e.waitStatus(key, id, "called_off")
 		sink.WaitFor(t, func(m smtptest.Message) bool {
 			return slices.Contains(m.To, "owner@bistro.test") && strings.Contains(m.Subject, "called off") && strings.Contains(m.Body, "No sales file")
-		}, 15*time.Second)
+		}, scenarioWait)
 		if err := sendMail(t, smtpAddr, "pos@bistro.test", to, "s.csv", csv); smtpCode(err) != 550 || !strings.Contains(err.Error(), "called off") {
 			t.Fatalf("file to a called-off integration: %v", err)
 		}

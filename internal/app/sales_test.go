@@ -180,7 +180,7 @@ func TestSalesImport(t *testing.T) {
 		}
 		sink.WaitFor(t, func(m smtptest.Message) bool {
 			return slices.Contains(m.To, "owner@cafe.test") && strings.Contains(m.Subject, "called off")
-		}, 15*time.Second)
+		}, scenarioWait)
 		if r := e.call(key, "POST", "/api/v1/integrations/"+id+"/refresh-sales", nil); r.Status != 409 || r.errCode(t) != "called_off" {
 			t.Fatalf("refresh when called off: %d %s", r.Status, r.Body)
 		}

@@ -9,9 +9,11 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// pollPage waits, without reloading, until the predicate holds on the page, up to within.
+// pollPage waits, without reloading, until the predicate holds on the page, up to within (at
+// least patience).
 func (w *walk) pollPage(what, predicate string, within time.Duration) {
 	w.t.Helper()
+	within = patient(within)
 	ctx, cancel := context.WithTimeout(w.ctx, within)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {

@@ -129,6 +129,16 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// patience is the least that any wait of these tests allows. Every wait ends as soon as its
+// condition holds, so a long limit costs nothing when the test passes; a machine running
+// CPU-bound work beside the suite under -race (load 16 to 26 on 2 cores) takes many times the
+// quiet figures for a page load, a browser step or a background job. A limit that a call site
+// names is kept where it is longer.
+const patience = 3 * time.Minute
+
+// patient is the limit of a wait whose call site names d: d, but at least patience.
+func patient(d time.Duration) time.Duration { return max(d, patience) }
+
 // walk runs browser steps with a deadline of their own, failing the test with what was asked.
 type walk struct {
 	t   *testing.T
@@ -138,7 +148,7 @@ type walk struct {
 
 func (w *walk) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(w.ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(w.ctx, patience)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		loc, _ := chromedp.Run(w.ctx, chromedp.Location())
@@ -148,7 +158,7 @@ func (w *walk) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 
 func (w *walk) text(sel string) string {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(w.ctx, patience)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
 	if err != nil {
@@ -175,9 +185,11 @@ func (w *walk) eval(js string) bool {
 	return ok
 }
 
-// waitOn reloads path and polls the page for the predicate until it holds, up to within.
+// waitOn reloads path and polls the page for the predicate until it holds, up to within (at
+// least patience).
 func (w *walk) waitOn(path, predicate string, within time.Duration) {
 	w.t.Helper()
+	within = patient(within)
 	deadline := time.Now().Add(within)
 	for {
 		w.do("open "+path, chromedp.Navigate(w.url+path))
@@ -197,7 +209,7 @@ func (w *walk) waitOn(path, predicate string, within time.Duration) {
 // shot keeps a full-page screenshot in testdata/screenshots/<name>.png and checks it.
 func (w *walk) shot(name string) {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(w.ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(w.ctx, patience)
 	defer cancel()
 	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -433,7 +445,7 @@ type client struct {
 
 func newClient(t testing.TB, base string) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	return &client{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: patience,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -640,9 +652,11 @@ func mintSandbox(t testing.TB, srv *server, accountID string) string {
 	return k
 }
 
-// eventually polls cond until it holds, failing the test when within passes first.
+// eventually polls cond until it holds, failing the test when within (at least patience) passes
+// first.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
+	within = patient(within)
 	deadline := time.NewTimer(within)
 	defer deadline.Stop()
 	tick := time.NewTicker(25 * time.Millisecond)

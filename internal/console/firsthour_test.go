@@ -24,7 +24,7 @@ var rawText = regexp.MustCompile(`dial tcp|Get "|Post "|%!|int_[0-9a-z]{10}|conn
 func (w *walk) merchantText(path string) string {
 	w.t.Helper()
 	w.do("open "+path, chromedp.Navigate(w.url+path), chromedp.WaitVisible(chromedp.CSS("main")))
-	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(w.ctx, patience)
 	defer cancel()
 	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
 	if err != nil {
@@ -38,7 +38,7 @@ func (w *walk) merchantText(path string) string {
 
 func (w *walk) evalInt(js string) int {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(w.ctx, patience)
 	defer cancel()
 	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](js))
 	if err != nil {

@@ -44,7 +44,7 @@ func sandboxCall(t *testing.T, srv *server, method, path string, body any, out a
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	resp, err := (&http.Client{Timeout: patience}).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -130,7 +130,7 @@ func (w *walk) clickFor(what, sel, want string) {
 func (w *walk) clickForAny(what, sel string, wants ...string) string {
 	w.t.Helper()
 	w.do(what, chromedp.Click(chromedp.CSS(sel)))
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		for _, want := range wants {
 			js := `document.readyState !== 'loading' && document.getElementById('flash')?.textContent.includes(` + strconvQuote(want) + `) === true`
@@ -142,7 +142,7 @@ func (w *walk) clickForAny(what, sel string, wants ...string) string {
 			}
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("%s: no flash with any of %q within 30s (at %s)", what, wants, w.location())
+			w.t.Fatalf("%s: no flash with any of %q within %s (at %s)", what, wants, patience, w.location())
 		}
 		time.Sleep(25 * time.Millisecond) // polling interval
 	}
@@ -153,10 +153,12 @@ func strconvQuote(s string) string {
 	return string(b)
 }
 
-// until reloads path until the predicate holds on the page, up to within. Each look is a fresh
-// page load (the pages are rendered on the server), so it sees a change at once.
+// until reloads path until the predicate holds on the page, up to within (at least patience).
+// Each look is a fresh page load (the pages are rendered on the server), so it sees a change at
+// once.
 func (w *walk) until(path, predicate string, within time.Duration) {
 	w.t.Helper()
+	within = patient(within)
 	deadline := time.Now().Add(within)
 	for {
 		w.do("open "+path, chromedp.Navigate(w.url+path))

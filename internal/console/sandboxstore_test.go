@@ -129,10 +129,10 @@ func TestConsoleSandboxStoreOrders(t *testing.T) {
 	}
 }
 
-// waitUntil polls cond until it holds, calling fail when within passes first.
+// waitUntil polls cond until it holds, calling fail when within (at least patience) passes first.
 func waitUntil(t *testing.T, within time.Duration, cond func() bool, fail func()) {
 	t.Helper()
-	deadline := time.Now().Add(within)
+	deadline := time.Now().Add(patient(within))
 	for !cond() {
 		if time.Now().After(deadline) {
 			fail()
