@@ -448,7 +448,7 @@ func (c *catalogAccount) finished(ctx context.Context, st *store.Store, pushed i
 	if err != nil || !idle {
 		return false, imp.Phase, err
 	}
-	pending, err := st.PendingCatalogPushes(ctx, c.acct, c.src, c.dest, "", 1)
+	pending, err := st.Reader().PendingCatalogPushes(ctx, c.acct, c.src, c.dest, "", 1)
 	return err == nil && len(pending) == 0, imp.Phase, err
 }
 

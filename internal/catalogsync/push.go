@@ -135,7 +135,7 @@ func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
 	until := time.Now().Add(ImportStepBudget)
 	after, pushed := from, 0
 	for {
-		pending, err := s.st.PendingCatalogPushes(ctx, a.AccountID, settings.SourceIntegrationID, a.IntegrationID, after, PushBatch)
+		pending, err := s.st.Reader().PendingCatalogPushes(ctx, a.AccountID, settings.SourceIntegrationID, a.IntegrationID, after, PushBatch)
 		if err != nil {
 			return err
 		}
@@ -200,7 +200,7 @@ func (s *Service) pushBatch(ctx context.Context, conn connector.Connector, sink 
 	for _, pp := range pending {
 		exts = append(exts, pp.Product.ExternalID)
 	}
-	stock, err := s.st.CatalogStockOf(ctx, a.AccountID, pending[0].Product.IntegrationID, exts)
+	stock, err := s.st.Reader().CatalogStockOf(ctx, a.AccountID, pending[0].Product.IntegrationID, exts)
 	if err != nil {
 		return 0, err
 	}

@@ -95,7 +95,7 @@ func CustomerJSONOf(c domain.CatalogCustomer) CustomerJSON {
 
 // Products searches the account's products (name, SKU, barcode); deleted ones are left out.
 func (s *Service) Products(ctx context.Context, accountID string, f store.RecordFilter) ([]ProductJSON, error) {
-	ps, err := s.st.ListCatalogProducts(ctx, accountID, f)
+	ps, err := s.st.Reader().ListCatalogProducts(ctx, accountID, f)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func (s *Service) Product(ctx context.Context, accountID, id string) (ProductJSO
 
 // Customers searches the account's customers (name, email, phone).
 func (s *Service) Customers(ctx context.Context, accountID string, f store.RecordFilter) ([]CustomerJSON, error) {
-	cs, err := s.st.ListCatalogCustomers(ctx, accountID, f)
+	cs, err := s.st.Reader().ListCatalogCustomers(ctx, accountID, f)
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,18 @@ type Store struct {
 	sqlDB   *sql.DB       // SQLite (and goose on PostgreSQL)
 	pool    *pgxpool.Pool // PostgreSQL
 	path    string
+	readDB  *sql.DB // SQLite: read-only connections beside the one sqlDB has (see Reader)
 }
+
+// Reader is the store's query methods for reads outside any transaction that may take long
+// (a scan of a catalog): on SQLite they run on read-only connections of their own, so they do
+// not hold the one connection every write, River's fetches and short reads wait for (SQLite's
+// WAL lets reads run beside the writer; each read sees what was committed when it started). On
+// PostgreSQL it is the store's pool. A write through it fails on SQLite.
+type Reader struct{ queries }
+
+// maxReadConns bounds the SQLite read-only connections (the long reads at once).
+const maxReadConns = 2
 
 // Open connects to the database the config names. It does not migrate; call Migrate.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
@@ -108,9 +119,27 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{dialect: SQLite, sqlDB: db, path: path}
+	// Opened after the writer made the file and set WAL mode; query_only refuses any write.
+	rdb, err := sql.Open(sqliteDriverName, "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=query_only(1)")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s to read: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(maxReadConns)
+	rdb.SetMaxIdleConns(maxReadConns)
+	rdb.SetConnMaxIdleTime(0)
+	rdb.SetConnMaxLifetime(0)
+	s := &Store{dialect: SQLite, sqlDB: db, path: path, readDB: rdb}
 	s.queries = queries{q: sqlQuerier{db}, dialect: SQLite}
 	return s, nil
+}
+
+// Reader runs reads that may take long outside the connection writes need (see Reader).
+func (s *Store) Reader() Reader {
+	if s.readDB == nil {
+		return Reader{s.queries}
+	}
+	return Reader{queries{q: sqlQuerier{s.readDB}, dialect: SQLite}}
 }
 
 // Dialect tells which database the store uses.
@@ -127,7 +156,11 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close releases the database.
 func (s *Store) Close() error {
-	err := s.sqlDB.Close()
+	var err error
+	if s.readDB != nil {
+		err = s.readDB.Close() // first: the writer, closed last, checkpoints the WAL
+	}
+	err = errors.Join(err, s.sqlDB.Close())
 	if s.pool != nil {
 		s.pool.Close()
 	}
