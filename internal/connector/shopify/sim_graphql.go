@@ -202,6 +202,26 @@ func (s *Simulator) gqlExec(req gqlReq) (map[string]any, *gqlError) {
 	switch field {
 	case "productSet":
 		payload = s.productSetField(req)
+		// the product is answered with the fields the mutation selects, as a query would be
+		if m, ok := payload.(map[string]any); ok && m["product"] != nil {
+			for _, f := range sel {
+				if f.name != "productSet" {
+					continue
+				}
+				for _, g := range f.sel {
+					if g.name == "product" {
+						r := &resolver{s: s}
+						id := gidNumber(m["product"].(map[string]any)["id"].(string))
+						if v := r.product(s.products[id], g.sel); r.err == nil {
+							delete(m, "product")
+							m[g.key()] = v
+						} else {
+							return nil, r.err
+						}
+					}
+				}
+			}
+		}
 	case "inventorySetQuantities":
 		payload = s.inventorySetQuantitiesField(req)
 	case "inventoryActivate":

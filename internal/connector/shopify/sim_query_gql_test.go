@@ -1,8 +1,10 @@
 package shopify
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -123,4 +125,41 @@ func TestSimulatorProductsQueryThrottled(t *testing.T) {
 	if ans := postGraphQL(t, c, q); ans["errors"] != nil {
 		t.Fatalf("after restoring: %v", ans)
 	}
+}
+
+// productSet answers its product with the fields the mutation selects, charged as selected.
+func TestSimulatorProductSetSelection(t *testing.T) {
+	_, c := startSim(t, testOptions)
+	in := map[string]any{"title": "Selected", "variants": []any{map[string]any{"optionValues": []any{map[string]any{"optionName": "Title", "name": "Default Title"}}, "price": "1.00", "sku": "SEL-1"}}}
+	body, _ := json.Marshal(map[string]any{"query": `mutation set($input: ProductSetInput!) { productSet(synchronous: true, input: $input) {
+    product { title handle variants(first: 5) { nodes { sku } } } userErrors { field } } }`, "variables": map[string]any{"input": in}})
+	ans := postGraphQLBody(t, c, body)
+	if ans["errors"] != nil {
+		t.Fatalf("%v", ans)
+	}
+	b, _ := json.Marshal(ans["data"])
+	if !strings.Contains(string(b), `"product":{"handle":`) || strings.Contains(string(b), `"id"`) {
+		t.Fatalf("productSet answered %s", b)
+	}
+	// requested: 10 + product 1 + variants (2 + 5 x 1) + userErrors 1 = 19; actual: 10 + 1 + 2 + 1 + 0 (no user errors)
+	if req, act, _ := costOf(t, ans); req != 19 || act != 14 {
+		t.Fatalf("cost %v %v", req, act)
+	}
+}
+
+func postGraphQLBody(t *testing.T, c *Client, body []byte) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.adminURL("graphql.json"), bytes.NewReader(body))
+	req.Header.Set("X-Shopify-Access-Token", c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
