@@ -71,7 +71,8 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 	// the pending index's entries of every event finished before, which stay there until a
 	// vacuum (held off by any long transaction in the database). An event that becomes visible
 	// late with an earlier position (its intake committed after a later one's) is found by the
-	// look from the start, made at least every applyFullLook and before the job's last look.
+	// look from the start, made at least every applyFullLook, and by the job's last look (from the
+	// start, under the intake lock), after which the job looks from the start again.
 	var last *store.WebhookEvent
 	fullLook := time.Now()
 	for {
@@ -79,10 +80,6 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 		var err error
 		if last != nil && time.Since(fullLook) < applyFullLook {
 			evs, err = s.st.PendingWebhookEventsAfter(ctx, a.AccountID, a.IntegrationID, last.ReceivedAt, last.ID, applyChunk)
-			if err == nil && len(evs) == 0 {
-				last = nil // look from the start before the last look
-				continue
-			}
 		} else {
 			evs, err = s.st.PendingWebhookEvents(ctx, a.AccountID, a.IntegrationID, applyChunk)
 			fullLook = time.Now()
@@ -109,6 +106,7 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error
 			if err != nil || done {
 				return err
 			}
+			last = nil // what the last look found may lie before last: look from the start
 			continue
 		}
 		var orderIDs []string
