@@ -174,7 +174,8 @@ func TestCatalogImport(t *testing.T) {
 			t.Fatalf("import without a source: %d %s", r.Status, r.Body)
 		}
 		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"source_integration_id": c.source}))
-		c.addSandboxProducts(230, "Bulk") // three pages with the sample catalogue
+		c.addSandboxProducts(230, "Bulk")    // three pages with the sample catalogue
+		c.app.Catalog.SetImportWriteChunk(7) // each page in chunks, the last with the cursor
 
 		// A product posbridge holds from before that the POS no longer has: only a complete pass
 		// concludes it is gone. The first pass fails at once (the POS refuses the key).

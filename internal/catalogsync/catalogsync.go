@@ -47,7 +47,13 @@ type Service struct {
 	// last push step yielded: the next step goes on from there instead of reading the products
 	// pushed already again (a hint: a push ends only after a pass from the start found nothing).
 	pushFrom sync.Map
+	// importChunk, when above 0, is ImportWriteChunk for this engine (tests).
+	importChunk atomic.Int64
 }
+
+// SetImportWriteChunk sets how many records of a page one import transaction writes at most (0:
+// ImportWriteChunk).
+func (s *Service) SetImportWriteChunk(n int) { s.importChunk.Store(int64(n)) }
 
 // New returns the engine; conns opens the integrations' connectors. SetQueue connects it to River.
 func New(st *store.Store, conns *integrationconn.Opener, out *outbox.Outbox, log *slog.Logger) *Service {

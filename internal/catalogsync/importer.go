@@ -29,6 +29,15 @@ func (ImportArgs) Kind() string { return "catalog_import" }
 // worker (a snooze) to the other accounts' catalog work.
 var ImportStepBudget = time.Second
 
+// ImportWriteChunk is how many records of a page one transaction writes at most (unless
+// Service.SetImportWriteChunk says otherwise). The rest of a
+// page commits before the transaction that ends it (with its cursor), each chunk in its own, so
+// that a page of 1,000 never holds the database (on SQLite its one writer connection, which every
+// other account's invoices wait for) for the time of the whole page. A page stopped between its
+// chunks is read again: what its committed chunks wrote is there unchanged then, so it makes no
+// change, history or push a second time.
+var ImportWriteChunk = 100
+
 // importMaxAttempts is how often a failing page is retried before the import is given up.
 const importMaxAttempts = 12
 
@@ -175,7 +184,8 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 	pushable := 0
 	var next, resume, kind string
 	var n int
-	var write func(tx *store.Tx, now time.Time) error
+	// write writes the page's records lo to hi and counts their changes in changes.
+	var write func(tx *store.Tx, now time.Time, lo, hi int, changes changeCounts) error
 	switch imp.Phase {
 	case domain.PhaseProducts:
 		kind = domain.RecordProduct
@@ -188,14 +198,14 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 			return err
 		}
 		next, resume, n = page.Next, page.Resume, len(page.Items)
-		write = func(tx *store.Tx, now time.Time) error {
-			chs, err := tx.UpsertCatalogProducts(ctx, a.AccountID, imp.IntegrationID, page.Items, imp.Pass, now)
+		write = func(tx *store.Tx, now time.Time, lo, hi int, changes changeCounts) error {
+			chs, err := tx.UpsertCatalogProducts(ctx, a.AccountID, imp.IntegrationID, page.Items[lo:hi], imp.Pass, now)
 			if err == nil {
 				err = tx.AddCatalogHistory(ctx, a.AccountID, historyOf(domain.RecordProduct, TriggerImport, imp.IntegrationID, now, chs))
 			}
 			for i, ch := range chs {
 				changes.add(domain.RecordProduct, ch.Action)
-				if ch.Action == domain.ChangeUpdated || ch.Action == domain.ChangeCreated && !tracksStock(page.Items[i]) && !imp.MatchBySKU {
+				if ch.Action == domain.ChangeUpdated || ch.Action == domain.ChangeCreated && !tracksStock(page.Items[lo+i]) && !imp.MatchBySKU {
 					pushable++
 				}
 			}
@@ -210,8 +220,8 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 				return err
 			}
 			next, resume, n = page.Next, page.Resume, len(page.Items)
-			write = func(tx *store.Tx, now time.Time) error {
-				chs, err := tx.UpsertCatalogStocks(ctx, a.AccountID, imp.IntegrationID, page.Items, imp.Pass, now)
+			write = func(tx *store.Tx, now time.Time, lo, hi int, changes changeCounts) error {
+				chs, err := tx.UpsertCatalogStocks(ctx, a.AccountID, imp.IntegrationID, page.Items[lo:hi], imp.Pass, now)
 				if err != nil {
 					return err
 				}
@@ -230,8 +240,8 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 				return err
 			}
 			next, resume, n = page.Next, page.Resume, len(page.Items)
-			write = func(tx *store.Tx, now time.Time) error {
-				for _, c := range page.Items {
+			write = func(tx *store.Tx, now time.Time, lo, hi int, changes changeCounts) error {
+				for _, c := range page.Items[lo:hi] {
 					ch, err := tx.UpsertCatalogCustomer(ctx, a.AccountID, imp.IntegrationID, c, imp.Pass, now)
 					if err != nil {
 						return err
@@ -245,6 +255,32 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 			}
 		}
 	}
+	// Every chunk of the page but the last: the cursor stays on the page.
+	lo := 0
+	chunkOf := ImportWriteChunk
+	if c := s.importChunk.Load(); c > 0 {
+		chunkOf = int(c)
+	}
+	for ; write != nil && n-lo > chunkOf; lo += chunkOf {
+		taken := false
+		err := s.st.InTx(ctx, func(tx *store.Tx) error {
+			cur, err := tx.LockCatalogImport(ctx, a.AccountID)
+			if err != nil {
+				return err
+			}
+			if taken = cur.Pass != imp.Pass || cur.Phase != imp.Phase || cur.Cursor != imp.Cursor; taken {
+				return nil // another worker took this page meanwhile (a rescued job): nothing twice
+			}
+			chunk := changeCounts{}
+			if err := write(tx, s.now(), lo, lo+chunkOf, chunk); err != nil {
+				return err
+			}
+			return s.publishChanges(ctx, tx, a.AccountID, "import", chunk)
+		})
+		if err != nil || taken {
+			return err
+		}
+	}
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
 		cur, err := tx.LockCatalogImport(ctx, a.AccountID)
 		if err != nil {
@@ -255,7 +291,7 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 		}
 		now := s.now()
 		if write != nil {
-			if err := write(tx, now); err != nil {
+			if err := write(tx, now, lo, n, changes); err != nil {
 				return err
 			}
 		}
@@ -304,7 +340,9 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 		}
 		// Products new to a destination wait for the stock phase (store.PendingCatalogPushes), so
 		// its end queues their push: each goes once, with its stock. A page queues one only for
-		// products a push can take now.
+		// products a push can take now (its earlier chunks' ones too: the push comes when the
+		// page is done; a page read again after a stop between chunks finds them unchanged, but the
+		// stock phase's end queues a push for every product).
 		stockRead := imp.Phase == domain.PhaseStock && next == ""
 		if stockRead || pushable > 0 {
 			st, err := tx.GetCatalogSyncSettings(ctx, a.AccountID)
