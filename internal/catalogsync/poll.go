@@ -35,13 +35,25 @@ type ReconcileArgs struct{}
 // Kind implements river.JobArgs.
 func (ReconcileArgs) Kind() string { return "catalog_reconcile" }
 
-// PeriodicJobs are the engine's periodic jobs: the reconciliation poll every interval.
+// PeriodicJobs are the engine's periodic jobs: the reconciliation poll every interval, and once
+// when the process starts: a push a crash stopped then goes on as soon as its lease runs out,
+// instead of waiting for River to rescue its job and for the job's retry backoff.
 func (s *Service) PeriodicJobs(every time.Duration) []*river.PeriodicJob {
-	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(every),
-		func() (river.JobArgs, *river.InsertOpts) {
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
 			return ReconcileArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: max(every, time.Second)}}
-		}, nil)}
+		}, nil),
+		// Not unique: the periodic one of this period ran before the crash, maybe.
+		river.NewPeriodicJob(onStart{}, func() (river.JobArgs, *river.InsertOpts) {
+			return ReconcileArgs{}, &river.InsertOpts{Queue: Queue}
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
+	}
 }
+
+// onStart is the schedule of a periodic job that runs only when the process starts.
+type onStart struct{}
+
+func (onStart) Next(t time.Time) time.Time { return t.AddDate(100, 0, 0) }
 
 type reconcileWorker struct {
 	river.WorkerDefaults[ReconcileArgs]
