@@ -27,6 +27,7 @@ import (
 // afterwards (0 acknowledged lost), and every stored event is applied after the restarts (the
 // apply job the dead process held is rescued), on SQLite and PostgreSQL.
 func TestHooksAckedImpliesDurable(t *testing.T) {
+	t.Parallel() // its own database, data dir, port and processes
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
 	}

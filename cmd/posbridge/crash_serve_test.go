@@ -37,6 +37,7 @@ import (
 // restart answers (the restarted process is recovering: jobs the dead one ran are not yet
 // rescued, their documents still leased); when 75% were answered.
 func TestCrashServeExactlyOnce(t *testing.T) {
+	t.Parallel() // its own database, data dir, port and processes
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
 	}

@@ -137,6 +137,7 @@ func (c client) do(method, path string, body any, out any) int {
 // three times while it pushes them and restarts it each time; at the end every document is synced and the
 // simulator holds exactly one order per document.
 func TestCrashExactlyOnce(t *testing.T) {
+	t.Parallel() // its own database, data dir, port and processes
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
 	}

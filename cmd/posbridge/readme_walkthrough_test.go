@@ -18,6 +18,7 @@ import (
 // `serve --demo`: the app's settings, its webhook endpoint, an invoice that syncs, its order
 // completed in the Sandbox POS, the invoice paid, and document.updated received by the app.
 func TestReadmeWalkthrough(t *testing.T) {
+	t.Parallel() // its own database, data dir, port and processes
 	for _, tool := range []string{"bash", "curl", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("the walkthrough needs %s", tool)

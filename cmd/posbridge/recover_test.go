@@ -19,6 +19,7 @@ import (
 // one stops working) and `apikey create|list|revoke` manage an account's keys by its id or a
 // user's email; another account's key cannot be revoked through the wrong account.
 func TestRecoveryCommands(t *testing.T) {
+	t.Parallel() // its own database, data dir, port and processes
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		ctx := context.Background()
 		e := env(map[string]string{"POSBRIDGE_DATA_DIR": db.DataDir, "POSBRIDGE_DATABASE_URL": db.DatabaseURL})

@@ -14,6 +14,7 @@ import (
 // TestRetentionFlags: the --retention-* flags and their environment twins take Go durations
 // and days, default to 30 and 365 days, and refuse what is not a positive duration.
 func TestRetentionFlags(t *testing.T) {
+	t.Parallel() // its own database, data dir, port and processes
 	parse := func(args []string, envs map[string]string) (app.Config, error) {
 		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)

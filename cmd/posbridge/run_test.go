@@ -52,6 +52,7 @@ func env(m map[string]string) func(string) string { return func(k string) string
 // Sandbox POS integration visible through the API with the printed key. On a quiet machine that
 // takes about a second (logged); the limit is generous so that a busy machine does not fail it.
 func TestServeDemo(t *testing.T) {
+	t.Parallel() // its own database, data dir, port and processes
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -211,6 +212,7 @@ func TestServeDemo(t *testing.T) {
 }
 
 func TestAccountCreateJSON(t *testing.T) {
+	t.Parallel() // its own database, data dir, port and processes
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		var out, errOut bytes.Buffer
 		e := map[string]string{"POSBRIDGE_DATA_DIR": db.DataDir, "POSBRIDGE_DATABASE_URL": db.DatabaseURL}
@@ -235,6 +237,7 @@ func TestAccountCreateJSON(t *testing.T) {
 }
 
 func TestMigrateAndVersion(t *testing.T) {
+	t.Parallel() // its own database, data dir, port and processes
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"migrate", "--data-dir", t.TempDir()}, env(nil), &out, io.Discard); err != nil {
 		t.Fatal(err)
@@ -254,6 +257,7 @@ func TestMigrateAndVersion(t *testing.T) {
 // TestSimCommand: `posbridge sim <provider>` prints one JSON line whose credentials list the
 // simulator's catalog with a plain HTTP client, for every provider.
 func TestSimCommand(t *testing.T) {
+	t.Parallel() // its own database, data dir, port and processes
 	paths := map[string]func(info map[string]any) (*http.Request, error){
 		"square": func(info map[string]any) (*http.Request, error) {
 			req, err := http.NewRequest("GET", info["base_url"].(string)+"/v2/catalog/list?types=ITEM", nil)

@@ -17,6 +17,7 @@ import (
 // public URL, so its check succeeds; before, they called 127.0.0.1:8080 and every check failed.
 // A worker that cannot reach the server says so at start.
 func TestWorkersReachServerByPublicURL(t *testing.T) {
+	t.Parallel() // its own database, data dir, port and processes
 	db := testdb.Postgres(t)
 	addr := freeAddr(t)
 	public := "http://" + addr

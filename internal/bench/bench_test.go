@@ -15,6 +15,7 @@ import (
 // River measurement), so the benchmark keeps working as the engine changes. Figures are not
 // asserted; that every phase completed with one order and one synced document per invoice is.
 func TestBenchSyncSmall(t *testing.T) {
+	t.Parallel() // its own data dir or database schema, and its own servers
 	// Generous limits: a few seconds on an idle machine, minutes beside parallel builds.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -13,6 +13,7 @@ import (
 // the shop in batches of 100, also across the hard stop and the restart, and B's
 // latencies of both phases are reported; wrong invocations run nothing.
 func TestBenchCatalogCommand(t *testing.T) {
+	t.Parallel() // its own data dir or database schema, and its own servers
 	noenv := func(string) string { return "" }
 	var out bytes.Buffer
 	for _, args := range [][]string{{"--products", "0"}, {"extra"}} {

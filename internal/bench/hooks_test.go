@@ -16,6 +16,7 @@ import (
 // SQLite, and on PostgreSQL when POSBRIDGE_TEST_DATABASE_URL names one. Rates are not asserted
 // (a shared machine); that every acknowledged webhook was stored, and that both phases ran, is.
 func TestBenchHooksSmall(t *testing.T) {
+	t.Parallel() // its own data dir or database schema, and its own servers
 	urls := []string{""}
 	if u := os.Getenv("POSBRIDGE_TEST_DATABASE_URL"); u != "" {
 		urls = append(urls, u)

@@ -12,6 +12,7 @@ import (
 // TestBenchNeighbourCommand runs `posbridge bench neighbour` small on SQLite and checks what it
 // reports; wrong invocations run nothing.
 func TestBenchNeighbourCommand(t *testing.T) {
+	t.Parallel() // its own data dir or database schema, and its own servers
 	noenv := func(string) string { return "" }
 	var out bytes.Buffer
 	for _, args := range [][]string{{"--docs", "0"}, {"--rate", "0"}, {"--noisy-docs", "-1"}, {"--provider-timeout", "10ms"}, {"extra"}} {

@@ -9,6 +9,7 @@ import (
 // TestRunSalesSmall runs `posbridge bench sales` small: the file imports whole, the same file
 // again adds nothing, and the schedule's busiest minute stays within 2x the mean.
 func TestRunSalesSmall(t *testing.T) {
+	t.Parallel() // its own data dir or database schema, and its own servers
 	res, err := RunSales(context.Background(), "", t.TempDir(), 1000, 10000, io.Discard)
 	if err != nil {
 		t.Fatal(err)
