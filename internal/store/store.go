@@ -56,6 +56,7 @@ type Store struct {
 	pool    *pgxpool.Pool // PostgreSQL
 	path    string
 	readDB  *sql.DB // SQLite: read-only connections beside the one sqlDB has (see Reader)
+	ckpt    *checkpointer
 }
 
 // Reader is the store's query methods for reads outside any transaction that may take long
@@ -105,7 +106,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	path := filepath.Join(dir, "posbridge.db")
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	// The WAL is checkpointed by a connection of its own (checkpoint.go); the writer's automatic
+	// checkpoint is only the backstop when that one falls behind, and a WAL file grown past
+	// journal_size_limit is cut back when it starts over.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)" +
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", walBackstopPages, walSizeLimit) + "&_txlock=immediate"
 	db, err := sql.Open(sqliteDriverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -129,7 +134,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	rdb.SetMaxIdleConns(maxReadConns)
 	rdb.SetConnMaxIdleTime(0)
 	rdb.SetConnMaxLifetime(0)
-	s := &Store{dialect: SQLite, sqlDB: db, path: path, readDB: rdb}
+	ckpt, err := startCheckpointer(ctx, path)
+	if err != nil {
+		rdb.Close()
+		db.Close()
+		return nil, err
+	}
+	s := &Store{dialect: SQLite, sqlDB: db, path: path, readDB: rdb, ckpt: ckpt}
 	s.queries = queries{q: sqlQuerier{db}, dialect: SQLite}
 	return s, nil
 }
@@ -157,8 +168,11 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // Close releases the database.
 func (s *Store) Close() error {
 	var err error
+	if s.ckpt != nil {
+		err = s.ckpt.close()
+	}
 	if s.readDB != nil {
-		err = s.readDB.Close() // first: the writer, closed last, checkpoints the WAL
+		err = errors.Join(err, s.readDB.Close()) // first: the writer, closed last, checkpoints the WAL
 	}
 	err = errors.Join(err, s.sqlDB.Close())
 	if s.pool != nil {
