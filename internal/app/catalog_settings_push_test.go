@@ -16,6 +16,7 @@ import (
 // a shop whose owned fields change, every product goes to a shop added; the same settings again
 // push nothing.
 func TestCatalogSettingsChangePushes(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		c := newCatalogEnv(t, db)
 		ctx := context.Background()

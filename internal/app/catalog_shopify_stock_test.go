@@ -19,6 +19,7 @@ import (
 // location, Harbour Outlet to the second), and a stock count of one variant in the POS changes
 // that variant's level in the shop.
 func TestCatalogVariantStockToShopify(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		c := newCatalogEnvWith(t, db, func(cfg *app.Config) { cfg.CatalogPollInterval = time.Hour })
 		sim := shopify.NewSimulator()

@@ -594,6 +594,9 @@ func TestCatalogPushFigures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("figures")
 	}
+	// Parallel: the figures are logged, not judged (other tests run beside it); the bound on
+	// batch calls does not depend on the time.
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		c := newCatalogEnv(t, db)
 		ctx := context.Background()

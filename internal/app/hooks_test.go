@@ -19,6 +19,7 @@ import (
 // new/duplicate counts, the invoice the events complete is marked paid by exactly one of them,
 // and neither integration sees the other's events.
 func TestHooksConcurrentBurst(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		a := newScen(t, e, map[string]any{"mark_invoice_paid_on_completion": false})

@@ -29,6 +29,8 @@ import (
 // invoice of B synced, A's circuit open, no order in A's POS). `posbridge bench neighbour`
 // measures the ratio on a quiet machine.
 func TestNoisyNeighbour(t *testing.T) {
+	// Serial: it measures B's latencies and judges their ratio; other tests running beside it
+	// would be noise the ratio cannot tell from A's.
 	if testing.Short() {
 		t.Skip("measures for tens of seconds")
 	}

@@ -11,6 +11,7 @@ import (
 // TestSandboxStoreBounded: a sandbox store takes writes up to its bound, then refuses them
 // (422 sandbox_full) while reads still answer; refused and failed writes take no room.
 func TestSandboxStoreBounded(t *testing.T) {
+	t.Parallel()
 	st := &sandboxStore{handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		if string(b) == "bad" {
