@@ -489,16 +489,22 @@ func TestCatalogPushToShop(t *testing.T) {
 		// With empty_overwrites off, the shop's description stays when the POS has none.
 		c.must(200, c.call(c.key, "PUT", "/api/v1/catalog-sync", map[string]any{"destinations": []any{map[string]any{"integration_id": c.shop, "empty_overwrites": false}}}))
 		// The settings change pushes every linked product again; the merchant's edit in the shop
-		// comes after that push (one that read the shop's product before the edit would write the
-		// description it read back over it).
-		waitFor(t, "the settings change's push done", func() bool {
-			var n int
-			err := c.app.Store.SQLDB().QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = 'catalog_push'
-				AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')`).Scan(&n)
+		// comes after that push of this product (one that read the shop's product before the edit
+		// would write the description it read back over it). The change makes the product due in
+		// the same transaction, and the push records it pushed once the shop took it, so the wait
+		// is on that record: not on the catalog jobs, one of which may be waiting out a retry's
+		// backoff for minutes after this product went.
+		waitFor(t, "the settings change's push of "+wheel["name"].(string), func() bool {
+			pending, err := c.app.Store.PendingCatalogPushes(ctx, acct, c.source, c.shop, "", 1000)
 			if err != nil {
-				t.Fatalf("count catalog pushes: %v", err)
+				t.Fatalf("products due to the shop: %v", err)
 			}
-			return n == 0
+			for _, pp := range pending {
+				if pp.Product.ID == wheel["id"] {
+					return false
+				}
+			}
+			return true
 		})
 		now, err = shop.GetProduct(ctx, shopID)
 		if err != nil {
