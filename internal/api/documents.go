@@ -210,7 +210,24 @@ func (a *API) webhookEvents(w http.ResponseWriter, r *http.Request, acct string)
 	for _, e := range evs {
 		out = append(out, WebhookEventJSONOf(e))
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"data": out, "retained_since": a.Retention.RetainedSince(store.WebhookEventsTable)})
+	ign, err := a.sync.IgnoredEvents(r.Context(), acct, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	ignored := make([]IgnoredEventsJSON, 0, len(ign))
+	for _, c := range ign {
+		ignored = append(ignored, IgnoredEventsJSON{Topic: c.Topic, Count: c.Count, LastAt: c.LastAt})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"data": out, "ignored": ignored, "retained_since": a.Retention.RetainedSince(store.WebhookEventsTable)})
+}
+
+// IgnoredEventsJSON counts the integration's events of one topic acknowledged without being
+// stored: nothing acts on them (the product, stock and customer events of an integration that is
+// not the account's catalog source).
+type IgnoredEventsJSON struct {
+	Topic  string    `json:"topic"`
+	Count  int64     `json:"count"`
+	LastAt time.Time `json:"last_at"`
 }
 
 // HistoryEntryJSON is one entry of a document's sync history as the API shows it.

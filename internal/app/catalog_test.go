@@ -439,6 +439,24 @@ func TestCatalogPushToShop(t *testing.T) {
 			return wheel != nil
 		})
 		shopID := wheel["links"].([]any)[0].(map[string]any)["external_id"].(string)
+
+		// The shop sends a product.created back for each product pushed to it. It is not the
+		// catalog's source, so nothing acts on them: they are acknowledged without being stored,
+		// and only counted; the source's events are stored as before.
+		waitFor(t, "the shop's product.created events counted", func() bool {
+			ev := c.must(200, c.call(c.key, "GET", "/api/v1/integrations/"+c.shop+"/webhook-events?limit=500", nil)).json(t)
+			for _, x := range ev["data"].([]any) {
+				if m := x.(map[string]any); strings.HasPrefix(m["topic"].(string), "product.") {
+					t.Fatalf("the shop's product event was stored: %v", m)
+				}
+			}
+			for _, x := range ev["ignored"].([]any) {
+				if m := x.(map[string]any); m["topic"] == "product.created" {
+					return m["count"].(float64) >= 3
+				}
+			}
+			return false
+		})
 		got, err := shop.GetProduct(ctx, shopID)
 		if err != nil {
 			t.Fatal(err)

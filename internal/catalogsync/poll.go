@@ -93,6 +93,18 @@ func (s *Service) OnSourceEvent(ctx context.Context, i domain.Integration, topic
 	return store.EventProcessed, "catalog sync reads the POS's changes", nil
 }
 
+// WantsSourceEvents tells whether catalog sync acts on the integration's product, stock and
+// customer events: whether it is its account's catalog source, with catalog sync on (as
+// OnSourceEvent decides). A web shop that is only a destination sends them too, for every product
+// posbridge pushes to it; order sync acknowledges those without storing them.
+func (s *Service) WantsSourceEvents(ctx context.Context, i domain.Integration) (bool, error) {
+	st, err := s.st.GetCatalogSyncSettings(ctx, i.AccountID)
+	if err != nil {
+		return false, err
+	}
+	return st.Enabled && st.SourceIntegrationID == i.ID, nil
+}
+
 // enqueuePoll queues a poll of the account's source, a job of its own number: one poll of an
 // account runs at a time (its lease) and a poll whose request a finished one covered does nothing
 // (see pushOpts).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/posbridge/posbridge/internal/domain"
@@ -719,6 +720,15 @@ type webhooksData struct {
 	Close    string
 	// Retention is how long webhook events are kept.
 	Retention string
+	// Ignored are the counts of events acknowledged without being stored, by topic.
+	Ignored []ignoredView
+}
+
+// ignoredView counts the events of one topic acknowledged without being stored.
+type ignoredView struct {
+	Topic string
+	Count string
+	Last  string
 }
 
 // webhookView is one received webhook event.
@@ -747,8 +757,16 @@ func (c *Console) webhooksPage(w http.ResponseWriter, r *http.Request, s *sessio
 		c.fail(w, r, s, fmt.Errorf("webhook events of %s: %w", id, err))
 		return
 	}
+	ign, err := c.d.Sync.IgnoredEvents(ctx, s.account.ID, id)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("ignored webhook events of %s: %w", id, err))
+		return
+	}
 	wd := &webhooksData{Close: "/integrations/" + url.PathEscape(id), HookURL: c.d.Lifecycle.HookURL(id),
 		Retention: c.d.Retention.Notice(store.WebhookEventsTable)}
+	for _, n := range ign {
+		wd.Ignored = append(wd.Ignored, ignoredView{Topic: n.Topic, Count: strconv.FormatInt(n.Count, 10), Last: FormatTime(n.LastAt)})
+	}
 	if p, ok := c.d.Lifecycle.Provider(d.I.Type); ok {
 		wd.Supports = p.Has(domain.CapWebhooks)
 	}

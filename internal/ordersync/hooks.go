@@ -28,6 +28,15 @@ func (s *Service) Events(ctx context.Context, accountID, integrationID string, l
 	return s.st.ListWebhookEvents(ctx, accountID, integrationID, limit)
 }
 
+// IgnoredEvents lists the counts, by topic, of the integration's inbound events acknowledged
+// without being stored (see Receive).
+func (s *Service) IgnoredEvents(ctx context.Context, accountID, integrationID string) ([]store.IgnoredEvents, error) {
+	if _, err := s.con.Get(ctx, accountID, integrationID); err != nil {
+		return nil, err
+	}
+	return s.st.IgnoredWebhookEvents(ctx, accountID, integrationID)
+}
+
 // applyChunk is how many pending events the apply job reads, applies and finishes at a time. A
 // chunk only fills while the job is behind, and then fewer, larger chunks catch up with less of
 // the database's CPU (each is a look into the pending events and an update of the batch).

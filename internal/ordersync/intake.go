@@ -40,6 +40,9 @@ type hookVerifier struct {
 	i      domain.Integration
 	rx     connector.WebhookReceiver
 	secret string
+	// dropOther: the events order sync does not act on are acknowledged without being stored
+	// (nothing acts on them: Service.OtherEventsWanted said so).
+	dropOther bool
 }
 
 type verifierEntry struct {
@@ -119,13 +122,33 @@ func (s *Service) loadVerifier(ctx context.Context, integrationID string) (*hook
 	if err != nil {
 		return nil, err
 	}
-	return &hookVerifier{i: i, rx: rx, secret: secret}, nil
+	v := &hookVerifier{i: i, rx: rx, secret: secret}
+	if s.OtherEvents != nil && s.OtherEventsWanted != nil && i.Status != domain.StatusInactive {
+		wanted, err := s.OtherEventsWanted(ctx, i)
+		if err != nil {
+			return nil, fmt.Errorf("whether the events of %s are wanted: %w", i.ID, err)
+		}
+		v.dropOther = !wanted
+	}
+	return v, nil
 }
+
+// droppable tells whether apply would hand an event of the type to OtherEvents (and so, for an
+// integration whose other events nothing wants, ignore it).
+func droppable(typ string) bool { return !appliesTo(typ) && typ != domain.ProviderOrderDeleted }
 
 // Receive verifies an inbound provider webhook over its raw body and stores its events durably
 // (deduplicated on the provider's event id) before the caller answers 2xx; processing happens
 // in the background, in arrival order per integration. It reports how many events were new and
 // how many were stored already.
+//
+// Events nothing would act on are the exception: the product, stock and customer events of an
+// integration that is not its account's catalog source (OtherEventsWanted), which apply would
+// mark ignored. A web shop that posbridge pushes a catalog to sends one back for every product
+// it creates, and storing, draining and ignoring them cost more than a third of posbridge's CPU
+// in a 100,000-product push. They are acknowledged without being stored (counted among the new)
+// and only counted per integration and topic (IgnoredEvents), the counts written about once a
+// second: an event lost with an unwritten count is one nothing acts on.
 func (s *Service) Receive(ctx context.Context, integrationID string, header http.Header, body []byte, url string) (int, int, error) {
 	v, err := s.verifier(ctx, integrationID)
 	if err != nil {
@@ -137,6 +160,7 @@ func (s *Service) Receive(ctx context.Context, integrationID string, header http
 	}
 	now := s.now()
 	it := &hookItem{events: make([]store.WebhookEvent, 0, len(events))}
+	dropped := 0
 	for _, ev := range events {
 		e := store.WebhookEvent{ID: auth.NewID("whev"), AccountID: v.i.AccountID, IntegrationID: v.i.ID, ProviderEventID: ev.ID,
 			Type: ev.Type, Topic: ev.Topic, ObjectID: ev.ObjectID, Status: store.EventReceived, Payload: string(ev.Payload), ReceivedAt: now}
@@ -149,14 +173,30 @@ func (s *Service) Receive(ctx context.Context, integrationID string, header http
 				return 0, 0, domain.Invalid("body", "the webhook event holds a NUL byte or invalid UTF-8")
 			}
 		}
+		if v.dropOther && droppable(e.Type) {
+			dropped++
+			continue
+		}
 		it.events = append(it.events, e)
 	}
+	if dropped > 0 {
+		// Counted once the request is known good (every event checked above).
+		for _, e := range events {
+			if droppable(e.Type) {
+				topic := e.Topic
+				if topic == "" {
+					topic = e.Type
+				}
+				s.ignored.add(s, v.i.AccountID, v.i.ID, topic, now)
+			}
+		}
+	}
 	if len(it.events) == 0 {
-		return 0, 0, nil
+		return dropped, 0, nil
 	}
 	if s.noGroupCommit.Load() {
 		err := s.commitIntake(ctx, []*hookItem{it})
-		return it.fresh, it.dup, err
+		return it.fresh + dropped, it.dup, err
 	}
 	it.done = make(chan struct{})
 	if err := s.intake().submit(it); err != nil {
@@ -164,7 +204,10 @@ func (s *Service) Receive(ctx context.Context, integrationID string, header http
 	}
 	select {
 	case <-it.done:
-		return it.fresh, it.dup, it.err
+		if it.err != nil {
+			return 0, 0, it.err
+		}
+		return it.fresh + dropped, it.dup, nil
 	case <-ctx.Done():
 		// The caller went away: it gets no answer, so its provider sends the webhook again
 		// (stored or not, the duplicate is recognized).
@@ -230,6 +273,7 @@ func (s *Service) intake() *intakeQueue {
 
 // Close stops taking webhooks and waits until those taken are committed and answered.
 func (s *Service) Close() {
+	defer s.ignored.close(s)
 	s.intakeOnce.Do(func() {}) // none started: none start now
 	q := s.intakeQ
 	if q == nil {
@@ -356,4 +400,105 @@ func (s *Service) commitIntake(ctx context.Context, items []*hookItem) error {
 		it.fresh, it.dup, it.err = fresh[k], dup[k], nil
 	}
 	return err
+}
+
+// ignoredFlush is how often the counts of events acknowledged without being stored are written.
+const ignoredFlush = time.Second
+
+// ignoredCounts gathers the counts of events acknowledged without being stored until a flusher
+// (started with the first) writes them.
+type ignoredCounts struct {
+	mu      sync.Mutex
+	m       map[[2]string]*store.IgnoredEvents // by integration and topic
+	started bool
+	closed  bool
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func (c *ignoredCounts) add(s *Service, accountID, integrationID, topic string, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[[2]string]*store.IgnoredEvents{}
+	}
+	k := [2]string{integrationID, topic}
+	e := c.m[k]
+	if e == nil {
+		e = &store.IgnoredEvents{AccountID: accountID, IntegrationID: integrationID, Topic: topic}
+		c.m[k] = e
+	}
+	e.Count++
+	if at.After(e.LastAt) {
+		e.LastAt = at
+	}
+	if !c.started && !c.closed {
+		c.started = true
+		c.stop, c.done = make(chan struct{}), make(chan struct{})
+		go c.loop(s)
+	}
+}
+
+func (c *ignoredCounts) loop(s *Service) {
+	defer close(c.done)
+	t := time.NewTicker(ignoredFlush)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			c.flush(s)
+		}
+	}
+}
+
+// flush writes the counts gathered; on an error they are kept for the next.
+func (c *ignoredCounts) flush(s *Service) {
+	c.mu.Lock()
+	m := c.m
+	c.m = nil
+	c.mu.Unlock()
+	if len(m) == 0 {
+		return
+	}
+	counts := make([]store.IgnoredEvents, 0, len(m))
+	for _, e := range m {
+		counts = append(counts, *e)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.st.InTx(ctx, func(tx *store.Tx) error { return tx.AddIgnoredWebhookEvents(ctx, counts) })
+	if err == nil {
+		return
+	}
+	s.log.Warn("count ignored webhook events", "err", err)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[[2]string]*store.IgnoredEvents{}
+	}
+	for k, e := range m {
+		if cur := c.m[k]; cur != nil {
+			cur.Count += e.Count
+			if e.LastAt.After(cur.LastAt) {
+				cur.LastAt = e.LastAt
+			}
+		} else {
+			c.m[k] = e
+		}
+	}
+}
+
+// close stops the flusher and writes what is left.
+func (c *ignoredCounts) close(s *Service) {
+	c.mu.Lock()
+	started := c.started && !c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if started {
+		close(c.stop)
+		<-c.done
+	}
+	c.flush(s)
 }

@@ -51,11 +51,18 @@ type Service struct {
 	// OtherEvents, when set, is told of the inbound events order sync does not act on (product,
 	// stock, customer and sale events: catalog sync reads the source's changes on them).
 	OtherEvents func(ctx context.Context, i domain.Integration, topic string) (store.EventStatus, string, error)
+	// OtherEventsWanted, when set, tells whether anything acts on the integration's events that
+	// order sync does not act on (catalog sync: it is the account's source). When it answers no,
+	// those events are acknowledged without being stored, only counted (see Receive): a web
+	// shop posbridge pushes to sends one back for every product it creates. Asked once per
+	// verifierTTL, so a change of the answer takes effect within it.
+	OtherEventsWanted func(ctx context.Context, i domain.Integration) (bool, error)
 
 	noGroupCommit atomic.Bool
 	verifiers     verifierCache
 	intakeOnce    sync.Once
 	intakeQ       *intakeQueue
+	ignored       ignoredCounts
 }
 
 // New returns the engine. SetQueue connects it to River.

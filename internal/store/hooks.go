@@ -406,3 +406,49 @@ func (s queries) CountPendingWebhookEvents(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// IgnoredEvents counts an integration's inbound webhook events of one topic that were
+// acknowledged without being stored, because nothing acts on them (see AddIgnoredWebhookEvents).
+type IgnoredEvents struct {
+	AccountID     string
+	IntegrationID string
+	Topic         string
+	Count         int64
+	LastAt        time.Time
+}
+
+// AddIgnoredWebhookEvents adds counts of events acknowledged without being stored to the
+// integration's running totals per topic (the latest of LastAt kept).
+func (s queries) AddIgnoredWebhookEvents(ctx context.Context, counts []IgnoredEvents) error {
+	for _, c := range counts {
+		if _, err := s.q.exec(ctx, `INSERT INTO webhook_events_ignored (integration_id, topic, account_id, count, last_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (integration_id, topic) DO UPDATE SET count = webhook_events_ignored.count + excluded.count,
+			last_at = CASE WHEN excluded.last_at > webhook_events_ignored.last_at THEN excluded.last_at ELSE webhook_events_ignored.last_at END`,
+			c.IntegrationID, c.Topic, c.AccountID, c.Count, micros(c.LastAt)); err != nil {
+			return fmt.Errorf("count ignored webhook events of %s: %w", c.IntegrationID, err)
+		}
+	}
+	return nil
+}
+
+// IgnoredWebhookEvents lists the integration's counts of events acknowledged without being
+// stored, by topic (most recent first).
+func (s queries) IgnoredWebhookEvents(ctx context.Context, accountID, integrationID string) ([]IgnoredEvents, error) {
+	rs, err := s.q.query(ctx, `SELECT topic, count, last_at FROM webhook_events_ignored WHERE integration_id = $2 AND account_id = $1
+		ORDER BY last_at DESC, topic`, accountID, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("ignored webhook events of %s: %w", integrationID, err)
+	}
+	defer rs.Close()
+	out := []IgnoredEvents{}
+	for rs.Next() {
+		c := IgnoredEvents{AccountID: accountID, IntegrationID: integrationID}
+		var last int64
+		if err := rs.Scan(&c.Topic, &c.Count, &last); err != nil {
+			return nil, fmt.Errorf("ignored webhook events of %s: %w", integrationID, err)
+		}
+		c.LastAt = fromMicros(last)
+		out = append(out, c)
+	}
+	return out, rs.Err()
+}

@@ -202,3 +202,37 @@ func TestWebhookDrains(t *testing.T) {
 		}
 	})
 }
+
+// TestIgnoredWebhookEvents: counts of events acknowledged without being stored add up per
+// integration and topic, keep the latest arrival, and are listed for their account only, most
+// recent first.
+func TestIgnoredWebhookEvents(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+		ctx := context.Background()
+		st := open(t, db)
+		t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		add := func(counts ...store.IgnoredEvents) {
+			t.Helper()
+			if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.AddIgnoredWebhookEvents(ctx, counts) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := func(integ, topic string, n int64, at time.Time) store.IgnoredEvents {
+			return store.IgnoredEvents{AccountID: "acct_a", IntegrationID: integ, Topic: topic, Count: n, LastAt: at}
+		}
+		add(c("int_a", "product.created", 100, t0.Add(2*time.Second)), c("int_a", "product.updated", 2, t0), c("int_b", "product.created", 7, t0))
+		add(c("int_a", "product.created", 50, t0.Add(time.Second))) // flushed late: the last arrival stays
+		add(c("int_a", "product.updated", 1, t0.Add(3*time.Second)))
+		got, err := st.IgnoredWebhookEvents(ctx, "acct_a", "int_a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []store.IgnoredEvents{c("int_a", "product.updated", 3, t0.Add(3*time.Second)), c("int_a", "product.created", 150, t0.Add(2*time.Second))}
+		if !slices.EqualFunc(got, want, func(a, b store.IgnoredEvents) bool { return a == b }) {
+			t.Fatalf("int_a's ignored events: %+v, want %+v", got, want)
+		}
+		if got, err := st.IgnoredWebhookEvents(ctx, "acct_b", "int_b"); err != nil || len(got) != 0 {
+			t.Fatalf("another account's view of int_b: %+v, %v", got, err)
+		}
+	})
+}
