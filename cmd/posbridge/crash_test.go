@@ -96,8 +96,8 @@ func (c *child) stop(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the process ended badly after SIGTERM: %v\n%s", err, c.stderr.String())
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the process did not stop within 30 s of SIGTERM")
+	case <-time.After(patience): // it stops within its own 20 s shutdown limit; a busy machine adds to it
+		t.Fatalf("the process did not stop within %s of SIGTERM", patience)
 	}
 }
 
@@ -149,7 +149,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	api := startChild(t, append([]string{"serve", "--no-workers", "--addr", addr}, common...)...)
 	var key string
 	keyRe := regexp.MustCompile(`API key:\s+(pbk_\S+)`)
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(patience)
 	for key == "" {
 		if m := keyRe.FindStringSubmatch(api.stdout.String()); m != nil {
 			key = m[1]
@@ -253,8 +253,19 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 }
 
+// patience is the least a test waits for something that ends by itself (a process printing
+// its key, answering, stopping; background work done): on a busy machine (CI beside other
+// builds, a load average of 16 on 2 cores) what takes a second alone can take a minute. A wait
+// ends as soon as its condition holds, so a generous limit costs nothing when all is well.
+const patience = 3 * time.Minute
+
+// patient is d, or patience when d is shorter: a limit that only a broken program reaches.
+func patient(d time.Duration) time.Duration { return max(d, patience) }
+
+// waitUntil polls cond until it holds; it fails after patient(d).
 func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
+	d = patient(d)
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {

@@ -67,7 +67,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		cancel()
 		select {
 		case <-done:
-		case <-time.After(30 * time.Second):
+		case <-time.After(patience):
 			t.Error("serve did not stop")
 		}
 	}()
@@ -92,7 +92,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		}
 	}
 
-	sctx, scancel := context.WithTimeout(context.Background(), 90*time.Second)
+	sctx, scancel := context.WithTimeout(context.Background(), 2*patience) // the README's commands, each a request or a wait
 	defer scancel()
 	cmd := exec.CommandContext(sctx, "bash", "-euo", "pipefail", "-c", strings.Join(script, "\n"))
 	cmd.Env = append(os.Environ(), "PB=http://"+addr, "KEY="+key, "APP_HOOK="+app.URL+"/posbridge")

@@ -69,13 +69,13 @@ func TestServeDemo(t *testing.T) {
 			if err != nil {
 				t.Errorf("serve ended with %v", err)
 			}
-		case <-time.After(30 * time.Second):
+		case <-time.After(patience):
 			t.Error("serve did not stop after its context was cancelled")
 		}
 	}()
 	keyRe := regexp.MustCompile(`API key:\s+(pbk_\S+)`)
 	var key string
-	deadline := started.Add(2 * time.Minute)
+	deadline := started.Add(2 * patience) // for the whole first start: key, healthy, the demo invoice paid
 	for time.Now().Before(deadline) && key == "" {
 		if m := keyRe.FindStringSubmatch(stdout.String()); m != nil {
 			key = m[1]

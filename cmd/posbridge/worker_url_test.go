@@ -43,7 +43,7 @@ func TestWorkersReachServerByPublicURL(t *testing.T) {
 				if err != nil {
 					t.Errorf("%s ended with %v", p.name, err)
 				}
-			case <-time.After(30 * time.Second):
+			case <-time.After(patience):
 				t.Errorf("%s did not stop", p.name)
 			}
 			if t.Failed() {
@@ -54,7 +54,7 @@ func TestWorkersReachServerByPublicURL(t *testing.T) {
 	srv := start("serve", "serve", "--no-workers", "--demo", "--addr", addr, "--public-url", public)
 	keyRe := regexp.MustCompile(`API key:\s+(pbk_\S+)`)
 	var key string
-	for deadline := time.Now().Add(20 * time.Second); key == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); key == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := keyRe.FindStringSubmatch(srv.stdout.String()); m != nil {
 			key = m[1]
 		}
@@ -65,7 +65,7 @@ func TestWorkersReachServerByPublicURL(t *testing.T) {
 	w1 := start("worker 1", "worker", "--public-url", public)
 	start("worker 2", "worker", "--public-url", public)
 
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		req, _ := http.NewRequest("GET", public+"/api/v1/integrations", nil)
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -89,7 +89,7 @@ func TestWorkersReachServerByPublicURL(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// Worker 2 may have done all the work; worker 1 says whether it reaches the server once it has looked.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); ; time.Sleep(20 * time.Millisecond) {
 		out := w1.stderr.String()
 		if strings.Contains(out, "reaches the serving process") || strings.Contains(out, "cannot reach the serving process") || time.Now().After(deadline) {
 			break
@@ -100,7 +100,7 @@ func TestWorkersReachServerByPublicURL(t *testing.T) {
 	}
 	// Started after the check, so it takes no job of the others.
 	lost := start("worker without a way to the server", "worker", "--public-url", "http://"+freeAddr(t), "--max-workers", "1")
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(lost.stderr.String(), "cannot reach the serving process"); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); !strings.Contains(lost.stderr.String(), "cannot reach the serving process"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("a worker that cannot reach the server does not say so:\n%s", lost.stderr.String())
 		}

@@ -114,9 +114,16 @@ func TestBackOfficeToPOS(t *testing.T) {
 			t.Fatalf("POS prices after the write: %v", after)
 		}
 
-		// Two publishes within the period: only the newest reaches the POS.
+		// Two publishes within the period: only the newest reaches the POS. The period is the
+		// account's own here, long enough that the second comes within it however slow the
+		// machine (the server's 300 ms is a guess on a busy one); then a short one again.
+		setDelay := func(seconds int) {
+			e.must(200, e.call(a.APIKey, "PUT", "/api/v1/back-office/settings", map[string]any{"publish_delay_seconds": seconds}))
+		}
+		setDelay(20)
 		publish(895)
 		publish(995)
+		setDelay(1)
 		waitFor(t, "version 3 written to the POS", func() bool {
 			got = e.timelineOf(a.APIKey, id, "back_office.pos_delivered")
 			return len(got) == 2
