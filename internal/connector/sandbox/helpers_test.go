@@ -164,9 +164,11 @@ func wantKind(t testing.TB, err error, k connector.Kind) *connector.Error {
 	return ce
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond until it holds or the deadline passes: d, but at least two minutes (on a
+// busy machine what takes milliseconds alone can take seconds; a wait ends when cond holds).
 func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
+	d = max(d, 2*time.Minute)
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {

@@ -45,8 +45,8 @@ func waitDelivery(t *testing.T, ch chan delivery) delivery {
 	select {
 	case d := <-ch:
 		return d
-	case <-time.After(10 * time.Second):
-		t.Fatal("no webhook arrived within 10 s")
+	case <-time.After(2 * time.Minute): // generous: a busy machine
+		t.Fatal("no webhook arrived within 2 min")
 	}
 	return delivery{}
 }
@@ -201,7 +201,7 @@ func TestWebhookGivesUpAndCloseStops(t *testing.T) {
 	go func() { e2.srv.Close(); close(closed) }()
 	select {
 	case <-closed:
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute): // it stops at once; a minute only on a very busy machine
 		t.Fatal("Close did not stop a delivery waiting to retry")
 	}
 }
