@@ -193,6 +193,24 @@ func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
+// salesQuiet fetches the integration's sales now (its first fetch otherwise follows the add on
+// the next sweep, at a time of its own) and waits until no sales fetch is queued or running: a
+// fetch calls the POS, so it would take a sandbox fault that a test injects for something else,
+// and a failed fetch counts against the integration's health. The next fetch is hours away.
+func (e *env) salesQuiet(key, integrationID string) {
+	e.t.Helper()
+	e.must(200, e.call(key, "POST", "/api/v1/integrations/"+integrationID+"/refresh-sales", nil))
+	waitFor(e.t, "no sales fetch queued or running", func() bool {
+		var n int
+		err := e.app.Store.SQLDB().QueryRowContext(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'fetch_sales'
+			AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')`).Scan(&n)
+		if err != nil {
+			e.t.Fatalf("count sales fetches: %v", err)
+		}
+		return n == 0
+	})
+}
+
 // sandboxKey mints a Sandbox POS key for the account, as POST /sandbox/admin/tenants does, without
 // its answer reaching the transcript of API answers.
 func (e *env) sandboxKey(accountID string) string {
