@@ -219,6 +219,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Catalog = catalogsync.New(st, a.Lifecycle.Opener(), a.Outbox, cfg.Logger)
 	a.Sync.OtherEvents = a.Catalog.OnSourceEvent
 	a.Sync.OtherEventsWanted = a.Catalog.WantsSourceEvents
+	rescue := cfg.RescueAfter
+	if rescue <= 0 {
+		rescue = 5 * time.Minute // River's, as jobs.New sets it
+	}
+	a.Catalog.StepMax = rescue / 3
 	a.Metrics.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "posbridge_catalog_push_calls_total",
 			Help: "Batch calls of catalog pushes to web shops."}, func() float64 { return float64(a.Catalog.PushCalls.Load()) }),

@@ -227,6 +227,7 @@ func RunCatalog(ctx context.Context, o CatalogOptions) (res CatalogResult, err e
 		return res, err
 	}
 	done := make(chan error, 1)
+	var inShop time.Duration // when the look found every product in the shop (B's chunk may end later)
 	go func() {
 		var imported time.Duration
 		var looked time.Time
@@ -239,6 +240,9 @@ func RunCatalog(ctx context.Context, o CatalogOptions) (res CatalogResult, err e
 			if imported == 0 && phase == domain.PhaseDone {
 				imported = time.Since(t0)
 				res.ImportSeconds = imported.Seconds()
+			}
+			if ok && err == nil {
+				inShop = time.Since(t0)
 			}
 			return ok, err
 		})
@@ -260,7 +264,7 @@ func RunCatalog(ctx context.Context, o CatalogOptions) (res CatalogResult, err e
 	if aErr != nil {
 		return res, aErr
 	}
-	res.PushSeconds = time.Since(t0).Seconds()
+	res.PushSeconds = inShop.Seconds()
 	res.PeakRSSBytes = peakRSS()
 	for _, p := range cat.sims {
 		res.SimPeakRSSBytes += p.peakRSS()

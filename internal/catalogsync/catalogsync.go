@@ -49,6 +49,11 @@ type Service struct {
 	pushFrom sync.Map
 	// importChunk, when above 0, is ImportWriteChunk for this engine (tests).
 	importChunk atomic.Int64
+	// StepMax, when above 0, bounds how long one run of an import or push job goes on (below
+	// ImportStepMax): it must stay well below the time after which River takes a running job for
+	// one a crashed process left (a job rescued while it runs is run again beside itself, an
+	// attempt spent each time).
+	StepMax time.Duration
 }
 
 // SetImportWriteChunk sets how many records of a page one import transaction writes at most (0:

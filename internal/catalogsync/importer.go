@@ -29,6 +29,37 @@ func (ImportArgs) Kind() string { return "catalog_import" }
 // worker (a snooze) to the other accounts' catalog work.
 var ImportStepBudget = time.Second
 
+// ImportStepMax is how long one run of an import or push job goes on at most: past its
+// ImportStepBudget it yields only when another catalog job waits for a worker (yieldDue), and
+// yields anyway after this (well within its Timeout). Service.StepMax lowers it.
+var ImportStepMax = 20 * time.Second
+
+// yieldDue tells whether a catalog job that started at started and has spent its budget should
+// yield its worker now: when another job of the catalog queue waits for one (a yield and the
+// job's start again cost a few hundred milliseconds with nobody to yield to), or it has run
+// its longest (ImportStepMax, or StepMax when set). A queue that cannot tell always yields.
+func (s *Service) yieldDue(ctx context.Context, started time.Time) bool {
+	most := ImportStepMax
+	if s.StepMax > 0 {
+		most = min(most, s.StepMax)
+	}
+	if time.Since(started) >= most {
+		return true
+	}
+	w, ok := s.q.(interface {
+		Waiting(ctx context.Context, queue string) (bool, error)
+	})
+	if !ok {
+		return true
+	}
+	waiting, err := w.Waiting(ctx, Queue)
+	if err != nil {
+		s.log.Warn("catalog job: look for waiting jobs", "err", err)
+		return true
+	}
+	return waiting
+}
+
 // ImportWriteChunk is how many records of a page one transaction writes at most (unless
 // Service.SetImportWriteChunk says otherwise). The rest of a
 // page commits before the transaction that ends it (with its cursor), each chunk in its own, so
@@ -118,16 +149,17 @@ type importWorker struct {
 	s *Service
 }
 
-// Timeout lets a step run its budget and one slow page.
+// Timeout lets a step run its longest and one slow page.
 func (w *importWorker) Timeout(*river.Job[ImportArgs]) time.Duration {
-	return ImportStepBudget + time.Minute
+	return max(ImportStepBudget, ImportStepMax) + time.Minute
 }
 
 // Work reads pages of the pass until its budget is spent, then yields.
 func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) error {
 	s := w.s
 	a := job.Args
-	until := time.Now().Add(ImportStepBudget)
+	started := time.Now()
+	until := started.Add(ImportStepBudget)
 	var conn connector.Connector
 	for {
 		imp, err := s.st.GetCatalogImport(ctx, a.AccountID)
@@ -171,7 +203,10 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 			}
 		}
 		if time.Now().After(until) {
-			return river.JobSnooze(time.Millisecond) // the next step queues behind the other accounts' work
+			if s.yieldDue(ctx, started) {
+				return river.JobSnooze(time.Millisecond) // the next step queues behind the other accounts' work
+			}
+			until = time.Now().Add(ImportStepBudget)
 		}
 	}
 }

@@ -73,9 +73,9 @@ type pushWorker struct {
 	s *Service
 }
 
-// Timeout lets a step run its budget and one slow batch call.
+// Timeout lets a step run its longest and one slow batch call.
 func (w *pushWorker) Timeout(*river.Job[PushArgs]) time.Duration {
-	return ImportStepBudget + time.Minute
+	return max(ImportStepBudget, ImportStepMax) + time.Minute
 }
 
 // Work pushes batches until nothing is pending or its budget is spent (then it yields), holding
@@ -132,7 +132,8 @@ func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
 	if v, ok := s.pushFrom.Load(key); ok {
 		from = v.(string)
 	}
-	until := time.Now().Add(ImportStepBudget)
+	started := time.Now()
+	until := started.Add(ImportStepBudget)
 	after, pushed := from, 0
 	for {
 		pending, err := s.st.Reader().PendingCatalogPushes(ctx, a.AccountID, settings.SourceIntegrationID, a.IntegrationID, after, PushBatch)
@@ -163,8 +164,11 @@ func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
 			return err
 		}
 		if time.Now().After(until) {
-			s.pushFrom.Store(key, after)
-			return river.JobSnooze(time.Millisecond) // yield to the other accounts' catalog work
+			if s.yieldDue(ctx, started) {
+				s.pushFrom.Store(key, after)
+				return river.JobSnooze(time.Millisecond) // yield to the other accounts' catalog work
+			}
+			until = time.Now().Add(ImportStepBudget)
 		}
 	}
 }

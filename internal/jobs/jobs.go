@@ -186,6 +186,27 @@ func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.Inse
 	return q.lite.Insert(ctx, args, opts)
 }
 
+// Waiting tells whether a job of the queue is available to be worked now (waiting for a worker).
+// A long job that yields its worker at intervals asks it first: when none waits, it goes on.
+func (q *Queue) Waiting(ctx context.Context, queue string) (bool, error) {
+	params := river.NewJobListParams().Queues(queue).States(rivertype.JobStateAvailable).First(1)
+	var n int
+	if q.pg != nil {
+		res, err := q.pg.JobList(ctx, params)
+		if err != nil {
+			return false, fmt.Errorf("jobs waiting in %s: %w", queue, err)
+		}
+		n = len(res.Jobs)
+	} else {
+		res, err := q.lite.JobList(ctx, params)
+		if err != nil {
+			return false, fmt.Errorf("jobs waiting in %s: %w", queue, err)
+		}
+		n = len(res.Jobs)
+	}
+	return n > 0, nil
+}
+
 // Subscribe returns a channel of job events of the given kinds (tests and benchmarks).
 func (q *Queue) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
 	if q.pg != nil {
