@@ -22,7 +22,10 @@ func TestCircuitBreaker(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		s := newScen(t, e, map[string]any{"sync_on_invoice_created": true})
-		e.salesQuiet(s.key, s.integration) // a sales fetch would take the faults counted below
+		// Neither the webhook subscription nor a sales fetch may take the faults counted below
+		// (one that failed on them would be retried later, at a time of its own).
+		s.waitSubscribed()
+		e.salesQuiet(s.key, s.integration)
 		mustStatus(t, 200, do(t, e.url, "", "POST", "/sandbox/admin/faults", map[string]any{"api_key": s.sbx, "fail_next": 1000, "status": 503}))
 		for _, ref := range []string{"C-1", "C-2", "C-3"} {
 			s.put("invoice", ref, docBody("issued", "Service"))
