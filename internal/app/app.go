@@ -217,6 +217,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.Sync.Lease = cfg.DocumentLease
 	}
 	a.Catalog = catalogsync.New(st, a.Lifecycle.Opener(), a.Outbox, cfg.Logger)
+	a.Sync.Foreground = &jobs.Foreground{} // catalog work gives way to invoices and their pushes
+	a.Catalog.Foreground = a.Sync.Foreground
 	a.Sync.OtherEvents = a.Catalog.OnSourceEvent
 	a.Sync.OtherEventsWanted = a.Catalog.WantsSourceEvents
 	rescue := cfg.RescueAfter

@@ -47,6 +47,9 @@ type Service struct {
 	// last push step yielded: the next step goes on from there instead of reading the products
 	// pushed already again (a hint: a push ends only after a pass from the start found nothing).
 	pushFrom sync.Map
+	// partialSince is, per account and destination, when its push first held back a batch not
+	// full while the import was writing products (see PartialWait).
+	partialSince sync.Map
 	// importChunk, when above 0, is ImportWriteChunk for this engine (tests).
 	importChunk atomic.Int64
 	// StepMax, when above 0, bounds how long one run of an import or push job goes on (below
@@ -54,7 +57,22 @@ type Service struct {
 	// one a crashed process left (a job rescued while it runs is run again beside itself, an
 	// attempt spent each time).
 	StepMax time.Duration
+
+	// Foreground, when set, is the work merchants wait for in this process (order sync's
+	// invoice writes and pushes): an import waits for it before each transaction, a push before
+	// each batch and before recording it, up to YieldMax each time.
+	Foreground *jobs.Foreground
 }
+
+// PartialWait is how long a push holds back a batch that is not full while the account's import
+// is writing products: an import writes a page in transactions of ImportWriteChunk, so a push
+// beside it finds a page in parts and would send each as a batch call of its own; snoozed, it
+// finds the page whole. Bounded, so changes pushed during a long full refresh wait at most this.
+var PartialWait = 2 * time.Second
+
+// YieldMax bounds each wait of catalog work for foreground work (jobs.Foreground), so a steady
+// stream of invoices slows a backfill down but never stops it.
+var YieldMax = 20 * time.Millisecond
 
 // SetImportWriteChunk sets how many records of a page one import transaction writes at most (0:
 // ImportWriteChunk).

@@ -300,6 +300,7 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 	}
 	for ; write != nil && n-lo > chunkOf; lo += chunkOf {
 		taken := false
+		s.Foreground.Yield(ctx, YieldMax)
 		err := s.st.InTx(ctx, func(tx *store.Tx) error {
 			cur, err := tx.LockCatalogImport(ctx, a.AccountID)
 			if err != nil {
@@ -318,6 +319,7 @@ func (s *Service) importStep(ctx context.Context, conn connector.Connector, a Im
 			return err
 		}
 	}
+	s.Foreground.Yield(ctx, YieldMax)
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
 		cur, err := tx.LockCatalogImport(ctx, a.AccountID)
 		if err != nil {

@@ -149,7 +149,16 @@ func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
 			from, after, pushed = "", "", 0
 			continue
 		}
+		if len(pending) < PushBatch && s.holdPartial(ctx, a.AccountID, key) {
+			if after == "" {
+				s.pushFrom.Delete(key)
+			} else {
+				s.pushFrom.Store(key, after)
+			}
+			return river.JobSnooze(100 * time.Millisecond)
+		}
 		after = pending[len(pending)-1].Product.ID
+		s.Foreground.Yield(ctx, YieldMax)
 		ok, err := s.pushBatch(ctx, conn, sink, a, *dest, pending)
 		pushed += ok
 		if err != nil {
@@ -171,6 +180,23 @@ func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
 			until = time.Now().Add(ImportStepBudget)
 		}
 	}
+}
+
+// holdPartial tells whether a batch that is not full waits (PartialWait): while the account's
+// import is in its products phase, for at most PartialWait since the first one held back.
+func (s *Service) holdPartial(ctx context.Context, accountID, key string) bool {
+	imp, err := s.st.GetCatalogImport(ctx, accountID)
+	if err != nil || imp.Phase != domain.PhaseProducts {
+		s.partialSince.Delete(key)
+		return false
+	}
+	now := time.Now()
+	v, _ := s.partialSince.LoadOrStore(key, now)
+	if now.Sub(v.(time.Time)) < PartialWait {
+		return true
+	}
+	s.partialSince.Delete(key)
+	return false
 }
 
 // pushBatch sends one batch and records what reached the destination: the products whole
@@ -268,6 +294,7 @@ func (s *Service) pushBatch(ctx context.Context, conn connector.Connector, sink 
 	if !withStock {
 		s.pushStock(ctx, conn, a, dest, pending, stock, done)
 	}
+	s.Foreground.Yield(ctx, YieldMax)
 	terr := s.st.InTx(ctx, func(tx *store.Tx) error {
 		return tx.RecordCatalogPushes(ctx, a.AccountID, a.IntegrationID, done, now)
 	})

@@ -63,6 +63,10 @@ type Service struct {
 	intakeOnce    sync.Once
 	intakeQ       *intakeQueue
 	ignored       ignoredCounts
+
+	// Foreground, when set, is told of the invoice writes and pushes in flight (Put, the push
+	// job): catalog work gives way to them between its steps.
+	Foreground *jobs.Foreground
 }
 
 // New returns the engine. SetQueue connects it to River.
@@ -99,6 +103,7 @@ func hashContent(c domain.DocContent) string {
 
 // Put creates or updates a document. The same content twice changes nothing.
 func (s *Service) Put(ctx context.Context, accountID string, kind domain.DocKind, ref string, in PutInput) (PutResult, error) {
+	defer s.Foreground.Begin()()
 	if err := domain.ValidateRef(ref); err != nil {
 		return PutResult{}, err
 	}

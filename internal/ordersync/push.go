@@ -38,6 +38,7 @@ type pushWorker struct {
 // document); a job queued without the integration id asks once the document names it.
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) (err error) {
 	s, a := w.s, job.Args
+	defer s.Foreground.Begin()()
 	var call *circuit.Call
 	callErr := circuit.ErrNoCall // the outcome of the provider calls, for the circuit
 	defer func() {
