@@ -182,6 +182,14 @@ type WebhookReceiver interface {
 	ParseWebhook(header http.Header, body []byte, url, secret string) ([]domain.ProviderEvent, error)
 }
 
+// WebhookPeeker is a WebhookReceiver that can verify a delivery and tell its one event's neutral
+// type and topic from the request's headers, without parsing the body: the receiver then skips
+// the parse of an event it will not keep. ok is false when the headers do not tell (ParseWebhook
+// decides); err is what ParseWebhook would answer for a signature that does not verify.
+type WebhookPeeker interface {
+	PeekWebhook(header http.Header, body []byte, url, secret string) (typ, topic string, ok bool, err error)
+}
+
 // WebhookSubscriber creates and removes the provider's webhook subscriptions.
 type WebhookSubscriber interface {
 	Subscribe(ctx context.Context, url, secret string, topics []string) (id string, err error)

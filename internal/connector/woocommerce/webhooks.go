@@ -50,6 +50,33 @@ func Sign(secret string, body []byte) string {
 
 var pingBody = regexp.MustCompile(`^webhook_id=[0-9]+$`)
 
+// PeekWebhook implements connector.WebhookPeeker: a signed delivery's type and topic come from
+// its X-WC-Webhook-Topic (or Resource and Event) header. An unsigned one (the ping, or a refusal)
+// is left to ParseWebhook.
+func (c *Client) PeekWebhook(header http.Header, body []byte, _ string, secret string) (string, string, bool, error) {
+	sig := header.Get(HeaderSignature)
+	if sig == "" || secret == "" {
+		return "", "", false, nil
+	}
+	if !hmac.Equal([]byte(sig), []byte(Sign(secret, body))) {
+		return "", "", false, &connector.Error{Kind: connector.KindInvalid, Code: "bad_signature", Message: ErrSignature.Error(), Err: ErrSignature}
+	}
+	topic := webhookTopic(header)
+	if topic == "" {
+		return "", "", false, nil
+	}
+	return neutralType(topic), topic, true, nil
+}
+
+// webhookTopic is a delivery's topic: X-WC-Webhook-Topic, or Resource.Event.
+func webhookTopic(header http.Header) string {
+	topic := header.Get(HeaderTopic)
+	if topic == "" && header.Get(HeaderResource) != "" {
+		topic = header.Get(HeaderResource) + "." + header.Get(HeaderEvent)
+	}
+	return topic
+}
+
 // ParseWebhook verifies a delivery and parses it into neutral events. The unsigned ping that
 // WooCommerce sends when a webhook is saved (form body webhook_id=N) gives no event and no error;
 // anything else must carry a valid signature. url is not signed by WooCommerce and is unused.
@@ -74,10 +101,7 @@ func ParseWebhook(header http.Header, body []byte, secret string, now func() tim
 	if !hmac.Equal([]byte(sig), []byte(Sign(secret, body))) {
 		return nil, &connector.Error{Kind: connector.KindInvalid, Code: "bad_signature", Message: ErrSignature.Error(), Err: ErrSignature}
 	}
-	topic := header.Get(HeaderTopic)
-	if topic == "" && header.Get(HeaderResource) != "" {
-		topic = header.Get(HeaderResource) + "." + header.Get(HeaderEvent)
-	}
+	topic := webhookTopic(header)
 	var obj struct {
 		ID              json.Number `json:"id"`
 		DateModifiedGMT string      `json:"date_modified_gmt"`

@@ -107,6 +107,45 @@ func TestSignatureVector(t *testing.T) {
 	}
 }
 
+// TestPeekWebhook: a signed delivery's type and topic come from its headers, as ParseWebhook
+// gives them, without its body parsed; a wrong signature is refused as ParseWebhook refuses it;
+// an unsigned delivery or one without a topic is left to ParseWebhook.
+func TestPeekWebhook(t *testing.T) {
+	c := &Client{}
+	body := []byte(`not parsed`)
+	for _, tc := range []struct {
+		hdr        map[string]string
+		typ, topic string
+		ok         bool
+	}{
+		{map[string]string{HeaderTopic: "product.created"}, domain.ProviderProductUpdated, "product.created", true},
+		{map[string]string{HeaderResource: "product", HeaderEvent: "deleted"}, domain.ProviderProductDeleted, "product.deleted", true},
+		{map[string]string{HeaderTopic: "order.created"}, domain.ProviderOrderCreated, "order.created", true},
+		{map[string]string{HeaderTopic: "customer.updated"}, domain.ProviderCustomerUpdated, "customer.updated", true},
+		{map[string]string{}, "", "", false},
+	} {
+		h := http.Header{}
+		h.Set(HeaderSignature, Sign("k", body))
+		for k, v := range tc.hdr {
+			h.Set(k, v)
+		}
+		typ, topic, ok, err := c.PeekWebhook(h, body, "", "k")
+		if err != nil || typ != tc.typ || topic != tc.topic || ok != tc.ok {
+			t.Errorf("%v: %q %q %v %v, want %q %q %v", tc.hdr, typ, topic, ok, err, tc.typ, tc.topic, tc.ok)
+		}
+	}
+	h := http.Header{}
+	h.Set(HeaderTopic, "product.created")
+	h.Set(HeaderSignature, Sign("other", body))
+	if _, _, _, err := c.PeekWebhook(h, body, "", "k"); !errors.Is(err, ErrSignature) {
+		t.Errorf("a wrong signature: %v", err)
+	}
+	h.Del(HeaderSignature)
+	if _, _, ok, err := c.PeekWebhook(h, body, "", "k"); ok || err != nil {
+		t.Errorf("an unsigned delivery: %v %v, want it left to ParseWebhook", ok, err)
+	}
+}
+
 func sha256Hex(t *testing.T, secret, body string) string {
 	t.Helper()
 	raw, err := base64.StdEncoding.DecodeString(Sign(secret, []byte(body)))
