@@ -618,9 +618,9 @@ func TestCatalogPushFigures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("figures")
 	}
-	// Parallel: the figures are logged, not judged (other tests run beside it); the bound on
-	// batch calls does not depend on the time.
-	t.Parallel()
+	// Serial: its bound on batch calls holds when the pushes keep pace with the import in
+	// batches of 100; with other tests running beside it a push once went in 11 calls for 624
+	// products (bound 9), in batches cut short. Its figures are also meant to be taken alone.
 	testdb.Each(t, func(t *testing.T, db testdb.Target) {
 		c := newCatalogEnv(t, db)
 		ctx := context.Background()
