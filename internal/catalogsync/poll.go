@@ -66,6 +66,18 @@ func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 		return err
 	}
 	for acct, st := range accts {
+		// While an import runs it reads everything and queues the pushes of what it read: a
+		// reconciliation then would only queue a poll and a push that find nothing to do, and
+		// every interval (a short one, or under load) more of them, queued ahead of the import
+		// whenever it yields its worker (a yielding import once waited 30 s, then 58 s, in such a
+		// backlog, and did not finish in 3 min). The first reconciliation after it catches up.
+		imp, err := w.s.st.GetCatalogImport(ctx, acct)
+		if err != nil {
+			return err
+		}
+		if imp.Running() {
+			continue
+		}
 		if err := w.s.enqueuePoll(ctx, acct, "reconciliation poll"); err != nil {
 			return err
 		}
