@@ -918,26 +918,39 @@ func copyMap(m map[string]any) map[string]any {
 
 // ---- webhook delivery ----
 
+// subscribed tells whether an active webhook listens to topic (lock held), so that a caller
+// builds no payload nobody receives.
+func (s *Simulator) subscribed(topic string) bool {
+	for _, h := range s.webhooks {
+		if h.topic == topic && h.data["status"] == "active" {
+			return true
+		}
+	}
+	return false
+}
+
 // fire queues topic deliveries of payload to every active webhook of that topic (lock held).
 func (s *Simulator) fire(topic string, payload map[string]any) {
 	if len(s.webhooks) == 0 {
 		return
+	}
+	ids := make([]int64, 0, len(s.webhooks))
+	for id, h := range s.webhooks {
+		if h.topic == topic && h.data["status"] == "active" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return // nothing subscribed: no payload is encoded
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return
 	}
 	resource, event, _ := strings.Cut(topic, ".")
-	ids := make([]int64, 0, len(s.webhooks))
-	for id := range s.webhooks {
-		ids = append(ids, id)
-	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
 		h := s.webhooks[id]
-		if h.topic != topic || h.data["status"] != "active" {
-			continue
-		}
 		sum := sha1.Sum([]byte(fmt.Sprintf("%d%d", id, s.now().Unix())))
 		hdr := http.Header{}
 		hdr.Set("Content-Type", "application/json")

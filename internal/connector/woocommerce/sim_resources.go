@@ -206,7 +206,9 @@ func (s *Simulator) createProduct(body map[string]any) (*simObj, *simError) {
 		return nil, e
 	}
 	s.products[id] = p
-	s.fire("product.created", s.productJSON(p))
+	if s.subscribed("product.created") {
+		s.fire("product.created", s.productJSON(p))
+	}
 	return p, nil
 }
 
@@ -215,7 +217,9 @@ func (s *Simulator) updateProduct(p *simObj, body map[string]any) *simError {
 	if e := s.applyProduct(p, body, id); e != nil {
 		return e
 	}
-	s.fire("product.updated", s.productJSON(p))
+	if s.subscribed("product.updated") {
+		s.fire("product.updated", s.productJSON(p))
+	}
 	return nil
 }
 
