@@ -255,6 +255,15 @@ func (s *scen) events() []map[string]any {
 
 // waitSubscribed waits until posbridge subscribed to the sandbox's webhooks (right after the
 // first healthy check).
+// quiet waits until the integration's background calls to the POS that follow its add (the
+// webhook subscription, the first sales fetch) are done, so that none takes a sandbox fault the
+// scenario injects for a push (a 401 taken by a sales fetch calls the integration off).
+func (s *scen) quiet() {
+	s.t.Helper()
+	s.waitSubscribed()
+	s.e.salesQuiet(s.key, s.integration)
+}
+
 func (s *scen) waitSubscribed() {
 	s.t.Helper()
 	poll(s.t, "webhook subscription", func() bool {
@@ -521,6 +530,7 @@ func scenOnCancel(t *testing.T, e *env) {
 	}
 	// A job cancelled while its first push waits (the POS asked to slow down) gets no order.
 	s.settings(map[string]any{"on_cancel": "void"})
+	s.quiet()
 	mustStatus(t, 200, do(t, s.e.url, "", "POST", "/sandbox/admin/faults", map[string]any{"api_key": s.sbx, "fail_next": 1, "status": 429}))
 	s.put("job", "J-late", docBody("open", "Wheel true"))
 	poll(t, "the push to wait for the rate limit", func() bool {
@@ -890,6 +900,7 @@ func scenRetry(t *testing.T, e *env) {
 		t.Fatalf("retry of an unknown document: %d %s", r.Status, r.Body)
 	}
 	s.put("invoice", "F-0", with(docBody("issued", "Service"), "sync_to_pos", false))
+	s.quiet()
 	if r := s.call("POST", "/api/v1/documents/invoice/F-0/sync/retry", nil); r.Status != 409 {
 		t.Fatalf("retry of an unsent document: %d %s", r.Status, r.Body)
 	}
