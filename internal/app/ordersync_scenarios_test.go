@@ -278,6 +278,32 @@ func (s *scen) complete(orderID string) map[string]any {
 	s.t.Helper()
 	mustStatus(s.t, 200, do(s.t, s.e.url, "", "POST", "/sandbox/admin/orders/"+orderID+"/complete?api_key="+s.sbx, nil))
 	var ev map[string]any
+	defer func() {
+		if ev != nil || !s.t.Failed() {
+			return
+		}
+		// Where the event is: delivered by the sandbox (every attempt, with its answer), stored,
+		// and the apply jobs of River.
+		s.t.Logf("sandbox deliveries: %s", do(s.t, s.e.url, "", "GET", "/sandbox/admin/deliveries?api_key="+s.sbx, nil).Body)
+		for _, e := range s.events() {
+			if e["object_id"] == orderID {
+				s.t.Logf("webhook event: %v", e)
+			}
+		}
+		rs, err := s.e.app.Store.SQLDB().QueryContext(context.Background(), `SELECT id, kind, state, attempt FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded') ORDER BY id`)
+		if err != nil {
+			s.t.Logf("River jobs: %v", err)
+			return
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var id, attempt int64
+			var kind, state string
+			if err := rs.Scan(&id, &kind, &state, &attempt); err == nil {
+				s.t.Logf("River job %d %s: %s, attempt %d", id, kind, state, attempt)
+			}
+		}
+	}()
 	poll(s.t, "webhook event for "+orderID+" processed", func() bool {
 		for _, e := range s.events() {
 			if e["object_id"] == orderID && e["status"] != "received" {

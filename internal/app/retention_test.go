@@ -221,7 +221,22 @@ func TestRetentionKeepsTablesFlat(t *testing.T) {
 		}
 		for tb, n := range counts() {
 			if n != 0 {
-				t.Errorf("%s holds %d rows after a prune past every window", tb, n)
+				t.Errorf("%s holds %d rows after a prune past every window (the clock at %d us)", tb, n, clk.now().UnixMicro())
+				if tb == store.TimelineTable {
+					rs, err := e.app.Store.SQLDB().QueryContext(ctx, `SELECT at, kind, actor, message FROM timeline ORDER BY id`)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for rs.Next() {
+						var at int64
+						var kind, actor, msg string
+						if err := rs.Scan(&at, &kind, &actor, &msg); err != nil {
+							t.Fatal(err)
+						}
+						t.Logf("timeline row: at %d us, %s, %s: %s", at, kind, actor, msg)
+					}
+					rs.Close()
+				}
 			}
 		}
 		if _, err := e.app.Store.GetWebhookEvent(ctx, quiet.accountID, pending.ID); err != nil {
