@@ -37,9 +37,12 @@ type Options struct {
 	// WebhookSecret signs deliveries to webhooks subscribed without a secret; default
 	// "whsec_sandbox_demo". Info reports it.
 	WebhookSecret string
-	// WebhookAttempts is how many times a delivery is tried; default 4.
+	// WebhookAttempts is how many times a delivery is tried; default 10 (about five minutes with
+	// the default backoff: a real POS keeps retrying for hours, so a receiver that is slow for a
+	// while, a busy or restarting posbridge, loses no event).
 	WebhookAttempts int
-	// WebhookBackoff is the wait after the first failed attempt, doubled after each; default 1 s.
+	// WebhookBackoff is the wait after the first failed attempt, doubled after each up to a
+	// minute; default 1 s.
 	WebhookBackoff time.Duration
 	// AllowWebhookURL, when set, vets each URL a webhook is subscribed to (posbridge should allow
 	// only its own inbound webhook URLs, since anyone may use the sandbox). An error refuses it.
@@ -153,7 +156,7 @@ func NewServer(opts Options) *Server {
 		opts.IdleAfter = 10 * time.Minute
 	}
 	if opts.WebhookAttempts <= 0 {
-		opts.WebhookAttempts = 4
+		opts.WebhookAttempts = 10
 	}
 	if opts.WebhookBackoff <= 0 {
 		opts.WebhookBackoff = time.Second

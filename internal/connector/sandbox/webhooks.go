@@ -192,7 +192,7 @@ func (s *Server) deliver(t *tenant, h hookRec, eventID, evType string, body []by
 			return
 		case <-timer.C:
 		}
-		backoff *= 2
+		backoff = min(2*backoff, max(time.Minute, s.opts.WebhookBackoff))
 	}
 }
 
