@@ -199,6 +199,18 @@ func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
 // and a failed fetch counts against the integration's health. The next fetch is hours away.
 func (e *env) salesQuiet(key, integrationID string) {
 	e.t.Helper()
+	// The integration's next scheduled fetch is put a day away first: a new integration that the
+	// sweep has not scheduled yet is fetched at once by it, which could come at any moment of the
+	// test otherwise. A fetch the sweep queued before this is waited out below.
+	ctx := context.Background()
+	i, err := e.app.Store.IntegrationByID(ctx, integrationID)
+	if err != nil {
+		e.t.Fatalf("read integration %s: %v", integrationID, err)
+	}
+	next := time.Now().Add(24 * time.Hour)
+	if err := e.app.Store.SetSalesSchedule(ctx, i.AccountID, i.ID, i.SalesIntervalMinutes, &next); err != nil {
+		e.t.Fatalf("schedule the sales of %s: %v", integrationID, err)
+	}
 	e.must(200, e.call(key, "POST", "/api/v1/integrations/"+integrationID+"/refresh-sales", nil))
 	waitFor(e.t, "no sales fetch queued or running", func() bool {
 		var n int
