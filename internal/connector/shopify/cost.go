@@ -266,6 +266,7 @@ type costBucket struct {
 	reserved float64
 	known    bool
 	last     time.Time
+	sent     uint64        // calls sent so far
 	probe    chan struct{} // held by the one call that goes out before the bucket is known
 }
 
@@ -286,6 +287,8 @@ func sharedCostBucket(base, token string) *costBucket {
 type ticket struct {
 	cost  float64
 	probe bool
+	seq   uint64 // the call's number among those sent
+	alone bool   // no other call was out when it was sent
 }
 
 // reserve waits until cost points are free and claims them. When ctx bounds the wait
@@ -304,9 +307,11 @@ func (b *costBucket) reserve(ctx context.Context, cost float64) (ticket, error) 
 			}
 			b.mu.Lock()
 			if !b.known {
+				b.sent++
+				t := ticket{cost: cost, probe: true, seq: b.sent, alone: b.reserved == 0}
 				b.reserved += cost
 				b.mu.Unlock()
-				return ticket{cost: cost, probe: true}, nil
+				return t, nil
 			}
 			<-b.probe // learnt meanwhile
 		}
@@ -315,9 +320,11 @@ func (b *costBucket) reserve(ctx context.Context, cost float64) (ticket, error) 
 		free := b.avail - b.reserved
 		need := math.Min(cost, b.max)
 		if need <= free+1e-9 {
+			b.sent++
+			t := ticket{cost: cost, seq: b.sent, alone: b.reserved == 0}
 			b.reserved += cost
 			b.mu.Unlock()
-			return ticket{cost: cost}, nil
+			return t, nil
 		}
 		wait := time.Duration((need - free) / b.restore * float64(time.Second))
 		b.mu.Unlock()
@@ -340,17 +347,33 @@ func (b *costBucket) refill(now time.Time) {
 	b.last = now
 }
 
-// done ends a call: its claim is released and, when the answer carried one, the throttle
-// status is the bucket's state from now on.
-func (b *costBucket) done(t ticket, max, available, restore float64) {
+// done ends a call: its claim is released and the model learns from the answer. When no other
+// call was out while it was (none out when it was sent, none sent since), the answer's throttle
+// status is the bucket's state from now on: every call the shop charged before was answered
+// before this one was sent, so its figure holds them all (and the refunds of their unused
+// points). Otherwise the shop may have charged another call after it made this figure, or this
+// figure may be older than one read before it, and taking it would give back points the shop
+// has spent (a THROTTLED answer followed, now and then, with four workers at once): this call's
+// charge is then taken off the model itself, and the answer's figure only ever lowers it.
+// charged is what the shop took for the call (its actual cost; 0 when it ran nothing; the
+// requested cost when that is unknown).
+func (b *costBucket) done(t ticket, max, available, restore, charged float64) {
 	b.mu.Lock()
 	b.reserved -= t.cost
 	if b.reserved < 1e-9 {
 		b.reserved = 0
 	}
-	if max > 0 && restore > 0 {
+	now := time.Now()
+	switch {
+	case max > 0 && restore > 0 && (!b.known || t.alone && t.seq == b.sent):
 		b.max, b.avail, b.restore, b.known = max, available, restore, true
-		b.last = time.Now()
+		b.last = now
+	case b.known:
+		b.refill(now)
+		b.avail -= charged
+		if max > 0 && available < b.avail {
+			b.avail = available
+		}
 	}
 	b.mu.Unlock()
 	if t.probe {

@@ -86,7 +86,13 @@ func (c *Client) graphql(ctx context.Context, op, query string, vars map[string]
 		}
 		_, err = c.do(ctx, call{op: op, method: http.MethodPost, path: "graphql.json", body: body, graphql: true, unsafe: mutation}, &res)
 		ts := res.Extensions.Cost.ThrottleStatus
-		c.cost.done(t, ts.MaximumAvailable, ts.CurrentlyAvailable, ts.RestoreRate)
+		charged := cost // no answer: the shop may have run it
+		if a := res.Extensions.Cost.ActualQueryCost; a != nil {
+			charged = *a
+		} else if ts.MaximumAvailable > 0 {
+			charged = 0 // an answer without an actual cost ran nothing (THROTTLED, over the maximum)
+		}
+		c.cost.done(t, ts.MaximumAvailable, ts.CurrentlyAvailable, ts.RestoreRate, charged)
 		if err != nil {
 			return connector.Stop(err) // do waited out what it may
 		}
