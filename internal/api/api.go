@@ -618,11 +618,7 @@ func (a *API) testEndpoint(w http.ResponseWriter, r *http.Request, acct string) 
 	if err != nil {
 		return err
 	}
-	did, err := a.out.SendTest(r.Context(), acct, id)
-	if err != nil {
-		return err
-	}
-	d, err := a.st.GetDelivery(r.Context(), acct, id, did)
+	d, err := a.out.SendTest(r.Context(), acct, id)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,8 @@ func TestRetentionKeepsTablesFlat(t *testing.T) {
 			rounds   = 9
 			perRound = 2
 		)
-		clk := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+		start0 := time.Now().UTC().Truncate(time.Second)
+		clk := &testClock{t: start0}
 		e := start(t, db, func(c *app.Config) {
 			c.Clock = clk.now
 			c.Retention = retention.Policy{WebhookEvents: window, Deliveries: window, Timeline: window, SyncHistory: window}
@@ -124,10 +125,27 @@ func TestRetentionKeepsTablesFlat(t *testing.T) {
 			return n > 0
 		})
 
-		// created[r] are the rows round r wrote (round 0: the setup), all at its time.
-		created := []map[store.HistoryTable]int64{counts()}
-		after := created[0]
+		// at(from, until) counts each table's rows whose time lies in [from, until). A round's
+		// rows all carry its time (the clock stands still in a round), so a round's rows are
+		// told apart by their time, not by when they were counted: a row written late (an
+		// answer the Sandbox POS retried, a check a periodic job queued after waitIdle) still
+		// belongs to its round, and is still in the window.
+		at := func(from, until time.Time) map[store.HistoryTable]int64 {
+			t.Helper()
+			out := map[store.HistoryTable]int64{}
+			for _, tb := range orderHistoryTables {
+				n, err := e.app.Store.CountHistoryBetween(ctx, tb, from, until)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[tb] = n
+			}
+			return out
+		}
+		roundTime := func(r int) time.Time { return start0.Add(time.Duration(r) * step) }
+		counts() // checks the pending event is the only one waiting
 		series := map[store.HistoryTable][]int64{}
+		most := map[store.HistoryTable]int64{} // the most rows one round wrote
 		for r := 1; r <= rounds; r++ {
 			clk.advance(step)
 			var refs []string
@@ -148,39 +166,49 @@ func TestRetentionKeepsTablesFlat(t *testing.T) {
 			s.must(200, "POST", "/api/v1/integrations/"+s.integration+"/check", nil)
 			waitIdle(t, e)
 
-			before := counts()
-			round := map[store.HistoryTable]int64{}
-			for _, tb := range orderHistoryTables {
-				round[tb] = before[tb] - after[tb]
-				if round[tb] <= 0 {
+			for tb, n := range at(roundTime(r), roundTime(r+1)) {
+				if n == 0 {
 					t.Fatalf("round %d wrote no %s rows: the stream must touch every table", r, tb)
 				}
 			}
-			created = append(created, round)
-			if _, err := e.app.Retention.Prune(ctx); err != nil {
-				t.Fatalf("round %d: prune: %v", r, err)
-			}
-			after = counts()
 			// The window keeps the rounds whose time is not older than now - window.
 			oldest := max(0, r-int(window/step))
-			for _, tb := range orderHistoryTables {
-				var want int64
-				for j := oldest; j <= r; j++ {
-					want += created[j][tb]
+			cutoff := clk.now().Add(-window)
+			if r >= int(window/step) && !cutoff.Equal(roundTime(oldest)) {
+				t.Fatalf("round %d: cutoff %s is not round %d's time %s", r, cutoff, oldest, roundTime(oldest))
+			}
+			kept := make([]map[store.HistoryTable]int64, r+1)
+			for j := oldest; j <= r; j++ {
+				kept[j] = at(roundTime(j), roundTime(j+1))
+			}
+			res, err := e.app.Retention.Prune(ctx)
+			if err != nil {
+				t.Fatalf("round %d: prune: %v", r, err)
+			}
+			// Nothing older than the window is left but the pending event, and nothing of the
+			// window's rounds is gone.
+			for tb, n := range at(time.Unix(0, 0), cutoff) {
+				if want := map[bool]int64{true: 1}[tb == store.WebhookEventsTable]; n != want {
+					t.Errorf("round %d: %s holds %d rows older than the window after the prune (deleted %d), want %d", r, tb, n, res.Deleted[tb], want)
 				}
-				if after[tb] != want {
-					t.Errorf("round %d: %s holds %d rows after the prune, want %d (the rounds %d to %d)", r, tb, after[tb], want, oldest, r)
+			}
+			for j := oldest; j <= r; j++ {
+				for tb, n := range at(roundTime(j), roundTime(j+1)) {
+					if n < kept[j][tb] {
+						t.Errorf("round %d: the prune deleted %d of round %d's %s rows, inside the window", r, kept[j][tb]-n, j, tb)
+					}
 				}
+			}
+			after := counts()
+			for tb, n := range at(roundTime(r), roundTime(r+1)) {
+				most[tb] = max(most[tb], n)
 				series[tb] = append(series[tb], after[tb])
 			}
 		}
-		// Flat: once the window is full, the counts stay within what one window of rounds writes.
+		// Flat: once the window is full, the counts stay within what one window of rounds
+		// writes, and one round more for rows that came in after their round was counted.
 		for _, tb := range orderHistoryTables {
-			var most int64
-			for _, c := range created[1:] {
-				most = max(most, c[tb])
-			}
-			bound := most * int64(window/step+1)
+			bound := most[tb] * int64(window/step+2)
 			for i, n := range series[tb][int(window/step):] {
 				if n > bound {
 					t.Errorf("%s holds %d rows in round %d, more than a window's %d", tb, n, i+int(window/step)+1, bound)

@@ -304,9 +304,10 @@ func deliveryRetryDelay(attempt int) time.Duration {
 // TestEventType is the event "send test event" sends, whatever the endpoint subscribed to.
 const TestEventType = "webhook.test"
 
-// SendTest queues a test event to one endpoint of the account and returns its delivery id.
-func (o *Outbox) SendTest(ctx context.Context, accountID, endpointID string) (string, error) {
-	var id string
+// SendTest queues a test event to one endpoint of the account and returns its delivery as
+// queued (pending): a worker may already be sending it by the time the caller reads it again.
+func (o *Outbox) SendTest(ctx context.Context, accountID, endpointID string) (store.Delivery, error) {
+	var d store.Delivery
 	err := o.st.InTx(ctx, func(tx *store.Tx) error {
 		ep, _, err := tx.GetWebhookEndpoint(ctx, accountID, endpointID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -324,10 +325,10 @@ func (o *Outbox) SendTest(ctx context.Context, accountID, endpointID string) (st
 		if err != nil || len(ds) == 0 {
 			return fmt.Errorf("read the test delivery: %v", err)
 		}
-		id = ds[0].ID
+		d = ds[0]
 		return nil
 	})
-	return id, err
+	return d, err
 }
 
 // Redeliver sends a delivery of the account's endpoint again, with the same body and webhook-id

@@ -29,16 +29,13 @@ var HistoryTables = []HistoryTable{WebhookEventsTable, DeliveriesTable, Timeline
 // On PostgreSQL rows another transaction holds are skipped, not waited for (the next run gets
 // them).
 func pruneSQL(t HistoryTable, d Dialect) (string, error) {
-	var key, at, filter string
-	switch t {
-	case WebhookEventsTable:
-		key, at, filter = "id", "received_at", ` AND status <> 'received'`
-	case DeliveriesTable:
-		key, at = "id", "created_at"
-	case TimelineTable, SyncHistoryTable, CatalogChangesTable, CatalogHistoryTable:
-		key, at = "id", "at"
-	default:
-		return "", fmt.Errorf("no such history table %q", t)
+	at, err := historyTime(t)
+	if err != nil {
+		return "", err
+	}
+	key, filter := "id", ""
+	if t == WebhookEventsTable {
+		filter = ` AND status <> 'received'`
 	}
 	pick := fmt.Sprintf(`SELECT %[1]s FROM %[2]s WHERE %[3]s < $1%[4]s ORDER BY %[3]s LIMIT $2`, key, t, at, filter)
 	if d == Postgres {
@@ -59,6 +56,35 @@ func (s queries) PruneHistory(ctx context.Context, t HistoryTable, before time.T
 	n, err := s.q.exec(ctx, q, micros(before), limit)
 	if err != nil {
 		return 0, fmt.Errorf("prune %s: %w", t, err)
+	}
+	return n, nil
+}
+
+// historyTime is the column by which the table's rows age.
+func historyTime(t HistoryTable) (string, error) {
+	switch t {
+	case WebhookEventsTable:
+		return "received_at", nil
+	case DeliveriesTable:
+		return "created_at", nil
+	case TimelineTable, SyncHistoryTable, CatalogChangesTable, CatalogHistoryTable:
+		return "at", nil
+	}
+	return "", fmt.Errorf("no such history table %q", t)
+}
+
+// CountHistoryBetween counts the table's rows (of every account) whose time is at or after
+// from and before until: what a window of time holds, and whether a prune left anything older
+// than its cutoff.
+func (s queries) CountHistoryBetween(ctx context.Context, t HistoryTable, from, until time.Time) (int64, error) {
+	at, err := historyTime(t)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	q := fmt.Sprintf(`SELECT count(*) FROM %s WHERE %[2]s >= $1 AND %[2]s < $2`, t, at)
+	if err := s.q.queryRow(ctx, q, micros(from), micros(until)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s between %s and %s: %w", t, from, until, err)
 	}
 	return n, nil
 }
