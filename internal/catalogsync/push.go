@@ -545,18 +545,27 @@ func (s *Service) shaped(ctx context.Context, conn connector.Connector, dest dom
 	if dest.Owns("categories") || (!dest.EmptyOverwrites && len(p.Categories) == 0) {
 		p.Categories = nil
 	}
-	need := false
-	for _, f := range []string{"name", "description", "sku", "barcode", "price", "variants", "track_stock"} {
-		if dest.Owns(f) {
-			need = true
+	// The fields the shop keeps: those it owns, and those the source has empty unless empty
+	// values overwrite (an empty price, stock setting or variant list is a value, not a gap).
+	keep := func(field string, empty bool) bool { return dest.Owns(field) || (!dest.EmptyOverwrites && empty) }
+	var kept []string
+	for _, f := range []struct {
+		name  string
+		empty bool
+	}{{"name", p.Name == ""}, {"description", p.Description == ""}, {"sku", p.SKU == ""}, {"barcode", p.Barcode == ""},
+		{"price", false}, {"track_stock", false}, {"variants", false}} {
+		if keep(f.name, f.empty) {
+			kept = append(kept, f.name)
 		}
 	}
-	if !dest.EmptyOverwrites && (p.Description == "" || p.SKU == "" || p.Barcode == "") {
-		need = true
-	}
-	if !need {
+	if len(kept) == 0 {
 		return p, nil
 	}
+	if fk, ok := conn.(connector.FieldKeeper); ok && !slices.ContainsFunc(kept, func(f string) bool { return !slices.Contains(fk.KeepsFields(), f) }) {
+		p.Keep = kept // the shop's sink leaves them out of the write
+		return p, nil
+	}
+	// Otherwise the write carries every field: the kept ones are read from the shop first.
 	src, ok := conn.(connector.ProductSource)
 	if !ok {
 		return p, nil
@@ -565,7 +574,6 @@ func (s *Service) shaped(ctx context.Context, conn connector.Connector, dest dom
 	if err != nil {
 		return p, fmt.Errorf("read the shop's product %s: %w", pp.ExternalID, err)
 	}
-	keep := func(field string, empty bool) bool { return dest.Owns(field) || (!dest.EmptyOverwrites && empty) }
 	if keep("name", p.Name == "") {
 		p.Name = cur.Name
 	}

@@ -125,6 +125,14 @@ type ProductFinder interface {
 	FindProducts(ctx context.Context, refs []string, since time.Time) (map[string]string, error)
 }
 
+// FieldKeeper is a ProductSink whose update of an existing product changes only the fields it
+// sends: it leaves a product's fields named in Product.Keep, of those KeepsFields lists, as the
+// shop has them. A push then needs no read of the shop's product to write its kept fields back,
+// and an edit made in the shop between such a read and the write is not overwritten.
+type FieldKeeper interface {
+	KeepsFields() []string
+}
+
 // StockWithProducts is a ProductSink that sets Product.Stock and Variant.Stock (at its one
 // location) in the product write itself, so a push needs no stock calls of its own.
 type StockWithProducts interface {

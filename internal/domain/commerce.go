@@ -60,6 +60,10 @@ type Product struct {
 	Ref     string            `json:"-"`
 	Stock   *string           `json:"-"`
 	StockAt map[string]string `json:"-"`
+	// Keep names the fields an update of an existing product leaves as the shop has them (its
+	// own edits, or values the source has empty), for a sink that writes only what it is given
+	// (connector.FieldKeeper).
+	Keep []string `json:"-"`
 }
 
 // Variant is one sellable variation of a product (size, colour).

@@ -175,10 +175,12 @@ func toProduct(p wcProduct, vars []wcVariation, info storeInfo) (domain.Product,
 // fromProduct builds the write body of a product. Every field posbridge owns is sent, so an
 // empty description does overwrite the shop's.
 func fromProduct(p domain.Product, info storeInfo) (wcProduct, error) {
-	if strings.TrimSpace(p.Name) == "" {
+	// kept fields are left out of an update: WooCommerce changes only the fields it is sent.
+	kept := func(field string) bool { return p.ID != "" && slices.Contains(p.Keep, field) }
+	if strings.TrimSpace(p.Name) == "" && !kept("name") {
 		return wcProduct{}, &connector.Error{Kind: connector.KindInvalid, Message: "a product needs a name"}
 	}
-	if p.Price.Currency != "" && !strings.EqualFold(p.Price.Currency, info.Currency) {
+	if !kept("price") && p.Price.Currency != "" && !strings.EqualFold(p.Price.Currency, info.Currency) {
 		return wcProduct{}, &connector.Error{Kind: connector.KindInvalid,
 			Message: fmt.Sprintf("the store prices in %s, the product is in %s", info.Currency, p.Price.Currency)}
 	}
@@ -193,6 +195,21 @@ func fromProduct(p domain.Product, info storeInfo) (wcProduct, error) {
 	}
 	if p.Barcode != "" {
 		w.GlobalUniqueID = ptr(p.Barcode)
+	}
+	if kept("name") {
+		w.Name = ""
+	}
+	if kept("description") {
+		w.Description = nil
+	}
+	if kept("sku") {
+		w.SKU = nil
+	}
+	if kept("barcode") {
+		w.GlobalUniqueID = nil
+	}
+	if kept("price") {
+		w.RegularPrice = nil
 	}
 	if p.ID == "" && p.Ref != "" {
 		w.MetaData = []wcMeta{{Key: refMetaKey, Value: p.Ref}}
@@ -571,6 +588,10 @@ func (c *Client) UpsertProducts(ctx context.Context, ps []domain.Product) ([]con
 	}
 	return res, nil
 }
+
+// KeepsFields implements connector.FieldKeeper: an update sends only the fields it changes, and
+// WooCommerce leaves the others as they are.
+func (c *Client) KeepsFields() []string { return []string{"name", "description", "sku", "barcode", "price"} }
 
 // DeleteProduct deletes a product for good (DELETE ?force=true), or moves it to the trash.
 func (c *Client) DeleteProduct(ctx context.Context, id string, force bool) error {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -434,6 +435,56 @@ func TestUpsertSplitsBatchesOf100(t *testing.T) {
 	got, _ := e.client.GetProduct(tctx(t), upd[0].ID)
 	if got.Name != "Updated" || got.Price.Amount != 5 {
 		t.Fatalf("after update: %+v", got)
+	}
+}
+
+// TestUpdateKeepsFields: an update leaves the fields named in Product.Keep as the shop has them,
+// in a batch and alone, without reading the product first: a merchant's edit in the shop is not
+// written over with an older value, and a product posbridge creates gets every field.
+func TestUpdateKeepsFields(t *testing.T) {
+	e := startEnv(t, nil)
+	created, err := e.client.CreateProduct(tctx(t), domain.Product{Name: "Lamp", Description: "From the POS", SKU: "LMP", Barcode: "4006381333931",
+		Price: domain.Money{Amount: 1500, Currency: "EUR"}, Keep: []string{"description", "sku", "barcode"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Description != "From the POS" || created.SKU != "LMP" || created.Barcode != "4006381333931" {
+		t.Fatalf("a create keeps nothing back: %+v", created)
+	}
+	// The merchant edits the shop's copy.
+	edited := created
+	edited.Description, edited.SKU, edited.Price.Amount = "<p>Written in the shop</p>", "LMP-SHOP", 1700
+	if _, err := e.client.UpdateProduct(tctx(t), edited); err != nil {
+		t.Fatal(err)
+	}
+	push := domain.Product{ID: created.ID, Name: "Lamp, brass", SKU: "LMP", Price: domain.Money{Amount: 1900, Currency: "EUR"},
+		Keep: []string{"description", "sku", "barcode", "price"}}
+	before := e.sim.Calls()
+	res, err := e.client.UpsertProducts(tctx(t), []domain.Product{push})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("upsert: %+v %v", res, err)
+	}
+	if calls := e.sim.Calls() - before; calls != 1 {
+		t.Fatalf("%d calls for one kept-fields update, want the batch alone", calls)
+	}
+	got, err := e.client.GetProduct(tctx(t), created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Lamp, brass" || got.Description != "<p>Written in the shop</p>" || got.SKU != "LMP-SHOP" ||
+		got.Barcode != "4006381333931" || got.Price.Amount != 1700 {
+		t.Fatalf("after an update that keeps description, sku, barcode and price: %+v", got)
+	}
+	// Alone (the path of a product with variants), and with the name kept too.
+	push.Keep, push.Name, push.Description = []string{"name"}, "", "Back from the POS"
+	if _, err := e.client.UpdateProduct(tctx(t), push); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = e.client.GetProduct(tctx(t), created.ID); got.Name != "Lamp, brass" || got.Description != "Back from the POS" || got.Price.Amount != 1900 {
+		t.Fatalf("after an update that keeps the name: %+v", got)
+	}
+	if !slices.Equal(e.client.KeepsFields(), []string{"name", "description", "sku", "barcode", "price"}) {
+		t.Fatalf("KeepsFields: %v", e.client.KeepsFields())
 	}
 }
 
