@@ -591,7 +591,9 @@ func (c *Client) UpsertProducts(ctx context.Context, ps []domain.Product) ([]con
 
 // KeepsFields implements connector.FieldKeeper: an update sends only the fields it changes, and
 // WooCommerce leaves the others as they are.
-func (c *Client) KeepsFields() []string { return []string{"name", "description", "sku", "barcode", "price"} }
+func (c *Client) KeepsFields() []string {
+	return []string{"name", "description", "sku", "barcode", "price"}
+}
 
 // DeleteProduct deletes a product for good (DELETE ?force=true), or moves it to the trash.
 func (c *Client) DeleteProduct(ctx context.Context, id string, force bool) error {
