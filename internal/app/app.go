@@ -304,7 +304,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.sandboxState = newSandboxPersister(st, box, a.log)
 		a.Sandbox = sandbox.NewServer(sandbox.Options{Persister: a.sandboxState, Tenants: tenants, Logger: cfg.Logger,
 			HTTPClient:      connector.NewHTTPClient(connector.HTTPOptions{AllowPrivate: true, Timeout: 10 * time.Second}),
-			AllowWebhookURL: a.ownHookURL, SalesPerDay: demoSalesPerDay(cfg.Demo)})
+			AllowWebhookURL: a.ownHookURL, SalesPerDay: demoSalesPerDay(cfg.Demo),
+			// The in-process POS keeps the app's time: the signatures it sends are checked
+			// against the clock it signs them with.
+			Now: cfg.Clock})
 		mux.Handle("/sandbox/", a.Sandbox)
 	}
 	con, err := console.New(console.Deps{Store: st, Access: acc, BackOffice: a.BackOffice, Lifecycle: a.Lifecycle, Outbox: a.Outbox, Sync: a.Sync, Sales: a.Sales, Catalog: a.Catalog, CSRFKey: csrfKey,

@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -178,6 +179,32 @@ func (e *env) waitStatus(key, id, status string) map[string]any {
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	waitWithin(t, scenarioWait, what, cond)
+}
+
+// logUnfinishedJobs logs River's jobs that have not ended, with their last error: where the
+// work a test timed out on waits.
+func logUnfinishedJobs(t *testing.T, db *sql.DB) {
+	t.Helper()
+	rs, err := db.QueryContext(context.Background(), `SELECT id, kind, state, attempt, args, errors FROM river_job
+		WHERE state NOT IN ('completed', 'cancelled', 'discarded') ORDER BY id`)
+	if err != nil {
+		t.Logf("River jobs: %v", err)
+		return
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id, attempt int64
+		var kind, state string
+		var args, errs []byte
+		if err := rs.Scan(&id, &kind, &state, &attempt, &args, &errs); err != nil {
+			t.Logf("River jobs: %v", err)
+			return
+		}
+		if len(errs) > 600 {
+			errs = errs[len(errs)-600:]
+		}
+		t.Logf("River job %d %s %s: %s, attempt %d, errors %s", id, kind, args, state, attempt, errs)
+	}
 }
 
 // waitWithin is waitFor with a deadline of its own (figures of bulk work on a busy machine).

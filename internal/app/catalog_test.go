@@ -491,6 +491,8 @@ func TestCatalogPushToShop(t *testing.T) {
 						t.Log(l)
 					}
 				}
+				t.Logf("sandbox deliveries: %s", do(t, c.url, "", "GET", "/sandbox/admin/deliveries?api_key="+c.sbx, nil).Body)
+				logUnfinishedJobs(t, c.app.Store.SQLDB())
 			}
 		}()
 		waitFor(t, "the POS's change in the shop", func() bool {

@@ -290,19 +290,7 @@ func (s *scen) complete(orderID string) map[string]any {
 				s.t.Logf("webhook event: %v", e)
 			}
 		}
-		rs, err := s.e.app.Store.SQLDB().QueryContext(context.Background(), `SELECT id, kind, state, attempt FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded') ORDER BY id`)
-		if err != nil {
-			s.t.Logf("River jobs: %v", err)
-			return
-		}
-		defer rs.Close()
-		for rs.Next() {
-			var id, attempt int64
-			var kind, state string
-			if err := rs.Scan(&id, &kind, &state, &attempt); err == nil {
-				s.t.Logf("River job %d %s: %s, attempt %d", id, kind, state, attempt)
-			}
-		}
+		logUnfinishedJobs(s.t, s.e.app.Store.SQLDB())
 	}()
 	poll(s.t, "webhook event for "+orderID+" processed", func() bool {
 		for _, e := range s.events() {
