@@ -130,3 +130,70 @@ func TestCachingDriverNestedAndFailingStatements(t *testing.T) {
 		t.Fatalf("after ALTER TABLE: %d columns", len(got))
 	}
 }
+
+// TestCachingDriverKeepsOnePerLimitValue: a statement whose LIMIT is a parameter is kept once
+// per value bound there (SQLite prepares it again whenever that value changes), up to
+// maxLimitVariants values; its other parameters do not multiply it. Alternating limits then
+// parse nothing: the runs take about as long as runs with one limit (checked in a benchmark
+// below, not here).
+func TestCachingDriverKeepsOnePerLimitValue(t *testing.T) {
+	db := openCaching(t)
+	for _, v := range []string{"a", "b", "c", "d"} {
+		if _, err := db.Exec(`INSERT INTO t (v) VALUES (?)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := cached(t, db)
+	count := func(min, limit int) int {
+		rs, err := db.Query(`SELECT id FROM t WHERE id >= ?1 ORDER BY id LIMIT ?2`, min, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		n := 0
+		for rs.Next() {
+			n++
+		}
+		return n
+	}
+	for i := range 40 {
+		if n := count(i%3+1, 1+i%2); n != 1+i%2 {
+			t.Fatalf("run %d: %d rows", i, n)
+		}
+	}
+	if got := cached(t, db) - before; got != 2 {
+		t.Fatalf("40 runs with two limits and three lower bounds left %d prepared statements, want 2", got)
+	}
+	for limit := range 2 * maxLimitVariants {
+		count(1, limit)
+	}
+	if got := cached(t, db) - before; got != maxLimitVariants+1 {
+		t.Fatalf("%d limits left %d prepared statements, want %d and the statement without a kept value", 2*maxLimitVariants, got, maxLimitVariants+1)
+	}
+}
+
+// BenchmarkCachingDriverAlternatingLimits: River's job fetch, whose LIMIT (the free workers)
+// alternates between queues on one connection. Compare with BenchmarkCachingDriverOneLimit.
+func BenchmarkCachingDriverAlternatingLimits(b *testing.B) { benchLimits(b, 2) }
+
+// BenchmarkCachingDriverOneLimit is the same statement with one LIMIT value.
+func BenchmarkCachingDriverOneLimit(b *testing.B) { benchLimits(b, 1) }
+
+func benchLimits(b *testing.B, values int) {
+	db, err := sql.Open(sqliteDriverName, "file:"+filepath.Join(b.TempDir(), "t.db")+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)`); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; b.Loop(); i++ {
+		rs, err := db.Query(`SELECT id FROM t WHERE id >= ?1 ORDER BY id LIMIT ?2`, 1, 10+i%values)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs.Close()
+	}
+}
