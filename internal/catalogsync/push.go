@@ -87,18 +87,9 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 
 func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
 	s := w.s
-	settings, err := s.st.GetCatalogSyncSettings(ctx, a.AccountID)
-	if err != nil {
-		return err
-	}
-	var dest *domain.CatalogDestination
-	for i := range settings.Destinations {
-		if settings.Destinations[i].IntegrationID == a.IntegrationID {
-			dest = &settings.Destinations[i]
-		}
-	}
-	if !settings.Enabled || dest == nil || settings.SourceIntegrationID == "" {
-		return nil // turned off or removed meanwhile
+	settings, dest, err := s.destination(ctx, a)
+	if err != nil || dest == nil {
+		return err // nil: turned off or removed meanwhile
 	}
 	i, err := s.con.Get(ctx, a.AccountID, a.IntegrationID)
 	if domain.IsCode(err, domain.CodeNotFound) {
@@ -136,6 +127,13 @@ func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
 	until := started.Add(ImportStepBudget)
 	after, pushed := from, 0
 	for {
+		// Each batch goes with the settings as they are now: a job that began before a change
+		// of them (empty_overwrites, owned fields, the source) and goes on to changes made after
+		// it must not push those with the old ones.
+		if settings, dest, err = s.destination(ctx, a); err != nil || dest == nil {
+			s.pushFrom.Delete(key)
+			return err
+		}
 		pending, err := s.st.Reader().PendingCatalogPushes(ctx, a.AccountID, settings.SourceIntegrationID, a.IntegrationID, after, PushBatch)
 		if err != nil {
 			return err
@@ -180,6 +178,24 @@ func (w *pushWorker) push(ctx context.Context, a PushArgs) error {
 			until = time.Now().Add(ImportStepBudget)
 		}
 	}
+}
+
+// destination reads the account's catalog sync settings and the destination a push goes to; nil
+// when catalog sync is off, has no source, or no longer lists the destination.
+func (s *Service) destination(ctx context.Context, a PushArgs) (domain.CatalogSyncSettings, *domain.CatalogDestination, error) {
+	settings, err := s.st.GetCatalogSyncSettings(ctx, a.AccountID)
+	if err != nil {
+		return settings, nil, err
+	}
+	if !settings.Enabled || settings.SourceIntegrationID == "" {
+		return settings, nil, nil
+	}
+	for i := range settings.Destinations {
+		if settings.Destinations[i].IntegrationID == a.IntegrationID {
+			return settings, &settings.Destinations[i], nil
+		}
+	}
+	return settings, nil, nil
 }
 
 // holdPartial tells whether a batch that is not full waits (PartialWait): while the account's
