@@ -64,7 +64,7 @@ func (e *env) sandboxPrices(sbx string) map[string]float64 {
 // newest of two publishes is written; another account's POS of the same store is untouched.
 func TestBackOfficeToPOS(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+	testdb.EachParallel(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, func(c *app.Config) { c.PublishDelay = 300 * time.Millisecond })
 		a := e.account("Spokes", "owner@spokes.example")
 		b := e.account("Stout", "owner@stout.example")

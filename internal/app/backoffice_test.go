@@ -56,7 +56,7 @@ func priceOf(t *testing.T, r resp) float64 {
 // publishes gets the newest; roles, store limits, revocation and tenant isolation hold.
 func TestBackOfficePublish(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+	testdb.EachParallel(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, func(c *app.Config) { c.PublishDelay = 700 * time.Millisecond })
 		a := e.account("Spokes", "owner@spokes.example")
 		b := e.account("Stout", "owner@stout.example")

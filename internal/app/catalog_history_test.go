@@ -95,7 +95,7 @@ func TestCatalogProductHistory(t *testing.T) {
 // the test's: a round is one second later than the one before.
 func TestRetentionKeepsCatalogTablesFlat(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+	testdb.EachParallel(t, func(t *testing.T, db testdb.Target) {
 		const (
 			window = 3 * time.Second
 			step   = time.Second

@@ -106,7 +106,7 @@ func requestFields(t *testing.T, method, path string) []string {
 // body, on both databases: no answer is 5xx, and nothing of the account changed.
 func TestEveryRouteRefusesHostileInput(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+	testdb.EachParallel(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		acct := e.account("Shop", "a@shop.test")
 		key := acct.APIKey

@@ -331,7 +331,7 @@ func with(m map[string]any, kv ...any) map[string]any {
 // TestOrderSyncScenarios runs every scenario on SQLite and PostgreSQL.
 func TestOrderSyncScenarios(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+	testdb.EachParallel(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, func(c *app.Config) { c.Providers = append(registry.All(), catalogOnly) })
 		for _, sc := range []struct {
 			name string

@@ -25,7 +25,7 @@ import (
 // TestOrderOwnerCheck runs the owner check scenarios on both databases.
 func TestOrderOwnerCheck(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+	testdb.EachParallel(t, func(t *testing.T, db testdb.Target) {
 		e := start(t, db, nil)
 		for _, sc := range []struct {
 			name string

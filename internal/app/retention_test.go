@@ -64,7 +64,7 @@ var orderHistoryTables = []store.HistoryTable{store.WebhookEventsTable, store.De
 // one second later than the one before, in no real time.
 func TestRetentionKeepsTablesFlat(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, db testdb.Target) {
+	testdb.EachParallel(t, func(t *testing.T, db testdb.Target) {
 		const (
 			window   = 3 * time.Second
 			step     = time.Second

@@ -80,3 +80,11 @@ func Each(t *testing.T, fn func(t *testing.T, db Target)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
 }
+
+// EachParallel is Each with the two subtests run in parallel (with each other and with the
+// other parallel tests, within -parallel): for a long test, whose two runs one after the other
+// would be the last test of its package to end.
+func EachParallel(t *testing.T, fn func(t *testing.T, db Target)) {
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, Postgres(t)) })
+}
